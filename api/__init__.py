@@ -1,0 +1,32 @@
+"""The Flask application: `create_app()` builds everything; nothing lives at module level."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask
+
+from api import cli, config, database, errors
+from parking.clock import SystemClock
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Build the app. Settings: defaults, then `PARKING_*` environment variables, then
+    `test_config`. A `CLOCK` entry injects the clock (tests pass a FixedClock)."""
+    app = Flask(__name__)
+    app.config.from_mapping(config.defaults())
+    app.config.from_prefixed_env("PARKING")
+    if test_config:
+        app.config.update(test_config)
+    app.extensions["parking.clock"] = app.config.get("CLOCK") or SystemClock()
+    logging.basicConfig(level=app.config.get("LOG_LEVEL", "INFO"))
+
+    database.init_app(app)
+    errors.init_app(app)
+    from api import cds_curbs, cds_events, devices, staff
+
+    for blueprint in (cds_events.bp, cds_curbs.bp, staff.bp, devices.bp):
+        app.register_blueprint(blueprint)
+    cli.init_app(app)
+    return app

@@ -1,0 +1,151 @@
+"""What every CDS route shares: media types, the response envelope, paging and auth."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlencode
+
+from flask import Response, current_app, jsonify, request
+from sqlalchemy.orm import Session
+
+from api.errors import ApiError
+from parking.clock import to_ms
+from parking.inventory import get_district
+from parking.models import District, StaffToken
+from parking.staff import staff_for_token
+
+CDS_VERSION = "1.1.0"
+CDS_MEDIA_TYPE = "application/vnd.cds+json"
+_ACCEPTABLE = {"*/*", "application/*", "application/json", CDS_MEDIA_TYPE}
+
+
+def negotiate() -> str:
+    """The response media type for this request's Accept header; 406 when none fits."""
+    header = request.headers.get("Accept", "").strip()
+    if not header:
+        return "application/json"
+    for part in header.split(","):
+        media, *params = (p.strip() for p in part.split(";"))
+        opts = dict(p.split("=", 1) for p in params if "=" in p)
+        if opts.get("q", "1").strip() in ("0", "0.0", "0.00", "0.000"):
+            continue
+        if media.lower() not in _ACCEPTABLE:
+            continue
+        if media.lower() == CDS_MEDIA_TYPE:
+            version = opts.get("version", "1.1").strip('"')
+            if version not in ("1.1", "1.1.0"):
+                continue
+            return f"{CDS_MEDIA_TYPE};version=1.1"
+        return "application/json"
+    raise ApiError(
+        406,
+        "not_acceptable",
+        f"this server answers {CDS_MEDIA_TYPE};version=1.1 or application/json",
+        ["Accept"],
+    )
+
+
+def district_or_404(db: Session, slug: str) -> District:
+    return get_district(db, slug)
+
+
+def bearer_token() -> str:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise ApiError(401, "unauthorized", "a Bearer token is required", ["Authorization"])
+    return token.strip()
+
+
+def require_staff(db: Session, district: District, roles: Sequence[str] | None = None) -> StaffToken:
+    staff = staff_for_token(db, district.id, bearer_token())
+    if staff is None:
+        raise ApiError(401, "unauthorized", "the token is unknown, revoked or for another district")
+    if roles is not None and staff.role not in roles:
+        raise ApiError(403, "forbidden", f"the {staff.role} role may not do this")
+    return staff
+
+
+def envelope(
+    district: District,
+    key: str,
+    items: list[dict[str, Any]],
+    now: datetime,
+    media_type: str,
+    links: dict[str, str] | None = None,
+) -> Response:
+    body: dict[str, Any] = {
+        "version": CDS_VERSION,
+        "time_zone": district.time_zone,
+        "last_updated": to_ms(now),
+        "currency": district.currency,
+        "author": current_app.config["CDS_AUTHOR"],
+        "license_url": current_app.config["CDS_LICENSE_URL"],
+        "data": {key: items},
+    }
+    if links:
+        body["links"] = links
+    response = jsonify(body)
+    response.headers["Content-Type"] = media_type
+    return response
+
+
+def page_args() -> tuple[int, int]:
+    """(page, page_size) from the query string, both checked."""
+    default = current_app.config["PAGE_SIZE_DEFAULT"]
+    limit = current_app.config["PAGE_SIZE_MAX"]
+    page = _int_arg("page", 1)
+    size = _int_arg("page_size", default)
+    if page < 1 or not 1 <= size <= limit:
+        raise ApiError(
+            400, "bad_param", f"page must be 1 or more and page_size 1 to {limit}", ["page", "page_size"]
+        )
+    return page, size
+
+
+def page_links(page: int, size: int, total: int) -> dict[str, str] | None:
+    """JSON:API links for a paged list; None when everything fits on one page."""
+    last = max(1, -(-total // size))
+    if last == 1 and page == 1:
+        return None
+    args = {k: v for k, v in request.args.items() if k not in ("page", "page_size")}
+
+    def url(number: int) -> str:
+        return f"{request.base_url}?{urlencode({**args, 'page': number, 'page_size': size})}"
+
+    links = {"first": url(1), "last": url(last)}
+    if page > 1:
+        links["prev"] = url(min(page - 1, last))
+    if page < last:
+        links["next"] = url(page + 1)
+    return links
+
+
+def _int_arg(name: str, default: int) -> int:
+    raw = request.args.get(name)
+    if raw is None:
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ApiError(400, "bad_param", f"{name} must be an integer", [name]) from None
+
+
+def float_arg(name: str) -> float | None:
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ApiError(400, "bad_param", f"{name} must be a number", [name]) from None
+    if value != value or value in (float("inf"), float("-inf")):
+        raise ApiError(400, "bad_param", f"{name} must be a finite number", [name])
+    return value
+
+
+def clock_now() -> datetime:
+    now: datetime = current_app.extensions["parking.clock"].now()
+    return now

@@ -1,0 +1,222 @@
+"""CDS Curbs API: roads as curb zones and bays as curb spaces, with live availability."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from flask import Blueprint, Response, current_app, request
+from sqlalchemy import Select, func, select
+
+from api.cds import clock_now, district_or_404, envelope, float_arg, negotiate, page_args, page_links
+from api.database import get_db
+from api.errors import ApiError
+from parking.clock import to_ms
+from parking.geo import degrees_box, distance_m, valid_lat_lng
+from parking.models import Area, Bay, Road
+from sensors.availability import UNKNOWN, VACANT, bay_states, road_counts
+
+bp = Blueprint("cds_curbs", __name__, url_prefix="/cds/<district>/curbs")
+
+
+@bp.get("/zones")
+def zones(district: str) -> Response:
+    """Roads with their bays and live free-bay counts; near a point (`lat`, `lng`, `radius`
+    in metres, nearest first), in a box (`bbox=min_lng,min_lat,max_lng,max_lat` or
+    `min_lat`...`max_lng`), or in an `area`."""
+    media_type = negotiate()
+    db = get_db()
+    place = district_or_404(db, district)
+    now = clock_now()
+    query = select(Road).where(Road.district_id == place.id)
+    if request.args.get("area"):
+        query = query.join(Area, Area.id == Road.area_id).where(Area.uuid == request.args["area"])
+    box = _box_arg()
+    if box is not None:
+        query = _overlapping(query, *box)
+    near = _near_arg()
+    if near is not None:
+        query = _overlapping(query, *degrees_box(*near))
+    roads = list(db.scalars(query.order_by(Road.id)))
+    distances: dict[int, float] = {}
+    if near is not None:
+        lat, lng, radius = near
+        distances = {r.id: _distance_to_road(r, lat, lng) for r in roads}
+        roads = sorted((r for r in roads if distances[r.id] <= radius), key=lambda r: distances[r.id])
+    page, size = page_args()
+    total = len(roads)
+    roads = roads[(page - 1) * size : page * size]
+    counts = road_counts(db, place.id, [r.id for r in roads])
+    space_ids = _space_ids(db, [r.id for r in roads])
+    areas = {a: u for a, u in db.execute(select(Area.id, Area.uuid).where(Area.district_id == place.id))}
+    with_geometry = request.args.get("include_geometry", "true").lower() != "false"
+    items = [
+        _zone(r, counts.get(r.id), space_ids.get(r.id, []), areas, distances.get(r.id), now, with_geometry)
+        for r in roads
+    ]
+    return envelope(place, "zones", items, now, media_type, page_links(page, size, total))
+
+
+@bp.get("/spaces")
+def spaces(district: str) -> Response:
+    """Bays, optionally of one `zone`, each `available` when known to be free."""
+    media_type = negotiate()
+    db = get_db()
+    place = district_or_404(db, district)
+    now = clock_now()
+    query = select(Bay, Road.uuid).join(Road, Road.id == Bay.road_id).where(Bay.district_id == place.id)
+    if request.args.get("zone"):
+        query = query.where(Road.uuid == request.args["zone"])
+    page, size = page_args()
+    total = db.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = db.execute(
+        query.order_by(Bay.road_id, Bay.space_number).limit(size).offset((page - 1) * size)
+    ).all()
+    states = bay_states(db, place.id, [bay.id for bay, _ in rows])
+    items = [_space(bay, zone, states.get(bay.id, UNKNOWN), now) for bay, zone in rows]
+    return envelope(place, "spaces", items, now, media_type, page_links(page, size, total))
+
+
+@bp.get("/areas")
+def areas(district: str) -> Response:
+    """Curb areas: named groups of roads."""
+    media_type = negotiate()
+    db = get_db()
+    place = district_or_404(db, district)
+    zone_ids: dict[int, list[str]] = {}
+    for area_id, road_uuid in db.execute(
+        select(Road.area_id, Road.uuid).where(Road.district_id == place.id, Road.area_id.is_not(None))
+    ):
+        zone_ids.setdefault(area_id, []).append(road_uuid)
+    items = [
+        {
+            "curb_area_id": a.uuid,
+            "geometry": a.geometry,
+            "name": a.name,
+            "published_date": to_ms(a.published_at),
+            "last_updated_date": to_ms(a.updated_at),
+            "curb_zone_ids": zone_ids.get(a.id, []),
+        }
+        for a in db.scalars(select(Area).where(Area.district_id == place.id).order_by(Area.id))
+    ]
+    return envelope(place, "areas", items, clock_now(), media_type)
+
+
+def _zone(
+    road: Road,
+    counts: Any,
+    space_ids: list[str],
+    areas: dict[int, str],
+    distance: float | None,
+    now: datetime,
+    with_geometry: bool,
+) -> dict[str, Any]:
+    zone: dict[str, Any] = {"curb_zone_id": road.uuid}
+    if with_geometry:
+        zone["geometry"] = road.geometry
+    zone.update(
+        {
+            "curb_policy_ids": [],
+            "published_date": to_ms(road.published_at),
+            "last_updated_date": to_ms(road.updated_at),
+            "start_date": to_ms(road.published_at),
+            "name": road.name,
+            "num_spaces": counts.num_spaces if counts else 0,
+            "available_spaces": counts.available if counts else 0,
+            "availability_time": to_ms(now),
+            "curb_space_ids": space_ids,
+            "custom_attributes": {"unknown_spaces": counts.unknown if counts else 0},
+        }
+    )
+    optional = {
+        "street_name": road.street_name,
+        "cross_street_start_name": road.cross_street_start_name,
+        "cross_street_end_name": road.cross_street_end_name,
+        "street_side": road.street_side,
+    }
+    zone.update({k: v for k, v in optional.items() if v})
+    if road.area_id is not None and road.area_id in areas:
+        zone["curb_area_ids"] = [areas[road.area_id]]
+    if distance is not None:
+        zone["custom_attributes"]["distance_m"] = round(distance, 1)
+    return zone
+
+
+def _space(bay: Bay, zone_uuid: str, state: str, now: datetime) -> dict[str, Any]:
+    space: dict[str, Any] = {
+        "curb_space_id": bay.uuid,
+        "geometry": bay.geometry,
+        "name": bay.name,
+        "published_date": to_ms(bay.published_at),
+        "last_updated_date": to_ms(bay.updated_at),
+        "curb_zone_id": zone_uuid,
+        "space_number": bay.space_number,
+        "length": bay.length_cm,
+        "availability_time": to_ms(now),
+        "custom_attributes": {"state": state},
+    }
+    if state != UNKNOWN:  # CDS: leave `available` out when availability is unknown
+        space["available"] = state == VACANT
+    return space
+
+
+def _space_ids(db: Any, road_ids: list[int]) -> dict[int, list[str]]:
+    out: dict[int, list[str]] = {}
+    if road_ids:
+        rows = db.execute(
+            select(Bay.road_id, Bay.uuid).where(Bay.road_id.in_(road_ids)).order_by(Bay.road_id, Bay.space_number)
+        )
+        for road_id, bay_uuid in rows:
+            out.setdefault(road_id, []).append(bay_uuid)
+    return out
+
+
+def _box_arg() -> tuple[float, float, float, float] | None:
+    """(min_lat, min_lng, max_lat, max_lng) from `bbox` or the four CDS parameters."""
+    names = ("min_lat", "min_lng", "max_lat", "max_lng")
+    if request.args.get("bbox"):
+        parts = request.args["bbox"].split(",")
+        try:
+            min_lng, min_lat, max_lng, max_lat = (float(p) for p in parts)
+        except ValueError:
+            raise ApiError(400, "bad_param", "bbox is min_lng,min_lat,max_lng,max_lat", ["bbox"]) from None
+    elif any(request.args.get(n) for n in names):
+        values = [float_arg(n) for n in names]
+        if any(v is None for v in values):
+            raise ApiError(400, "missing_param", "a box needs all four of " + ", ".join(names), list(names))
+        min_lat, min_lng, max_lat, max_lng = values  # type: ignore[assignment]
+    else:
+        return None
+    if not (valid_lat_lng(min_lat, min_lng) and valid_lat_lng(max_lat, max_lng)):
+        raise ApiError(400, "invalid_coordinates", "latitudes are -90..90, longitudes -180..180", ["bbox"])
+    if min_lat > max_lat or min_lng > max_lng:
+        raise ApiError(400, "bad_param", "the box's minimum is above its maximum", ["bbox"])
+    return min_lat, min_lng, max_lat, max_lng
+
+
+def _near_arg() -> tuple[float, float, float] | None:
+    lat, lng, radius = float_arg("lat"), float_arg("lng"), float_arg("radius")
+    if lat is None and lng is None and radius is None:
+        return None
+    if lat is None or lng is None:
+        raise ApiError(400, "missing_param", "a search near a point needs lat and lng", ["lat", "lng"])
+    if not valid_lat_lng(lat, lng):
+        raise ApiError(400, "invalid_coordinates", "lat is -90..90 and lng -180..180", ["lat", "lng"])
+    limit = current_app.config["MAX_RADIUS_M"]
+    radius = 500.0 if radius is None else radius
+    if not 0 < radius <= limit:
+        raise ApiError(400, "radius_out_of_range", f"radius is metres, above 0 and at most {limit}", ["radius"])
+    return lat, lng, radius
+
+
+def _overlapping(query: Select[Any], min_lat: float, min_lng: float, max_lat: float, max_lng: float) -> Select[Any]:
+    return query.where(
+        Road.max_lat >= min_lat, Road.min_lat <= max_lat, Road.max_lng >= min_lng, Road.min_lng <= max_lng
+    )
+
+
+def _distance_to_road(road: Road, lat: float, lng: float) -> float:
+    """Metres from a point to the nearest point of the road's outline box (0 inside it)."""
+    near_lat = min(max(lat, road.min_lat), road.max_lat)
+    near_lng = min(max(lng, road.min_lng), road.max_lng)
+    return distance_m(lat, lng, near_lat, near_lng)

@@ -1,0 +1,29 @@
+"""Configuration: defaults here, overridden by `PARKING_*` environment variables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+VAR_DIR = PROJECT_ROOT / "var"
+
+
+def defaults() -> dict[str, Any]:
+    return {
+        # PARKING_DATABASE_URL; SQLite under var/ unless told otherwise.
+        "DATABASE_URL": f"sqlite:///{VAR_DIR / 'parking.db'}",
+        # A device clock may run this far ahead of ours before an event counts as "future".
+        "EVENT_MAX_SKEW_SECONDS": 120,
+        # Largest push batch, in events and in bytes (Flask refuses larger bodies with 413).
+        "MAX_BATCH_EVENTS": 1000,
+        "MAX_CONTENT_LENGTH": 4 * 1024 * 1024,
+        # Pages of CDS lists and native lists.
+        "PAGE_SIZE_DEFAULT": 500,
+        "PAGE_SIZE_MAX": 2000,
+        # Vacancy searches by radius may not reach further than this.
+        "MAX_RADIUS_M": 5000,
+        "CDS_AUTHOR": "Smart on-street parking system",
+        "CDS_LICENSE_URL": "https://creativecommons.org/licenses/by/4.0/",
+        "JSON_SORT_KEYS": False,
+    }

@@ -1,0 +1,83 @@
+"""The engine, and one database session per request, CLI command or job.
+
+The session is opened here and committed by the view or command that owns the unit of
+work; domain services only flush.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, current_app, g
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.orm import Session, sessionmaker
+
+
+def make_engine(url: str, **kwargs: Any) -> Engine:
+    """An engine; SQLite gets WAL, foreign keys and SQLAlchemy's documented pysqlite
+    transaction hooks, so BEGIN and SAVEPOINT behave as on PostgreSQL."""
+    if not url.startswith("sqlite"):
+        return create_engine(url, pool_pre_ping=True, **kwargs)
+    path = url.split("///", 1)[1] if "///" in url else ""
+    if path and path != ":memory:":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, connect_args={"timeout": 30}, **kwargs)
+
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # let SQLAlchemy emit BEGIN itself
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        if path and path != ":memory:":
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(connection: Any) -> None:
+        # Writers take the write lock up front: a deferred transaction that reads and then
+        # writes fails at once with "database is locked" when another writer got in between.
+        immediate = connection.get_execution_options().get("sqlite_immediate", False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    return engine
+
+
+def init_app(app: Flask) -> None:
+    bind = app.config.get("DATABASE_BIND")  # tests hand in a connection inside a transaction
+    if bind is not None:
+        factory = sessionmaker(bind=bind, join_transaction_mode="create_savepoint")
+    else:
+        engine = make_engine(app.config["DATABASE_URL"])
+        app.extensions["parking.engine"] = engine
+        factory = sessionmaker(bind=engine)
+    app.extensions["parking.sessionmaker"] = factory
+    app.teardown_request(_close)
+
+
+def new_session(app: Flask | None = None) -> Session:
+    factory: sessionmaker[Session] = (app or current_app).extensions["parking.sessionmaker"]
+    return factory()
+
+
+def get_db() -> Session:
+    """This request's session, opened on first use."""
+    if "db" not in g:
+        g.db = new_session()
+    db: Session = g.db
+    return db
+
+
+def get_write_db() -> Session:
+    """This request's session, holding SQLite's write lock from its first statement."""
+    db = get_db()
+    db.connection(execution_options={"sqlite_immediate": True})
+    return db
+
+
+def _close(_exc: BaseException | None) -> None:
+    db = g.pop("db", None)
+    if db is not None:
+        db.close()

@@ -1,0 +1,110 @@
+"""Every error becomes one response shape, with a stable code, and never a stack trace.
+
+CDS routes (/cds/...) answer the CDS error shape `{error, error_description, error_details}`;
+everything else answers RFC 9457 `application/problem+json` with a `code`.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Any
+
+from flask import Flask, Response, jsonify, request
+from marshmallow import ValidationError
+from werkzeug.exceptions import HTTPException
+
+from parking.errors import DomainError
+
+log = logging.getLogger(__name__)
+
+_HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    429: "too_many_requests",
+}
+
+
+class ApiError(Exception):
+    """An error the web layer itself raises (authentication, negotiation, request shape)."""
+
+    def __init__(
+        self, status: int, code: str, message: str, details: list[str] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message, self.details = status, code, message, details or []
+
+
+def error_response(
+    status: int, code: str, message: str, details: list[str] | None = None
+) -> Response:
+    if request.path.startswith("/cds/"):
+        body: dict[str, Any] = {
+            "error": code,
+            "error_description": message,
+            "error_details": details or [],
+        }
+        response = jsonify(body)
+    else:
+        problem = {
+            "type": f"/docs/errors#{code}",
+            "title": message,
+            "status": status,
+            "code": code,
+            "errors": details or [],
+        }
+        response = jsonify(problem)
+        response.mimetype = "application/problem+json"
+    response.status_code = status
+    if status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="parking"'
+    return response
+
+
+def init_app(app: Flask) -> None:
+    @app.errorhandler(ApiError)
+    def _api_error(error: ApiError) -> Response:
+        return error_response(error.status, error.code, error.message, error.details)
+
+    @app.errorhandler(DomainError)
+    def _domain_error(error: DomainError) -> Response:
+        return error_response(error.status, error.code, error.message, error.details)
+
+    @app.errorhandler(ValidationError)
+    def _validation_error(error: ValidationError) -> Response:
+        messages = error.normalized_messages()
+        fields = sorted(messages) if isinstance(messages, dict) else []
+        details = [f"{name}: {'; '.join(map(str, _flat(messages[name])))}" for name in fields]
+        return error_response(400, "invalid_parameters", "the request has invalid fields", details)
+
+    @app.errorhandler(HTTPException)
+    def _http_error(error: HTTPException) -> Response:
+        status = error.code or 500
+        code = _HTTP_CODES.get(status, "http_error")
+        response = error_response(status, code, error.description or code)
+        if status == 405 and error.valid_methods:  # type: ignore[attr-defined]
+            response.headers["Allow"] = ", ".join(error.valid_methods)  # type: ignore[attr-defined]
+        return response
+
+    @app.errorhandler(Exception)
+    def _unexpected(error: Exception) -> Response:
+        request_id = str(uuid.uuid4())
+        log.exception("unexpected error, request_id=%s", request_id)
+        return error_response(
+            500, "internal_error", f"unexpected error; quote request id {request_id}"
+        )
+
+
+def _flat(value: Any) -> list[Any]:
+    if isinstance(value, list):
+        return value
+    if isinstance(value, dict):
+        return [f"{k}: {v}" for k, v in value.items()]
+    return [value]

@@ -1,0 +1,61 @@
+"""Marshmallow schemas of the native API: what a request may carry and what it answers."""
+
+from __future__ import annotations
+
+from datetime import UTC
+from typing import Any
+
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+
+class AwareDateTime(fields.DateTime):
+    """An ISO 8601 time that must carry its offset; comes out in UTC."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        result = super()._deserialize(value, attr, data, **kwargs)
+        if result.tzinfo is None:
+            raise ValidationError("give a time with its UTC offset, e.g. 2026-01-01T08:00:00+08:00")
+        return result.astimezone(UTC)
+
+
+class StayQuery(Schema):
+    road = fields.String(validate=validate.Length(min=1, max=300))
+    bay = fields.String(validate=validate.Length(min=1, max=64))
+    plate = fields.String(validate=validate.Length(min=2, max=20))
+    since = AwareDateTime()
+    until = AwareDateTime()
+    open = fields.Boolean()
+    page = fields.Integer(strict=False, load_default=1, validate=validate.Range(min=1))
+    page_size = fields.Integer(strict=False, load_default=100, validate=validate.Range(min=1, max=1000))
+
+    @validates_schema
+    def _window(self, data: dict[str, Any], **_: Any) -> None:
+        if "since" in data and "until" in data and data["since"] > data["until"]:
+            raise ValidationError("since is after until", "since")
+
+
+class StayOut(Schema):
+    id = fields.String(attribute="uuid")
+    bay = fields.String()
+    road = fields.String()
+    plate = fields.String(allow_none=True)
+    plate_confidence = fields.Integer(allow_none=True)
+    plate_source = fields.String(allow_none=True)
+    started_at = fields.DateTime()
+    ended_at = fields.DateTime(allow_none=True)
+    ended_by = fields.String(allow_none=True)
+    duration_seconds = fields.Integer()
+    sources = fields.List(fields.String())
+    event_ids = fields.List(fields.String())
+
+
+class StayPage(Schema):
+    stays = fields.List(fields.Nested(StayOut))
+    page = fields.Integer()
+    page_size = fields.Integer()
+    total = fields.Integer()
+
+
+class AnomalyCount(Schema):
+    kind = fields.String()
+    count = fields.Integer()

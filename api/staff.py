@@ -1,0 +1,44 @@
+"""Native staff API: stays by road, bay, plate and time, and the timeline's anomaly counts."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+from flask import Blueprint, Response, jsonify, request
+
+from api.cds import clock_now, require_staff
+from api.database import get_db
+from api.schemas import AnomalyCount, StayPage, StayQuery
+from parking.inventory import get_district
+from parking.stay_search import StayFilter, anomaly_counts, find_stays
+
+bp = Blueprint("staff", __name__, url_prefix="/api/v1/<district>")
+
+STAFF_READERS = ("admin", "bureau", "warden", "attendant", "police", "city")
+
+
+@bp.get("/stays")
+def list_stays(district: str) -> Response:
+    """Stays overlapping [since, until), filtered by road, bay, plate or open/closed."""
+    db = get_db()
+    place = get_district(db, district)
+    require_staff(db, place, STAFF_READERS)
+    args = StayQuery().load(request.args)
+    page, size = args.pop("page"), args.pop("page_size")
+    stays, total = find_stays(
+        db, place.id, StayFilter(**args), clock_now(), offset=(page - 1) * size, limit=size
+    )
+    body = {"stays": [asdict(s) for s in stays], "page": page, "page_size": size, "total": total}
+    return jsonify(StayPage().dump(body))
+
+
+@bp.get("/timeline/anomalies")
+def list_anomalies(district: str) -> Response:
+    """How often each timeline rule for odd event sequences was applied (docs/TIMELINE.md)."""
+    db = get_db()
+    place = get_district(db, district)
+    require_staff(db, place, ("admin", "bureau"))
+    counts = anomaly_counts(db, place.id)
+    return jsonify(
+        {"anomalies": AnomalyCount(many=True).dump([{"kind": k, "count": v} for k, v in sorted(counts.items())])}
+    )

@@ -1,0 +1,1 @@
+"""Tariffs, fees, charges, payments, refunds, arrears, receipts and reconciliation (issue 3)."""

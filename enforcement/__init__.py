@@ -1,0 +1,1 @@
+"""Overstay and restriction rules, sweeps, violations, tasks and citations (issue 4)."""

@@ -1,0 +1,168 @@
+"""Inventory and stays: districts, areas, roads (CDS curb zones), bays (CDS curb spaces), stays."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from parking.db import Base, BigId
+
+
+def new_uuid() -> str:
+    return str(uuid.uuid4())
+
+
+class District(Base):
+    """A tenant: one city district with its own zone, currency, inventory and devices."""
+
+    __tablename__ = "district"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    time_zone: Mapped[str] = mapped_column(String(64))
+    currency: Mapped[str] = mapped_column(String(3))
+    created_at: Mapped[datetime]
+
+
+class Area(Base):
+    """A CDS curb area: a named group of roads, such as a neighbourhood."""
+
+    __tablename__ = "area"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uuid: Mapped[str] = mapped_column(String(36), unique=True, default=new_uuid)
+    district_id: Mapped[int] = mapped_column(ForeignKey("district.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    geometry: Mapped[dict[str, Any]]
+    published_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class Road(Base):
+    """A CDS curb zone: one block face of a street between two cross streets."""
+
+    __tablename__ = "road"
+    __table_args__ = (UniqueConstraint("district_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uuid: Mapped[str] = mapped_column(String(36), unique=True, default=new_uuid)
+    district_id: Mapped[int] = mapped_column(ForeignKey("district.id"), index=True)
+    area_id: Mapped[int | None] = mapped_column(ForeignKey("area.id"), index=True)
+    name: Mapped[str] = mapped_column(String(300))
+    street_name: Mapped[str | None] = mapped_column(String(200))
+    cross_street_start_name: Mapped[str | None] = mapped_column(String(200))
+    cross_street_end_name: Mapped[str | None] = mapped_column(String(200))
+    street_side: Mapped[str | None] = mapped_column(String(2))
+    geometry: Mapped[dict[str, Any]]
+    # Centre and bounding box of the geometry, so distance and box filters run in SQL.
+    center_lat: Mapped[float]
+    center_lng: Mapped[float]
+    min_lat: Mapped[float]
+    min_lng: Mapped[float]
+    max_lat: Mapped[float]
+    max_lng: Mapped[float]
+    published_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+    bays: Mapped[list[Bay]] = relationship(back_populates="road", order_by="Bay.space_number")
+
+
+class Bay(Base):
+    """A CDS curb space: one marked parking bay, and where its timeline stands now."""
+
+    __tablename__ = "bay"
+    __table_args__ = (
+        UniqueConstraint("district_id", "name"),
+        Index("ix_bay_road_number", "road_id", "space_number"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uuid: Mapped[str] = mapped_column(String(36), unique=True, default=new_uuid)
+    district_id: Mapped[int] = mapped_column(ForeignKey("district.id"), index=True)
+    road_id: Mapped[int] = mapped_column(ForeignKey("road.id"))
+    name: Mapped[str] = mapped_column(String(64))
+    space_number: Mapped[int]
+    lat: Mapped[float]
+    lng: Mapped[float]
+    geometry: Mapped[dict[str, Any]]
+    length_cm: Mapped[int]
+    published_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    # Derived from the event log by the timeline; `unknown` until the first event.
+    state: Mapped[str] = mapped_column(String(10), default="unknown")
+    state_since: Mapped[datetime | None]
+    open_stay_id: Mapped[int | None]
+    last_event_at: Mapped[datetime | None]
+
+    road: Mapped[Road] = relationship(back_populates="bays")
+
+
+class Stay(Base):
+    """One vehicle's stay in one bay, derived from that bay's events.
+
+    Identity is the bay plus the event that started it, so re-deriving a timeline keeps
+    the ids of the stays it does not change (billing and enforcement point at them).
+    """
+
+    __tablename__ = "stay"
+    __table_args__ = (
+        UniqueConstraint("bay_id", "start_event_id"),
+        Index("ix_stay_bay_started", "bay_id", "started_at"),
+        Index("ix_stay_district_started", "district_id", "started_at"),
+        Index("ix_stay_road_started", "road_id", "started_at"),
+        Index("ix_stay_plate", "district_id", "plate"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    uuid: Mapped[str] = mapped_column(String(36), unique=True, default=new_uuid)
+    district_id: Mapped[int] = mapped_column(ForeignKey("district.id"))
+    bay_id: Mapped[int] = mapped_column(ForeignKey("bay.id"))
+    road_id: Mapped[int] = mapped_column(ForeignKey("road.id"))
+    plate: Mapped[str | None] = mapped_column(String(16))
+    plate_confidence: Mapped[int | None]
+    plate_source: Mapped[str | None] = mapped_column(String(16))
+    started_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]
+    # `event` when a park_end closed it, `implicit` when another vehicle's arrival did.
+    ended_by: Mapped[str | None] = mapped_column(String(10))
+    start_event_id: Mapped[str] = mapped_column(String(36))
+    end_event_id: Mapped[str | None] = mapped_column(String(36))
+    event_ids: Mapped[list[str]]
+    sources: Mapped[list[str]]
+    updated_at: Mapped[datetime]
+
+
+class TimelineAnomaly(Base):
+    """An event the timeline had to handle by a written rule (see docs/TIMELINE.md)."""
+
+    __tablename__ = "timeline_anomaly"
+    __table_args__ = (Index("ix_anomaly_bay_at", "bay_id", "at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    district_id: Mapped[int] = mapped_column(ForeignKey("district.id"), index=True)
+    bay_id: Mapped[int] = mapped_column(ForeignKey("bay.id"))
+    event_id: Mapped[str] = mapped_column(String(36))
+    kind: Mapped[str] = mapped_column(String(40))
+    at: Mapped[datetime]
+
+
+STAFF_ROLES = ("admin", "bureau", "warden", "attendant", "police", "city")
+
+
+class StaffToken(Base):
+    """A bearer token for a staff member or operator script, with its role in a district."""
+
+    __tablename__ = "staff_token"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    district_id: Mapped[int] = mapped_column(ForeignKey("district.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(String(16))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]

@@ -1,0 +1,1 @@
+"""Devices and their tokens, the append-only event log, CDS event parsing, device health."""

@@ -1,0 +1,138 @@
+"""Parsing one CDS 1.1 Curb Event from the wire, naming every field that is wrong."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from parking.clock import from_ms
+from parking.plates import InvalidPlateError, normalise_plate
+
+CDS_EVENT_TYPES = frozenset(
+    "comms_lost comms_restored decommissioned park_start park_end scheduled_report enter_area "
+    "exit_area vehicle_detected vehicle_violation_start vehicle_violation_end citation_issued".split()
+)
+# What devices may push; violations and citations are written by the system itself.
+ACCEPTED_EVENT_TYPES = frozenset(
+    "park_start park_end scheduled_report comms_lost comms_restored vehicle_detected".split()
+)
+BAY_EVENT_TYPES = frozenset(("park_start", "park_end", "vehicle_detected"))
+DATA_SOURCE_TYPES = frozenset(
+    "data_feed camera above_ground in_ground meter payment in_person other".split()
+)
+REQUIRED = (
+    "event_id",
+    "event_type",
+    "event_time",
+    "event_publication_time",
+    "data_source_type",
+    "data_source_device_id",
+)
+# Earliest event time accepted: the wire is milliseconds, and anything before 2000 is a
+# device clock that was never set (1970) or a placeholder date (1900).
+EARLIEST_MS = 946_684_800_000
+
+
+class ItemError(Exception):
+    """One event of a batch is refused; the rest of the batch goes on."""
+
+    def __init__(self, code: str, description: str, details: list[str] | None = None) -> None:
+        super().__init__(description)
+        self.code = code
+        self.description = description
+        self.details = details or []
+
+
+@dataclass(frozen=True)
+class ParsedEvent:
+    event_id: str
+    event_type: str
+    event_time: datetime
+    data_source_type: str
+    device_uuid: str
+    space_uuid: str | None
+    zone_uuid: str | None
+    session_id: str | None
+    plate: str | None
+    plate_confidence: int | None
+    sensor_online: bool | None
+    payload: dict[str, Any]
+
+
+def _is_uuid(value: Any) -> bool:
+    if not isinstance(value, str) or len(value) != 36:
+        return False
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def parse_event(item: Any) -> ParsedEvent:
+    """Check one pushed item against the CDS Curb Event model and this system's rules."""
+    if not isinstance(item, dict):
+        raise ItemError("invalid_event", "each item must be a JSON object (a CDS Curb Event)")
+    missing = [name for name in REQUIRED if item.get(name) is None]
+    event_type = item.get("event_type")
+    if event_type in BAY_EVENT_TYPES and item.get("curb_space_id") is None:
+        missing.append("curb_space_id")
+    if missing:
+        raise ItemError("missing_field", "required fields are missing", missing)
+
+    bad = [name for name in ("event_id", "data_source_device_id") if not _is_uuid(item[name])]
+    for name in ("curb_space_id", "curb_zone_id", "event_session_id"):
+        if item.get(name) is not None and not _is_uuid(item[name]):
+            bad.append(name)
+    for name in ("event_time", "event_publication_time"):
+        if not _is_int(item[name]) or item[name] < EARLIEST_MS:
+            bad.append(name)
+    if event_type not in CDS_EVENT_TYPES:
+        bad.append("event_type")
+    if item["data_source_type"] not in DATA_SOURCE_TYPES:
+        bad.append("data_source_type")
+    confidence = item.get("vehicle_license_plate_confidence")
+    if confidence is not None and (not _is_int(confidence) or not 1 <= confidence <= 100):
+        bad.append("vehicle_license_plate_confidence")
+    online = item.get("sensor_status_is_online")
+    if online is not None and not isinstance(online, bool):
+        bad.append("sensor_status_is_online")
+    raw_plate = item.get("vehicle_license_plate")
+    if raw_plate is not None and not isinstance(raw_plate, str):
+        bad.append("vehicle_license_plate")
+    if bad:
+        raise ItemError("invalid_field", "fields have the wrong type or value", bad)
+    if event_type not in ACCEPTED_EVENT_TYPES:
+        raise ItemError(
+            "unsupported_event_type",
+            f"devices may not push {event_type!r} events",
+            ["event_type"],
+        )
+
+    plate = None
+    if raw_plate is not None:
+        try:
+            plate = normalise_plate(raw_plate)
+        except InvalidPlateError as error:
+            raise ItemError("invalid_plate", error.message, error.details) from None
+
+    return ParsedEvent(
+        event_id=item["event_id"].lower(),
+        event_type=event_type,
+        event_time=from_ms(item["event_time"]),
+        data_source_type=item["data_source_type"],
+        device_uuid=item["data_source_device_id"].lower(),
+        space_uuid=item["curb_space_id"].lower() if item.get("curb_space_id") else None,
+        zone_uuid=item["curb_zone_id"].lower() if item.get("curb_zone_id") else None,
+        session_id=item["event_session_id"].lower() if item.get("event_session_id") else None,
+        plate=plate,
+        plate_confidence=confidence,
+        sensor_online=online,
+        payload=item,
+    )

@@ -1,0 +1,115 @@
+"""Devices: registering them, their tokens, and what each may report on."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
+
+from parking.errors import InvalidInputError, NotFoundError
+from parking.models import Bay, District, Road
+from sensors.models import DATA_FEED, DEVICE_KINDS, HANDHELD_POS, VIDEO_STAKE, Device, device_bay, device_road
+
+
+class UnknownBayError(NotFoundError):
+    code = "unknown_bay"
+
+
+class InvalidDeviceError(InvalidInputError):
+    code = "invalid_device"
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class NewDevice:
+    device: Device
+    token: str
+
+
+def create_device(
+    db: Session,
+    district: District,
+    kind: str,
+    now: datetime,
+    *,
+    name: str | None = None,
+    bay_names: list[str] | None = None,
+    road_names: list[str] | None = None,
+    token: str | None = None,
+) -> NewDevice:
+    """Register a device and return it with its bearer token, shown this once only.
+
+    A video stake covers one to four bays; a handheld POS covers a beat of roads;
+    a data feed covers the whole district. `token` is for the demo district only, whose
+    tokens are published; everywhere else a random one is drawn.
+    """
+    if kind not in DEVICE_KINDS:
+        raise InvalidDeviceError(f"kind must be one of {', '.join(DEVICE_KINDS)}", ["kind"])
+    bay_names, road_names = bay_names or [], road_names or []
+    if kind == VIDEO_STAKE and not 1 <= len(bay_names) <= 4:
+        raise InvalidDeviceError("a video stake covers one to four bays", ["bays"])
+    if kind == HANDHELD_POS and not road_names:
+        raise InvalidDeviceError("a handheld POS needs a beat of one or more roads", ["roads"])
+    if kind == DATA_FEED and (bay_names or road_names):
+        raise InvalidDeviceError("a data feed covers its whole district", ["bays", "roads"])
+    bay_ids = _ids_by_name(db, Bay, district.id, bay_names, "bay")
+    road_ids = _ids_by_name(db, Road, district.id, road_names, "road")
+
+    token = token or secrets.token_urlsafe(32)
+    device = Device(
+        district_id=district.id,
+        kind=kind,
+        name=name or f"{kind}-{secrets.token_hex(3)}",
+        token_hash=hash_token(token),
+        created_at=now,
+        online=True,
+        status_changed_at=now,
+    )
+    db.add(device)
+    db.flush()
+    if bay_ids:
+        db.execute(insert(device_bay), [{"device_id": device.id, "bay_id": b} for b in bay_ids])
+    if road_ids:
+        db.execute(insert(device_road), [{"device_id": device.id, "road_id": r} for r in road_ids])
+    return NewDevice(device, token)
+
+
+def _ids_by_name(
+    db: Session, model: type[Bay] | type[Road], district_id: int, names: list[str], what: str
+) -> list[int]:
+    if not names:
+        return []
+    rows = db.execute(
+        select(model.name, model.id).where(model.district_id == district_id, model.name.in_(names))
+    )
+    found = {name: row_id for name, row_id in rows}
+    missing = [n for n in names if n not in found]
+    if missing:
+        raise UnknownBayError(f"no {what} named {', '.join(missing)} in this district", missing)
+    return [found[n] for n in names]
+
+
+def device_for_token(db: Session, district_id: int, token: str) -> Device | None:
+    """The device a bearer token belongs to, if it belongs to this district."""
+    device = db.scalars(select(Device).where(Device.token_hash == hash_token(token))).first()
+    if device is None or device.district_id != district_id:
+        return None
+    return device
+
+
+def covered_bay_ids(db: Session, device: Device) -> set[int] | None:
+    """The bays a device may report on; None means every bay of its district."""
+    if device.kind == DATA_FEED:
+        return None
+    if device.kind == VIDEO_STAKE:
+        rows = db.execute(select(device_bay.c.bay_id).where(device_bay.c.device_id == device.id))
+        return set(rows.scalars())
+    roads = select(device_road.c.road_id).where(device_road.c.device_id == device.id)
+    return set(db.scalars(select(Bay.id).where(Bay.road_id.in_(roads))))

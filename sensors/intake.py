@@ -1,0 +1,255 @@
+"""Taking a batch of pushed CDS events: check each, log the good ones once, fold them in.
+
+Each item either goes into the event log or comes back as a failure naming its fields; the
+rest of the batch still applies. Resending an event changes nothing and is not an error.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
+
+from parking.models import Bay, Road
+from parking.stays import ApplyStats, apply_timeline_events
+from parking.timeline import PARK_END, PARK_START, TimelineEvent
+from sensors.cds import ItemError, ParsedEvent, parse_event
+from sensors.devices import covered_bay_ids
+from sensors.log import load_timeline_events, to_timeline_event
+from sensors.models import CurbEvent, Device
+
+MAX_BATCH = 1000
+
+
+@dataclass(frozen=True)
+class ItemFailure:
+    index: int
+    item: Any
+    error: str
+    description: str
+    details: list[str]
+
+
+@dataclass
+class IntakeResult:
+    total: int
+    success: int = 0
+    duplicates: int = 0
+    failures: list[ItemFailure] = field(default_factory=list)
+    timeline: ApplyStats | None = None
+
+
+@dataclass(frozen=True)
+class _Accepted:
+    index: int
+    event: ParsedEvent
+    bay_id: int | None
+    road_id: int | None
+
+
+def ingest_batch(
+    db: Session, device: Device, items: Sequence[Any], now: datetime, max_skew: timedelta
+) -> IntakeResult:
+    """Check, log and apply one pushed batch for one authenticated device."""
+    result = IntakeResult(total=len(items))
+    parsed: list[tuple[int, ParsedEvent]] = []
+    for index, item in enumerate(items):
+        try:
+            event = parse_event(item)
+            _check_device(event, device, now, max_skew)
+            parsed.append((index, event))
+        except ItemError as error:
+            _fail(result, index, item, error)
+
+    placed = _place(db, device, parsed, result)
+    fresh = _drop_duplicates(db, device.district_id, placed, result)
+    fresh = _check_sessions(db, device.district_id, fresh, result)
+    if fresh:
+        db.execute(insert(CurbEvent), [_row(device, a, now) for a in fresh])
+        _update_device(device, fresh, now)
+        result.timeline = apply_timeline_events(
+            db, _timeline_events(fresh), load_timeline_events, now
+        )
+    result.success = result.total - len(result.failures)
+    return result
+
+
+def _fail(result: IntakeResult, index: int, item: Any, error: ItemError) -> None:
+    result.failures.append(ItemFailure(index, item, error.code, error.description, error.details))
+
+
+def _check_device(event: ParsedEvent, device: Device, now: datetime, max_skew: timedelta) -> None:
+    if event.device_uuid != device.uuid:
+        raise ItemError(
+            "device_mismatch",
+            "data_source_device_id is not the device this token belongs to",
+            ["data_source_device_id"],
+        )
+    if event.event_time > now + max_skew:
+        raise ItemError(
+            "event_in_future",
+            f"event_time is more than {int(max_skew.total_seconds())} s ahead of the server clock",
+            ["event_time"],
+        )
+
+
+def _place(
+    db: Session, device: Device, parsed: list[tuple[int, ParsedEvent]], result: IntakeResult
+) -> list[_Accepted]:
+    """Resolve each event's bay, and refuse bays the device does not cover."""
+    space_ids = {e.space_uuid for _, e in parsed if e.space_uuid}
+    bays: dict[str, tuple[int, int, str]] = {}
+    if space_ids:
+        rows = db.execute(
+            select(Bay.uuid, Bay.id, Bay.road_id, Road.uuid)
+            .join(Road, Road.id == Bay.road_id)
+            .where(Bay.district_id == device.district_id, Bay.uuid.in_(space_ids))
+        )
+        bays = {space: (bay_id, road_id, zone) for space, bay_id, road_id, zone in rows}
+    covered = covered_bay_ids(db, device) if space_ids else None
+    placed = []
+    for index, event in parsed:
+        if event.space_uuid is None:
+            placed.append(_Accepted(index, event, None, None))
+            continue
+        found = bays.get(event.space_uuid)
+        error = None
+        if found is None:
+            error = ItemError("unknown_bay", "no bay has this curb_space_id here", ["curb_space_id"])
+        elif event.zone_uuid is not None and event.zone_uuid != found[2]:
+            error = ItemError("zone_mismatch", "the bay is not in this curb zone", ["curb_zone_id"])
+        elif covered is not None and found[0] not in covered:
+            error = ItemError(
+                "bay_not_covered", "this device does not cover that bay", ["curb_space_id"]
+            )
+        if error:
+            _fail(result, index, event.payload, error)
+        else:
+            placed.append(_Accepted(index, event, found[0], found[1]))  # type: ignore[index]
+    return placed
+
+
+def _drop_duplicates(
+    db: Session, district_id: int, placed: list[_Accepted], result: IntakeResult
+) -> list[_Accepted]:
+    """Keep events not yet logged. A resend is fine; the same id with other content is not."""
+    ids = {a.event.event_id for a in placed}
+    known: dict[str, dict[str, Any]] = {}
+    if ids:
+        rows = db.execute(
+            select(CurbEvent.event_id, CurbEvent.payload).where(
+                CurbEvent.district_id == district_id, CurbEvent.event_id.in_(ids)
+            )
+        )
+        known = {event_id: payload for event_id, payload in rows}
+    fresh = []
+    for accepted in placed:
+        seen = known.get(accepted.event.event_id)
+        if seen is None:
+            known[accepted.event.event_id] = accepted.event.payload
+            fresh.append(accepted)
+        elif seen == accepted.event.payload:
+            result.duplicates += 1
+        else:
+            error = ItemError(
+                "event_id_conflict",
+                "an event with this event_id and different content was already received",
+                ["event_id"],
+            )
+            _fail(result, accepted.index, accepted.event.payload, error)
+    return fresh
+
+
+def _check_sessions(
+    db: Session, district_id: int, fresh: list[_Accepted], result: IntakeResult
+) -> list[_Accepted]:
+    """A park_end may not come before the park_start of the same `event_session_id`."""
+    sessions = {a.event.session_id for a in fresh if a.event.session_id}
+    if not sessions:
+        return fresh
+    times: dict[tuple[str, str], datetime] = {}
+    rows = db.execute(
+        select(CurbEvent.session_id, CurbEvent.event_type, CurbEvent.event_time).where(
+            CurbEvent.district_id == district_id,
+            CurbEvent.session_id.in_(sessions),
+            CurbEvent.event_type.in_((PARK_START, PARK_END)),
+        )
+    )
+    for session_id, event_type, at in rows:
+        times[(session_id, event_type)] = at
+    kept = []
+    for accepted in sorted(fresh, key=lambda a: a.event.event_type != PARK_START):
+        event = accepted.event
+        if event.session_id and event.event_type in (PARK_START, PARK_END):
+            start = event.event_time if event.event_type == PARK_START else None
+            end = event.event_time if event.event_type == PARK_END else None
+            start = start or times.get((event.session_id, PARK_START))
+            end = end or times.get((event.session_id, PARK_END))
+            if start is not None and end is not None and end < start:
+                _fail(
+                    result,
+                    accepted.index,
+                    event.payload,
+                    ItemError(
+                        "end_before_start",
+                        "park_end is earlier than the park_start of the same event_session_id",
+                        ["event_time", "event_session_id"],
+                    ),
+                )
+                continue
+            times.setdefault((event.session_id, event.event_type), event.event_time)
+        kept.append(accepted)
+    kept.sort(key=lambda a: a.index)
+    return kept
+
+
+def _row(device: Device, accepted: _Accepted, now: datetime) -> dict[str, Any]:
+    event = accepted.event
+    return {
+        "district_id": device.district_id,
+        "event_id": event.event_id,
+        "event_type": event.event_type,
+        "event_time": event.event_time,
+        "received_at": now,
+        "device_id": device.id,
+        "bay_id": accepted.bay_id,
+        "road_id": accepted.road_id,
+        "data_source_type": event.data_source_type,
+        "session_id": event.session_id,
+        "plate": event.plate,
+        "plate_confidence": event.plate_confidence,
+        "payload": event.payload,
+    }
+
+
+def _update_device(device: Device, fresh: list[_Accepted], now: datetime) -> None:
+    """Note when the device was last heard, and its own online reports, newest first."""
+    device.last_seen_at = now
+    reports = [a.event for a in fresh if a.event.event_type in _ONLINE_REPORTS]
+    if not reports:
+        return
+    latest = max(reports, key=lambda e: e.event_time)
+    if device.status_changed_at is None or latest.event_time >= device.status_changed_at:
+        online = _ONLINE_REPORTS[latest.event_type]
+        if latest.sensor_online is not None:
+            online = latest.sensor_online
+        device.online, device.status_changed_at = online, latest.event_time
+
+
+_ONLINE_REPORTS = {"comms_lost": False, "comms_restored": True, "scheduled_report": True}
+
+def _timeline_events(fresh: list[_Accepted]) -> dict[int, list[TimelineEvent]]:
+    by_bay: dict[int, list[TimelineEvent]] = defaultdict(list)
+    for accepted in fresh:
+        e = accepted.event
+        timeline_event = to_timeline_event(
+            e.event_id, e.event_type, e.event_time, e.data_source_type, e.plate, e.plate_confidence
+        )
+        if timeline_event is not None and accepted.bay_id is not None:
+            by_bay[accepted.bay_id].append(timeline_event)
+    return by_bay

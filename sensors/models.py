@@ -1,0 +1,79 @@
+"""Devices, what they cover, and the append-only log of every curb event they sent."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Column, ForeignKey, Index, String, Table, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from parking.db import Base, BigId
+from parking.models import new_uuid
+
+VIDEO_STAKE = "video_stake"
+HANDHELD_POS = "handheld_pos"
+DATA_FEED = "data_feed"
+DEVICE_KINDS = (VIDEO_STAKE, HANDHELD_POS, DATA_FEED)
+# Devices that see occupancy; a POS only reports what its attendant enters.
+SENSING_KINDS = (VIDEO_STAKE, DATA_FEED)
+
+device_bay = Table(
+    "device_bay",
+    Base.metadata,
+    Column("device_id", ForeignKey("device.id"), primary_key=True),
+    Column("bay_id", ForeignKey("bay.id"), primary_key=True, index=True),
+)
+
+device_road = Table(
+    "device_road",
+    Base.metadata,
+    Column("device_id", ForeignKey("device.id"), primary_key=True),
+    Column("road_id", ForeignKey("road.id"), primary_key=True, index=True),
+)
+
+
+class Device(Base):
+    """A video stake (covers bays), a handheld POS (covers a beat of roads) or a data feed
+    (covers its district). Its bearer token is kept only as a SHA-256 hash."""
+
+    __tablename__ = "device"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uuid: Mapped[str] = mapped_column(String(36), unique=True, default=new_uuid)
+    district_id: Mapped[int] = mapped_column(ForeignKey("district.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(String(100))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime | None]
+    online: Mapped[bool] = mapped_column(default=True)
+    status_changed_at: Mapped[datetime | None]
+
+
+class CurbEvent(Base):
+    """One CDS curb event as received: stored once, never changed, keyed by `event_id`."""
+
+    __tablename__ = "curb_event"
+    __table_args__ = (
+        UniqueConstraint("district_id", "event_id"),
+        Index("ix_curb_event_bay_time", "bay_id", "event_time"),
+        Index("ix_curb_event_district_time", "district_id", "event_time"),
+        Index("ix_curb_event_device_time", "device_id", "event_time"),
+        Index("ix_curb_event_session", "district_id", "session_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    district_id: Mapped[int] = mapped_column(ForeignKey("district.id"))
+    event_id: Mapped[str] = mapped_column(String(36))
+    event_type: Mapped[str] = mapped_column(String(32))
+    event_time: Mapped[datetime]
+    received_at: Mapped[datetime]
+    device_id: Mapped[int] = mapped_column(ForeignKey("device.id"))
+    bay_id: Mapped[int | None] = mapped_column(ForeignKey("bay.id"))
+    road_id: Mapped[int | None] = mapped_column(ForeignKey("road.id"))
+    data_source_type: Mapped[str] = mapped_column(String(16))
+    session_id: Mapped[str | None] = mapped_column(String(36))
+    plate: Mapped[str | None] = mapped_column(String(16))
+    plate_confidence: Mapped[int | None]
+    payload: Mapped[dict[str, Any]]
