@@ -111,7 +111,7 @@ class Stay(Base):
 
     __tablename__ = "stay"
     __table_args__ = (
-        UniqueConstraint("bay_id", "start_event_id"),
+        UniqueConstraint("start_event_id", "bay_id"),
         Index("ix_stay_bay_started", "bay_id", "started_at"),
         Index("ix_stay_district_started", "district_id", "started_at"),
         Index("ix_stay_road_started", "road_id", "started_at"),

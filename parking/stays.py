@@ -2,7 +2,8 @@
 
 In-order events (all later than the bay's last event) continue the fold from the bay's
 open stay. A late or out-of-order event re-derives the bay from the earliest stay it can
-touch; stays it does not change keep their ids.
+touch; stays it does not change keep their ids. Writes for a whole batch of bays are
+gathered and sent as a few set-based statements.
 """
 
 from __future__ import annotations
@@ -10,18 +11,19 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-
 from typing import Any
 
-from sqlalchemy import Row, delete, insert, select, update
+from sqlalchemy import Row, bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from parking.models import Bay, Stay, TimelineAnomaly
-from parking.timeline import Anomaly, DerivedStay, Timeline, TimelineEvent
+from parking.timeline import DerivedStay, Timeline, TimelineEvent
 
+_STAY = Stay.__table__
+_BAY = Bay.__table__
+_ANOMALY = TimelineAnomaly.__table__
 # Loads a bay's timeline events at or after a time (the event log lives in `sensors`,
 # which imports this package, so the caller hands the loader in).
-_STAY = Stay.__table__
 EventLoader = Callable[[Session, int, datetime | None], Sequence[TimelineEvent]]
 
 
@@ -42,48 +44,61 @@ def apply_timeline_events(
     stats = ApplyStats(bays=len(events_by_bay))
     if not events_by_bay:
         return stats
-    bays = db.scalars(
-        select(Bay).where(Bay.id.in_(sorted(events_by_bay))).order_by(Bay.id).with_for_update()
+    bays = db.execute(
+        select(_BAY.c.id, _BAY.c.district_id, _BAY.c.road_id, _BAY.c.open_stay_id, _BAY.c.last_event_at)
+        .where(_BAY.c.id.in_(sorted(events_by_bay)))
+        .order_by(_BAY.c.id)
+        .with_for_update()
     ).all()
     open_ids = [b.open_stay_id for b in bays if b.open_stay_id is not None]
     open_stays = {s.id: s for s in db.execute(select(_STAY).where(_STAY.c.id.in_(open_ids)))}
-
+    writes = _Writes(now)
     for bay in bays:
         new = events_by_bay[bay.id]
         earliest = min(e.at for e in new)
+        latest = max(e.at for e in new)
+        if bay.last_event_at is not None and latest < bay.last_event_at:
+            latest = bay.last_event_at
         if bay.last_event_at is None or earliest > bay.last_event_at:
             row = open_stays.get(bay.open_stay_id) if bay.open_stay_id else None
             timeline = Timeline(open=_derived(row) if row else None).apply(new)
-            _store(db, bay, timeline, replaced=[], now=now)
+            writes.add(bay, timeline, replaced=[], last_event_at=latest)
         else:
             stats.rederived_bays += 1
-            timeline = _rederive(db, bay, earliest, load_events, now)
-        latest = max(e.at for e in new)
-        if bay.last_event_at is None or latest > bay.last_event_at:
-            bay.last_event_at = latest
-        _count(stats, timeline)
+            timeline = _rederive(db, bay, earliest, load_events, writes, latest)
+        for anomaly in timeline.anomalies:
+            stats.anomalies[anomaly.kind] = stats.anomalies.get(anomaly.kind, 0) + 1
+    writes.flush(db)
     return stats
 
 
 def rebuild_bay(
-    db: Session, bay: Bay, load_events: EventLoader, now: datetime
+    db: Session, bay_id: int, load_events: EventLoader, now: datetime
 ) -> tuple[list[DerivedStay], list[DerivedStay]]:
     """Re-derive a bay from its whole log. Returns the derived stays and the stored ones
     as they were, so the caller can report any difference."""
+    bay = db.execute(
+        select(_BAY.c.id, _BAY.c.district_id, _BAY.c.road_id).where(_BAY.c.id == bay_id)
+    ).one()
     before = list(
-        db.execute(select(_STAY).where(_STAY.c.bay_id == bay.id).order_by(_STAY.c.started_at))
+        db.execute(select(_STAY).where(_STAY.c.bay_id == bay_id).order_by(_STAY.c.started_at))
     )
-    snapshot = [_derived(s) for s in before]
-    events = load_events(db, bay.id, None)
+    events = load_events(db, bay_id, None)
     timeline = Timeline().apply(events)
-    db.execute(delete(TimelineAnomaly).where(TimelineAnomaly.bay_id == bay.id))
-    _store(db, bay, timeline, replaced=before, now=now)
-    bay.last_event_at = max((e.at for e in events), default=None)
-    return timeline.touched, snapshot
+    db.execute(delete(_ANOMALY).where(_ANOMALY.c.bay_id == bay_id))
+    writes = _Writes(now)
+    writes.add(bay, timeline, replaced=before, last_event_at=max((e.at for e in events), default=None))
+    writes.flush(db)
+    return timeline.touched, [_derived(s) for s in before]
 
 
 def _rederive(
-    db: Session, bay: Bay, earliest: datetime, load_events: EventLoader, now: datetime
+    db: Session,
+    bay: Row[Any],
+    earliest: datetime,
+    load_events: EventLoader,
+    writes: _Writes,
+    last_event_at: datetime,
 ) -> Timeline:
     stay = _STAY.c
     affected = list(
@@ -102,91 +117,107 @@ def _rederive(
     ).first()
     consumed = set(previous.event_ids) if previous else set()
     events = [e for e in load_events(db, bay.id, start) if e.event_id not in consumed]
-    db.execute(
-        delete(TimelineAnomaly).where(TimelineAnomaly.bay_id == bay.id, TimelineAnomaly.at >= start)
-    )
-    last_closed = _derived(previous) if previous else None
-    timeline = Timeline(last_closed=last_closed).apply(events)
-    _store(db, bay, timeline, replaced=affected, now=now)
+    db.execute(delete(_ANOMALY).where(_ANOMALY.c.bay_id == bay.id, _ANOMALY.c.at >= start))
+    timeline = Timeline(last_closed=_derived(previous) if previous else None).apply(events)
+    writes.add(bay, timeline, replaced=affected, last_event_at=last_event_at)
     return timeline
 
 
-def _store(
-    db: Session, bay: Bay, timeline: Timeline, replaced: Iterable[Row[Any]], now: datetime
-) -> None:
-    """Write the stays a fold touched; stays in `replaced` that it did not re-derive go."""
-    by_start = {s.start_event_id: s for s in replaced}
-    inserts: list[tuple[DerivedStay, dict[str, object]]] = []
-    updates: list[dict[str, object]] = []
-    for derived in timeline.touched:
-        values = _row_values(bay, derived, now)
-        old = by_start.pop(derived.start_event_id, None)
-        if derived.stay_id is None and old is not None:
-            derived.stay_id = old.id
-        if derived.stay_id is None:
-            inserts.append((derived, values))
-        else:
-            updates.append({"id": derived.stay_id, **values})
-    gone = [s.id for s in by_start.values()]
-    if gone:
-        db.execute(delete(Stay).where(Stay.id.in_(gone)))
-    if updates:
-        db.execute(update(Stay), updates)
-    if inserts:
-        ids = db.scalars(
-            insert(Stay).returning(Stay.id, sort_by_parameter_order=True),
-            [values for _, values in inserts],
-        ).all()
-        for (derived, _), stay_id in zip(inserts, ids, strict=True):
-            derived.stay_id = stay_id
-    if timeline.anomalies:
-        db.execute(
-            insert(TimelineAnomaly),
-            [_anomaly_values(bay, a) for a in timeline.anomalies],
+class _Writes:
+    """Stay, anomaly and bay writes of many bays, sent as a handful of statements."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+        self.inserts: list[tuple[DerivedStay, dict[str, Any]]] = []
+        self.updates: list[dict[str, Any]] = []
+        self.deletes: list[int] = []
+        self.anomalies: list[dict[str, Any]] = []
+        self.bays: list[tuple[Row[Any], Timeline, datetime | None]] = []
+
+    def add(
+        self, bay: Row[Any], timeline: Timeline, replaced: Iterable[Row[Any]], last_event_at: datetime | None
+    ) -> None:
+        """Stays the fold touched are written; `replaced` stays it did not re-derive go."""
+        by_start = {s.start_event_id: s for s in replaced}
+        for derived in timeline.touched:
+            values = self._values(bay, derived)
+            old = by_start.pop(derived.start_event_id, None)
+            if derived.stay_id is None and old is not None:
+                derived.stay_id = old.id
+            if derived.stay_id is None:
+                self.inserts.append((derived, values))
+            else:
+                self.updates.append({"b_id": derived.stay_id, **values})
+        self.deletes.extend(s.id for s in by_start.values())
+        self.anomalies.extend(
+            {"district_id": bay.district_id, "bay_id": bay.id, "event_id": a.event_id, "kind": a.kind, "at": a.at}
+            for a in timeline.anomalies
         )
-    _set_state(bay, timeline)
+        self.bays.append((bay, timeline, last_event_at))
+
+    def flush(self, db: Session) -> None:
+        if self.deletes:
+            db.execute(delete(_STAY).where(_STAY.c.id.in_(self.deletes)))
+        if self.updates:
+            db.execute(
+                update(_STAY).where(_STAY.c.id == bindparam("b_id")),
+                self.updates,
+            )
+        if self.inserts:
+            # Plain executemany, then one look-up by (bay, start event): RETURNING with
+            # parameter order would send SQLite one statement per row.
+            db.execute(insert(_STAY), [values for _, values in self.inserts])
+            keys = {(v["bay_id"], v["start_event_id"]): d for d, v in self.inserts}
+            rows = db.execute(
+                select(_STAY.c.id, _STAY.c.bay_id, _STAY.c.start_event_id).where(
+                    _STAY.c.start_event_id.in_({k[1] for k in keys})
+                )
+            )
+            for stay_id, bay_id, start_event_id in rows:
+                derived = keys.get((bay_id, start_event_id))
+                if derived is not None:
+                    derived.stay_id = stay_id
+        if self.anomalies:
+            db.execute(insert(_ANOMALY), self.anomalies)
+        if self.bays:
+            db.execute(
+                update(_BAY).where(_BAY.c.id == bindparam("b_id")),
+                [_bay_state(bay, timeline, last) for bay, timeline, last in self.bays],
+            )
+
+    def _values(self, bay: Row[Any], derived: DerivedStay) -> dict[str, Any]:
+        return {
+            "district_id": bay.district_id,
+            "bay_id": bay.id,
+            "road_id": bay.road_id,
+            "plate": derived.plate,
+            "plate_confidence": derived.plate_confidence,
+            "plate_source": derived.plate_source,
+            "started_at": derived.started_at,
+            "ended_at": derived.ended_at,
+            "ended_by": derived.ended_by,
+            "start_event_id": derived.start_event_id,
+            "end_event_id": derived.end_event_id,
+            "event_ids": list(derived.event_ids),
+            "sources": list(derived.sources),
+            "updated_at": self.now,
+        }
 
 
-def _set_state(bay: Bay, timeline: Timeline) -> None:
+def _bay_state(bay: Row[Any], timeline: Timeline, last_event_at: datetime | None) -> dict[str, Any]:
+    """Where the bay stands after its fold: occupied by its open stay, or vacant since the
+    last stay ended (or since its first event, when it has had no stay)."""
+    state: dict[str, Any] = {"b_id": bay.id, "last_event_at": last_event_at}
     if timeline.open is not None:
-        bay.state, bay.state_since = "occupied", timeline.open.started_at
-        bay.open_stay_id = timeline.open.stay_id
-        return
-    bay.open_stay_id = None
-    if timeline.last_closed is not None:
-        bay.state, bay.state_since = "vacant", timeline.last_closed.ended_at
-    elif bay.state != "vacant":
-        bay.state = "vacant"
-        bay.state_since = min((a.at for a in timeline.anomalies), default=bay.state_since)
-
-
-def _row_values(bay: Bay, derived: DerivedStay, now: datetime) -> dict[str, object]:
-    return {
-        "district_id": bay.district_id,
-        "bay_id": bay.id,
-        "road_id": bay.road_id,
-        "plate": derived.plate,
-        "plate_confidence": derived.plate_confidence,
-        "plate_source": derived.plate_source,
-        "started_at": derived.started_at,
-        "ended_at": derived.ended_at,
-        "ended_by": derived.ended_by,
-        "start_event_id": derived.start_event_id,
-        "end_event_id": derived.end_event_id,
-        "event_ids": list(derived.event_ids),
-        "sources": list(derived.sources),
-        "updated_at": now,
-    }
-
-
-def _anomaly_values(bay: Bay, anomaly: Anomaly) -> dict[str, object]:
-    return {
-        "district_id": bay.district_id,
-        "bay_id": bay.id,
-        "event_id": anomaly.event_id,
-        "kind": anomaly.kind,
-        "at": anomaly.at,
-    }
+        state.update(state="occupied", state_since=timeline.open.started_at, open_stay_id=timeline.open.stay_id)
+    elif timeline.last_closed is not None:
+        state.update(state="vacant", state_since=timeline.last_closed.ended_at, open_stay_id=None)
+    elif last_event_at is not None:
+        first = min((a.at for a in timeline.anomalies), default=last_event_at)
+        state.update(state="vacant", state_since=first, open_stay_id=None)
+    else:
+        state.update(state="unknown", state_since=None, open_stay_id=None)
+    return state
 
 
 def _derived(stay: Row[Any]) -> DerivedStay:
@@ -203,8 +234,3 @@ def _derived(stay: Row[Any]) -> DerivedStay:
         end_event_id=stay.end_event_id,
         stay_id=stay.id,
     )
-
-
-def _count(stats: ApplyStats, timeline: Timeline) -> None:
-    for anomaly in timeline.anomalies:
-        stats.anomalies[anomaly.kind] = stats.anomalies.get(anomaly.kind, 0) + 1

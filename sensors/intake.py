@@ -70,7 +70,7 @@ def ingest_batch(
     fresh = _drop_duplicates(db, device.district_id, placed, result)
     fresh = _check_sessions(db, device.district_id, fresh, result)
     if fresh:
-        db.execute(insert(CurbEvent), [_row(device, a, now) for a in fresh])
+        db.execute(insert(CurbEvent.__table__), [_row(device, a, now) for a in fresh])
         _update_device(device, fresh, now)
         result.timeline = apply_timeline_events(
             db, _timeline_events(fresh), load_timeline_events, now

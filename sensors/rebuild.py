@@ -35,15 +35,15 @@ def rebuild_districts(
     on_bay: Callable[[int], object] = lambda _: None,
 ) -> RebuildReport:
     """Rebuild every bay (of one district, or all) and compare with what was stored."""
-    query = select(Bay).order_by(Bay.id)
+    query = select(Bay.id, Bay.name).order_by(Bay.id)
     if slug is not None:
         query = query.join(District, District.id == Bay.district_id).where(District.slug == slug)
     report = RebuildReport()
-    for bay in db.scalars(query):
-        derived, stored = rebuild_bay(db, bay, load_timeline_events, now)
+    for bay_id, name in db.execute(query).all():
+        derived, stored = rebuild_bay(db, bay_id, load_timeline_events, now)
         report.bays += 1
         report.stays += len(derived)
-        report.differences.extend(_compare(bay.name, derived, stored))
+        report.differences.extend(_compare(name, derived, stored))
         on_bay(1)
     return report
 

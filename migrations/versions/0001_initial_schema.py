@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 00:10:22.435980
+Create Date: 2026-11-23 00:14:43.824841
 """
 from alembic import op
 import sqlalchemy as sa
@@ -201,7 +201,7 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['district_id'], ['district.id'], name=op.f('fk_stay_district_id_district')),
     sa.ForeignKeyConstraint(['road_id'], ['road.id'], name=op.f('fk_stay_road_id_road')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_stay')),
-    sa.UniqueConstraint('bay_id', 'start_event_id', name=op.f('uq_stay_bay_id_start_event_id')),
+    sa.UniqueConstraint('start_event_id', 'bay_id', name=op.f('uq_stay_start_event_id_bay_id')),
     sa.UniqueConstraint('uuid', name=op.f('uq_stay_uuid'))
     )
     with op.batch_alter_table('stay', schema=None) as batch_op:
