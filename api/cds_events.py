@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+import orjson
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -58,8 +58,8 @@ def _batch() -> list[Any]:
     raw = request.get_data(cache=False)
     limit = current_app.config["MAX_BATCH_EVENTS"]
     try:
-        items = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+        items = orjson.loads(raw)
+    except orjson.JSONDecodeError:
         raise ApiError(400, "invalid_json", "the request body is not JSON") from None
     if not isinstance(items, list):
         raise ApiError(400, "not_an_array", "the request body must be a JSON array of curb events")

@@ -25,7 +25,10 @@ from parking.stay_search import StayFilter, iter_stays
 
 
 def init_app(app: Flask) -> None:
+    from api.cli_bench import bench_intake
+
     for command in (
+        bench_intake,
         migrate,
         seed_demo,
         import_bays_command,

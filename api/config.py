@@ -13,6 +13,8 @@ def defaults() -> dict[str, Any]:
     return {
         # PARKING_DATABASE_URL; SQLite under var/ unless told otherwise.
         "DATABASE_URL": f"sqlite:///{VAR_DIR / 'parking.db'}",
+        # SQLite only: how often a background thread checkpoints the WAL (0 = never).
+        "SQLITE_CHECKPOINT_SECONDS": 1.0,
         # A device clock may run this far ahead of ours before an event counts as "future".
         "EVENT_MAX_SKEW_SECONDS": 120,
         # Largest push batch, in events and in bytes (Flask refuses larger bodies with 413).

@@ -6,17 +6,29 @@ work; domain services only flush.
 
 from __future__ import annotations
 
+import logging
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
+import orjson
 from flask import Flask, current_app, g
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
+
+log = logging.getLogger(__name__)
+
+
+def _json_dumps(value: Any) -> str:
+    return orjson.dumps(value).decode()
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """An engine; SQLite gets WAL, foreign keys and SQLAlchemy's documented pysqlite
     transaction hooks, so BEGIN and SAVEPOINT behave as on PostgreSQL."""
+    kwargs.setdefault("json_serializer", _json_dumps)
+    kwargs.setdefault("json_deserializer", orjson.loads)
     if not url.startswith("sqlite"):
         return create_engine(url, pool_pre_ping=True, **kwargs)
     path = url.split("///", 1)[1] if "///" in url else ""
@@ -33,6 +45,9 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         if path and path != ":memory:":
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")
+            # Checkpoints (and their fsync) run on a background thread, not inside a
+            # request's COMMIT; this threshold is only the safety net.
+            cursor.execute("PRAGMA wal_autocheckpoint=20000")
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -53,8 +68,27 @@ def init_app(app: Flask) -> None:
         engine = make_engine(app.config["DATABASE_URL"])
         app.extensions["parking.engine"] = engine
         factory = sessionmaker(bind=engine)
+        if engine.dialect.name == "sqlite" and app.config.get("SQLITE_CHECKPOINT_SECONDS"):
+            _start_checkpointer(engine, float(app.config["SQLITE_CHECKPOINT_SECONDS"]))
     app.extensions["parking.sessionmaker"] = factory
     app.teardown_request(_close)
+
+
+def _start_checkpointer(engine: Engine, every: float) -> None:
+    """Copy the WAL back into the database file every few seconds, off the request path.
+
+    PASSIVE never blocks readers or writers; SQLite's own autocheckpoint stays as a net."""
+
+    def run() -> None:
+        while True:
+            time.sleep(every)
+            try:
+                with engine.connect() as conn:
+                    conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
+            except Exception:  # a busy or closed database: try again next round
+                log.debug("checkpoint skipped", exc_info=True)
+
+    threading.Thread(target=run, name="sqlite-checkpoint", daemon=True).start()
 
 
 def new_session(app: Flask | None = None) -> Session:

@@ -59,7 +59,6 @@ class CurbEvent(Base):
         UniqueConstraint("district_id", "event_id"),
         Index("ix_curb_event_bay_time", "bay_id", "event_time"),
         Index("ix_curb_event_district_time", "district_id", "event_time"),
-        Index("ix_curb_event_device_time", "device_id", "event_time"),
         Index("ix_curb_event_session", "district_id", "session_id"),
     )
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 00:14:43.824841
+Create Date: 2026-11-23 00:18:56.857947
 """
 from alembic import op
 import sqlalchemy as sa
@@ -166,7 +166,6 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('curb_event', schema=None) as batch_op:
         batch_op.create_index('ix_curb_event_bay_time', ['bay_id', 'event_time'], unique=False)
-        batch_op.create_index('ix_curb_event_device_time', ['device_id', 'event_time'], unique=False)
         batch_op.create_index('ix_curb_event_district_time', ['district_id', 'event_time'], unique=False)
         batch_op.create_index('ix_curb_event_session', ['district_id', 'session_id'], unique=False)
 
@@ -249,7 +248,6 @@ def downgrade() -> None:
     with op.batch_alter_table('curb_event', schema=None) as batch_op:
         batch_op.drop_index('ix_curb_event_session')
         batch_op.drop_index('ix_curb_event_district_time')
-        batch_op.drop_index('ix_curb_event_device_time')
         batch_op.drop_index('ix_curb_event_bay_time')
 
     op.drop_table('curb_event')
