@@ -2,11 +2,24 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, DateTime, Dialect, Integer, MetaData, TypeDecorator
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    Dialect,
+    Integer,
+    MetaData,
+    Table,
+    TypeDecorator,
+    bindparam,
+    text,
+    update,
+)
+from sqlalchemy.orm import DeclarativeBase, Session
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -51,3 +64,39 @@ class Base(DeclarativeBase):
         dict[str, Any]: JSON(),
         list[str]: JSON(),
     }
+
+
+def update_rows(db: Session, table: Table, rows: list[dict[str, Any]]) -> None:
+    """UPDATE many rows by `id`. Every row carries the same keys.
+
+    PostgreSQL gets one statement over `unnest` of one array per column; a per-row
+    executemany costs it a round of planning and executing for every row. SQLite runs the
+    executemany in-process, which is as fast as it gets there."""
+    if not rows:
+        return
+    names = [n for n in rows[0] if n != "id"]
+    dialect = db.get_bind().dialect
+    if dialect.name != "postgresql":
+        statement = update(table).where(table.c.id == bindparam("_id"))
+        db.execute(statement, [{"_id": r["id"], **{n: r[n] for n in names}} for r in rows])
+        return
+    arrays: dict[str, list[Any]] = {"_id": [r["id"] for r in rows]}
+    casts = [f"CAST(:_id AS {table.c.id.type.compile(dialect=dialect)}[])"]
+    for n in names:
+        kind = table.c[n].type
+        as_json = isinstance(kind, JSON)
+        arrays[n] = [_json(r[n]) if as_json else r[n] for r in rows]
+        casts.append(f"CAST(:{n} AS {'JSON' if as_json else kind.compile(dialect=dialect)}[])")
+    sets = ", ".join(f"{n} = v.{n}" for n in names)
+    columns = ", ".join(["_id", *names])
+    db.execute(
+        text(
+            f"UPDATE {table.name} SET {sets} FROM unnest({', '.join(casts)}) AS v({columns}) "
+            f"WHERE {table.name}.id = v._id"
+        ),
+        arrays,
+    )
+
+
+def _json(value: Any) -> str | None:
+    return None if value is None else json.dumps(value, ensure_ascii=False)

@@ -13,9 +13,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, bindparam, delete, insert, select, update
+from sqlalchemy import Row, delete, insert, select
 from sqlalchemy.orm import Session
 
+from parking.db import update_rows
 from parking.models import Bay, Stay, TimelineAnomaly
 from parking.timeline import DerivedStay, Timeline, TimelineEvent
 
@@ -147,7 +148,7 @@ class _Writes:
             if derived.stay_id is None:
                 self.inserts.append((derived, values))
             else:
-                self.updates.append({"b_id": derived.stay_id, **values})
+                self.updates.append({"id": derived.stay_id, **values})
         self.deletes.extend(s.id for s in by_start.values())
         self.anomalies.extend(
             {"district_id": bay.district_id, "bay_id": bay.id, "event_id": a.event_id, "kind": a.kind, "at": a.at}
@@ -158,11 +159,7 @@ class _Writes:
     def flush(self, db: Session) -> None:
         if self.deletes:
             db.execute(delete(_STAY).where(_STAY.c.id.in_(self.deletes)))
-        if self.updates:
-            db.execute(
-                update(_STAY).where(_STAY.c.id == bindparam("b_id")),
-                self.updates,
-            )
+        update_rows(db, _STAY, self.updates)
         if self.inserts:
             # Plain executemany, then one look-up by (bay, start event): RETURNING with
             # parameter order would send SQLite one statement per row.
@@ -179,11 +176,7 @@ class _Writes:
                     derived.stay_id = stay_id
         if self.anomalies:
             db.execute(insert(_ANOMALY), self.anomalies)
-        if self.bays:
-            db.execute(
-                update(_BAY).where(_BAY.c.id == bindparam("b_id")),
-                [_bay_state(bay, timeline, last) for bay, timeline, last in self.bays],
-            )
+        update_rows(db, _BAY, [_bay_state(bay, timeline, last) for bay, timeline, last in self.bays])
 
     def _values(self, bay: Row[Any], derived: DerivedStay) -> dict[str, Any]:
         return {
@@ -207,7 +200,7 @@ class _Writes:
 def _bay_state(bay: Row[Any], timeline: Timeline, last_event_at: datetime | None) -> dict[str, Any]:
     """Where the bay stands after its fold: occupied by its open stay, or vacant since the
     last stay ended (or since its first event, when it has had no stay)."""
-    state: dict[str, Any] = {"b_id": bay.id, "last_event_at": last_event_at}
+    state: dict[str, Any] = {"id": bay.id, "last_event_at": last_event_at}
     if timeline.open is not None:
         state.update(state="occupied", state_since=timeline.open.started_at, open_stay_id=timeline.open.stay_id)
     elif timeline.last_closed is not None:

@@ -12,7 +12,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from parking.models import Bay, Road
@@ -24,6 +26,7 @@ from sensors.log import load_timeline_events, to_timeline_event
 from sensors.models import CurbEvent, Device
 
 MAX_BATCH = 1000
+_EVENT = CurbEvent.__table__
 
 
 @dataclass(frozen=True)
@@ -66,11 +69,10 @@ def ingest_batch(
         except ItemError as error:
             _fail(result, index, item, error)
 
-    placed = _place(db, device, parsed, result)
-    fresh = _drop_duplicates(db, device.district_id, placed, result)
-    fresh = _check_sessions(db, device.district_id, fresh, result)
+    placed = _first_of_each_id(_place(db, device, parsed, result), result)
+    checked = _check_sessions(db, device.district_id, placed, result)
+    fresh = _log_new(db, device, checked, now, result)
     if fresh:
-        db.execute(insert(CurbEvent.__table__), [_row(device, a, now) for a in fresh])
         _update_device(device, fresh, now)
         result.timeline = apply_timeline_events(
             db, _timeline_events(fresh), load_timeline_events, now
@@ -134,35 +136,58 @@ def _place(
     return placed
 
 
-def _drop_duplicates(
-    db: Session, district_id: int, placed: list[_Accepted], result: IntakeResult
-) -> list[_Accepted]:
-    """Keep events not yet logged. A resend is fine; the same id with other content is not."""
-    ids = {a.event.event_id for a in placed}
-    known: dict[str, dict[str, Any]] = {}
-    if ids:
-        rows = db.execute(
-            select(CurbEvent.event_id, CurbEvent.payload).where(
-                CurbEvent.district_id == district_id, CurbEvent.event_id.in_(ids)
-            )
-        )
-        known = {event_id: payload for event_id, payload in rows}
-    fresh = []
+def _first_of_each_id(placed: list[_Accepted], result: IntakeResult) -> list[_Accepted]:
+    """Within one batch, the first item of an event_id stands; a repeat is a resend."""
+    first: dict[str, _Accepted] = {}
     for accepted in placed:
-        seen = known.get(accepted.event.event_id)
+        seen = first.get(accepted.event.event_id)
         if seen is None:
-            known[accepted.event.event_id] = accepted.event.payload
-            fresh.append(accepted)
-        elif seen == accepted.event.payload:
-            result.duplicates += 1
+            first[accepted.event.event_id] = accepted
         else:
-            error = ItemError(
-                "event_id_conflict",
-                "an event with this event_id and different content was already received",
-                ["event_id"],
-            )
-            _fail(result, accepted.index, accepted.event.payload, error)
-    return fresh
+            _resent(result, accepted, seen.event.payload)
+    return list(first.values())
+
+
+def _resent(result: IntakeResult, accepted: _Accepted, stored: dict[str, Any]) -> None:
+    """A resend changes nothing and is fine; the same id with other content is refused."""
+    if stored == accepted.event.payload:
+        result.duplicates += 1
+        return
+    error = ItemError(
+        "event_id_conflict",
+        "an event with this event_id and different content was already received",
+        ["event_id"],
+    )
+    _fail(result, accepted.index, accepted.event.payload, error)
+
+
+def _log_new(
+    db: Session, device: Device, checked: list[_Accepted], now: datetime, result: IntakeResult
+) -> list[_Accepted]:
+    """Append the events to the log; those already there are resends and are compared."""
+    if not checked:
+        return []
+    dialect = db.get_bind().dialect.name
+    insert_ = pg_insert if dialect == "postgresql" else sqlite_insert
+    statement = (
+        insert_(_EVENT)
+        .on_conflict_do_nothing(index_elements=["district_id", "event_id"])
+        .returning(_EVENT.c.event_id)
+    )
+    inserted = set(db.scalars(statement, [_row(device, a, now) for a in checked]))
+    resent = [a for a in checked if a.event.event_id not in inserted]
+    if resent:
+        stored = dict(
+            db.execute(
+                select(_EVENT.c.event_id, _EVENT.c.payload).where(
+                    _EVENT.c.district_id == device.district_id,
+                    _EVENT.c.event_id.in_([a.event.event_id for a in resent]),
+                )
+            ).all()
+        )
+        for accepted in resent:
+            _resent(result, accepted, stored[accepted.event.event_id])
+    return [a for a in checked if a.event.event_id in inserted]
 
 
 def _check_sessions(
