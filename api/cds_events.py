@@ -14,7 +14,7 @@ from api.database import get_db, get_write_db
 from api.errors import ApiError
 from parking.models import Area, Bay, Road
 from sensors.devices import device_for_token
-from sensors.intake import ingest_batch
+from sensors.intake import check_items, ingest_checked
 from sensors.models import DATA_FEED, HANDHELD_POS, CurbEvent, Device, device_bay, device_road
 
 bp = Blueprint("cds_events", __name__, url_prefix="/cds/<district>/events")
@@ -26,15 +26,21 @@ _SOURCE_TYPE = {"video_stake": "camera", HANDHELD_POS: "in_person", DATA_FEED: "
 def push_events(district: str) -> Response:
     """Push a batch of up to MAX_BATCH_EVENTS curb events (CDS `POST /events/event`)."""
     media_type = negotiate()
-    db = get_write_db()
+    db = get_db()
     place = district_or_404(db, district)
     device = device_for_token(db, place.id, bearer_token())
     if device is None:
         raise ApiError(401, "unauthorized", "the device token is unknown or for another district")
+    device_id, device_uuid = device.id, device.uuid
+    db.rollback()  # parse and check outside any transaction; SQLite has one writer at a time
     items = _batch()
     now = clock_now()
     skew = timedelta(seconds=current_app.config["EVENT_MAX_SKEW_SECONDS"])
-    result = ingest_batch(db, device, items, now, skew)
+    result, parsed = check_items(items, device_uuid, now, skew)
+    db = get_write_db()
+    writer = db.get(Device, device_id)
+    assert writer is not None
+    ingest_checked(db, writer, result, parsed, now)
     db.commit()
     body = {
         "success": result.success,

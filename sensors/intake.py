@@ -55,20 +55,31 @@ class _Accepted:
     road_id: int | None
 
 
-def ingest_batch(
-    db: Session, device: Device, items: Sequence[Any], now: datetime, max_skew: timedelta
-) -> IntakeResult:
-    """Check, log and apply one pushed batch for one authenticated device."""
+def check_items(
+    items: Sequence[Any], device_uuid: str, now: datetime, max_skew: timedelta
+) -> tuple[IntakeResult, list[tuple[int, ParsedEvent]]]:
+    """The checks that need no database: each item against the CDS model, the sending
+    device and the clock. Pure, so it runs before the write lock is taken."""
     result = IntakeResult(total=len(items))
     parsed: list[tuple[int, ParsedEvent]] = []
     for index, item in enumerate(items):
         try:
             event = parse_event(item)
-            _check_device(event, device, now, max_skew)
+            _check_device(event, device_uuid, now, max_skew)
             parsed.append((index, event))
         except ItemError as error:
             _fail(result, index, item, error)
+    return result, parsed
 
+
+def ingest_checked(
+    db: Session,
+    device: Device,
+    result: IntakeResult,
+    parsed: list[tuple[int, ParsedEvent]],
+    now: datetime,
+) -> IntakeResult:
+    """Place, deduplicate, log and fold in the items that passed `check_items`."""
     placed = _first_of_each_id(_place(db, device, parsed, result), result)
     checked = _check_sessions(db, device.district_id, placed, result)
     fresh = _log_new(db, device, checked, now, result)
@@ -81,12 +92,20 @@ def ingest_batch(
     return result
 
 
+def ingest_batch(
+    db: Session, device: Device, items: Sequence[Any], now: datetime, max_skew: timedelta
+) -> IntakeResult:
+    """Check, log and apply one pushed batch for one authenticated device."""
+    result, parsed = check_items(items, device.uuid, now, max_skew)
+    return ingest_checked(db, device, result, parsed, now)
+
+
 def _fail(result: IntakeResult, index: int, item: Any, error: ItemError) -> None:
     result.failures.append(ItemFailure(index, item, error.code, error.description, error.details))
 
 
-def _check_device(event: ParsedEvent, device: Device, now: datetime, max_skew: timedelta) -> None:
-    if event.device_uuid != device.uuid:
+def _check_device(event: ParsedEvent, device_uuid: str, now: datetime, max_skew: timedelta) -> None:
+    if event.device_uuid != device_uuid:
         raise ItemError(
             "device_mismatch",
             "data_source_device_id is not the device this token belongs to",
