@@ -164,7 +164,9 @@ def _space_ids(db: Any, road_ids: list[int]) -> dict[int, list[str]]:
     out: dict[int, list[str]] = {}
     if road_ids:
         rows = db.execute(
-            select(Bay.road_id, Bay.uuid).where(Bay.road_id.in_(road_ids)).order_by(Bay.road_id, Bay.space_number)
+            select(Bay.road_id, Bay.uuid)
+            .where(Bay.road_id.in_(road_ids))
+            .order_by(Bay.road_id, Bay.space_number)
         )
         for road_id, bay_uuid in rows:
             out.setdefault(road_id, []).append(bay_uuid)
@@ -205,11 +207,15 @@ def _near_arg() -> tuple[float, float, float] | None:
     limit = current_app.config["MAX_RADIUS_M"]
     radius = 500.0 if radius is None else radius
     if not 0 < radius <= limit:
-        raise ApiError(400, "radius_out_of_range", f"radius is metres, above 0 and at most {limit}", ["radius"])
+        raise ApiError(
+            400, "radius_out_of_range", f"radius is metres, above 0 and at most {limit}", ["radius"]
+        )
     return lat, lng, radius
 
 
-def _overlapping(query: Select[Any], min_lat: float, min_lng: float, max_lat: float, max_lng: float) -> Select[Any]:
+def _overlapping(
+    query: Select[Any], min_lat: float, min_lng: float, max_lat: float, max_lng: float
+) -> Select[Any]:
     return query.where(
         Road.max_lat >= min_lat, Road.min_lat <= max_lat, Road.max_lng >= min_lng, Road.min_lng <= max_lng
     )

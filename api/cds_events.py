@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
-import orjson
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import orjson
 from flask import Blueprint, Response, current_app, jsonify, request
 from sqlalchemy import func, select
 
-from api.cds import bearer_token, clock_now, district_or_404, envelope, negotiate, page_args, page_links, require_staff
+from api.cds import (
+    bearer_token,
+    clock_now,
+    district_or_404,
+    envelope,
+    negotiate,
+    page_args,
+    page_links,
+    require_staff,
+)
 from api.database import get_db, get_write_db
 from api.errors import ApiError
 from parking.models import Area, Bay, Road
@@ -70,9 +79,7 @@ def _batch() -> list[Any]:
     if not isinstance(items, list):
         raise ApiError(400, "not_an_array", "the request body must be a JSON array of curb events")
     if len(items) > limit:
-        raise ApiError(
-            413, "too_many_events", f"a batch holds at most {limit} events, this one {len(items)}"
-        )
+        raise ApiError(413, "too_many_events", f"a batch holds at most {limit} events, this one {len(items)}")
     return items
 
 
@@ -95,9 +102,7 @@ def list_events(district: str) -> Response:
     page, size = page_args()
     total = db.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = db.scalars(
-        query.order_by(CurbEvent.event_time.desc(), CurbEvent.id.desc())
-        .limit(size)
-        .offset((page - 1) * size)
+        query.order_by(CurbEvent.event_time.desc(), CurbEvent.id.desc()).limit(size).offset((page - 1) * size)
     )
     return envelope(place, "events", list(rows), now, media_type, page_links(page, size, total))
 
@@ -147,13 +152,12 @@ def _at_place(query: Any, district_id: int) -> Any:
     if args.get("curb_space_id"):
         query = query.where(CurbEvent.bay_id.in_(select(Bay.id).where(Bay.uuid == args["curb_space_id"])))
     if args.get("curb_zone_id"):
-        query = query.where(
-            CurbEvent.road_id.in_(select(Road.id).where(Road.uuid == args["curb_zone_id"]))
-        )
+        query = query.where(CurbEvent.road_id.in_(select(Road.id).where(Road.uuid == args["curb_zone_id"])))
     if args.get("curb_area_id"):
-        area_roads = select(Road.id).join(Area, Area.id == Road.area_id).where(
-            Area.uuid == args["curb_area_id"], Area.district_id == district_id
+        area_roads = (
+            select(Road.id)
+            .join(Area, Area.id == Road.area_id)
+            .where(Area.uuid == args["curb_area_id"], Area.district_id == district_id)
         )
         query = query.where(CurbEvent.road_id.in_(area_roads))
     return query
-

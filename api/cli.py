@@ -217,7 +217,9 @@ def export_stays(district: str, since: str | None, until: str | None) -> None:
 
 
 @click.command("replay")
-@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument(
+    "files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
 @click.option("--district", required=True)
 @click.option("--token", required=True, help="Bearer token of the device (a data feed) sending.")
 @click.option("--url", help="Base URL of a running server; default: this app, in process.")

@@ -8,14 +8,22 @@ from fixtures.pgcluster import find_pg_bin
 
 
 @click.command("bench-intake")
-@click.option("--database", type=click.Choice(["sqlite", "postgresql", "both"]), default="both", show_default=True)
+@click.option(
+    "--database", type=click.Choice(["sqlite", "postgresql", "both"]), default="both", show_default=True
+)
 @click.option("--events", default=100_000, show_default=True, type=click.IntRange(1000))
 @click.option("--batch-size", default=500, show_default=True, type=click.IntRange(1, 1000))
 @click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 16))
 @click.option("--clients", default=2, show_default=True, type=click.IntRange(1, 32))
-@click.option("--melbourne/--no-melbourne", default=True, show_default=True,
-              help="Also time the replay of the Melbourne day through the same server.")
-def bench_intake(database: str, events: int, batch_size: int, workers: int, clients: int, melbourne: bool) -> None:
+@click.option(
+    "--melbourne/--no-melbourne",
+    default=True,
+    show_default=True,
+    help="Also time the replay of the Melbourne day through the same server.",
+)
+def bench_intake(
+    database: str, events: int, batch_size: int, workers: int, clients: int, melbourne: bool
+) -> None:
     """Events per second through POST /cds/<district>/events/event under gunicorn."""
     from fixtures.bench import run_intake
 

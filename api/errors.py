@@ -35,16 +35,12 @@ _HTTP_CODES = {
 class ApiError(Exception):
     """An error the web layer itself raises (authentication, negotiation, request shape)."""
 
-    def __init__(
-        self, status: int, code: str, message: str, details: list[str] | None = None
-    ) -> None:
+    def __init__(self, status: int, code: str, message: str, details: list[str] | None = None) -> None:
         super().__init__(message)
         self.status, self.code, self.message, self.details = status, code, message, details or []
 
 
-def error_response(
-    status: int, code: str, message: str, details: list[str] | None = None
-) -> Response:
+def error_response(status: int, code: str, message: str, details: list[str] | None = None) -> Response:
     if request.path.startswith("/cds/"):
         body: dict[str, Any] = {
             "error": code,
@@ -97,9 +93,7 @@ def init_app(app: Flask) -> None:
     def _unexpected(error: Exception) -> Response:
         request_id = str(uuid.uuid4())
         log.exception("unexpected error, request_id=%s", request_id)
-        return error_response(
-            500, "internal_error", f"unexpected error; quote request id {request_id}"
-        )
+        return error_response(500, "internal_error", f"unexpected error; quote request id {request_id}")
 
 
 def _flat(value: Any) -> list[Any]:

@@ -59,3 +59,26 @@ class StayPage(Schema):
 class AnomalyCount(Schema):
     kind = fields.String()
     count = fields.Integer()
+
+
+class AnomalyPage(Schema):
+    anomalies = fields.List(fields.Nested(AnomalyCount))
+
+
+class DeviceOut(Schema):
+    data_source_device_id = fields.String()
+    kind = fields.String()
+    name = fields.String()
+    online = fields.Boolean()
+    district = fields.String()
+    time_zone = fields.String()
+
+
+class Problem(Schema):
+    """RFC 9457 problem details, with this API's stable `code` and the fields at fault."""
+
+    type = fields.String()
+    title = fields.String()
+    status = fields.Integer()
+    code = fields.String()
+    errors = fields.List(fields.String())

@@ -8,7 +8,8 @@ from flask import Blueprint, Response, jsonify, request
 
 from api.cds import clock_now, require_staff
 from api.database import get_db
-from api.schemas import AnomalyCount, StayPage, StayQuery
+from api.openapi import documented
+from api.schemas import AnomalyCount, AnomalyPage, StayPage, StayQuery
 from parking.inventory import get_district
 from parking.stay_search import StayFilter, anomaly_counts, find_stays
 
@@ -18,6 +19,7 @@ STAFF_READERS = ("admin", "bureau", "warden", "attendant", "police", "city")
 
 
 @bp.get("/stays")
+@documented("Stays by road, bay, plate and time", StayPage, query=StayQuery, errors=(400, 401, 403, 404))
 def list_stays(district: str) -> Response:
     """Stays overlapping [since, until), filtered by road, bay, plate or open/closed."""
     db = get_db()
@@ -33,6 +35,7 @@ def list_stays(district: str) -> Response:
 
 
 @bp.get("/timeline/anomalies")
+@documented("How often each timeline rule for odd sequences applied", AnomalyPage, errors=(401, 403, 404))
 def list_anomalies(district: str) -> Response:
     """How often each timeline rule for odd event sequences was applied (docs/TIMELINE.md)."""
     db = get_db()
@@ -40,5 +43,9 @@ def list_anomalies(district: str) -> Response:
     require_staff(db, place, ("admin", "bureau"))
     counts = anomaly_counts(db, place.id)
     return jsonify(
-        {"anomalies": AnomalyCount(many=True).dump([{"kind": k, "count": v} for k, v in sorted(counts.items())])}
+        {
+            "anomalies": AnomalyCount(many=True).dump(
+                [{"kind": k, "count": v} for k, v in sorted(counts.items())]
+            )
+        }
     )

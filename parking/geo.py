@@ -26,9 +26,7 @@ def degrees_box(lat: float, lng: float, radius_m: float) -> tuple[float, float, 
     return lat - dlat, lng - dlng, lat + dlat, lng + dlng
 
 
-def rectangle(
-    min_lat: float, min_lng: float, max_lat: float, max_lng: float
-) -> dict[str, Any]:
+def rectangle(min_lat: float, min_lng: float, max_lat: float, max_lng: float) -> dict[str, Any]:
     """An RFC 7946 polygon (one closed, counter-clockwise ring) for a lat/lng box."""
     ring = [
         [min_lng, min_lat],

@@ -56,9 +56,7 @@ def ensure_district(
         raise InvalidInventoryError(f"{time_zone!r} is not an IANA time zone", ["time_zone"]) from None
     if not _CURRENCY.fullmatch(currency):
         raise InvalidInventoryError(f"{currency!r} is not an ISO 4217 code", ["currency"])
-    district = District(
-        slug=slug, name=name, time_zone=time_zone, currency=currency, created_at=now
-    )
+    district = District(slug=slug, name=name, time_zone=time_zone, currency=currency, created_at=now)
     db.add(district)
     db.flush()
     return district, True
@@ -158,9 +156,7 @@ def import_bays(
         key = tuple(str(props.get(p) or "").strip() for p in zone_properties)
         roads.setdefault(key, []).append(BaySpec(name, point[1], point[0]))
 
-    existing = {
-        r.name: r for r in db.scalars(select(Road).where(Road.district_id == district.id))
-    }
+    existing = {r.name: r for r in db.scalars(select(Road).where(Road.district_id == district.id))}
     for key, specs in roads.items():
         road_name = " / ".join(v for v in key if v)
         if road_name in existing:

@@ -24,9 +24,7 @@ def issue_staff_token(
     if role not in STAFF_ROLES:
         raise InvalidInputError(f"role must be one of {', '.join(STAFF_ROLES)}", ["role"])
     token = "st_" + secrets.token_urlsafe(32)
-    row = StaffToken(
-        district_id=district.id, name=name, role=role, token_hash=_hash(token), created_at=now
-    )
+    row = StaffToken(district_id=district.id, name=name, role=role, token_hash=_hash(token), created_at=now)
     db.add(row)
     db.flush()
     return row, token

@@ -39,7 +39,7 @@ class StayView:
     event_ids: list[str]
 
 
-def _query(district_id: int, flt: StayFilter) -> Select[tuple[Stay, str, str]]:
+def _query(district_id: int, flt: StayFilter) -> Select[Stay, str, str]:
     """Stays that overlap [since, until): started before `until`, not ended before `since`."""
     query = (
         select(Stay, Bay.name, Road.name)

@@ -11,18 +11,19 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Row, delete, insert, select
+from sqlalchemy import Table, delete, insert, select
 from sqlalchemy.orm import Session
 
 from parking.db import update_rows
 from parking.models import Bay, Stay, TimelineAnomaly
 from parking.timeline import DerivedStay, Timeline, TimelineEvent
 
-_STAY = Stay.__table__
-_BAY = Bay.__table__
-_ANOMALY = TimelineAnomaly.__table__
+_STAY = cast(Table, Stay.__table__)
+_BAY = cast(Table, Bay.__table__)
+_ANOMALY = cast(Table, TimelineAnomaly.__table__)
+_Row = Any  # a Core row of the bay or stay table
 # Loads a bay's timeline events at or after a time (the event log lives in `sensors`,
 # which imports this package, so the caller hands the loader in).
 EventLoader = Callable[[Session, int, datetime | None], Sequence[TimelineEvent]]
@@ -78,12 +79,8 @@ def rebuild_bay(
 ) -> tuple[list[DerivedStay], list[DerivedStay]]:
     """Re-derive a bay from its whole log. Returns the derived stays and the stored ones
     as they were, so the caller can report any difference."""
-    bay = db.execute(
-        select(_BAY.c.id, _BAY.c.district_id, _BAY.c.road_id).where(_BAY.c.id == bay_id)
-    ).one()
-    before = list(
-        db.execute(select(_STAY).where(_STAY.c.bay_id == bay_id).order_by(_STAY.c.started_at))
-    )
+    bay = db.execute(select(_BAY.c.id, _BAY.c.district_id, _BAY.c.road_id).where(_BAY.c.id == bay_id)).one()
+    before = list(db.execute(select(_STAY).where(_STAY.c.bay_id == bay_id).order_by(_STAY.c.started_at)))
     events = load_events(db, bay_id, None)
     timeline = Timeline().apply(events)
     db.execute(delete(_ANOMALY).where(_ANOMALY.c.bay_id == bay_id))
@@ -95,7 +92,7 @@ def rebuild_bay(
 
 def _rederive(
     db: Session,
-    bay: Row[Any],
+    bay: _Row,
     earliest: datetime,
     load_events: EventLoader,
     writes: _Writes,
@@ -133,10 +130,10 @@ class _Writes:
         self.updates: list[dict[str, Any]] = []
         self.deletes: list[int] = []
         self.anomalies: list[dict[str, Any]] = []
-        self.bays: list[tuple[Row[Any], Timeline, datetime | None]] = []
+        self.bays: list[tuple[_Row, Timeline, datetime | None]] = []
 
     def add(
-        self, bay: Row[Any], timeline: Timeline, replaced: Iterable[Row[Any]], last_event_at: datetime | None
+        self, bay: _Row, timeline: Timeline, replaced: Iterable[_Row], last_event_at: datetime | None
     ) -> None:
         """Stays the fold touched are written; `replaced` stays it did not re-derive go."""
         by_start = {s.start_event_id: s for s in replaced}
@@ -151,7 +148,13 @@ class _Writes:
                 self.updates.append({"id": derived.stay_id, **values})
         self.deletes.extend(s.id for s in by_start.values())
         self.anomalies.extend(
-            {"district_id": bay.district_id, "bay_id": bay.id, "event_id": a.event_id, "kind": a.kind, "at": a.at}
+            {
+                "district_id": bay.district_id,
+                "bay_id": bay.id,
+                "event_id": a.event_id,
+                "kind": a.kind,
+                "at": a.at,
+            }
             for a in timeline.anomalies
         )
         self.bays.append((bay, timeline, last_event_at))
@@ -178,7 +181,7 @@ class _Writes:
             db.execute(insert(_ANOMALY), self.anomalies)
         update_rows(db, _BAY, [_bay_state(bay, timeline, last) for bay, timeline, last in self.bays])
 
-    def _values(self, bay: Row[Any], derived: DerivedStay) -> dict[str, Any]:
+    def _values(self, bay: _Row, derived: DerivedStay) -> dict[str, Any]:
         return {
             "district_id": bay.district_id,
             "bay_id": bay.id,
@@ -197,12 +200,14 @@ class _Writes:
         }
 
 
-def _bay_state(bay: Row[Any], timeline: Timeline, last_event_at: datetime | None) -> dict[str, Any]:
+def _bay_state(bay: _Row, timeline: Timeline, last_event_at: datetime | None) -> dict[str, Any]:
     """Where the bay stands after its fold: occupied by its open stay, or vacant since the
     last stay ended (or since its first event, when it has had no stay)."""
     state: dict[str, Any] = {"id": bay.id, "last_event_at": last_event_at}
     if timeline.open is not None:
-        state.update(state="occupied", state_since=timeline.open.started_at, open_stay_id=timeline.open.stay_id)
+        state.update(
+            state="occupied", state_since=timeline.open.started_at, open_stay_id=timeline.open.stay_id
+        )
     elif timeline.last_closed is not None:
         state.update(state="vacant", state_since=timeline.last_closed.ended_at, open_stay_id=None)
     elif last_event_at is not None:
@@ -213,7 +218,7 @@ def _bay_state(bay: Row[Any], timeline: Timeline, last_event_at: datetime | None
     return state
 
 
-def _derived(stay: Row[Any]) -> DerivedStay:
+def _derived(stay: _Row) -> DerivedStay:
     return DerivedStay(
         start_event_id=stay.start_event_id,
         started_at=stay.started_at,

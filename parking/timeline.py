@@ -144,11 +144,13 @@ class Timeline:
         if event.source not in stay.sources:
             stay.sources.append(event.source)
             stay.sources.sort()
-        if take_plate and event.plate is not None:
-            if plate_score(event.source, event.plate_confidence) >= stay.plate_score:
-                stay.plate = event.plate
-                stay.plate_confidence = event.plate_confidence
-                stay.plate_source = event.source
+        trusted = event.plate is not None and (
+            plate_score(event.source, event.plate_confidence) >= stay.plate_score
+        )
+        if take_plate and trusted:
+            stay.plate = event.plate
+            stay.plate_confidence = event.plate_confidence
+            stay.plate_source = event.source
         if id(stay) not in self._touched_ids:
             self._touched_ids.add(id(stay))
             self.touched.append(stay)

@@ -28,11 +28,7 @@ class RoadCounts:
 def _watched(db: Session, district_id: int) -> ColumnElement[bool]:
     """SQL truth of "some online sensing device watches this bay"."""
     feed_online = db.scalar(
-        select(
-            exists().where(
-                Device.district_id == district_id, Device.kind == DATA_FEED, Device.online
-            )
-        )
+        select(exists().where(Device.district_id == district_id, Device.kind == DATA_FEED, Device.online))
     )
     if feed_online:
         return true()

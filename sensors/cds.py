@@ -11,16 +11,28 @@ from parking.clock import from_ms
 from parking.plates import InvalidPlateError, normalise_plate
 
 CDS_EVENT_TYPES = frozenset(
-    "comms_lost comms_restored decommissioned park_start park_end scheduled_report enter_area "
-    "exit_area vehicle_detected vehicle_violation_start vehicle_violation_end citation_issued".split()
+    [
+        "comms_lost",
+        "comms_restored",
+        "decommissioned",
+        "park_start",
+        "park_end",
+        "scheduled_report",
+        "enter_area",
+        "exit_area",
+        "vehicle_detected",
+        "vehicle_violation_start",
+        "vehicle_violation_end",
+        "citation_issued",
+    ]
 )
 # What devices may push; violations and citations are written by the system itself.
 ACCEPTED_EVENT_TYPES = frozenset(
-    "park_start park_end scheduled_report comms_lost comms_restored vehicle_detected".split()
+    ["park_start", "park_end", "scheduled_report", "comms_lost", "comms_restored", "vehicle_detected"]
 )
 BAY_EVENT_TYPES = frozenset(("park_start", "park_end", "vehicle_detected"))
 DATA_SOURCE_TYPES = frozenset(
-    "data_feed camera above_ground in_ground meter payment in_person other".split()
+    ["data_feed", "camera", "above_ground", "in_ground", "meter", "payment", "in_person", "other"]
 )
 REQUIRED = (
     "event_id",

@@ -10,9 +10,9 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -26,7 +26,7 @@ from sensors.log import load_timeline_events, to_timeline_event
 from sensors.models import CurbEvent, Device
 
 MAX_BATCH = 1000
-_EVENT = CurbEvent.__table__
+_EVENT = cast(Table, CurbEvent.__table__)
 
 
 @dataclass(frozen=True)
@@ -85,9 +85,7 @@ def ingest_checked(
     fresh = _log_new(db, device, checked, now, result)
     if fresh:
         _update_device(device, fresh, now)
-        result.timeline = apply_timeline_events(
-            db, _timeline_events(fresh), load_timeline_events, now
-        )
+        result.timeline = apply_timeline_events(db, _timeline_events(fresh), load_timeline_events, now)
     result.success = result.total - len(result.failures)
     return result
 
@@ -145,9 +143,7 @@ def _place(
         elif event.zone_uuid is not None and event.zone_uuid != found[2]:
             error = ItemError("zone_mismatch", "the bay is not in this curb zone", ["curb_zone_id"])
         elif covered is not None and found[0] not in covered:
-            error = ItemError(
-                "bay_not_covered", "this device does not cover that bay", ["curb_space_id"]
-            )
+            error = ItemError("bay_not_covered", "this device does not cover that bay", ["curb_space_id"])
         if error:
             _fail(result, index, event.payload, error)
         else:
@@ -216,7 +212,7 @@ def _check_sessions(
     sessions = {a.event.session_id for a in fresh if a.event.session_id}
     if not sessions:
         return fresh
-    times: dict[tuple[str, str], datetime] = {}
+    times: dict[tuple[str | None, str], datetime] = {}
     rows = db.execute(
         select(CurbEvent.session_id, CurbEvent.event_type, CurbEvent.event_time).where(
             CurbEvent.district_id == district_id,
@@ -286,6 +282,7 @@ def _update_device(device: Device, fresh: list[_Accepted], now: datetime) -> Non
 
 
 _ONLINE_REPORTS = {"comms_lost": False, "comms_restored": True, "scheduled_report": True}
+
 
 def _timeline_events(fresh: list[_Accepted]) -> dict[int, list[TimelineEvent]]:
     by_bay: dict[int, list[TimelineEvent]] = defaultdict(list)

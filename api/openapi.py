@@ -1,0 +1,96 @@
+"""The OpenAPI document of the native API, generated from the marshmallow schemas that the
+views declare with `@documented`, served at `/openapi.json`."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from apispec import APISpec
+from apispec.ext.marshmallow import MarshmallowPlugin
+from flask import Blueprint, Flask, Response, current_app, jsonify
+from marshmallow import Schema
+
+from api.schemas import Problem
+
+F = TypeVar("F", bound=Callable[..., Any])
+bp = Blueprint("openapi", __name__)
+_ERRORS = {
+    400: "Invalid parameters",
+    401: "Missing, unknown or revoked token",
+    403: "The role may not do this",
+    404: "Unknown district",
+}
+
+
+def documented(
+    summary: str,
+    response: type[Schema],
+    *,
+    query: type[Schema] | None = None,
+    auth: str = "staff",
+    errors: tuple[int, ...] = (401, 404),
+) -> Callable[[F], F]:
+    """Declare what a native view takes and answers, for the OpenAPI document."""
+
+    def mark(view: F) -> F:
+        view._openapi = {  # type: ignore[attr-defined]
+            "summary": summary,
+            "response": response,
+            "query": query,
+            "auth": auth,
+            "errors": errors,
+        }
+        return view
+
+    return mark
+
+
+def build_spec(app: Flask) -> dict[str, Any]:
+    spec = APISpec(
+        title="Smart on-street parking: native API",
+        version="1",
+        openapi_version="3.1.0",
+        plugins=[MarshmallowPlugin()],
+        info={"description": "Staff and device endpoints. CDS endpoints are described by CDS 1.1."},
+    )
+    spec.components.security_scheme("staff", {"type": "http", "scheme": "bearer"})
+    spec.components.security_scheme("device", {"type": "http", "scheme": "bearer"})
+    spec.components.schema("Problem", schema=Problem)
+    for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
+        doc = getattr(app.view_functions[rule.endpoint], "_openapi", None)
+        if doc is None:
+            continue
+        path = re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", rule.rule)
+        parameters: list[Any] = [
+            {"in": "path", "name": name, "required": True, "schema": {"type": "string"}}
+            for name in rule.arguments
+        ]
+        if doc["query"] is not None:
+            parameters.append({"in": "query", "schema": doc["query"]})
+        responses: dict[str, Any] = {
+            "200": {"description": "OK", "content": {"application/json": {"schema": doc["response"]}}}
+        }
+        for status in doc["errors"]:
+            responses[str(status)] = {
+                "description": _ERRORS[status],
+                "content": {"application/problem+json": {"schema": "Problem"}},
+            }
+        operation = {
+            "summary": doc["summary"],
+            "parameters": parameters,
+            "responses": responses,
+            "security": [{doc["auth"]: []}],
+        }
+        spec.path(path=path, operations={"get": operation})
+    return spec.to_dict()
+
+
+@bp.get("/openapi.json")
+def openapi_document() -> Response:
+    """This API's OpenAPI 3.1 document."""
+    cached = current_app.extensions.get("parking.openapi")
+    if cached is None:
+        cached = current_app.extensions["parking.openapi"] = build_spec(current_app._get_current_object())  # type: ignore[attr-defined]
+    return jsonify(cached)
