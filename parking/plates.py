@@ -6,9 +6,9 @@ import re
 
 from parking.errors import InvalidInputError
 
-# After normalising: 2 to 12 of Latin capitals, digits and CJK characters (Chinese plates
+# Without separators: 2 to 12 of ASCII letters, digits and CJK ideographs (Chinese plates
 # start with a province character, e.g. 贵A12345; Australian ones are plain, e.g. ABC123).
-_PLATE = re.compile(r"^[0-9A-Z\u3400-\u9fff]{2,12}$")
+_PLATE = re.compile(r"^[0-9A-Za-z\u4e00-\u9fff]{2,12}$")
 _SEPARATORS = re.compile(r"[\s\-·.•]")
 
 # A plate typed in by an attendant standing at the bay beats any camera read.
@@ -22,10 +22,11 @@ class InvalidPlateError(InvalidInputError):
 
 def normalise_plate(raw: str) -> str:
     """Upper case, separators removed; raises InvalidPlateError for anything else odd."""
-    plate = _SEPARATORS.sub("", raw).upper()
+    plate = _SEPARATORS.sub("", raw)
+    # Check before upper-casing: "ß".upper() is "SS" and "ﬁ".upper() is "FI".
     if not _PLATE.fullmatch(plate):
         raise InvalidPlateError(f"{raw!r} is not a licence plate", ["vehicle_license_plate"])
-    return plate
+    return plate.upper()
 
 
 def plate_score(source: str, confidence: int | None) -> int:

@@ -138,6 +138,7 @@ class Timeline:
         assert stay is not None
         stay.ended_at, stay.ended_by, stay.end_event_id = at, ended_by, end_event_id
         self.open, self.last_closed = None, stay
+        self._touch(stay)  # an implicit end changes a stay that no event of this fold joined
 
     def _join(self, stay: DerivedStay, event: TimelineEvent, take_plate: bool = True) -> None:
         stay.event_ids.append(event.event_id)
@@ -151,6 +152,9 @@ class Timeline:
             stay.plate = event.plate
             stay.plate_confidence = event.plate_confidence
             stay.plate_source = event.source
+        self._touch(stay)
+
+    def _touch(self, stay: DerivedStay) -> None:
         if id(stay) not in self._touched_ids:
             self._touched_ids.add(id(stay))
             self.touched.append(stay)

@@ -42,9 +42,10 @@ REQUIRED = (
     "data_source_type",
     "data_source_device_id",
 )
-# Earliest event time accepted: the wire is milliseconds, and anything before 2000 is a
+# Event times accepted: from 2000-01-01; the wire is milliseconds, and anything before 2000 is a
 # device clock that was never set (1970) or a placeholder date (1900).
 EARLIEST_MS = 946_684_800_000
+LATEST_MS = 4_102_444_800_000  # 2100-01-01: a later time is a broken clock, not a plan
 
 
 class ItemError(Exception):
@@ -77,7 +78,7 @@ _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4
 
 
 def _is_uuid(value: Any) -> bool:
-    return isinstance(value, str) and _UUID.match(value) is not None
+    return isinstance(value, str) and _UUID.fullmatch(value) is not None
 
 
 def _is_int(value: Any) -> bool:
@@ -90,6 +91,8 @@ def parse_event(item: Any) -> ParsedEvent:
         raise ItemError("invalid_event", "each item must be a JSON object (a CDS Curb Event)")
     missing = [name for name in REQUIRED if item.get(name) is None]
     event_type = item.get("event_type")
+    if not isinstance(event_type, str):
+        event_type = None if event_type is None else repr(event_type)
     if event_type in BAY_EVENT_TYPES and item.get("curb_space_id") is None:
         missing.append("curb_space_id")
     if missing:
@@ -100,11 +103,11 @@ def parse_event(item: Any) -> ParsedEvent:
         if item.get(name) is not None and not _is_uuid(item[name]):
             bad.append(name)
     for name in ("event_time", "event_publication_time"):
-        if not _is_int(item[name]) or item[name] < EARLIEST_MS:
+        if not _is_int(item[name]) or not EARLIEST_MS <= item[name] <= LATEST_MS:
             bad.append(name)
     if event_type not in CDS_EVENT_TYPES:
         bad.append("event_type")
-    if item["data_source_type"] not in DATA_SOURCE_TYPES:
+    if not isinstance(item["data_source_type"], str) or item["data_source_type"] not in DATA_SOURCE_TYPES:
         bad.append("data_source_type")
     confidence = item.get("vehicle_license_plate_confidence")
     if confidence is not None and (not _is_int(confidence) or not 1 <= confidence <= 100):
