@@ -238,10 +238,13 @@ def replay(
 ) -> None:
     """Send CSVs of arrivals and departures (bay_id, arrival_time, departure_time in the
     district's local time) through the HTTP push endpoint, with a progress bar."""
-    from fixtures.replay import HttpSender, replay_files
+    from fixtures.replay import HttpSender, ReplayError, replay_files
 
     sender = HttpSender.for_url(url, token) if url else HttpSender.for_app(current_app, token)
-    report = replay_files(sender, district, list(files), batch_size, shuffle, progress)
+    try:
+        report = replay_files(sender, district, list(files), batch_size, shuffle, progress)
+    except (ReplayError, OSError) as error:
+        raise click.ClickException(str(error)) from None
     click.echo(report.summary())
     if report.request_errors:
         raise click.ClickException(f"{report.request_errors} batches were refused")
