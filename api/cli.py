@@ -26,6 +26,7 @@ from parking.stay_search import StayFilter, iter_stays
 
 def init_app(app: Flask) -> None:
     from api.cli_bench import bench_intake
+    from api.cli_demo import simulate
 
     for command in (
         bench_intake,
@@ -37,6 +38,9 @@ def init_app(app: Flask) -> None:
         export_stays,
         replay,
         rebuild,
+        simulate,
+        run_job_command,
+        scheduler_command,
     ):
         app.cli.add_command(command)
 
@@ -248,6 +252,39 @@ def replay(
     click.echo(report.summary())
     if report.request_errors:
         raise click.ClickException(f"{report.request_errors} batches were refused")
+
+
+@click.command("run-job")
+@click.argument("name", required=False)
+@click.option("--district", help="Only this district (default: all).")
+@click.option("--list", "list_jobs", is_flag=True, help="Name every job and stop.")
+@_domain_errors
+def run_job_command(name: str | None, district: str | None, list_jobs: bool) -> None:
+    """Run one scheduled job once, now."""
+    from api.jobs import JOBS, run_job
+
+    if list_jobs:
+        for job in JOBS.values():
+            click.echo(f"{job.name:16} every {job.every}  {job.help}")
+        return
+    if name not in JOBS:
+        raise click.UsageError(f"name a job: {', '.join(JOBS)} (or --list)")
+    click.echo(f"{name}: {run_job(current_app._get_current_object(), name, district)}")  # type: ignore[attr-defined]
+
+
+@click.command("scheduler")
+def scheduler_command() -> None:
+    """Run the scheduler process (only one runs jobs at a time; Ctrl-C stops it)."""
+    from api.scheduler import Scheduler
+
+    scheduler = Scheduler(current_app._get_current_object(), blocking=True)  # type: ignore[attr-defined]
+    click.echo(f"scheduler {scheduler.holder} starting; jobs run while it holds the lease")
+    try:
+        scheduler.start()
+    except (KeyboardInterrupt, SystemExit):
+        pass
+    finally:
+        scheduler.stop()
 
 
 @click.command("rebuild")

@@ -15,6 +15,10 @@ def defaults() -> dict[str, Any]:
         "DATABASE_URL": f"sqlite:///{VAR_DIR / 'parking.db'}",
         # SQLite only: how often a background thread checkpoints the WAL (0 = never).
         "SQLITE_CHECKPOINT_SECONDS": 1.0,
+        # A device not heard from for this long is offline; its bays become unknown.
+        "DEVICE_SILENT_MINUTES": 10,
+        # The scheduler lease: held this long, renewed every third of it.
+        "SCHEDULER_LEASE_SECONDS": 30,
         # A device clock may run this far ahead of ours before an event counts as "future".
         "EVENT_MAX_SKEW_SECONDS": 120,
         # Largest push batch, in events and in bytes (Flask refuses larger bodies with 413).

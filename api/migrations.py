@@ -9,6 +9,13 @@ from alembic.config import Config
 
 from api.config import PROJECT_ROOT
 
+# Tables other software owns in the same database; autogenerate must leave them alone.
+IGNORED_TABLES = {"apscheduler_jobs"}
+
+
+def include_object(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
+    return not (type_ == "table" and name in IGNORED_TABLES)
+
 
 def alembic_config(url: str | None = None, connection: Any = None) -> Config:
     cfg = Config()

@@ -12,14 +12,10 @@ import parking.models  # noqa: F401  (register every table on the metadata)
 import sensors.models  # noqa: F401
 from api.config import defaults
 from api.database import make_engine
+from api.migrations import include_object
 from parking.db import Base
 
 config = context.config
-IGNORED_TABLES = {"apscheduler_jobs"}
-
-
-def include_object(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
-    return not (type_ == "table" and name in IGNORED_TABLES)
 
 
 def run() -> None:

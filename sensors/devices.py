@@ -70,7 +70,6 @@ def create_device(
         token_hash=hash_token(token),
         created_at=now,
         online=True,
-        status_changed_at=now,
     )
     db.add(device)
     db.flush()

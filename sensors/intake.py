@@ -268,8 +268,11 @@ def _row(device: Device, accepted: _Accepted, now: datetime) -> dict[str, Any]:
 
 
 def _update_device(device: Device, fresh: list[_Accepted], now: datetime) -> None:
-    """Note when the device was last heard, and its own online reports, newest first."""
+    """Note when the device was last heard, and its own online reports, newest first.
+    A device the health sweep took offline for silence is online again once heard."""
     device.last_seen_at = now
+    if device.offline_reason == "silent":
+        device.online, device.offline_reason, device.status_changed_at = True, None, now
     reports = [a.event for a in fresh if a.event.event_type in _ONLINE_REPORTS]
     if not reports:
         return
@@ -279,6 +282,7 @@ def _update_device(device: Device, fresh: list[_Accepted], now: datetime) -> Non
         if latest.sensor_online is not None:
             online = latest.sensor_online
         device.online, device.status_changed_at = online, latest.event_time
+        device.offline_reason = None if online else "reported"
 
 
 _ONLINE_REPORTS = {"comms_lost": False, "comms_restored": True, "scheduled_report": True}

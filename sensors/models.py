@@ -48,6 +48,9 @@ class Device(Base):
     created_at: Mapped[datetime]
     last_seen_at: Mapped[datetime | None]
     online: Mapped[bool] = mapped_column(default=True)
+    # Why it is offline: "reported" (its own comms_lost or status report) or "silent" (the
+    # health sweep heard nothing from it for too long). None while online.
+    offline_reason: Mapped[str | None] = mapped_column(String(10))
     status_changed_at: Mapped[datetime | None]
 
 

@@ -5,10 +5,10 @@ Revises:
 Create Date: 2026-11-23 00:18:56.857947
 """
 
-from alembic import op
 import sqlalchemy as sa
-import parking.db
+from alembic import op
 
+import parking.db
 
 revision = "0001"
 down_revision = None

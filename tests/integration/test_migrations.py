@@ -1,0 +1,15 @@
+from __future__ import annotations
+
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import Connection
+
+from api.migrations import include_object
+from parking.db import Base
+
+
+def test_the_migrations_build_exactly_the_schema_the_models_describe(connection: Connection) -> None:
+    context = MigrationContext.configure(
+        connection, opts={"include_object": include_object, "compare_type": True}
+    )
+    assert compare_metadata(context, Base.metadata) == []

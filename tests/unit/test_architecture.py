@@ -1,0 +1,154 @@
+"""The import rules of ARCHITECTURE.md and STYLE.md, checked by walking every module's AST."""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+DOMAIN_PACKAGES = ("parking", "sensors", "billing", "enforcement")
+# Only `api` may use the web and scheduling frameworks, and nothing imports `api`.
+SHELL_ONLY = frozenset(["flask", "werkzeug", "marshmallow", "apscheduler", "click", "api"])
+PROJECT_PACKAGES = frozenset(["api", "sensors", "billing", "enforcement", "fixtures"])
+# The one sanctioned wall-clock read: the clock the shell injects (everything else takes `now`).
+CLOCK_READS_ALLOWED = frozenset([("parking/clock.py", "SystemClock.now")])
+
+
+def python_files(*folders: str) -> list[Path]:
+    return sorted(path for folder in folders for path in (REPO / folder).rglob("*.py"))
+
+
+def every_project_file() -> Iterator[Path]:
+    """Every .py file of the repository, outside hidden folders (.venv, caches) and tests/."""
+    for path in sorted(REPO.rglob("*.py")):
+        parts = path.relative_to(REPO).parts
+        if not any(part.startswith(".") for part in parts) and parts[0] != "tests":
+            yield path
+
+
+def parse(path: Path) -> ast.Module:
+    return ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+
+
+def imported_modules(path: Path) -> set[str]:
+    """Dotted names a module imports, relative imports resolved against its package."""
+    package = path.relative_to(REPO).with_suffix("").parts[:-1]
+    names: set[str] = set()
+    for node in ast.walk(parse(path)):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package[: len(package) - node.level + 1]
+                names.add(".".join([*base, *([node.module] if node.module else [])]))
+            else:
+                names.add(node.module or "")
+    return names
+
+
+def imports_of(paths: list[Path], forbidden: frozenset[str]) -> list[str]:
+    return [
+        f"{path.relative_to(REPO)} imports {name}"
+        for path in paths
+        for name in sorted(imported_modules(path))
+        if name.split(".")[0] in forbidden
+    ]
+
+
+class ClockReads(ast.NodeVisitor):
+    """Calls of datetime.now/utcnow/today, date.today and time.time, by enclosing qualname."""
+
+    def __init__(self) -> None:
+        self.scope: list[str] = []
+        self.found: list[tuple[str, int]] = []
+
+    def visit_ClassDef(self, node: ast.ClassDef) -> None:
+        self._within(node.name, node)
+
+    def visit_FunctionDef(self, node: ast.FunctionDef) -> None:
+        self._within(node.name, node)
+
+    def visit_AsyncFunctionDef(self, node: ast.AsyncFunctionDef) -> None:
+        self._within(node.name, node)
+
+    def visit_Call(self, node: ast.Call) -> None:
+        if _reads_the_clock(node.func):
+            self.found.append((".".join(self.scope) or "<module>", node.lineno))
+        self.generic_visit(node)
+
+    def _within(self, name: str, node: ast.AST) -> None:
+        self.scope.append(name)
+        self.generic_visit(node)
+        self.scope.pop()
+
+
+def _reads_the_clock(func: ast.expr) -> bool:
+    if not isinstance(func, ast.Attribute):
+        return False
+    owner = func.value
+    owner_name = (
+        owner.id if isinstance(owner, ast.Name) else owner.attr if isinstance(owner, ast.Attribute) else ""
+    )
+    if func.attr in ("now", "utcnow", "today"):
+        return owner_name in ("datetime", "date")
+    return func.attr == "time" and owner_name == "time"
+
+
+def test_the_walk_finds_the_domain_modules() -> None:
+    found = {path.relative_to(REPO).as_posix() for path in python_files(*DOMAIN_PACKAGES)}
+
+    assert {
+        "parking/timeline.py",
+        "sensors/cds.py",
+        "billing/__init__.py",
+        "enforcement/__init__.py",
+    } <= found
+
+
+def test_the_domain_packages_import_no_web_or_scheduling_framework_and_not_the_api() -> None:
+    assert imports_of(python_files(*DOMAIN_PACKAGES), SHELL_ONLY) == []
+
+
+def test_parking_imports_no_other_project_package() -> None:
+    assert imports_of(python_files("parking"), PROJECT_PACKAGES) == []
+
+
+def test_only_billing_imports_stripe() -> None:
+    outside_billing = [p for p in every_project_file() if p.relative_to(REPO).parts[0] != "billing"]
+
+    assert outside_billing, "the walk found no module"
+    assert imports_of(outside_billing, frozenset(["stripe"])) == []
+
+
+def test_the_domain_packages_never_read_the_wall_clock() -> None:
+    reads: list[str] = []
+    for path in python_files(*DOMAIN_PACKAGES):
+        visitor = ClockReads()
+        visitor.visit(parse(path))
+        name = path.relative_to(REPO).as_posix()
+        reads.extend(
+            f"{name}:{line} in {scope}"
+            for scope, line in visitor.found
+            if (name, scope) not in CLOCK_READS_ALLOWED
+        )
+
+    assert reads == []
+
+
+def test_the_clock_read_detector_sees_every_spelling() -> None:
+    source = (
+        "import datetime, time\n"
+        "def f():\n"
+        "    datetime.datetime.now()\n"
+        "    datetime.now(UTC)\n"
+        "    datetime.utcnow()\n"
+        "    date.today()\n"
+        "    time.time()\n"
+        "    clock.now()\n"
+        "    time.monotonic()\n"
+    )
+    visitor = ClockReads()
+    visitor.visit(ast.parse(source))
+
+    assert [line for _, line in visitor.found] == [3, 4, 5, 6, 7]
