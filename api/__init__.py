@@ -8,7 +8,7 @@ from typing import Any
 from flask import Flask
 
 from api import cli, config, database, errors
-from parking.clock import SystemClock
+from api.clock import SystemClock
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:

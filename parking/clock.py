@@ -1,4 +1,5 @@
-"""Clocks. Domain code takes `now` as an argument; only the shell reads a clock."""
+"""Clocks. Domain code takes `now` as an argument; only the shell reads the wall clock
+(`api.clock.SystemClock`)."""
 
 from __future__ import annotations
 
@@ -8,13 +9,6 @@ from typing import Protocol
 
 class Clock(Protocol):
     def now(self) -> datetime: ...
-
-
-class SystemClock:
-    """The wall clock, timezone-aware UTC."""
-
-    def now(self) -> datetime:
-        return datetime.now(UTC)
 
 
 class FixedClock:
