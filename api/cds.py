@@ -18,6 +18,7 @@ from parking.staff import staff_for_token
 
 CDS_VERSION = "1.1.0"
 CDS_MEDIA_TYPE = "application/vnd.cds+json"
+MAX_PAGE = 1_000_000
 _ACCEPTABLE = {"*/*", "application/*", "application/json", CDS_MEDIA_TYPE}
 
 
@@ -98,9 +99,12 @@ def page_args() -> tuple[int, int]:
     limit = current_app.config["PAGE_SIZE_MAX"]
     page = _int_arg("page", 1)
     size = _int_arg("page_size", default)
-    if page < 1 or not 1 <= size <= limit:
+    if not 1 <= page <= MAX_PAGE or not 1 <= size <= limit:
         raise ApiError(
-            400, "bad_param", f"page must be 1 or more and page_size 1 to {limit}", ["page", "page_size"]
+            400,
+            "bad_param",
+            f"page must be 1 to {MAX_PAGE} and page_size 1 to {limit}",
+            ["page", "page_size"],
         )
     return page, size
 

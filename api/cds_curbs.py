@@ -125,7 +125,8 @@ def _zone(
             "available_spaces": counts.available if counts else 0,
             "availability_time": to_ms(now),
             "curb_space_ids": space_ids,
-            "custom_attributes": {"unknown_spaces": counts.unknown if counts else 0},
+            # CDS custom attributes are strings.
+            "custom_attributes": {"unknown_spaces": str(counts.unknown if counts else 0)},
         }
     )
     optional = {
@@ -138,7 +139,7 @@ def _zone(
     if road.area_id is not None and road.area_id in areas:
         zone["curb_area_ids"] = [areas[road.area_id]]
     if distance is not None:
-        zone["custom_attributes"]["distance_m"] = round(distance, 1)
+        zone["custom_attributes"]["distance_m"] = f"{distance:.1f}"
     return zone
 
 

@@ -15,7 +15,10 @@ class AwareDateTime(fields.DateTime):
         result = super()._deserialize(value, attr, data, **kwargs)
         if result.tzinfo is None:
             raise ValidationError("give a time with its UTC offset, e.g. 2026-01-01T08:00:00+08:00")
-        return result.astimezone(UTC)
+        try:
+            return result.astimezone(UTC)
+        except OverflowError:
+            raise ValidationError("the time is outside the calendar") from None
 
 
 class StayQuery(Schema):
@@ -25,7 +28,7 @@ class StayQuery(Schema):
     since = AwareDateTime()
     until = AwareDateTime()
     open = fields.Boolean()
-    page = fields.Integer(strict=False, load_default=1, validate=validate.Range(min=1))
+    page = fields.Integer(strict=False, load_default=1, validate=validate.Range(min=1, max=1_000_000))
     page_size = fields.Integer(strict=False, load_default=100, validate=validate.Range(min=1, max=1000))
 
     @validates_schema

@@ -86,6 +86,7 @@ def ingest_checked(
     if fresh:
         _update_device(device, fresh, now)
         result.timeline = apply_timeline_events(db, _timeline_events(fresh), load_timeline_events, now)
+    result.failures.sort(key=lambda f: f.index)  # in batch order, whichever check refused them
     result.success = result.total - len(result.failures)
     return result
 
