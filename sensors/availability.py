@@ -1,7 +1,8 @@
 """Which bays are free right now: bay state joined with the health of the devices watching it.
 
 A bay counts as free only when it is vacant and at least one online sensing device (a stake
-covering it, or a data feed of its district) is watching it; otherwise it is unknown.
+covering it, or a data feed of its district) is watching it; otherwise it is unknown. A bay
+that has never had an event is vacant once a watching device has reported at all.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, and_, case, exists, func, select, true
+from sqlalchemy import ColumnElement, and_, case, exists, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from parking.models import Bay
@@ -25,31 +26,39 @@ class RoadCounts:
     unknown: int
 
 
-def _watched(db: Session, district_id: int) -> ColumnElement[bool]:
-    """SQL truth of "some online sensing device watches this bay"."""
-    feed_online = db.scalar(
-        select(exists().where(Device.district_id == district_id, Device.kind == DATA_FEED, Device.online))
-    )
-    if feed_online:
+def _watched(db: Session, district_id: int, heard: bool) -> ColumnElement[bool]:
+    """SQL truth of "an online sensing device watches this bay" (and, with `heard`, one that
+    has reported at least once)."""
+    feed = [Device.district_id == district_id, Device.kind == DATA_FEED, Device.online]
+    if heard:
+        feed.append(Device.last_seen_at.is_not(None))
+    if db.scalar(select(exists().where(*feed))):
         return true()
-    stake = (
-        select(device_bay.c.bay_id)
-        .join(Device, Device.id == device_bay.c.device_id)
-        .where(device_bay.c.bay_id == Bay.id, Device.kind == VIDEO_STAKE, Device.online)
+    stake = [device_bay.c.bay_id == Bay.id, Device.kind == VIDEO_STAKE, Device.online]
+    if heard:
+        stake.append(Device.last_seen_at.is_not(None))
+    return exists(select(device_bay.c.bay_id).join(Device, Device.id == device_bay.c.device_id).where(*stake))
+
+
+def _known(db: Session, district_id: int) -> ColumnElement[bool]:
+    """A bay's state is known when an online device watches it; a bay that has had no event
+    yet is known vacant only once a watching device has reported (it is alive and saw none)."""
+    return or_(
+        and_(Bay.state != UNKNOWN, _watched(db, district_id, heard=False)),
+        _watched(db, district_id, heard=True),
     )
-    return exists(stake)
 
 
 def road_counts(db: Session, district_id: int, road_ids: Collection[int]) -> dict[int, RoadCounts]:
     """Per road: bays, free bays, and bays whose state is unknown."""
     if not road_ids:
         return {}
-    known = and_(Bay.state != UNKNOWN, _watched(db, district_id))
+    known = _known(db, district_id)
     rows = db.execute(
         select(
             Bay.road_id,
             func.count(),
-            func.sum(case((and_(known, Bay.state == VACANT), 1), else_=0)),
+            func.sum(case((and_(known, Bay.state != OCCUPIED), 1), else_=0)),
             func.sum(case((known, 0), else_=1)),
         )
         .where(Bay.road_id.in_(road_ids))
@@ -62,8 +71,12 @@ def bay_states(db: Session, district_id: int, bay_ids: Collection[int]) -> dict[
     """Each bay's state as a driver should see it: vacant, occupied or unknown."""
     if not bay_ids:
         return {}
-    watched = _watched(db, district_id)
     rows = db.execute(
-        select(Bay.id, Bay.state, case((watched, True), else_=False)).where(Bay.id.in_(bay_ids))
+        select(Bay.id, Bay.state, case((_known(db, district_id), True), else_=False)).where(
+            Bay.id.in_(bay_ids)
+        )
     )
-    return {bay_id: state if seen else UNKNOWN for bay_id, state, seen in rows}
+    return {
+        bay_id: (OCCUPIED if state == OCCUPIED else VACANT) if known else UNKNOWN
+        for bay_id, state, known in rows
+    }

@@ -141,8 +141,9 @@ def test_zones_count_free_bays_as_available_spaces(
     )
     zones = {z["name"]: z for z in get_ok(client, f"{BASE}/zones")["data"]["zones"]}
     road_1 = zones["Jianshan Road"]
-    assert (road_1["num_spaces"], road_1["available_spaces"]) == (4, 2)
-    assert int(road_1["custom_attributes"]["unknown_spaces"]) == 1  # T1-4 never reported
+    # T1-4 has had no event, but its stake is alive and reporting: it saw no vehicle there.
+    assert (road_1["num_spaces"], road_1["available_spaces"]) == (4, 3)
+    assert int(road_1["custom_attributes"]["unknown_spaces"]) == 0
     assert zones["Zhaohui Road"]["available_spaces"] == 0
     assert int(zones["Zhaohui Road"]["custom_attributes"]["unknown_spaces"]) == 4
 
@@ -384,14 +385,14 @@ def test_each_space_says_whether_it_is_available(client: FlaskClient, town: Town
             cds_event(bays.stake_a, bays.bay("T1-2"), "park_end", t0 + timedelta(minutes=5)),
         ],
     )
-    spaces = {
-        s["name"]: s for s in get_ok(client, f"{BASE}/spaces?zone={town.road_1.uuid}")["data"]["spaces"]
-    }
+    spaces = {s["name"]: s for s in get_ok(client, f"{BASE}/spaces")["data"]["spaces"]}
     assert spaces["T1-1"]["available"] is False
     assert spaces["T1-2"]["available"] is True
-    assert "available" not in spaces["T1-3"]
-    assert [spaces[n]["custom_attributes"]["state"] for n in ("T1-1", "T1-2", "T1-3")] == [
+    assert spaces["T1-3"]["available"] is True  # no event yet, and its stake has reported
+    assert "available" not in spaces["T2-1"]  # stake B has never reported
+    assert [spaces[n]["custom_attributes"]["state"] for n in ("T1-1", "T1-2", "T1-3", "T2-1")] == [
         "occupied",
+        "vacant",
         "vacant",
         "unknown",
     ]

@@ -406,12 +406,13 @@ def test_comms_lost_makes_the_device_offline_and_its_bays_unknown(
     _status(client, town.feed, "comms_lost", town, clock)  # no district-wide feed to fall back on
     road = town.roads[0].uuid
 
+    # T1-3 and T1-4 have had no event, but stake A reports: it saw no vehicle there.
     zone = _zone(client, road)
-    assert (zone["num_spaces"], zone["available_spaces"]) == (4, 1)
-    assert int(zone["custom_attributes"]["unknown_spaces"]) == 2
+    assert (zone["num_spaces"], zone["available_spaces"]) == (4, 3)
+    assert int(zone["custom_attributes"]["unknown_spaces"]) == 0
     spaces = _spaces(client)
     assert (spaces["T1-1"]["available"], spaces["T1-2"]["available"]) == (True, False)
-    assert "available" not in spaces["T1-3"]
+    assert spaces["T1-3"]["available"] is True
 
     clock.advance(timedelta(minutes=1))
     _status(client, town.stake_a, "comms_lost", town, clock)
@@ -440,7 +441,7 @@ def test_comms_restored_brings_the_devices_bays_back(
     device = db.get(Device, town.stake_a.device.id)
     assert device is not None and device.online is True
     zone = _zone(client, town.roads[0].uuid)
-    assert (zone["available_spaces"], int(zone["custom_attributes"]["unknown_spaces"])) == (1, 2)
+    assert (zone["available_spaces"], int(zone["custom_attributes"]["unknown_spaces"])) == (3, 0)
     spaces = _spaces(client)
     assert (spaces["T1-1"]["available"], spaces["T1-2"]["available"]) == (True, False)
 
