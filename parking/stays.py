@@ -121,6 +121,19 @@ def _rederive(
     return timeline
 
 
+_MUTABLE = (
+    "plate",
+    "plate_confidence",
+    "plate_source",
+    "ended_at",
+    "ended_by",
+    "end_event_id",
+    "event_ids",
+    "sources",
+    "updated_at",
+)
+
+
 class _Writes:
     """Stay, anomaly and bay writes of many bays, sent as a handful of statements."""
 
@@ -144,8 +157,8 @@ class _Writes:
                 derived.stay_id = old.id
             if derived.stay_id is None:
                 self.inserts.append((derived, values))
-            else:
-                self.updates.append({"id": derived.stay_id, **values})
+            else:  # the bay, the start event and so the start time never change
+                self.updates.append({"id": derived.stay_id, **{k: values[k] for k in _MUTABLE}})
         self.deletes.extend(s.id for s in by_start.values())
         self.anomalies.extend(
             {
@@ -164,19 +177,15 @@ class _Writes:
             db.execute(delete(_STAY).where(_STAY.c.id.in_(self.deletes)))
         update_rows(db, _STAY, self.updates)
         if self.inserts:
-            # Plain executemany, then one look-up by (bay, start event): RETURNING with
-            # parameter order would send SQLite one statement per row.
-            db.execute(insert(_STAY), [values for _, values in self.inserts])
+            # RETURNING without parameter order keeps SQLite's insert batched; the rows are
+            # matched back by (bay, start event), which is unique.
             keys = {(v["bay_id"], v["start_event_id"]): d for d, v in self.inserts}
             rows = db.execute(
-                select(_STAY.c.id, _STAY.c.bay_id, _STAY.c.start_event_id).where(
-                    _STAY.c.start_event_id.in_({k[1] for k in keys})
-                )
+                insert(_STAY).returning(_STAY.c.id, _STAY.c.bay_id, _STAY.c.start_event_id),
+                [values for _, values in self.inserts],
             )
             for stay_id, bay_id, start_event_id in rows:
-                derived = keys.get((bay_id, start_event_id))
-                if derived is not None:
-                    derived.stay_id = stay_id
+                keys[(bay_id, start_event_id)].stay_id = stay_id
         if self.anomalies:
             db.execute(insert(_ANOMALY), self.anomalies)
         update_rows(db, _BAY, [_bay_state(bay, timeline, last) for bay, timeline, last in self.bays])
