@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -13,12 +14,15 @@ from sqlalchemy import (
     Dialect,
     Integer,
     MetaData,
+    Row,
     Table,
     TypeDecorator,
     bindparam,
+    insert,
     text,
     update,
 )
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import DeclarativeBase, Session
 
 
@@ -92,12 +96,46 @@ class Base(DeclarativeBase):
     }
 
 
-def update_rows(db: Session, table: Table, rows: list[dict[str, Any]]) -> None:
-    """UPDATE many rows by `id`. Every row carries the same keys.
+# Writing many rows at once. PostgreSQL gets one statement over `unnest` of one array per
+# column: an executemany would cost it a round of parsing, planning and executing per row.
+# SQLite runs an executemany in-process, which is as fast as it gets there.
 
-    PostgreSQL gets one statement over `unnest` of one array per column; a per-row
-    executemany costs it a round of planning and executing for every row. SQLite runs the
-    executemany in-process, which is as fast as it gets there."""
+
+def insert_rows(
+    db: Session,
+    table: Table,
+    rows: list[dict[str, Any]],
+    *,
+    returning: Sequence[str] = (),
+    skip_conflicts_on: Sequence[str] = (),
+) -> list[Row[Any]]:
+    """INSERT rows (every row with the same keys, Python-side defaults already filled in).
+    With `skip_conflicts_on`, rows clashing on that unique key are skipped; `returning`
+    names the columns to return for the rows inserted."""
+    if not rows:
+        return []
+    dialect = db.get_bind().dialect
+    if dialect.name != "postgresql":
+        statement: Any = sqlite_insert(table) if dialect.name == "sqlite" else insert(table)
+        if skip_conflicts_on:
+            statement = statement.on_conflict_do_nothing(index_elements=list(skip_conflicts_on))
+        if not returning:
+            db.execute(statement, rows)
+            return []
+        return list(db.execute(statement.returning(*(table.c[n] for n in returning)), rows))
+    names = list(rows[0])
+    arrays, casts = _arrays(table, names, rows, dialect)
+    sql = f"INSERT INTO {table.name} ({', '.join(names)}) SELECT * FROM unnest({', '.join(casts)})"
+    if skip_conflicts_on:
+        sql += f" ON CONFLICT ({', '.join(skip_conflicts_on)}) DO NOTHING"
+    if returning:
+        sql += f" RETURNING {', '.join(returning)}"
+    result = db.execute(text(sql), arrays)
+    return list(result) if returning else []
+
+
+def update_rows(db: Session, table: Table, rows: list[dict[str, Any]]) -> None:
+    """UPDATE many rows by `id`. Every row carries the same keys."""
     if not rows:
         return
     names = [n for n in rows[0] if n != "id"]
@@ -106,22 +144,29 @@ def update_rows(db: Session, table: Table, rows: list[dict[str, Any]]) -> None:
         statement = update(table).where(table.c.id == bindparam("_id"))
         db.execute(statement, [{"_id": r["id"], **{n: r[n] for n in names}} for r in rows])
         return
-    arrays: dict[str, list[Any]] = {"_id": [r["id"] for r in rows]}
-    casts = [f"CAST(:_id AS {table.c.id.type.compile(dialect=dialect)}[])"]
+    arrays, casts = _arrays(table, ["id", *names], rows, dialect)
+    sets = ", ".join(f"{n} = v.{n}" for n in names)
+    db.execute(
+        text(
+            f"UPDATE {table.name} SET {sets} FROM unnest({', '.join(casts)}) "
+            f"AS v({', '.join(['id', *names])}) WHERE {table.name}.id = v.id"
+        ),
+        arrays,
+    )
+
+
+def _arrays(
+    table: Table, names: Sequence[str], rows: list[dict[str, Any]], dialect: Dialect
+) -> tuple[dict[str, list[Any]], list[str]]:
+    """One array parameter per column, and the casts that give each its PostgreSQL type."""
+    arrays: dict[str, list[Any]] = {}
+    casts = []
     for n in names:
         kind = table.c[n].type
         as_json = isinstance(kind, JSON)
         arrays[n] = [_json(r[n]) if as_json else r[n] for r in rows]
         casts.append(f"CAST(:{n} AS {'JSON' if as_json else kind.compile(dialect=dialect)}[])")
-    sets = ", ".join(f"{n} = v.{n}" for n in names)
-    columns = ", ".join(["_id", *names])
-    db.execute(
-        text(
-            f"UPDATE {table.name} SET {sets} FROM unnest({', '.join(casts)}) AS v({columns}) "
-            f"WHERE {table.name}.id = v._id"
-        ),
-        arrays,
-    )
+    return arrays, casts
 
 
 def _json(value: Any) -> str | None:

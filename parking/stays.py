@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, delete, insert, select
+from sqlalchemy import Table, delete, select
 from sqlalchemy.orm import Session
 
-from parking.db import update_rows
-from parking.models import Bay, Stay, TimelineAnomaly
+from parking.db import insert_rows, update_rows
+from parking.models import Bay, Stay, TimelineAnomaly, new_uuid
 from parking.timeline import DerivedStay, Timeline, TimelineEvent
 
 _STAY = cast(Table, Stay.__table__)
@@ -156,7 +156,7 @@ class _Writes:
             if derived.stay_id is None and old is not None:
                 derived.stay_id = old.id
             if derived.stay_id is None:
-                self.inserts.append((derived, values))
+                self.inserts.append((derived, {"uuid": new_uuid(), **values}))
             else:  # the bay, the start event and so the start time never change
                 self.updates.append({"id": derived.stay_id, **{k: values[k] for k in _MUTABLE}})
         self.deletes.extend(s.id for s in by_start.values())
@@ -177,17 +177,16 @@ class _Writes:
             db.execute(delete(_STAY).where(_STAY.c.id.in_(self.deletes)))
         update_rows(db, _STAY, self.updates)
         if self.inserts:
-            # RETURNING without parameter order keeps SQLite's insert batched; the rows are
-            # matched back by (bay, start event), which is unique.
             keys = {(v["bay_id"], v["start_event_id"]): d for d, v in self.inserts}
-            rows = db.execute(
-                insert(_STAY).returning(_STAY.c.id, _STAY.c.bay_id, _STAY.c.start_event_id),
+            rows = insert_rows(
+                db,
+                _STAY,
                 [values for _, values in self.inserts],
+                returning=("id", "bay_id", "start_event_id"),
             )
-            for stay_id, bay_id, start_event_id in rows:
-                keys[(bay_id, start_event_id)].stay_id = stay_id
-        if self.anomalies:
-            db.execute(insert(_ANOMALY), self.anomalies)
+            for row in rows:  # matched by the unique key
+                keys[(row.bay_id, row.start_event_id)].stay_id = row.id
+        insert_rows(db, _ANOMALY, self.anomalies)
         update_rows(db, _BAY, [_bay_state(bay, timeline, last) for bay, timeline, last in self.bays])
 
     def _values(self, bay: _Row, derived: DerivedStay) -> dict[str, Any]:

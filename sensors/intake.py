@@ -13,10 +13,9 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import Table, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from parking.db import insert_rows
 from parking.models import Bay, Road
 from parking.stays import ApplyStats, apply_timeline_events
 from parking.timeline import PARK_END, PARK_START, TimelineEvent
@@ -183,14 +182,14 @@ def _log_new(
     """Append the events to the log; those already there are resends and are compared."""
     if not checked:
         return []
-    dialect = db.get_bind().dialect.name
-    insert_ = pg_insert if dialect == "postgresql" else sqlite_insert
-    statement = (
-        insert_(_EVENT)
-        .on_conflict_do_nothing(index_elements=["district_id", "event_id"])
-        .returning(_EVENT.c.event_id)
+    rows = insert_rows(
+        db,
+        _EVENT,
+        [_row(device, a, now) for a in checked],
+        returning=("event_id",),
+        skip_conflicts_on=("district_id", "event_id"),
     )
-    inserted = set(db.scalars(statement, [_row(device, a, now) for a in checked]))
+    inserted = {event_id for (event_id,) in rows}
     resent = [a for a in checked if a.event.event_id not in inserted]
     if resent:
         stored = dict(
