@@ -298,6 +298,8 @@ def rebuild(district: str | None, dry_run: bool) -> None:
     from sensors.rebuild import rebuild_districts
 
     with _unit_of_work() as db:
+        if district is not None:
+            get_district(db, district)  # an unknown district is an error, not "0 bays"
         with tqdm(unit=" bays", file=sys.stderr, disable=None) as bar:
             report = rebuild_districts(db, district, _now(), on_bay=bar.update)
         if dry_run:

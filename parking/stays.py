@@ -23,6 +23,10 @@ from parking.timeline import DerivedStay, Timeline, TimelineEvent
 _STAY = cast(Table, Stay.__table__)
 _BAY = cast(Table, Bay.__table__)
 _ANOMALY = cast(Table, TimelineAnomaly.__table__)
+_BAY_COLUMNS = [
+    _BAY.c[name]
+    for name in ("id", "district_id", "road_id", "open_stay_id", "last_event_at", "state", "state_since")
+]
 _Row = Any  # a Core row of the bay or stay table
 # Loads a bay's timeline events at or after a time (the event log lives in `sensors`,
 # which imports this package, so the caller hands the loader in).
@@ -47,7 +51,7 @@ def apply_timeline_events(
     if not events_by_bay:
         return stats
     bays = db.execute(
-        select(_BAY.c.id, _BAY.c.district_id, _BAY.c.road_id, _BAY.c.open_stay_id, _BAY.c.last_event_at)
+        select(*_BAY_COLUMNS)
         .where(_BAY.c.id.in_(sorted(events_by_bay)))
         .order_by(_BAY.c.id)
         .with_for_update()
@@ -79,13 +83,19 @@ def rebuild_bay(
 ) -> tuple[list[DerivedStay], list[DerivedStay]]:
     """Re-derive a bay from its whole log. Returns the derived stays and the stored ones
     as they were, so the caller can report any difference."""
-    bay = db.execute(select(_BAY.c.id, _BAY.c.district_id, _BAY.c.road_id).where(_BAY.c.id == bay_id)).one()
+    bay = db.execute(select(*_BAY_COLUMNS).where(_BAY.c.id == bay_id)).one()
     before = list(db.execute(select(_STAY).where(_STAY.c.bay_id == bay_id).order_by(_STAY.c.started_at)))
     events = load_events(db, bay_id, None)
     timeline = Timeline().apply(events)
     db.execute(delete(_ANOMALY).where(_ANOMALY.c.bay_id == bay_id))
     writes = _Writes(now)
-    writes.add(bay, timeline, replaced=before, last_event_at=max((e.at for e in events), default=None))
+    writes.add(
+        bay,
+        timeline,
+        replaced=before,
+        last_event_at=max((e.at for e in events), default=None),
+        from_scratch=True,
+    )
     writes.flush(db)
     return timeline.touched, [_derived(s) for s in before]
 
@@ -98,25 +108,27 @@ def _rederive(
     writes: _Writes,
     last_event_at: datetime,
 ) -> Timeline:
+    """Fold the bay again from `start`: the earliest time such that every stay still going at
+    or after it begins at or after it. Before `start` the bay was vacant and no stay can be
+    reopened (a boundary merge needs an end at the very instant of a later start), so the
+    fold starts empty and meets every event from `start` on."""
     stay = _STAY.c
-    affected = list(
-        db.execute(
-            select(_STAY)
-            .where(stay.bay_id == bay.id, stay.ended_at.is_(None) | (stay.ended_at >= earliest))
-            .order_by(stay.started_at)
+    start, affected = earliest, []
+    while True:
+        affected = list(
+            db.execute(
+                select(_STAY)
+                .where(stay.bay_id == bay.id, stay.ended_at.is_(None) | (stay.ended_at >= start))
+                .order_by(stay.started_at)
+            )
         )
-    )
-    start = min([earliest, *(s.started_at for s in affected)])
-    previous = db.execute(
-        select(_STAY)
-        .where(stay.bay_id == bay.id, stay.ended_at < earliest)
-        .order_by(stay.ended_at.desc(), stay.started_at.desc())
-        .limit(1)
-    ).first()
-    consumed = set(previous.event_ids) if previous else set()
-    events = [e for e in load_events(db, bay.id, start) if e.event_id not in consumed]
+        moved = min([start, *(s.started_at for s in affected)])
+        if moved == start:
+            break
+        start = moved  # a stay ending at or after `start` began earlier: take it in too
+    events = load_events(db, bay.id, start)
     db.execute(delete(_ANOMALY).where(_ANOMALY.c.bay_id == bay.id, _ANOMALY.c.at >= start))
-    timeline = Timeline(last_closed=_derived(previous) if previous else None).apply(events)
+    timeline = Timeline().apply(events)
     writes.add(bay, timeline, replaced=affected, last_event_at=last_event_at)
     return timeline
 
@@ -143,10 +155,15 @@ class _Writes:
         self.updates: list[dict[str, Any]] = []
         self.deletes: list[int] = []
         self.anomalies: list[dict[str, Any]] = []
-        self.bays: list[tuple[_Row, Timeline, datetime | None]] = []
+        self.bays: list[tuple[_Row, Timeline, datetime | None, bool]] = []
 
     def add(
-        self, bay: _Row, timeline: Timeline, replaced: Iterable[_Row], last_event_at: datetime | None
+        self,
+        bay: _Row,
+        timeline: Timeline,
+        replaced: Iterable[_Row],
+        last_event_at: datetime | None,
+        from_scratch: bool = False,
     ) -> None:
         """Stays the fold touched are written; `replaced` stays it did not re-derive go."""
         by_start = {s.start_event_id: s for s in replaced}
@@ -170,7 +187,7 @@ class _Writes:
             }
             for a in timeline.anomalies
         )
-        self.bays.append((bay, timeline, last_event_at))
+        self.bays.append((bay, timeline, last_event_at, from_scratch))
 
     def flush(self, db: Session) -> None:
         if self.deletes:
@@ -187,7 +204,7 @@ class _Writes:
             for row in rows:  # matched by the unique key
                 keys[(row.bay_id, row.start_event_id)].stay_id = row.id
         insert_rows(db, _ANOMALY, self.anomalies)
-        update_rows(db, _BAY, [_bay_state(bay, timeline, last) for bay, timeline, last in self.bays])
+        update_rows(db, _BAY, [_bay_state(*bay) for bay in self.bays])
 
     def _values(self, bay: _Row, derived: DerivedStay) -> dict[str, Any]:
         return {
@@ -208,7 +225,9 @@ class _Writes:
         }
 
 
-def _bay_state(bay: _Row, timeline: Timeline, last_event_at: datetime | None) -> dict[str, Any]:
+def _bay_state(
+    bay: _Row, timeline: Timeline, last_event_at: datetime | None, from_scratch: bool
+) -> dict[str, Any]:
     """Where the bay stands after its fold: occupied by its open stay, or vacant since the
     last stay ended (or since its first event, when it has had no stay)."""
     state: dict[str, Any] = {"id": bay.id, "last_event_at": last_event_at}
@@ -218,7 +237,9 @@ def _bay_state(bay: _Row, timeline: Timeline, last_event_at: datetime | None) ->
         )
     elif timeline.last_closed is not None:
         state.update(state="vacant", state_since=timeline.last_closed.ended_at, open_stay_id=None)
-    elif last_event_at is not None:
+    elif bay.state == "vacant" and not from_scratch:  # a stray event: still vacant, as since
+        state.update(state="vacant", state_since=bay.state_since, open_stay_id=None)
+    elif last_event_at is not None:  # no stay yet: vacant since its first event
         first = min((a.at for a in timeline.anomalies), default=last_event_at)
         state.update(state="vacant", state_since=first, open_stay_id=None)
     else:

@@ -1,0 +1,268 @@
+"""The real Melbourne day (../shared/data/melbourne/), imported with `import-bays` and replayed
+through the HTTP push endpoint as one data feed, gives the stays and hourly occupancy computed
+independently from the CSV here, however often and in whatever order it is sent."""
+
+from __future__ import annotations
+
+import csv
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from functools import cache
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from flask import Flask
+from sqlalchemy import Connection, func, select
+
+from fixtures.replay import HttpSender, ReplayReport, replay_files
+from parking.models import Bay, District, Stay
+from sensors.models import CurbEvent
+
+pytestmark = pytest.mark.slow
+
+DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "melbourne"
+SESSIONS = DATA / "sessions_2014-01-11.csv"
+BAY_LOCATIONS = DATA / "bay_locations_2014.geojson"
+SLUG = "melbourne"
+ZONE = ZoneInfo("Australia/Melbourne")
+DAY_START = datetime(2014, 1, 11, tzinfo=ZONE)
+# Published in the data's README: occupied bay-seconds / (3,448 bays x 3,600 s), hours 0..23.
+README_OCCUPANCY = [
+    0.007, 0.007, 0.005, 0.004, 0.004, 0.004, 0.009, 0.109, 0.231, 0.298, 0.386, 0.474,
+    0.443, 0.376, 0.367, 0.317, 0.269, 0.241, 0.291, 0.292, 0.142, 0.024, 0.023, 0.012,
+]  # fmt: skip
+
+Interval = tuple[datetime, datetime | None]
+
+
+# --- the figures, computed from the CSV with plain Python ----------------------------------
+
+
+@dataclass(frozen=True)
+class ExpectedDay:
+    records: int
+    bays: int
+    bad_departures: int
+    meets: int
+    joins: int
+    stays: dict[str, list[Interval]]  # bay name -> (start, end) in UTC, end None while open
+
+    @property
+    def total_stays(self) -> int:
+        return sum(len(s) for s in self.stays.values())
+
+
+def _utc(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=ZONE).astimezone(UTC)
+
+
+def _merge(records: list[Interval]) -> tuple[list[Interval], int, int]:
+    """One bay's records as stays: a record that starts where the previous stay ended goes on
+    with it (the feed cuts records at restriction boundaries); one that starts while the bay
+    is still occupied is the same vehicle (no plates in this feed) and joins, and the first
+    departure after ends the stay. Returns the stays, the meets and the joins."""
+    stays: list[Interval] = []
+    meets = joins = 0
+    for arrival, departure in sorted(records, key=lambda r: r[0]):
+        if stays:
+            start, end = stays[-1]
+            if end is None or arrival < end:
+                joins += 1
+                first_end = departure if end is None else min(end, departure or end)
+                stays[-1] = (start, first_end)
+                continue
+            if arrival == end:
+                meets += 1
+                stays[-1] = (start, departure)
+                continue
+        stays.append((arrival, departure))
+    return stays, meets, joins
+
+
+@cache
+def expected_day() -> ExpectedDay:
+    by_bay: dict[str, list[Interval]] = defaultdict(list)
+    records = bad = 0
+    with SESSIONS.open(newline="", encoding="utf-8") as handle:
+        for row in csv.DictReader(handle):
+            records += 1
+            departure: datetime | None = _utc(row["departure_time"])
+            if departure is not None and departure.year < 2000:  # a placeholder: the end is refused
+                departure, bad = None, bad + 1
+            by_bay[row["bay_id"].strip()].append((_utc(row["arrival_time"]), departure))
+    stays, meets, joins = {}, 0, 0
+    for bay, bay_records in by_bay.items():
+        stays[bay], bay_meets, bay_joins = _merge(bay_records)
+        meets, joins = meets + bay_meets, joins + bay_joins
+    return ExpectedDay(records, len(by_bay), bad, meets, joins, stays)
+
+
+def hourly_occupancy(intervals: Iterable[Interval], bays: int) -> list[float]:
+    """Occupied bay-seconds in each local hour of the day / (bays x 3,600 s). An open stay is
+    clipped at its arrival, so it adds nothing (the README drops those rows)."""
+    edges = [(DAY_START + timedelta(hours=h)).astimezone(UTC) for h in range(24)]
+    edges.append(datetime(2014, 1, 12, tzinfo=ZONE).astimezone(UTC))
+    occupied = [timedelta(0)] * 24
+    for start, end in intervals:
+        if end is None:
+            continue
+        for hour in range(24):
+            overlap = min(end, edges[hour + 1]) - max(start, edges[hour])
+            if overlap > timedelta(0):
+                occupied[hour] += overlap
+    return [seconds / timedelta(seconds=bays * 3600) for seconds in occupied]
+
+
+# --- driving the app ------------------------------------------------------------------------
+
+
+class RecordingSender:
+    """The HTTP sender, keeping every per-item failure the push endpoint answers."""
+
+    def __init__(self, sender: HttpSender) -> None:
+        self.sender = sender
+        self.failures: list[dict[str, Any]] = []
+
+    def get(self, path: str) -> tuple[int, Any]:
+        return self.sender.get(path)
+
+    def post(self, path: str, body: bytes) -> tuple[int, Any]:
+        status, reply = self.sender.post(path, body)
+        if status == 200:
+            self.failures.extend(reply["failures"])
+        return status, reply
+
+
+def import_bays_and_create_feed(app: Flask) -> str:
+    """The district from the GeoJSON, and a data feed for it; returns the feed's token."""
+    runner = app.test_cli_runner()
+    imported = runner.invoke(
+        args=[
+            "import-bays",
+            str(BAY_LOCATIONS),
+            "--district",
+            SLUG,
+            "--time-zone",
+            "Australia/Melbourne",
+            "--currency",
+            "AUD",
+            "--id-property",
+            "bayId",
+            "--zone-properties",
+            "Street,BetweenStreet1,BetweenStreet2,SideofStreet",
+        ]
+    )
+    assert imported.exit_code == 0, imported.output
+    device = runner.invoke(args=["create-device", "--district", SLUG, "--kind", "data_feed"])
+    assert device.exit_code == 0, device.output
+    return device.stdout.strip().splitlines()[-1]
+
+
+def replay_day(
+    app: Flask, token: str, shuffle: int | None = None
+) -> tuple[ReplayReport, list[dict[str, Any]]]:
+    sender = RecordingSender(HttpSender.for_app(app, token))
+    report = replay_files(sender, SLUG, [SESSIONS], batch_size=500, shuffle=shuffle, progress=False)
+    return report, sender.failures
+
+
+def stored_stays(connection: Connection) -> list[tuple[str, datetime, datetime | None, str, int]]:
+    """(bay, started_at, ended_at, start_event_id, id) of every stay of the day."""
+    day_end = datetime(2014, 1, 12, tzinfo=ZONE).astimezone(UTC)
+    rows = connection.execute(
+        select(Bay.name, Stay.started_at, Stay.ended_at, Stay.start_event_id, Stay.id)
+        .join(Bay, Bay.id == Stay.bay_id)
+        .join(District, District.id == Stay.district_id)
+        .where(District.slug == SLUG, Stay.started_at >= DAY_START.astimezone(UTC), Stay.started_at < day_end)
+    )
+    return [tuple(row) for row in rows]  # type: ignore[misc]
+
+
+def stays_by_bay(stays: Iterable[tuple[Any, ...]]) -> dict[str, list[Interval]]:
+    out: dict[str, list[Interval]] = defaultdict(list)
+    for bay, started_at, ended_at, *_ in stays:
+        out[bay].append((started_at, ended_at))
+    return {bay: sorted(intervals, key=lambda i: i[0]) for bay, intervals in out.items()}
+
+
+def logged_events(connection: Connection) -> int:
+    count = connection.scalar(
+        select(func.count())
+        .select_from(CurbEvent)
+        .join(District, District.id == CurbEvent.district_id)
+        .where(District.slug == SLUG)
+    )
+    return int(count or 0)
+
+
+def assert_replay_accepted_all_but_the_placeholder_ends(
+    report: ReplayReport, failures: list[dict[str, Any]], day: ExpectedDay
+) -> None:
+    assert report.request_errors == 0
+    assert report.events == 2 * day.records
+    assert report.accepted == report.events - day.bad_departures
+    assert len(failures) == day.bad_departures == 4
+    for failure in failures:
+        assert failure["error"] == "invalid_field", failure
+        assert "event_time" in failure["error_details"], failure
+        assert failure["item"]["event_type"] == "park_end"
+
+
+# --- the tests --------------------------------------------------------------------------------
+
+
+def test_the_melbourne_day_replayed_in_order_gives_the_stays_and_occupancy_of_the_csv_every_time(
+    app: Flask, connection: Connection
+) -> None:
+    day = expected_day()
+    print(
+        f"\n{day.records} records of {day.bays} bays, {day.bad_departures} placeholder departures, "
+        f"{day.meets} meets and {day.joins} joins: {day.total_stays} stays expected"
+    )
+    token = import_bays_and_create_feed(app)
+
+    report, failures = replay_day(app, token)
+
+    assert_replay_accepted_all_but_the_placeholder_ends(report, failures, day)
+    first = stored_stays(connection)
+    assert len(first) == day.total_stays
+    assert stays_by_bay(first) == day.stays
+    from_stays = hourly_occupancy(((s[1], s[2]) for s in first), day.bays)
+    from_csv = hourly_occupancy((i for stays in day.stays.values() for i in stays), day.bays)
+    assert from_stays == pytest.approx(from_csv, abs=1e-9)
+    assert from_csv == pytest.approx(README_OCCUPANCY, abs=0.0015)
+    events = logged_events(connection)
+    assert events == report.accepted
+
+    again, failures_again = replay_day(app, token)
+
+    assert_replay_accepted_all_but_the_placeholder_ends(again, failures_again, day)
+    assert logged_events(connection) == events
+    assert set(stored_stays(connection)) == set(first)
+
+    rebuilt = app.test_cli_runner().invoke(args=["rebuild", "--district", SLUG, "--dry-run"])
+    assert rebuilt.exit_code == 0, rebuilt.output
+    assert "equal a fresh replay" in rebuilt.output
+
+
+def test_the_melbourne_day_replayed_in_shuffled_batches_gives_the_stays_of_the_ordered_replay(
+    app: Flask, connection: Connection
+) -> None:
+    """The ordered replay gives exactly the stays computed from the CSV (the test above), so
+    the shuffled one is compared with those."""
+    day = expected_day()
+    token = import_bays_and_create_feed(app)
+
+    report, failures = replay_day(app, token, shuffle=7)
+
+    assert_replay_accepted_all_but_the_placeholder_ends(report, failures, day)
+    stays = stored_stays(connection)
+    assert len(stays) == day.total_stays
+    assert stays_by_bay(stays) == day.stays
+    rebuilt = app.test_cli_runner().invoke(args=["rebuild", "--district", SLUG, "--dry-run"])
+    assert rebuilt.exit_code == 0, rebuilt.output
+    assert "equal a fresh replay" in rebuilt.output
