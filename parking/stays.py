@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, delete, select
+from sqlalchemy import Table, and_, delete, or_, select
 from sqlalchemy.orm import Session
 
 from parking.db import insert_rows, update_rows
@@ -28,9 +28,9 @@ _BAY_COLUMNS = [
     for name in ("id", "district_id", "road_id", "open_stay_id", "last_event_at", "state", "state_since")
 ]
 _Row = Any  # a Core row of the bay or stay table
-# Loads a bay's timeline events at or after a time (the event log lives in `sensors`,
-# which imports this package, so the caller hands the loader in).
-EventLoader = Callable[[Session, int, datetime | None], Sequence[TimelineEvent]]
+# Loads bays' timeline events, each bay's at or after its own time (None: all of them). The
+# event log lives in `sensors`, which imports this package, so the caller hands it in.
+EventLoader = Callable[[Session, Mapping[int, datetime | None]], Mapping[int, Sequence[TimelineEvent]]]
 
 
 @dataclass
@@ -59,6 +59,8 @@ def apply_timeline_events(
     open_ids = [b.open_stay_id for b in bays if b.open_stay_id is not None]
     open_stays = {s.id: s for s in db.execute(select(_STAY).where(_STAY.c.id.in_(open_ids)))}
     writes = _Writes(now)
+    late: list[tuple[_Row, datetime, datetime]] = []
+    folds: list[Timeline] = []
     for bay in bays:
         new = events_by_bay[bay.id]
         earliest = min(e.at for e in new)
@@ -67,11 +69,13 @@ def apply_timeline_events(
             latest = bay.last_event_at
         if bay.last_event_at is None or earliest > bay.last_event_at:
             row = open_stays.get(bay.open_stay_id) if bay.open_stay_id else None
-            timeline = Timeline(open=_derived(row) if row else None).apply(new)
-            writes.add(bay, timeline, replaced=[], last_event_at=latest)
+            folds.append(Timeline(open=_derived(row) if row else None).apply(new))
+            writes.add(bay, folds[-1], replaced=[], last_event_at=latest)
         else:
-            stats.rederived_bays += 1
-            timeline = _rederive(db, bay, earliest, load_events, writes, latest)
+            late.append((bay, earliest, latest))
+    stats.rederived_bays = len(late)
+    folds += _rederive(db, late, load_events, writes)
+    for timeline in folds:
         for anomaly in timeline.anomalies:
             stats.anomalies[anomaly.kind] = stats.anomalies.get(anomaly.kind, 0) + 1
     writes.flush(db)
@@ -85,7 +89,7 @@ def rebuild_bay(
     as they were, so the caller can report any difference."""
     bay = db.execute(select(*_BAY_COLUMNS).where(_BAY.c.id == bay_id)).one()
     before = list(db.execute(select(_STAY).where(_STAY.c.bay_id == bay_id).order_by(_STAY.c.started_at)))
-    events = load_events(db, bay_id, None)
+    events = load_events(db, {bay_id: None})[bay_id]
     timeline = Timeline().apply(events)
     db.execute(delete(_ANOMALY).where(_ANOMALY.c.bay_id == bay_id))
     writes = _Writes(now)
@@ -102,35 +106,65 @@ def rebuild_bay(
 
 def _rederive(
     db: Session,
-    bay: _Row,
-    earliest: datetime,
+    late: list[tuple[_Row, datetime, datetime]],
     load_events: EventLoader,
     writes: _Writes,
-    last_event_at: datetime,
-) -> Timeline:
-    """Fold the bay again from `start`: the earliest time such that every stay still going at
-    or after it begins at or after it. Before `start` the bay was vacant and no stay can be
-    reopened (a boundary merge needs an end at the very instant of a later start), so the
-    fold starts empty and meets every event from `start` on."""
+) -> list[Timeline]:
+    """Fold each late bay again from its `start`: the earliest time such that every stay still
+    going at or after it begins at or after it. Before `start` the bay was vacant and no stay
+    can be reopened (a boundary merge needs an end at the very instant of a later start), so
+    the fold starts empty and meets every event from `start` on. Reads are set-based: one
+    query for the stays of every late bay, one for their events."""
+    if not late:
+        return []
     stay = _STAY.c
-    start, affected = earliest, []
-    while True:
-        affected = list(
-            db.execute(
-                select(_STAY)
-                .where(stay.bay_id == bay.id, stay.ended_at.is_(None) | (stay.ended_at >= start))
-                .order_by(stay.started_at)
-            )
+    lower = min(earliest for _, earliest, _ in late)
+    by_bay: dict[int, list[_Row]] = {bay.id: [] for bay, _, _ in late}
+    rows = db.execute(
+        select(_STAY)
+        .where(stay.bay_id.in_(by_bay), stay.ended_at.is_(None) | (stay.ended_at >= lower))
+        .order_by(stay.started_at)
+    )
+    for row in rows:
+        by_bay[row.bay_id].append(row)
+    starts: dict[int, datetime | None] = {}
+    affected: dict[int, list[_Row]] = {}
+    for bay, earliest, _ in late:
+        bound = lower
+        start, going = _start_of(by_bay[bay.id], earliest)
+        while start < bound:  # the chain reaches before what was read: read this bay again
+            bound = start
+            start, going = _start_of(_stays_from(db, bay.id, bound), earliest)
+        starts[bay.id], affected[bay.id] = start, going
+    events = load_events(db, starts)
+    db.execute(
+        delete(_ANOMALY).where(
+            or_(*(and_(_ANOMALY.c.bay_id == b, _ANOMALY.c.at >= s) for b, s in starts.items()))
         )
-        moved = min([start, *(s.started_at for s in affected)])
+    )
+    folds = []
+    for bay, _, latest in late:
+        folds.append(Timeline().apply(events.get(bay.id, [])))
+        writes.add(bay, folds[-1], replaced=affected[bay.id], last_event_at=latest)
+    return folds
+
+
+def _start_of(stays: list[_Row], earliest: datetime) -> tuple[datetime, list[_Row]]:
+    """Move `earliest` back to the start of every stay still going at or after it, until none
+    is left; returns that time and the stays from it on."""
+    start = earliest
+    while True:
+        going = [s for s in stays if s.ended_at is None or s.ended_at >= start]
+        moved = min([start, *(s.started_at for s in going)])
         if moved == start:
-            break
-        start = moved  # a stay ending at or after `start` began earlier: take it in too
-    events = load_events(db, bay.id, start)
-    db.execute(delete(_ANOMALY).where(_ANOMALY.c.bay_id == bay.id, _ANOMALY.c.at >= start))
-    timeline = Timeline().apply(events)
-    writes.add(bay, timeline, replaced=affected, last_event_at=last_event_at)
-    return timeline
+            return start, going
+        start = moved
+
+
+def _stays_from(db: Session, bay_id: int, start: datetime) -> list[_Row]:
+    stay = _STAY.c
+    query = select(_STAY).where(stay.bay_id == bay_id, stay.ended_at.is_(None) | (stay.ended_at >= start))
+    return list(db.execute(query.order_by(stay.started_at)))
 
 
 _MUTABLE = (

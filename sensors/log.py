@@ -2,30 +2,53 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from parking.timeline import PARK_END, PARK_START, PLATE_READ, TimelineEvent
 from sensors.models import CurbEvent
 
 
-def load_timeline_events(db: Session, bay_id: int, since: datetime | None) -> Sequence[TimelineEvent]:
-    """A bay's timeline events at or after `since` (all of them when None), in log order."""
-    query = select(
+def load_timeline_events(
+    db: Session, since_by_bay: Mapping[int, datetime | None]
+) -> dict[int, list[TimelineEvent]]:
+    """Each bay's timeline events at or after its own time (all of them for None)."""
+    columns = (
+        CurbEvent.bay_id,
         CurbEvent.event_id,
         CurbEvent.event_type,
         CurbEvent.event_time,
         CurbEvent.data_source_type,
         CurbEvent.plate,
         CurbEvent.plate_confidence,
-    ).where(CurbEvent.bay_id == bay_id)
-    if since is not None:
-        query = query.where(CurbEvent.event_time >= since)
-    events = (to_timeline_event(*row) for row in db.execute(query))
-    return [e for e in events if e is not None]
+    )
+    out: dict[int, list[TimelineEvent]] = {bay_id: [] for bay_id in since_by_bay}
+    items = list(since_by_bay.items())
+    for i in range(0, len(items), _BAYS_PER_QUERY):
+        places = [
+            CurbEvent.bay_id == bay_id
+            if since is None
+            else and_(CurbEvent.bay_id == bay_id, CurbEvent.event_time >= since)
+            for bay_id, since in items[i : i + _BAYS_PER_QUERY]
+        ]
+        for row in db.execute(select(*columns).where(or_(*places))):
+            event = to_timeline_event(
+                row.event_id,
+                row.event_type,
+                row.event_time,
+                row.data_source_type,
+                row.plate,
+                row.plate_confidence,
+            )
+            if event is not None and row.bay_id is not None:
+                out[row.bay_id].append(event)
+    return out
+
+
+_BAYS_PER_QUERY = 200
 
 
 _TIMELINE_KIND = {"park_start": PARK_START, "park_end": PARK_END, "vehicle_detected": PLATE_READ}
