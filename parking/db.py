@@ -149,7 +149,10 @@ def update_rows(db: Session, table: Table, rows: list[dict[str, Any]]) -> None:
     db.execute(
         text(
             f"UPDATE {table.name} SET {sets} FROM unnest({', '.join(casts)}) "
-            f"AS v({', '.join(['id', *names])}) WHERE {table.name}.id = v.id"
+            f"AS v({', '.join(['id', *names])}) WHERE {table.name}.id = v.id "
+            # Says outright which rows: the planner then reaches them by the primary key even
+            # when its statistics think the table is tiny (new data not yet analysed).
+            f"AND {table.name}.id = ANY({casts[0]})"
         ),
         arrays,
     )
