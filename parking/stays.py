@@ -271,8 +271,9 @@ def _bay_state(
         )
     elif timeline.last_closed is not None:
         state.update(state="vacant", state_since=timeline.last_closed.ended_at, open_stay_id=None)
-    elif bay.state == "vacant" and not from_scratch:  # a stray event: still vacant, as since
-        state.update(state="vacant", state_since=bay.state_since, open_stay_id=None)
+    elif bay.state == "vacant" and not from_scratch:  # stray events: still vacant, since the
+        since = min([bay.state_since, *(a.at for a in timeline.anomalies)])  # earliest seen
+        state.update(state="vacant", state_since=since, open_stay_id=None)
     elif last_event_at is not None:  # no stay yet: vacant since its first event
         first = min((a.at for a in timeline.anomalies), default=last_event_at)
         state.update(state="vacant", state_since=first, open_stay_id=None)
