@@ -142,6 +142,14 @@ def import_bays_command(
         found = db.scalars(select(District).where(District.slug == district)).first()
         if found is None and not (time_zone and currency):
             raise click.UsageError("a new district needs --time-zone and --currency")
+        if found is not None and (time_zone or found.time_zone, currency or found.currency) != (
+            found.time_zone,
+            found.currency,
+        ):
+            raise click.ClickException(
+                f"district {district!r} exists with time zone {found.time_zone} and currency "
+                f"{found.currency}; leave --time-zone and --currency out or give those"
+            )
         place, created = ensure_district(
             db, district, now, name=name or district, time_zone=time_zone or "", currency=currency or ""
         )

@@ -356,3 +356,29 @@ def test_rebuild_of_an_untouched_database_reports_that_the_stays_equal_a_fresh_r
     assert result.exit_code == 0, result.output
     assert result.stdout == "rebuilt 3 bays, 3 stays: stored stays equal a fresh replay of the event log\n"
     assert len(exported(app)) == 4
+
+
+def test_import_bays_refuses_to_change_an_existing_districts_time_zone_or_currency(
+    app: Flask, tmp_path: Path
+) -> None:
+    runner = app.test_cli_runner()
+    geojson = tmp_path / "bays.geojson"
+    geojson.write_text(
+        '{"type": "FeatureCollection", "features": [{"type": "Feature", "geometry": {"type": "Point",'
+        ' "coordinates": [106.63, 26.68]}, "properties": {"bay": "B1", "street": "Jianshan Road"}}]}'
+    )
+    base = [
+        "import-bays",
+        str(geojson),
+        "--district",
+        "zed",
+        "--id-property",
+        "bay",
+        "--zone-properties",
+        "street",
+    ]
+    assert runner.invoke(args=[*base, "--time-zone", "Asia/Shanghai", "--currency", "CNY"]).exit_code == 0
+    again = runner.invoke(args=[*base, "--time-zone", "Asia/Shanghai"])
+    other = runner.invoke(args=[*base, "--currency", "AUD"])
+    assert again.exit_code == 0
+    assert other.exit_code == 1 and "exists with time zone Asia/Shanghai and currency CNY" in other.output
