@@ -12,7 +12,6 @@ from sqlalchemy.orm import Session
 
 from api.errors import ApiError
 from parking.clock import to_ms
-from parking.inventory import get_district
 from parking.models import District, StaffToken
 from parking.staff import staff_for_token
 
@@ -46,10 +45,6 @@ def negotiate() -> str:
         f"this server answers {CDS_MEDIA_TYPE};version=1.1 or application/json",
         ["Accept"],
     )
-
-
-def district_or_404(db: Session, slug: str) -> District:
-    return get_district(db, slug)
 
 
 def bearer_token() -> str:

@@ -8,11 +8,12 @@ from typing import Any
 from flask import Blueprint, Response, current_app, request
 from sqlalchemy import Select, func, select
 
-from api.cds import clock_now, district_or_404, envelope, float_arg, negotiate, page_args, page_links
+from api.cds import clock_now, envelope, float_arg, negotiate, page_args, page_links
 from api.database import get_db
 from api.errors import ApiError
 from parking.clock import to_ms
 from parking.geo import degrees_box, distance_m, valid_lat_lng
+from parking.inventory import get_district
 from parking.models import Area, Bay, Road
 from sensors.availability import UNKNOWN, VACANT, bay_states, road_counts
 
@@ -26,7 +27,7 @@ def zones(district: str) -> Response:
     `min_lat`...`max_lng`), or in an `area`."""
     media_type = negotiate()
     db = get_db()
-    place = district_or_404(db, district)
+    place = get_district(db, district)
     now = clock_now()
     query = select(Road).where(Road.district_id == place.id)
     if request.args.get("area"):
@@ -62,7 +63,7 @@ def spaces(district: str) -> Response:
     """Bays, optionally of one `zone`, each `available` when known to be free."""
     media_type = negotiate()
     db = get_db()
-    place = district_or_404(db, district)
+    place = get_district(db, district)
     now = clock_now()
     query = select(Bay, Road.uuid).join(Road, Road.id == Bay.road_id).where(Bay.district_id == place.id)
     if request.args.get("zone"):
@@ -82,7 +83,7 @@ def areas(district: str) -> Response:
     """Curb areas: named groups of roads."""
     media_type = negotiate()
     db = get_db()
-    place = district_or_404(db, district)
+    place = get_district(db, district)
     zone_ids: dict[int, list[str]] = {}
     for area_id, road_uuid in db.execute(
         select(Road.area_id, Road.uuid).where(Road.district_id == place.id, Road.area_id.is_not(None))

@@ -12,7 +12,6 @@ from sqlalchemy import func, select
 from api.cds import (
     bearer_token,
     clock_now,
-    district_or_404,
     envelope,
     negotiate,
     page_args,
@@ -21,6 +20,7 @@ from api.cds import (
 )
 from api.database import get_db, get_write_db
 from api.errors import ApiError
+from parking.inventory import get_district
 from parking.models import Area, Bay, Road
 from sensors.devices import device_for_token
 from sensors.intake import check_items, ingest_checked
@@ -36,7 +36,7 @@ def push_events(district: str) -> Response:
     """Push a batch of up to MAX_BATCH_EVENTS curb events (CDS `POST /events/event`)."""
     media_type = negotiate()
     db = get_db()
-    place = district_or_404(db, district)
+    place = get_district(db, district)
     device = device_for_token(db, place.id, bearer_token())
     if device is None:
         raise ApiError(401, "unauthorized", "the device token is unknown or for another district")
@@ -89,7 +89,7 @@ def list_events(district: str) -> Response:
     newest first, optionally at one area, zone or space."""
     media_type = negotiate()
     db = get_db()
-    place = district_or_404(db, district)
+    place = get_district(db, district)
     require_staff(db, place)
     now = clock_now()
     since, until = _hour_window(request.args.get("event_time"), now)
@@ -112,7 +112,7 @@ def device_status(district: str) -> Response:
     """The online status of every device, optionally those at one zone or space."""
     media_type = negotiate()
     db = get_db()
-    place = district_or_404(db, district)
+    place = get_district(db, district)
     require_staff(db, place)
     query = select(Device).where(Device.district_id == place.id).order_by(Device.id)
     space, zone = request.args.get("curb_space_id"), request.args.get("curb_zone_id")

@@ -24,7 +24,6 @@ from sensors.devices import covered_bay_ids
 from sensors.log import load_timeline_events, to_timeline_event
 from sensors.models import CurbEvent, Device
 
-MAX_BATCH = 1000
 _EVENT = cast(Table, CurbEvent.__table__)
 
 

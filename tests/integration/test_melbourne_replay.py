@@ -18,7 +18,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import Connection, func, select
 
-from fixtures.replay import HttpSender, ReplayReport, replay_files
+from fixtures.replay import MELBOURNE_IMPORT_OPTIONS, HttpSender, ReplayReport, replay_files
 from parking.models import Bay, District, Stay
 from sensors.models import CurbEvent
 
@@ -160,14 +160,7 @@ def import_bays_and_create_feed(app: Flask, connection: Connection) -> str:
             str(BAY_LOCATIONS),
             "--district",
             SLUG,
-            "--time-zone",
-            "Australia/Melbourne",
-            "--currency",
-            "AUD",
-            "--id-property",
-            "bayId",
-            "--zone-properties",
-            "Street,BetweenStreet1,BetweenStreet2,SideofStreet",
+            *MELBOURNE_IMPORT_OPTIONS,
         ]
     )
     assert imported.exit_code == 0, imported.output
