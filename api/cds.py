@@ -71,7 +71,9 @@ def envelope(
     now: datetime,
     media_type: str,
     links: dict[str, str] | None = None,
+    single: dict[str, Any] | None = None,
 ) -> Response:
+    """The CDS response envelope; `data` is `{key: items}`, or the one object `single`."""
     body: dict[str, Any] = {
         "version": CDS_VERSION,
         "time_zone": district.time_zone,
@@ -79,7 +81,7 @@ def envelope(
         "currency": district.currency,
         "author": current_app.config["CDS_AUTHOR"],
         "license_url": current_app.config["CDS_LICENSE_URL"],
-        "data": {key: items},
+        "data": single if single is not None else {key: items},
     }
     if links:
         body["links"] = links

@@ -11,6 +11,7 @@ from sqlalchemy import Select, func, select
 from api.cds import clock_now, envelope, float_arg, negotiate, page_args, page_links
 from api.database import get_db
 from api.errors import ApiError
+from billing.policies import district_policies
 from parking.clock import to_ms
 from parking.geo import degrees_box, distance_m, valid_lat_lng
 from parking.inventory import get_district
@@ -51,8 +52,10 @@ def zones(district: str) -> Response:
     space_ids = _space_ids(db, [r.id for r in roads])
     areas = {a: u for a, u in db.execute(select(Area.id, Area.uuid).where(Area.district_id == place.id))}
     with_geometry = request.args.get("include_geometry", "true").lower() != "false"
+    _, policy_ids = district_policies(db, place, now)
     items = [
         _zone(r, counts.get(r.id), space_ids.get(r.id, []), areas, distances.get(r.id), now, with_geometry)
+        | {"curb_policy_ids": policy_ids.get(r.tariff_code, [])}
         for r in roads
     ]
     return envelope(place, "zones", items, now, media_type, page_links(page, size, total))
@@ -76,6 +79,35 @@ def spaces(district: str) -> Response:
     states = bay_states(db, place.id, [bay.id for bay, _ in rows])
     items = [_space(bay, zone, states.get(bay.id, UNKNOWN), now) for bay, zone in rows]
     return envelope(place, "spaces", items, now, media_type, page_links(page, size, total))
+
+
+@bp.get("/policies")
+def policies(district: str) -> Response:
+    """The district's tariffs and restrictions as CDS policies: every version in force now
+    or published to take effect later."""
+    media_type = negotiate()
+    db = get_db()
+    place = get_district(db, district)
+    now = clock_now()
+    items, _ = district_policies(db, place, now)
+    if request.args.get("ids"):
+        wanted = set(request.args["ids"].split(","))
+        items = [p for p in items if p["curb_policy_id"] in wanted]
+    return envelope(place, "policies", items, now, media_type)
+
+
+@bp.get("/policies/<policy_id>")
+def policy(district: str, policy_id: str) -> Response:
+    """One CDS policy by its id."""
+    media_type = negotiate()
+    db = get_db()
+    place = get_district(db, district)
+    now = clock_now()
+    items, _ = district_policies(db, place, now)
+    found = [p for p in items if p["curb_policy_id"] == policy_id]
+    if not found:
+        raise ApiError(404, "not_found", f"no policy {policy_id} in {place.slug}")
+    return envelope(place, "policy", [], now, media_type, single=found[0])
 
 
 @bp.get("/areas")

@@ -9,10 +9,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import Flask
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.database import new_session
+from billing.tariffs import price_ended_stays
 from parking.inventory import get_district
+from parking.models import District
 from sensors.health import sweep_silent_devices
 
 
@@ -29,6 +32,20 @@ def _device_health(db: Session, now: datetime, district_id: int | None, app: Fla
     return sweep_silent_devices(db, now, silent_after, district_id).summary()
 
 
+def _price_stays(db: Session, now: datetime, district_id: int | None, app: Flask) -> str:
+    priced = {d.slug: price_ended_stays(db, d, now) for d in _districts(db, district_id)}
+    return f"{sum(priced.values())} ended stays priced" + "".join(
+        f", {s}: {n}" for s, n in priced.items() if n
+    )
+
+
+def _districts(db: Session, district_id: int | None) -> list[District]:
+    query = select(District).order_by(District.id)
+    if district_id is not None:
+        query = query.where(District.id == district_id)
+    return list(db.scalars(query))
+
+
 JOBS = {
     job.name: job
     for job in (
@@ -37,6 +54,12 @@ JOBS = {
             timedelta(minutes=1),
             "mark devices silent for DEVICE_SILENT_MINUTES offline (their bays become unknown)",
             _device_health,
+        ),
+        Job(
+            "price-stays",
+            timedelta(seconds=30),
+            "price every ended stay by the tariff version in force when it started",
+            _price_stays,
         ),
     )
 }

@@ -20,7 +20,10 @@ _ERRORS = {
     400: "Invalid parameters",
     401: "Missing, unknown or revoked token",
     403: "The role may not do this",
-    404: "Unknown district",
+    404: "Unknown district, or an unknown thing it names",
+    409: "Conflicts with what is already recorded",
+    422: "Well-formed but refused by a business rule",
+    502: "The payment provider could not be reached",
 }
 
 
@@ -29,18 +32,23 @@ def documented(
     response: type[Schema],
     *,
     query: type[Schema] | None = None,
-    auth: str = "staff",
+    body: type[Schema] | None = None,
+    auth: str | None = "staff",
     errors: tuple[int, ...] = (401, 404),
+    status: int = 200,
 ) -> Callable[[F], F]:
-    """Declare what a native view takes and answers, for the OpenAPI document."""
+    """Declare what a native view takes and answers, for the OpenAPI document. `auth` names
+    the security scheme (None: public); `status` is the success status."""
 
     def mark(view: F) -> F:
         view._openapi = {  # type: ignore[attr-defined]
             "summary": summary,
             "response": response,
             "query": query,
+            "body": body,
             "auth": auth,
             "errors": errors,
+            "status": status,
         }
         return view
 
@@ -57,6 +65,7 @@ def build_spec(app: Flask) -> dict[str, Any]:
     )
     spec.components.security_scheme("staff", {"type": "http", "scheme": "bearer"})
     spec.components.security_scheme("device", {"type": "http", "scheme": "bearer"})
+    spec.components.security_scheme("driver", {"type": "http", "scheme": "bearer"})
     spec.components.schema("Problem", schema=Problem)
     for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
         doc = getattr(app.view_functions[rule.endpoint], "_openapi", None)
@@ -70,20 +79,29 @@ def build_spec(app: Flask) -> dict[str, Any]:
         if doc["query"] is not None:
             parameters.append({"in": "query", "schema": doc["query"]})
         responses: dict[str, Any] = {
-            "200": {"description": "OK", "content": {"application/json": {"schema": doc["response"]}}}
+            str(doc["status"]): {
+                "description": "Created" if doc["status"] == 201 else "OK",
+                "content": {"application/json": {"schema": doc["response"]}},
+            }
         }
         for status in doc["errors"]:
             responses[str(status)] = {
                 "description": _ERRORS[status],
                 "content": {"application/problem+json": {"schema": "Problem"}},
             }
-        operation = {
+        operation: dict[str, Any] = {
             "summary": doc["summary"],
             "parameters": parameters,
             "responses": responses,
-            "security": [{doc["auth"]: []}],
+            "security": [{doc["auth"]: []}] if doc["auth"] else [],
         }
-        spec.path(path=path, operations={"get": operation})
+        if doc["body"] is not None:
+            operation["requestBody"] = {
+                "required": True,
+                "content": {"application/json": {"schema": doc["body"]}},
+            }
+        methods = sorted(m.lower() for m in (rule.methods or set()) - {"HEAD", "OPTIONS"})
+        spec.path(path=path, operations={method: operation for method in methods})
     return spec.to_dict()
 
 

@@ -8,7 +8,8 @@ from typing import Any
 
 from alembic import context
 
-import parking.models  # noqa: F401  (register every table on the metadata)
+import billing.models  # noqa: F401  (register every table on the metadata)
+import parking.models  # noqa: F401
 import sensors.models  # noqa: F401
 from api.config import defaults
 from api.database import make_engine

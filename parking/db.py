@@ -162,38 +162,40 @@ def _copy_insert(
         return [shape(*values) for values in cursor.fetchall()]
 
 
-def update_rows(db: Session, table: Table, rows: list[dict[str, Any]]) -> None:
-    """UPDATE many rows by `id`. Every row carries the same keys."""
+def update_rows(db: Session, table: Table, rows: list[dict[str, Any]], key: str = "id") -> None:
+    """UPDATE many rows by their `key` column (the primary key). Every row carries the same
+    keys; the `key` value is passed under the name `id`."""
     if not rows:
         return
     names = [n for n in rows[0] if n != "id"]
     dialect = db.get_bind().dialect
     if dialect.name != "postgresql":
-        statement = update(table).where(table.c.id == bindparam("_id"))
+        statement = update(table).where(table.c[key] == bindparam("_id"))
         db.execute(statement, [{"_id": r["id"], **{n: r[n] for n in names}} for r in rows])
         return
-    arrays, casts = _arrays(table, ["id", *names], rows, dialect)
+    arrays, casts = _arrays(table, ["id", *names], rows, dialect, key)
     sets = ", ".join(f"{n} = v.{n}" for n in names)
     db.execute(
         text(
             f"UPDATE {table.name} SET {sets} FROM unnest({', '.join(casts)}) "
-            f"AS v({', '.join(['id', *names])}) WHERE {table.name}.id = v.id "
+            f"AS v({', '.join(['id', *names])}) WHERE {table.name}.{key} = v.id "
             # Says outright which rows: the planner then reaches them by the primary key even
             # when its statistics think the table is tiny (new data not yet analysed).
-            f"AND {table.name}.id = ANY({casts[0]})"
+            f"AND {table.name}.{key} = ANY({casts[0]})"
         ),
         arrays,
     )
 
 
 def _arrays(
-    table: Table, names: Sequence[str], rows: list[dict[str, Any]], dialect: Dialect
+    table: Table, names: Sequence[str], rows: list[dict[str, Any]], dialect: Dialect, key: str = "id"
 ) -> tuple[dict[str, list[Any]], list[str]]:
-    """One array parameter per column, and the casts that give each its PostgreSQL type."""
+    """One array parameter per column, and the casts that give each its PostgreSQL type
+    (the parameter `id` carries the `key` column)."""
     arrays: dict[str, list[Any]] = {}
     casts = []
     for n in names:
-        kind = table.c[n].type
+        kind = table.c[key if n == "id" else n].type
         as_json = isinstance(kind, JSON)
         arrays[n] = [_json(r[n]) if as_json else r[n] for r in rows]
         casts.append(f"CAST(:{n} AS {'JSON' if as_json else kind.compile(dialect=dialect)}[])")

@@ -26,6 +26,8 @@ class District(Base):
     name: Mapped[str] = mapped_column(String(200))
     time_zone: Mapped[str] = mapped_column(String(64))
     currency: Mapped[str] = mapped_column(String(3))
+    # An ended stay not paid within this many minutes becomes arrears on its plate's ledger.
+    payment_window_minutes: Mapped[int] = mapped_column(default=24 * 60, server_default="1440")
     created_at: Mapped[datetime]
 
 
@@ -58,6 +60,8 @@ class Road(Base):
     cross_street_start_name: Mapped[str | None] = mapped_column(String(200))
     cross_street_end_name: Mapped[str | None] = mapped_column(String(200))
     street_side: Mapped[str | None] = mapped_column(String(2))
+    # Which of the district's tariffs (billing.TariffVersion.code) prices this road.
+    tariff_code: Mapped[str] = mapped_column(String(40), default="standard", server_default="standard")
     geometry: Mapped[dict[str, Any]]
     # Centre and bounding box of the geometry, so distance and box filters run in SQL.
     center_lat: Mapped[float]

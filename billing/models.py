@@ -1,0 +1,181 @@
+"""Billing tables: tariff versions, the fee of each stay, payments, refunds, driver accounts.
+
+Money is integer minor units in the district's currency. A stay's fee lives in `stay_fee`, one
+row per ended stay, removed with the stay when a late event re-derives it away; payments point
+at stays through `payment_allocation` without a foreign key, so a payment is never lost even if
+the stay it paid for is re-derived (reconciliation lists such payments).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from parking.db import Base, BigId
+from parking.models import new_uuid
+
+# stay_fee.status
+DUE = "due"  # ended, priced, not fully paid, still inside the payment window
+PAID = "paid"
+ARREARS = "arrears"  # not paid within the payment window: on the plate's ledger
+FREE = "free"  # nothing to pay
+# payment.status
+PENDING = "pending"
+SUCCEEDED = "succeeded"
+REQUIRES_ACTION = "requires_action"
+DECLINED = "declined"
+FAILED = "failed"
+# payment.channel
+CHANNEL_AUTO = "auto"  # off-session charge of a driver's saved card when the stay ends
+CHANNEL_PLATE = "plate"  # anyone paying the unpaid stays of a plate
+CHANNEL_POS = "pos"  # cash or QR taken by an attendant's POS terminal
+
+
+class TariffVersion(Base):
+    """One version of one tariff (`code`) of a district, in force from `effective_from` until
+    the next version of the same code. Roads name their tariff by `Road.tariff_code`."""
+
+    __tablename__ = "tariff_version"
+    __table_args__ = (
+        UniqueConstraint("district_id", "code", "version"),
+        UniqueConstraint("district_id", "code", "effective_from"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uuid: Mapped[str] = mapped_column(String(36), unique=True, default=new_uuid)
+    district_id: Mapped[int] = mapped_column(ForeignKey("district.id"), index=True)
+    code: Mapped[str] = mapped_column(String(40))
+    version: Mapped[int]
+    effective_from: Mapped[datetime]
+    document: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime]
+
+
+class StayFee(Base):
+    """The fee of an ended stay, priced by the tariff version in force when it started."""
+
+    __tablename__ = "stay_fee"
+    __table_args__ = (Index("ix_stay_fee_plate", "district_id", "plate", "status"),)
+
+    stay_id: Mapped[int] = mapped_column(BigId, ForeignKey("stay.id", ondelete="CASCADE"), primary_key=True)
+    district_id: Mapped[int] = mapped_column(ForeignKey("district.id"))
+    plate: Mapped[str | None] = mapped_column(String(16))
+    tariff_version_id: Mapped[int] = mapped_column(ForeignKey("tariff_version.id"))
+    vehicle_class: Mapped[str | None] = mapped_column(String(20))
+    amount: Mapped[int]
+    currency: Mapped[str] = mapped_column(String(3))
+    breakdown: Mapped[dict[str, Any]]
+    paid: Mapped[int] = mapped_column(default=0)
+    status: Mapped[str] = mapped_column(String(10))
+    due_by: Mapped[datetime]
+    arrears_since: Mapped[datetime | None]
+    stay_updated_at: Mapped[datetime]  # the stay as it was priced; a newer stay is re-priced
+    priced_at: Mapped[datetime]
+
+
+class DriverAccount(Base):
+    """A driver with a saved card (a payment-provider customer) and linked plates."""
+
+    __tablename__ = "driver_account"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uuid: Mapped[str] = mapped_column(String(36), unique=True, default=new_uuid)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str | None] = mapped_column(String(200))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    customer_id: Mapped[str | None] = mapped_column(String(100))
+    payment_method_id: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[datetime]
+
+
+class DriverPlate(Base):
+    """A plate linked to one driver account."""
+
+    __tablename__ = "driver_plate"
+
+    plate: Mapped[str] = mapped_column(String(16), primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("driver_account.id"), index=True)
+    linked_at: Mapped[datetime]
+
+
+class DriverToken(Base):
+    """A signed-in session of a driver (the token itself is never stored, only its hash)."""
+
+    __tablename__ = "driver_token"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("driver_account.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+
+
+class Payment(Base):
+    """Money received (or tried) for one or more stays: a card charge, cash or QR at a POS."""
+
+    __tablename__ = "payment"
+    __table_args__ = (Index("ix_payment_district_created", "district_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    uuid: Mapped[str] = mapped_column(String(36), unique=True, default=new_uuid)
+    district_id: Mapped[int] = mapped_column(ForeignKey("district.id"))
+    plate: Mapped[str | None] = mapped_column(String(16), index=True)
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("driver_account.id"))
+    channel: Mapped[str] = mapped_column(String(10))
+    method: Mapped[str] = mapped_column(String(20))  # CDS payment_method
+    amount: Mapped[int]
+    currency: Mapped[str] = mapped_column(String(3))
+    status: Mapped[str] = mapped_column(String(16))
+    refunded: Mapped[int] = mapped_column(default=0)
+    idempotency_key: Mapped[str] = mapped_column(String(120), unique=True)
+    payment_intent_id: Mapped[str | None] = mapped_column(String(100), unique=True)
+    charge_id: Mapped[str | None] = mapped_column(String(100))
+    failure_code: Mapped[str | None] = mapped_column(String(60))
+    failure_message: Mapped[str | None] = mapped_column(String(300))
+    device_id: Mapped[int | None] = mapped_column(ForeignKey("device.id"))
+    attendant: Mapped[str | None] = mapped_column(String(100))
+    event_id: Mapped[str | None] = mapped_column(String(36))  # the POS's CDS event
+    transaction_id: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class PaymentAllocation(Base):
+    """How much of a payment went to which stay."""
+
+    __tablename__ = "payment_allocation"
+
+    payment_id: Mapped[int] = mapped_column(BigId, ForeignKey("payment.id"), primary_key=True)
+    stay_id: Mapped[int] = mapped_column(BigId, primary_key=True, index=True)
+    amount: Mapped[int]
+
+
+class Refund(Base):
+    """Money given back on a payment by staff, with a reason; never more than is refundable."""
+
+    __tablename__ = "refund"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uuid: Mapped[str] = mapped_column(String(36), unique=True, default=new_uuid)
+    payment_id: Mapped[int] = mapped_column(BigId, ForeignKey("payment.id"), index=True)
+    amount: Mapped[int]
+    reason: Mapped[str] = mapped_column(String(300))
+    staff: Mapped[str] = mapped_column(String(100))
+    status: Mapped[str] = mapped_column(String(16))
+    refund_id: Mapped[str | None] = mapped_column(String(100), unique=True)  # the provider's
+    created_at: Mapped[datetime]
+
+
+class StripeEvent(Base):
+    """A webhook event already handled: a resent event changes nothing."""
+
+    __tablename__ = "stripe_event"
+
+    id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    type: Mapped[str] = mapped_column(String(100))
+    object_id: Mapped[str | None] = mapped_column(String(100))
+    created: Mapped[int]
+    received_at: Mapped[datetime]

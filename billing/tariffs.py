@@ -1,0 +1,198 @@
+"""Tariff versions in the database: publishing them, finding the one in force, pricing stays."""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, cast
+
+from sqlalchemy import Table, func, or_, select
+from sqlalchemy.orm import Session
+
+from billing.models import DUE, FREE, PAID, PaymentAllocation, StayFee, TariffVersion
+from billing.tariff import InvalidTariffError, Tariff
+from parking.db import insert_rows, update_rows
+from parking.errors import ConflictError, NotFoundError
+from parking.models import District, Road, Stay
+
+_FEE = cast(Table, StayFee.__table__)
+_COMPILED: dict[tuple[str, str], Tariff] = {}  # (version uuid, time zone): versions never change
+
+
+class TariffInPastError(ConflictError):
+    code = "tariff_in_past"
+
+
+class NoTariffError(NotFoundError):
+    code = "no_tariff"
+
+
+def compiled(version: TariffVersion, time_zone: str) -> Tariff:
+    key = (version.uuid, time_zone)
+    tariff = _COMPILED.get(key)
+    if tariff is None:
+        tariff = _COMPILED[key] = Tariff(version.document, time_zone)
+    return tariff
+
+
+def publish_tariff(
+    db: Session,
+    district: District,
+    code: str,
+    document: Mapping[str, Any],
+    effective_from: datetime,
+    now: datetime,
+) -> TariffVersion:
+    """Add a version of tariff `code`. Later versions may not take effect in the past: stays
+    already priced keep the version they were priced by."""
+    if not code or len(code) > 40:
+        raise InvalidTariffError("a tariff code is 1 to 40 characters", ["code"])
+    Tariff(document, district.time_zone)  # validates, or raises with every problem listed
+    latest = db.execute(
+        select(func.max(TariffVersion.version), func.max(TariffVersion.effective_from)).where(
+            TariffVersion.district_id == district.id, TariffVersion.code == code
+        )
+    ).one()
+    if latest[0] is not None:
+        if effective_from < now:
+            raise TariffInPastError("a new tariff version cannot take effect in the past", ["effective_from"])
+        if effective_from <= latest[1]:
+            raise TariffInPastError(
+                f"version {latest[0]} of {code} takes effect at {latest[1].isoformat()}; "
+                "a new version must take effect after it",
+                ["effective_from"],
+            )
+    version = TariffVersion(
+        district_id=district.id,
+        code=code,
+        version=(latest[0] or 0) + 1,
+        effective_from=effective_from,
+        document=dict(document),
+        created_at=now,
+    )
+    db.add(version)
+    db.flush()
+    return version
+
+
+@dataclass
+class TariffBook:
+    """Every version of every tariff of one district, to find the one in force at a time."""
+
+    district: District
+    versions: dict[str, list[TariffVersion]]  # by code, by effective_from
+
+    @classmethod
+    def load(cls, db: Session, district: District) -> TariffBook:
+        versions: dict[str, list[TariffVersion]] = {}
+        rows = db.scalars(
+            select(TariffVersion)
+            .where(TariffVersion.district_id == district.id)
+            .order_by(TariffVersion.code, TariffVersion.effective_from)
+        )
+        for row in rows:
+            versions.setdefault(row.code, []).append(row)
+        return cls(district, versions)
+
+    def in_force(self, code: str, at: datetime) -> tuple[TariffVersion, Tariff] | None:
+        versions = self.versions.get(code)
+        if not versions:
+            return None
+        i = bisect_right([v.effective_from for v in versions], at) - 1
+        if i < 0:
+            return None
+        return versions[i], compiled(versions[i], self.district.time_zone)
+
+    def current(self, code: str, at: datetime) -> tuple[TariffVersion, Tariff]:
+        found = self.in_force(code, at)
+        if found is None:
+            raise NoTariffError(f"no tariff {code!r} is in force at {at.isoformat()}")
+        return found
+
+
+def vehicle_class_for_plate(plate: str | None) -> str | None:
+    """New-energy vehicles carry eight-character plates in China (green plates: the province,
+    the city letter, then six characters); others carry seven. Those are `electric`."""
+    if plate and len(plate) == 8 and "\u4e00" <= plate[0] <= "\u9fff":
+        return "electric"
+    return None
+
+
+def price_ended_stays(db: Session, district: District, now: datetime) -> int:
+    """Price every ended stay of the district that has no fee yet, or changed since it was
+    priced (a late event re-derived it). Idempotent: a second run prices nothing. Returns
+    how many stays were priced."""
+    stay = cast(Table, Stay.__table__).c
+    fee = _FEE.c
+    rows = db.execute(
+        select(
+            stay.id,
+            stay.plate,
+            stay.started_at,
+            stay.ended_at,
+            stay.updated_at,
+            cast(Table, Road.__table__).c.tariff_code,
+            fee.stay_id.label("priced"),
+        )
+        .join(Road, Road.id == stay.road_id)
+        .outerjoin(_FEE, fee.stay_id == stay.id)
+        .where(
+            stay.district_id == district.id,
+            stay.ended_at.is_not(None),
+            or_(fee.stay_id.is_(None), fee.stay_updated_at < stay.updated_at),
+        )
+    ).all()
+    if not rows:
+        return 0
+    book = TariffBook.load(db, district)
+    paid = _paid_by_stay(db, [r.id for r in rows if r.priced is not None])
+    window = timedelta(minutes=district.payment_window_minutes)
+    inserts: list[dict[str, Any]] = []
+    updates: list[dict[str, Any]] = []
+    for row in rows:
+        found = book.in_force(row.tariff_code, row.started_at)
+        if found is None:
+            continue  # no tariff: the stay stays unpriced (and free) until one is published
+        version, tariff = found
+        vehicle_class = vehicle_class_for_plate(row.plate)
+        priced = tariff.price(row.started_at, row.ended_at, vehicle_class)
+        already = paid.get(row.id, 0)
+        values = {
+            "stay_id": row.id,
+            "district_id": district.id,
+            "plate": row.plate,
+            "tariff_version_id": version.id,
+            "vehicle_class": priced.vehicle_class,
+            "amount": priced.amount,
+            "currency": district.currency,
+            "breakdown": {"tariff": version.code, "version": version.version, **priced.breakdown()},
+            "paid": already,
+            "status": status_of(priced.amount, already),
+            "due_by": row.ended_at + window,
+            "arrears_since": None,
+            "stay_updated_at": row.updated_at,
+            "priced_at": now,
+        }
+        (updates if row.priced is not None else inserts).append(values)
+    insert_rows(db, _FEE, inserts)
+    update_rows(db, _FEE, [{"id": v.pop("stay_id"), **v} for v in updates], key="stay_id")
+    return len(inserts) + len(updates)
+
+
+def status_of(amount: int, paid: int) -> str:
+    if amount == 0 and paid == 0:
+        return FREE
+    return PAID if paid >= amount else DUE
+
+
+def _paid_by_stay(db: Session, stay_ids: list[int]) -> dict[int, int]:
+    if not stay_ids:
+        return {}
+    rows = db.execute(
+        select(PaymentAllocation.stay_id, func.sum(PaymentAllocation.amount))
+        .where(PaymentAllocation.stay_id.in_(stay_ids))
+        .group_by(PaymentAllocation.stay_id)
+    )
+    return {stay_id: int(total) for stay_id, total in rows}
