@@ -24,9 +24,31 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     database.init_app(app)
     errors.init_app(app)
-    from api import billing, cds_curbs, cds_events, devices, openapi, staff
+    from api import (
+        billing,
+        cds_curbs,
+        cds_events,
+        devices,
+        drivers,
+        openapi,
+        payments,
+        receipts,
+        reconciliation,
+        staff,
+    )
 
-    for blueprint in (cds_events.bp, cds_curbs.bp, staff.bp, devices.bp, billing.bp, openapi.bp):
+    for blueprint in (
+        cds_events.bp,
+        cds_curbs.bp,
+        staff.bp,
+        devices.bp,
+        billing.bp,
+        payments.bp,
+        drivers.bp,
+        receipts.bp,
+        reconciliation.bp,
+        openapi.bp,
+    ):
         app.register_blueprint(blueprint)
     cli.init_app(app)
     return app

@@ -20,8 +20,11 @@ from api.cds import (
 )
 from api.database import get_db, get_write_db
 from api.errors import ApiError
+from billing.payments import record_pos_payment
+from enforcement.cds import enforcement_events
 from parking.inventory import get_district
-from parking.models import Area, Bay, Road
+from parking.models import Area, Bay, District, Road
+from sensors.cds import ParsedEvent
 from sensors.devices import device_for_token
 from sensors.intake import check_items, ingest_checked
 from sensors.models import DATA_FEED, HANDHELD_POS, CurbEvent, Device, device_bay, device_road
@@ -50,6 +53,8 @@ def push_events(district: str) -> Response:
     writer = db.get(Device, device_id)
     assert writer is not None
     ingest_checked(db, writer, result, parsed, now)
+    if writer.kind == HANDHELD_POS:
+        record_pos_payments(db, place, writer, result.logged, now)
     db.commit()
     body = {
         "success": result.success,
@@ -67,6 +72,31 @@ def push_events(district: str) -> Response:
     response = jsonify(body)
     response.headers["Content-Type"] = media_type
     return response
+
+
+def record_pos_payments(
+    db: Any, place: District, device: Device, logged: list[tuple[ParsedEvent, int | None]], now: datetime
+) -> None:
+    """Cash or QR that an attendant took, reported with the event's CDS payment fields.
+    Payment fields from other kinds of device are kept in the log but are not money."""
+    for event, bay_id in logged:
+        if event.payment is None:
+            continue
+        amount, method, transaction = event.payment
+        record_pos_payment(
+            db,
+            place,
+            device_id=device.id,
+            attendant=str(event.payload.get("data_source_device_name") or device.name),
+            event_id=event.event_id,
+            bay_id=bay_id,
+            at=event.event_time,
+            plate=event.plate,
+            amount=amount,
+            method=method,
+            transaction_id=transaction,
+            now=now,
+        )
 
 
 def _batch() -> list[Any]:
@@ -93,18 +123,29 @@ def list_events(district: str) -> Response:
     require_staff(db, place)
     now = clock_now()
     since, until = _hour_window(request.args.get("event_time"), now)
-    query = select(CurbEvent.payload).where(
+    query = select(CurbEvent.event_time, CurbEvent.payload).where(
         CurbEvent.district_id == place.id,
         CurbEvent.event_time >= since,
         CurbEvent.event_time < until,
     )
     query = _at_place(query, place.id)
     page, size = page_args()
-    total = db.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = db.scalars(
-        query.order_by(CurbEvent.event_time.desc(), CurbEvent.id.desc()).limit(size).offset((page - 1) * size)
+    # Violation and citation events are derived from their own tables when read, not logged.
+    args = request.args
+    derived = enforcement_events(
+        db,
+        place,
+        since,
+        until,
+        space=args.get("curb_space_id"),
+        zone=args.get("curb_zone_id"),
+        area=args.get("curb_area_id"),
     )
-    return envelope(place, "events", list(rows), now, media_type, page_links(page, size, total))
+    total = (db.scalar(select(func.count()).select_from(query.subquery())) or 0) + len(derived)
+    logged = db.execute(query.order_by(CurbEvent.event_time.desc(), CurbEvent.id.desc()).limit(page * size))
+    merged = sorted([*logged, *derived], key=lambda event: event[0], reverse=True)
+    items = [payload for _, payload in merged[(page - 1) * size : page * size]]
+    return envelope(place, "events", items, now, media_type, page_links(page, size, total))
 
 
 @bp.get("/status")

@@ -26,10 +26,14 @@ from parking.stay_search import StayFilter, iter_stays
 
 def init_app(app: Flask) -> None:
     from api.cli_bench import bench_intake
+    from api.cli_bench_pricing import bench_pricing
+    from api.cli_bench_sweep import bench_sweep
     from api.cli_demo import simulate
 
     for command in (
         bench_intake,
+        bench_pricing,
+        bench_sweep,
         migrate,
         seed_demo,
         import_bays_command,

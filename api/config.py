@@ -17,6 +17,12 @@ def defaults() -> dict[str, Any]:
         "SQLITE_CHECKPOINT_SECONDS": 1.0,
         # A device not heard from for this long is offline; its bays become unknown.
         "DEVICE_SILENT_MINUTES": 10,
+        # Enforcement: a stay without a plate this long gets an attendant task; a violation's
+        # task nobody took this long is escalated to the police feed; arrears this old get a
+        # daily warden task.
+        "ENFORCEMENT_UNREGISTERED_MINUTES": 10,
+        "ENFORCEMENT_ESCALATE_MINUTES": 30,
+        "ENFORCEMENT_ARREARS_DAYS": 7,
         # The scheduler lease: held this long, renewed every third of it.
         "SCHEDULER_LEASE_SECONDS": 30,
         # A device clock may run this far ahead of ours before an event counts as "future".
@@ -32,4 +38,10 @@ def defaults() -> dict[str, Any]:
         "CDS_AUTHOR": "Smart on-street parking system",
         "CDS_LICENSE_URL": "https://creativecommons.org/licenses/by/4.0/",
         "JSON_SORT_KEYS": False,
+        # Payments. With no API key the app talks to a local Stripe-compatible server at
+        # STRIPE_API_BASE (the run command starts localstripe there); with a test-mode key
+        # and no base, to Stripe itself. Webhooks are verified with STRIPE_WEBHOOK_SECRET.
+        "STRIPE_API_KEY": "",
+        "STRIPE_API_BASE": "http://127.0.0.1:8420",
+        "STRIPE_WEBHOOK_SECRET": "whsec_local_demo",
     }

@@ -14,6 +14,13 @@ from flask import Flask, Response, jsonify, request
 from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
 
+from billing.gateway import (
+    GatewayError,
+    IdempotencyKeyReusedError,
+    PaymentMethodDeclinedError,
+    RefundExceedsChargeError,
+    WebhookSignatureError,
+)
 from parking.errors import DomainError
 
 log = logging.getLogger(__name__)
@@ -72,6 +79,16 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def _domain_error(error: DomainError) -> Response:
         return error_response(error.status, error.code, error.message, error.details)
+
+    @app.errorhandler(GatewayError)
+    def _gateway_error(error: GatewayError) -> Response:
+        if isinstance(error, WebhookSignatureError):
+            return error_response(400, error.code, "the webhook signature does not verify")
+        if isinstance(error, PaymentMethodDeclinedError):
+            return error_response(402, error.code, str(error), [error.decline_code or "card_declined"])
+        if isinstance(error, (RefundExceedsChargeError, IdempotencyKeyReusedError)):
+            return error_response(409, error.code, str(error))
+        return error_response(502, error.code, f"the payment provider did not answer: {error}")
 
     @app.errorhandler(ValidationError)
     def _validation_error(error: ValidationError) -> Response:

@@ -13,7 +13,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.database import new_session
+from billing.gateway import GatewayUnavailable
+from billing.models import Payment
+from billing.payments import mark_arrears, pay, plan_auto_charges
 from billing.tariffs import price_ended_stays
+from enforcement.sweeps import sweep_obstructions, sweep_overstays, sweep_restrictions, sweep_unregistered
+from enforcement.tasks import escalate_arrears, escalate_tasks, raise_device_tasks
+from enforcement.violations import SweepResult
 from parking.inventory import get_district
 from parking.models import District
 from sensors.health import sweep_silent_devices
@@ -29,7 +35,46 @@ class Job:
 
 def _device_health(db: Session, now: datetime, district_id: int | None, app: Flask) -> str:
     silent_after = timedelta(minutes=app.config["DEVICE_SILENT_MINUTES"])
-    return sweep_silent_devices(db, now, silent_after, district_id).summary()
+    health = sweep_silent_devices(db, now, silent_after, district_id).summary()
+    return health + "; " + _each_district(lambda d: raise_device_tasks(db, d, now))(db, now, district_id, app)
+
+
+def _each_district(
+    sweep: Callable[[District], SweepResult],
+) -> Callable[[Session, datetime, int | None, Flask], str]:
+    """A job that runs `sweep` for one district, or for every district in turn."""
+
+    def run(db: Session, now: datetime, district_id: int | None, app: Flask) -> str:
+        query = select(District).order_by(District.id)
+        if district_id is not None:
+            query = query.where(District.id == district_id)
+        return "; ".join(f"{d.slug} {sweep(d).summary()}" for d in db.scalars(query)) or "no districts"
+
+    return run
+
+
+def _sweep(name: str) -> Callable[[Session, datetime, int | None, Flask], str]:
+    """An enforcement job: the sweep named `name` with its settings from the config."""
+
+    def run(db: Session, now: datetime, district_id: int | None, app: Flask) -> str:
+        cfg = app.config
+        sweeps: dict[str, Callable[[District], SweepResult]] = {
+            "overstay": lambda d: sweep_overstays(db, d, now),
+            "restriction": lambda d: sweep_restrictions(db, d, now),
+            "unregistered": lambda d: sweep_unregistered(
+                db, d, now, timedelta(minutes=cfg["ENFORCEMENT_UNREGISTERED_MINUTES"])
+            ),
+            "obstruction": lambda d: sweep_obstructions(db, d, now),
+            "escalation": lambda d: escalate_tasks(
+                db, d, now, timedelta(minutes=cfg["ENFORCEMENT_ESCALATE_MINUTES"])
+            ),
+            "arrears": lambda d: escalate_arrears(
+                db, d, now, timedelta(days=cfg["ENFORCEMENT_ARREARS_DAYS"])
+            ),
+        }
+        return _each_district(sweeps[name])(db, now, district_id, app)
+
+    return run
 
 
 def _price_stays(db: Session, now: datetime, district_id: int | None, app: Flask) -> str:
@@ -37,6 +82,34 @@ def _price_stays(db: Session, now: datetime, district_id: int | None, app: Flask
     return f"{sum(priced.values())} ended stays priced" + "".join(
         f", {s}: {n}" for s, n in priced.items() if n
     )
+
+
+def _arrears(db: Session, now: datetime, district_id: int | None, app: Flask) -> str:
+    marked = sum(mark_arrears(db, d, now) for d in _districts(db, district_id))
+    return f"{marked} unpaid stays became arrears"
+
+
+def _charge_stays(db: Session, now: datetime, district_id: int | None, app: Flask) -> str:
+    """Price, then charge saved cards: each charge is written pending and committed before
+    the provider is asked, and its answer committed after (a retry reuses the same key)."""
+    from api.payments_gateway import get_gateway
+
+    outcomes: dict[str, int] = {}
+    for district in _districts(db, district_id):
+        price_ended_stays(db, district, now)
+        pending = plan_auto_charges(db, district, now)
+        db.commit()
+        for payment_id in pending:
+            payment = db.get_one(Payment, payment_id)
+            try:
+                with app.app_context():
+                    pay(db, get_gateway(), payment, now)
+            except GatewayUnavailable as error:
+                db.rollback()
+                return f"payment provider unavailable, will retry: {error}"
+            db.commit()
+            outcomes[payment.status] = outcomes.get(payment.status, 0) + 1
+    return "charges: " + (", ".join(f"{n} {s}" for s, n in sorted(outcomes.items())) or "none due")
 
 
 def _districts(db: Session, district_id: int | None) -> list[District]:
@@ -52,14 +125,63 @@ JOBS = {
         Job(
             "device-health",
             timedelta(minutes=1),
-            "mark devices silent for DEVICE_SILENT_MINUTES offline (their bays become unknown)",
+            "mark devices silent for DEVICE_SILENT_MINUTES offline (their bays become unknown, "
+            "comms_lost is logged) and open one maintenance task per outage",
             _device_health,
+        ),
+        Job(
+            "overstay",
+            timedelta(minutes=1),
+            "violations for stays past the tariff's max stay + grace",
+            _sweep("overstay"),
+        ),
+        Job(
+            "restriction",
+            timedelta(minutes=1),
+            "violations for stays in a no-parking/no-stopping window",
+            _sweep("restriction"),
+        ),
+        Job(
+            "unregistered",
+            timedelta(minutes=2),
+            "attendant tasks for stays without a plate for ENFORCEMENT_UNREGISTERED_MINUTES",
+            _sweep("unregistered"),
+        ),
+        Job(
+            "obstruction",
+            timedelta(minutes=2),
+            "city tasks for bays a stake saw blocked by an object",
+            _sweep("obstruction"),
+        ),
+        Job(
+            "escalation",
+            timedelta(minutes=1),
+            "escalate violation tasks not taken in ENFORCEMENT_ESCALATE_MINUTES to the police feed",
+            _sweep("escalation"),
+        ),
+        Job(
+            "arrears",
+            timedelta(days=1),
+            "one warden task per plate per day for arrears older than ENFORCEMENT_ARREARS_DAYS",
+            _sweep("arrears"),
         ),
         Job(
             "price-stays",
             timedelta(seconds=30),
             "price every ended stay by the tariff version in force when it started",
             _price_stays,
+        ),
+        Job(
+            "charge-stays",
+            timedelta(minutes=1),
+            "price ended stays, then charge the saved cards of drivers whose plates they are",
+            _charge_stays,
+        ),
+        Job(
+            "mark-arrears",
+            timedelta(minutes=10),
+            "turn stays unpaid after their district's payment window into arrears",
+            _arrears,
         ),
     )
 }

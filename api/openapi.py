@@ -21,6 +21,7 @@ _ERRORS = {
     401: "Missing, unknown or revoked token",
     403: "The role may not do this",
     404: "Unknown district, or an unknown thing it names",
+    402: "The card was declined or needs authentication; nothing was charged",
     409: "Conflicts with what is already recorded",
     422: "Well-formed but refused by a business rule",
     502: "The payment provider could not be reached",

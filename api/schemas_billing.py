@@ -71,3 +71,110 @@ class QuoteOut(Schema):
     exceeds_max_stay = fields.Boolean()
     restriction_at_arrival = fields.String(allow_none=True)
     breakdown = fields.Nested(BreakdownOut)
+
+
+class OwedStayOut(Schema):
+    stay = fields.String(attribute="stay_uuid")
+    bay = fields.String()
+    road = fields.String()
+    started_at = fields.DateTime()
+    ended_at = fields.DateTime()
+    amount = fields.Integer()
+    paid = fields.Integer()
+    owed = fields.Integer()
+    status = fields.String()
+    due_by = fields.DateTime()
+
+
+class PlateLedgerOut(Schema):
+    plate = fields.String()
+    currency = fields.String()
+    outstanding = fields.Integer()
+    arrears = fields.Integer()
+    stays = fields.List(fields.Nested(OwedStayOut))
+
+
+class PlatePaymentIn(Schema):
+    amount = fields.Integer(strict=True, required=True, validate=validate.Range(min=1))
+    currency = fields.String(validate=validate.Length(equal=3))
+    payment_method = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    stays = fields.List(
+        fields.String(validate=validate.Length(equal=36)), validate=validate.Length(min=1, max=500)
+    )
+
+
+class PaymentOut(Schema):
+    id = fields.String(attribute="uuid")
+    plate = fields.String(allow_none=True)
+    channel = fields.String()
+    method = fields.String()
+    amount = fields.Integer()
+    currency = fields.String()
+    status = fields.String()
+    refunded = fields.Integer()
+    failure_code = fields.String(allow_none=True)
+    failure_message = fields.String(allow_none=True)
+    created_at = fields.DateTime()
+    receipt_url = fields.String(allow_none=True)
+
+
+class RefundIn(Schema):
+    amount = fields.Integer(strict=True, required=True, validate=validate.Range(min=1))
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=300))
+
+
+class RefundOut(Schema):
+    id = fields.String(attribute="uuid")
+    payment = fields.String()
+    amount = fields.Integer()
+    reason = fields.String()
+    staff = fields.String()
+    status = fields.String()
+    created_at = fields.DateTime()
+
+
+class SignUpIn(Schema):
+    email = fields.Email(required=True, validate=validate.Length(max=254))
+    password = fields.String(required=True, load_only=True, validate=validate.Length(min=10, max=200))
+    name = fields.String(validate=validate.Length(max=200))
+
+
+class SignInIn(Schema):
+    email = fields.Email(required=True)
+    password = fields.String(required=True, load_only=True, validate=validate.Length(max=200))
+
+
+class DriverOut(Schema):
+    id = fields.String(attribute="uuid")
+    email = fields.String()
+    name = fields.String(allow_none=True)
+    plates = fields.List(fields.String())
+    card_saved = fields.Boolean()
+
+
+class SessionOut(Schema):
+    token = fields.String()
+    driver = fields.Nested(DriverOut)
+
+
+class PlateIn(Schema):
+    plate = fields.String(required=True, validate=validate.Length(min=2, max=20))
+
+
+class SetupIntentOut(Schema):
+    setup_intent = fields.String()
+    client_secret = fields.String()
+
+
+class CardIn(Schema):
+    payment_method = fields.String(required=True, validate=validate.Length(min=1, max=100))
+
+
+class NoticeOut(Schema):
+    kind = fields.String()
+    message = fields.String()
+    created_at = fields.DateTime()
+
+
+class NoticeList(Schema):
+    notices = fields.List(fields.Nested(NoticeOut))

@@ -131,6 +131,7 @@ class Payment(Base):
     status: Mapped[str] = mapped_column(String(16))
     refunded: Mapped[int] = mapped_column(default=0)
     idempotency_key: Mapped[str] = mapped_column(String(120), unique=True)
+    payment_method_id: Mapped[str | None] = mapped_column(String(100))  # the card, for card payments
     payment_intent_id: Mapped[str | None] = mapped_column(String(100), unique=True)
     charge_id: Mapped[str | None] = mapped_column(String(100))
     failure_code: Mapped[str | None] = mapped_column(String(60))
@@ -179,3 +180,18 @@ class StripeEvent(Base):
     object_id: Mapped[str | None] = mapped_column(String(100))
     created: Mapped[int]
     received_at: Mapped[datetime]
+
+
+class Notice(Base):
+    """Something a driver must be told (a failed automatic payment, arrears), kept for the
+    app to fetch."""
+
+    __tablename__ = "notice"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("driver_account.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    message: Mapped[str] = mapped_column(String(500))
+    payment_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("payment.id"))
+    created_at: Mapped[datetime]
+    read_at: Mapped[datetime | None]

@@ -286,8 +286,20 @@ class Tariff:
     def _local_ms(self, day: date, minute: int) -> int:
         if minute >= _DAY_MINUTES:
             day, minute = day + timedelta(days=1), minute - _DAY_MINUTES
-        local = datetime.combine(day, time(minute // 60, minute % 60), tzinfo=self.zone)
-        return _ms(local)
+        wall = datetime.combine(day, time(minute // 60, minute % 60))
+        local = wall.replace(tzinfo=self.zone)
+        if local.astimezone(UTC).astimezone(self.zone).replace(tzinfo=None) == wall:
+            return _ms(local)
+        # A wall time skipped by daylight saving: the edge moves to the transition, the first
+        # instant whose wall time is past it (fold 1 reads it before, fold 0 after).
+        lo, hi = _ms(local.replace(fold=1)) // 1000, _ms(local) // 1000
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            if datetime.fromtimestamp(mid, self.zone).replace(tzinfo=None) >= wall:
+                hi = mid
+            else:
+                lo = mid
+        return hi * 1000
 
 
 def _ms(at: datetime) -> int:
@@ -358,6 +370,17 @@ _DOCUMENT_KEYS = {
     "vehicle_classes",
     "restrictions",
 }
+
+_BAND_KEYS = {"name", "days", "windows", "tiers"}
+_TIER_KEYS = {"until_minute", "increment_minutes", "amount"}
+_CLASS_KEYS = {"percent", "free_minutes"}
+_RESTRICTION_KEYS = {"name", "activity", "days", "windows"}
+
+
+def _unknown_fields(raw: Mapping[str, Any], known: set[str], where: str, problems: list[str]) -> None:
+    unknown = set(raw) - known
+    if unknown:
+        problems.append(f"{where}: unknown fields: {', '.join(sorted(map(str, unknown)))}")
 
 
 def _minutes(
@@ -441,6 +464,7 @@ def _band(raw: Any, where: str, problems: list[str]) -> Band | None:
         problems.append(f"{where}: a band is an object")
         return None
     before = len(problems)
+    _unknown_fields(raw, _BAND_KEYS, where, problems)
     name = raw.get("name")
     if not isinstance(name, str) or not name:
         problems.append(f"{where}.name: a non-empty string is required")
@@ -457,6 +481,7 @@ def _band(raw: Any, where: str, problems: list[str]) -> Band | None:
             if not isinstance(tier, Mapping):
                 problems.append(f"{here}: a tier is an object")
                 continue
+            _unknown_fields(tier, _TIER_KEYS, here, problems)
             until = tier.get("until_minute")
             last = i == len(raw_tiers) - 1
             if last and until is not None:
@@ -493,6 +518,7 @@ def _vehicle_classes(raw: Any, problems: list[str]) -> dict[str, VehicleClass]:
         if not isinstance(spec, Mapping):
             problems.append(f"{where}: an object with percent and optional free_minutes")
             continue
+        _unknown_fields(spec, _CLASS_KEYS, where, problems)
         percent = spec.get("percent")
         if not _is_int(percent) or not 0 <= percent <= 100:
             problems.append(f"{where}.percent: a whole percentage of the fee, 0 to 100")
@@ -513,6 +539,7 @@ def _restrictions(raw: Any, problems: list[str]) -> tuple[Restriction, ...]:
             problems.append(f"{where}: a restriction is an object")
             continue
         before = len(problems)
+        _unknown_fields(spec, _RESTRICTION_KEYS, where, problems)
         name = spec.get("name")
         if not isinstance(name, str) or not name:
             problems.append(f"{where}.name: a non-empty string is required")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -11,7 +11,7 @@ from typing import Any, cast
 from sqlalchemy import Table, func, or_, select
 from sqlalchemy.orm import Session
 
-from billing.models import DUE, FREE, PAID, PaymentAllocation, StayFee, TariffVersion
+from billing.models import DUE, FREE, PAID, SUCCEEDED, Payment, PaymentAllocation, StayFee, TariffVersion
 from billing.tariff import InvalidTariffError, Tariff
 from parking.db import insert_rows, update_rows
 from parking.errors import ConflictError, NotFoundError
@@ -126,6 +126,12 @@ def price_ended_stays(db: Session, district: District, now: datetime) -> int:
     how many stays were priced."""
     stay = cast(Table, Stay.__table__).c
     fee = _FEE.c
+    paid_so_far = (  # succeeded payments already allocated to the stay (a POS payment at the curb)
+        select(func.coalesce(func.sum(PaymentAllocation.amount), 0))
+        .join(Payment, Payment.id == PaymentAllocation.payment_id)
+        .where(PaymentAllocation.stay_id == stay.id, Payment.status == SUCCEEDED)
+        .scalar_subquery()
+    )
     rows = db.execute(
         select(
             stay.id,
@@ -135,6 +141,7 @@ def price_ended_stays(db: Session, district: District, now: datetime) -> int:
             stay.updated_at,
             cast(Table, Road.__table__).c.tariff_code,
             fee.stay_id.label("priced"),
+            paid_so_far.label("paid"),
         )
         .join(Road, Road.id == stay.road_id)
         .outerjoin(_FEE, fee.stay_id == stay.id)
@@ -147,8 +154,17 @@ def price_ended_stays(db: Session, district: District, now: datetime) -> int:
     if not rows:
         return 0
     book = TariffBook.load(db, district)
-    paid = _paid_by_stay(db, [r.id for r in rows if r.priced is not None])
+    return sum(_price_rows(db, district, book, rows[i : i + _CHUNK], now) for i in range(0, len(rows), _CHUNK))
+
+
+# Stays are priced and written this many at a time: fewer fees alive at once keeps memory, and
+# the garbage collector's work, flat however many stays a run prices.
+_CHUNK = 5_000
+
+
+def _price_rows(db: Session, district: District, book: TariffBook, rows: Sequence[Any], now: datetime) -> int:
     window = timedelta(minutes=district.payment_window_minutes)
+    district_id, currency = district.id, district.currency
     inserts: list[dict[str, Any]] = []
     updates: list[dict[str, Any]] = []
     for row in rows:
@@ -156,17 +172,16 @@ def price_ended_stays(db: Session, district: District, now: datetime) -> int:
         if found is None:
             continue  # no tariff: the stay stays unpriced (and free) until one is published
         version, tariff = found
-        vehicle_class = vehicle_class_for_plate(row.plate)
-        priced = tariff.price(row.started_at, row.ended_at, vehicle_class)
-        already = paid.get(row.id, 0)
+        priced = tariff.price(row.started_at, row.ended_at, vehicle_class_for_plate(row.plate))
+        already = int(row.paid)
         values = {
             "stay_id": row.id,
-            "district_id": district.id,
+            "district_id": district_id,
             "plate": row.plate,
             "tariff_version_id": version.id,
             "vehicle_class": priced.vehicle_class,
             "amount": priced.amount,
-            "currency": district.currency,
+            "currency": currency,
             "breakdown": {"tariff": version.code, "version": version.version, **priced.breakdown()},
             "paid": already,
             "status": status_of(priced.amount, already),
@@ -185,14 +200,3 @@ def status_of(amount: int, paid: int) -> str:
     if amount == 0 and paid == 0:
         return FREE
     return PAID if paid >= amount else DUE
-
-
-def _paid_by_stay(db: Session, stay_ids: list[int]) -> dict[int, int]:
-    if not stay_ids:
-        return {}
-    rows = db.execute(
-        select(PaymentAllocation.stay_id, func.sum(PaymentAllocation.amount))
-        .where(PaymentAllocation.stay_id.in_(stay_ids))
-        .group_by(PaymentAllocation.stay_id)
-    )
-    return {stay_id: int(total) for stay_id, total in rows}

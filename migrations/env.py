@@ -9,6 +9,7 @@ from typing import Any
 from alembic import context
 
 import billing.models  # noqa: F401  (register every table on the metadata)
+import enforcement.models  # noqa: F401
 import parking.models  # noqa: F401
 import sensors.models  # noqa: F401
 from api.config import defaults

@@ -72,6 +72,7 @@ class ParsedEvent:
     plate_confidence: int | None
     sensor_online: bool | None
     payload: dict[str, Any]
+    payment: tuple[int, str, str | None] | None = None  # (actual_cost, payment_method, transaction id)
 
 
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
@@ -118,6 +119,7 @@ def parse_event(item: Any) -> ParsedEvent:
     raw_plate = item.get("vehicle_license_plate")
     if raw_plate is not None and not isinstance(raw_plate, str):
         bad.append("vehicle_license_plate")
+    bad += _payment_problems(item)
     if bad:
         raise ItemError("invalid_field", "fields have the wrong type or value", bad)
     if event_type not in ACCEPTED_EVENT_TYPES:
@@ -147,4 +149,45 @@ def parse_event(item: Any) -> ParsedEvent:
         plate_confidence=confidence,
         sensor_online=online,
         payload=item,
+        payment=_payment(item),
     )
+
+
+PAYMENT_METHODS = frozenset(
+    (
+        "cash",
+        "credit_card",
+        "digital_wallet",
+        "smart_card",
+        "membership_card",
+        "billing",
+        "permit",
+        "voucher",
+        "courtesy",
+        "test",
+        "other",
+    )
+)
+
+
+def _payment_problems(item: dict[str, Any]) -> list[str]:
+    """CDS payment fields: `actual_cost` whole minor units, a CDS `payment_method`, and a
+    `payment_transaction_id` string; a cost without a method says nothing usable."""
+    cost = item.get("actual_cost")
+    method = item.get("payment_method")
+    transaction = item.get("payment_transaction_id")
+    bad = []
+    if cost is not None and (not _is_int(cost) or not 0 <= cost <= 100_000_000):
+        bad.append("actual_cost")
+    if (method is not None or cost is not None) and method not in PAYMENT_METHODS:
+        bad.append("payment_method")
+    if transaction is not None and (not isinstance(transaction, str) or not 1 <= len(transaction) <= 100):
+        bad.append("payment_transaction_id")
+    return bad
+
+
+def _payment(item: dict[str, Any]) -> tuple[int, str, str | None] | None:
+    cost = item.get("actual_cost")
+    if cost is None:
+        return None
+    return cost, item["payment_method"], item.get("payment_transaction_id")

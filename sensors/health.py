@@ -1,14 +1,20 @@
-"""Device health: a device silent for too long is offline, and its bays become unknown."""
+"""Device health: a device silent for too long is offline, and its bays become unknown.
+
+The system records each such outage in the event log as a `comms_lost` event of the device
+(and intake records `comms_restored` when it is heard again), so the log tells the outage."""
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from sensors.models import Device
+from parking.clock import to_ms
+from sensors.models import DATA_FEED, HANDHELD_POS, CurbEvent, Device
 
 
 @dataclass(frozen=True)
@@ -39,5 +45,34 @@ def sweep_silent_devices(
     ).all()
     for device in silent:
         device.online, device.offline_reason, device.status_changed_at = False, "silent", now
+        db.add(comms_event(device, "comms_lost", now))
     db.flush()
     return HealthSweep(checked, [d.name for d in silent])
+
+
+_SOURCE_TYPE = {HANDHELD_POS: "in_person", DATA_FEED: "data_feed"}
+_NAMESPACE = uuid.UUID("0f3b8f5e-8a7e-4d3c-9a51-2c4f7e6b9d20")
+
+
+def comms_event(device: Device, event_type: str, now: datetime) -> CurbEvent:
+    """A `comms_lost`/`comms_restored` event the system records for a device whose status it
+    changed; its id is derived from the device and the instant, so it is written once."""
+    payload: dict[str, Any] = {
+        "event_id": str(uuid.uuid5(_NAMESPACE, f"{device.uuid}:{event_type}:{to_ms(now)}")),
+        "event_type": event_type,
+        "event_time": to_ms(now),
+        "event_publication_time": to_ms(now),
+        "data_source_type": _SOURCE_TYPE.get(device.kind, "camera"),
+        "data_source_device_id": device.uuid,
+        "sensor_status_is_online": event_type == "comms_restored",
+    }
+    return CurbEvent(
+        district_id=device.district_id,
+        event_id=payload["event_id"],
+        event_type=event_type,
+        event_time=now,
+        received_at=now,
+        device_id=device.id,
+        data_source_type=payload["data_source_type"],
+        payload=payload,
+    )

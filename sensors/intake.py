@@ -21,6 +21,7 @@ from parking.stays import ApplyStats, apply_timeline_events
 from parking.timeline import PARK_END, PARK_START, TimelineEvent
 from sensors.cds import ItemError, ParsedEvent, parse_event
 from sensors.devices import covered_bay_ids
+from sensors.health import comms_event
 from sensors.log import load_timeline_events, to_timeline_event
 from sensors.models import CurbEvent, Device
 
@@ -43,6 +44,9 @@ class IntakeResult:
     duplicates: int = 0
     failures: list[ItemFailure] = field(default_factory=list)
     timeline: ApplyStats | None = None
+    # Events logged for the first time by this batch, with their bays (billing reads the
+    # payments among them).
+    logged: list[tuple[ParsedEvent, int | None]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -81,8 +85,9 @@ def ingest_checked(
     placed = _first_of_each_id(_place(db, device, parsed, result), result)
     checked = _check_sessions(db, device.district_id, placed, result)
     fresh = _log_new(db, device, checked, now, result)
+    result.logged = [(a.event, a.bay_id) for a in fresh]
     if fresh:
-        _update_device(device, fresh, now)
+        _update_device(db, device, fresh, now)
         result.timeline = apply_timeline_events(db, _timeline_events(fresh), load_timeline_events, now)
     result.failures.sort(key=lambda f: f.index)  # in batch order, whichever check refused them
     result.success = result.total - len(result.failures)
@@ -266,12 +271,13 @@ def _row(device: Device, accepted: _Accepted, now: datetime) -> dict[str, Any]:
     }
 
 
-def _update_device(device: Device, fresh: list[_Accepted], now: datetime) -> None:
+def _update_device(db: Session, device: Device, fresh: list[_Accepted], now: datetime) -> None:
     """Note when the device was last heard, and its own online reports, newest first.
     A device the health sweep took offline for silence is online again once heard."""
     device.last_seen_at = now
     if device.offline_reason == "silent":
         device.online, device.offline_reason, device.status_changed_at = True, None, now
+        db.add(comms_event(device, "comms_restored", now))
     reports = [a.event for a in fresh if a.event.event_type in _ONLINE_REPORTS]
     if not reports:
         return

@@ -112,6 +112,7 @@ def upgrade() -> None:
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("refunded", sa.Integer(), nullable=False),
         sa.Column("idempotency_key", sa.String(length=120), nullable=False),
+        sa.Column("payment_method_id", sa.String(length=100), nullable=True),
         sa.Column("payment_intent_id", sa.String(length=100), nullable=True),
         sa.Column("charge_id", sa.String(length=100), nullable=True),
         sa.Column("failure_code", sa.String(length=60), nullable=True),
@@ -150,6 +151,24 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("payment_allocation", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_payment_allocation_stay_id"), ["stay_id"], unique=False)
+
+    op.create_table(
+        "notice",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("account_id", sa.Integer(), nullable=False),
+        sa.Column("kind", sa.String(length=30), nullable=False),
+        sa.Column("message", sa.String(length=500), nullable=False),
+        sa.Column("payment_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("created_at", parking.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("read_at", parking.db.UTCDateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["account_id"], ["driver_account.id"], name=op.f("fk_notice_account_id_driver_account")
+        ),
+        sa.ForeignKeyConstraint(["payment_id"], ["payment.id"], name=op.f("fk_notice_payment_id_payment")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_notice")),
+    )
+    with op.batch_alter_table("notice", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_notice_account_id"), ["account_id"], unique=False)
 
     op.create_table(
         "refund",
@@ -227,6 +246,10 @@ def downgrade() -> None:
         batch_op.drop_index("ix_stay_fee_plate")
 
     op.drop_table("stay_fee")
+    with op.batch_alter_table("notice", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_notice_account_id"))
+
+    op.drop_table("notice")
     with op.batch_alter_table("refund", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_refund_payment_id"))
 

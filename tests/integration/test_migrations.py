@@ -4,6 +4,9 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Connection
 
+import billing.models  # noqa: F401  (every table on the metadata, as migrations/env.py has them)
+import enforcement.models  # noqa: F401
+import sensors.models  # noqa: F401
 from api.migrations import include_object
 from parking.db import Base
 

@@ -1,0 +1,167 @@
+"""Paying: by plate (anyone), refunds (staff), and the payment provider's webhooks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, current_app, jsonify, request, url_for
+from sqlalchemy import select
+
+from api.cds import clock_now, require_staff
+from api.database import get_db, get_write_db
+from api.errors import ApiError
+from api.openapi import documented
+from api.payments_gateway import get_gateway
+from api.schemas_billing import (
+    PaymentOut,
+    PlateLedgerOut,
+    PlatePaymentIn,
+    RefundIn,
+    RefundOut,
+)
+from billing.models import SUCCEEDED, Payment, Refund
+from billing.payments import (
+    PaymentDeclinedError,
+    new_key,
+    pay,
+    plan_plate_payment,
+    plan_refund,
+    plate_ledger,
+    send_refund,
+)
+from billing.webhooks import handle_event
+from parking.inventory import get_district
+from parking.plates import normalise_plate
+
+bp = Blueprint("payments", __name__)
+
+REFUNDERS = ("admin", "bureau")
+PAYMENT_READERS = ("admin", "bureau", "warden", "attendant", "police")
+
+
+@bp.get("/api/v1/<district>/plates/<plate>/unpaid")
+@documented(
+    "What a plate owes: its unpaid stays, oldest arrears first", PlateLedgerOut, auth=None, errors=(400, 404)
+)
+def unpaid(district: str, plate: str) -> Response:
+    """Anyone who knows a plate can see and pay what it owes, without an account."""
+    db = get_db()
+    place = get_district(db, district)
+    ledger = plate_ledger(db, place, normalise_plate(plate))
+    return jsonify(PlateLedgerOut().dump(ledger))
+
+
+@bp.post("/api/v1/<district>/plates/<plate>/payments")
+@documented(
+    "Pay a plate's unpaid stays by card",
+    PaymentOut,
+    body=PlatePaymentIn,
+    auth=None,
+    errors=(400, 402, 404, 409, 502),
+    status=201,
+)
+def pay_plate(district: str, plate: str) -> tuple[Response, int]:
+    """Pay `amount` towards a plate's unpaid stays (or the `stays` named), oldest arrears
+    first, with a card `payment_method` from the provider's card form. Send an
+    `Idempotency-Key` header to make a retried request safe: it answers the first payment."""
+    db = get_write_db()
+    place = get_district(db, district)
+    body = PlatePaymentIn().load(_json_body())
+    client_key = request.headers.get("Idempotency-Key", "").strip()
+    if len(client_key) > 80:
+        raise ApiError(400, "invalid_idempotency_key", "Idempotency-Key is at most 80 characters")
+    key = f"plate:{place.id}:{client_key}" if client_key else new_key(f"plate:{place.id}")
+    now = clock_now()
+    payment, created = plan_plate_payment(
+        db,
+        place,
+        normalise_plate(plate),
+        body["amount"],
+        body["payment_method"],
+        key,
+        now,
+        stay_uuids=body.get("stays"),
+        currency=body.get("currency"),
+    )
+    db.commit()  # the pending payment exists before the provider is asked
+    if created or payment.status == "pending":
+        db = get_write_db()
+        payment = db.get_one(Payment, payment.id)
+        pay(db, get_gateway(), payment, clock_now())
+        db.commit()
+    if payment.status != SUCCEEDED:
+        raise PaymentDeclinedError(
+            f"the card was not charged ({payment.failure_code}): the stays are still payable",
+            [payment.failure_message or payment.status],
+        )
+    return jsonify(_payment_out(payment)), 201 if created else 200
+
+
+@bp.get("/api/v1/<district>/payments/<payment_id>")
+@documented("One payment", PaymentOut, errors=(401, 403, 404))
+def get_payment(district: str, payment_id: str) -> Response:
+    db = get_db()
+    place = get_district(db, district)
+    require_staff(db, place, PAYMENT_READERS)
+    payment = db.scalar(select(Payment).where(Payment.district_id == place.id, Payment.uuid == payment_id))
+    if payment is None:
+        raise ApiError(404, "unknown_payment", f"no payment {payment_id}")
+    return jsonify(_payment_out(payment))
+
+
+@bp.post("/api/v1/<district>/payments/<payment_id>/refunds")
+@documented(
+    "Refund a payment, in full or in part, with a reason",
+    RefundOut,
+    body=RefundIn,
+    errors=(400, 401, 403, 404, 409, 502),
+    status=201,
+)
+def refund_payment(district: str, payment_id: str) -> tuple[Response, int]:
+    """Never beyond what is still refundable; a card refund goes to the provider, a cash or
+    QR refund is recorded as given back at the curb."""
+    db = get_write_db()
+    place = get_district(db, district)
+    staff = require_staff(db, place, REFUNDERS)
+    body = RefundIn().load(_json_body())
+    payment = db.scalar(select(Payment.id).where(Payment.district_id == place.id, Payment.uuid == payment_id))
+    if payment is None:
+        raise ApiError(404, "unknown_payment", f"no payment {payment_id}")
+    _, refund = plan_refund(db, payment_id, body["amount"], body["reason"], staff.name, clock_now())
+    db.commit()
+    if refund.status == "pending":
+        db = get_write_db()
+        refund = db.get_one(Refund, refund.id)
+        send_refund(db, get_gateway(), refund, clock_now())
+        db.commit()
+    out = {**{c: getattr(refund, c) for c in ("uuid", "amount", "reason", "staff", "status", "created_at")}}
+    out["payment"] = payment_id
+    return jsonify(RefundOut().dump(out)), 201
+
+
+@bp.post("/webhooks/stripe")
+def stripe_webhook() -> Response:
+    """The provider's events, verified with the signing secret; a resent event changes
+    nothing, and a late one never undoes a later state."""
+    payload = request.get_data(cache=False)
+    event = get_gateway().verify_webhook(payload, request.headers.get("Stripe-Signature"), now=clock_now())
+    db = get_write_db()
+    outcome = handle_event(db, event, clock_now())
+    db.commit()
+    current_app.logger.info("webhook %s %s: %s", event.get("id"), event.get("type"), outcome)
+    return jsonify({"received": True, "outcome": outcome})
+
+
+def _payment_out(payment: Payment) -> dict[str, Any]:
+    body: dict[str, Any] = PaymentOut().dump(payment)
+    body["receipt_url"] = (
+        url_for("receipts.receipt_page", payment=payment.uuid) if payment.status == SUCCEEDED else None
+    )
+    return body
+
+
+def _json_body() -> dict[str, Any]:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise ApiError(400, "invalid_json", "the request body must be a JSON object")
+    return body

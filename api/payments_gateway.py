@@ -1,0 +1,25 @@
+"""The payment gateway of this app: injected by tests (`GATEWAY`), or built from the
+`STRIPE_*` settings on first use."""
+
+from __future__ import annotations
+
+from flask import current_app
+
+from billing.gateway import PaymentGateway, StripeGateway
+from fixtures.localstripe import TEST_API_KEY
+
+
+def get_gateway() -> PaymentGateway:
+    gateway: PaymentGateway | None = current_app.extensions.get("parking.gateway")
+    if gateway is None:
+        config = current_app.config
+        gateway = config.get("GATEWAY")
+        if gateway is None:
+            key = config["STRIPE_API_KEY"]
+            gateway = StripeGateway(  # no key: the local server; a key: Stripe itself
+                api_key=key or TEST_API_KEY,
+                api_base=None if key else config["STRIPE_API_BASE"],
+                webhook_secret=config["STRIPE_WEBHOOK_SECRET"],
+            )
+        current_app.extensions["parking.gateway"] = gateway
+    return gateway

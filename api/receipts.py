@@ -1,0 +1,44 @@
+"""Receipt pages: `/receipts/<payment>` (HTML) and `/receipts/<payment>.pdf`.
+
+Public by design, like a payment provider's receipt link: the payment's uuid is the secret.
+Anything but a succeeded payment answers 404 `no_receipt`.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, render_template, url_for
+
+from api.database import get_db
+from api.errors import error_response
+from billing.receipt_pdf import ReceiptFontMissingError, receipt_pdf
+from billing.receipts import receipt_for
+
+bp = Blueprint("receipts", __name__, url_prefix="/receipts")
+
+
+@bp.get("/<payment>")
+def receipt_page(payment: str) -> Response:
+    """The receipt as a printable, mobile-friendly page."""
+    receipt = receipt_for(get_db(), payment)
+    html = render_template(
+        "receipt.html", receipt=receipt, pdf_url=url_for("receipts.receipt_document", payment=payment)
+    )
+    response = Response(html, mimetype="text/html")
+    response.headers["Cache-Control"] = "private, no-store"
+    response.headers["Referrer-Policy"] = "no-referrer"  # the link itself is the secret
+    response.headers["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'"
+    return response
+
+
+@bp.get("/<payment>.pdf")
+def receipt_document(payment: str) -> Response:
+    """The receipt as an A4 PDF."""
+    receipt = receipt_for(get_db(), payment)
+    try:
+        document = receipt_pdf(receipt)
+    except ReceiptFontMissingError as error:
+        return error_response(500, error.code, str(error))
+    response = Response(document, mimetype="application/pdf")
+    response.headers["Content-Disposition"] = f'inline; filename="receipt-{receipt.payment_id}.pdf"'
+    response.headers["Cache-Control"] = "private, no-store"
+    return response

@@ -1,0 +1,569 @@
+"""Payments: pay by plate, automatic charges of saved cards, POS cash and QR, refunds, arrears.
+
+A card payment is two units of work. First the payment row (status `pending`) and its planned
+allocations to stays are written and committed; then the provider is called with an
+idempotency key derived from what is paid (a stay's automatic charge: the stay and its fee),
+and its answer is recorded. A crash between the two leaves a pending payment that the next run
+sends again with the same key, so the provider never charges twice. Allocations count towards
+a stay only once their payment has succeeded. A later payment for a plate settles its oldest
+arrears first, then its oldest due stays.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from billing.gateway import ChargeResult, PaymentGateway
+from billing.models import (
+    ARREARS,
+    CHANNEL_AUTO,
+    CHANNEL_PLATE,
+    CHANNEL_POS,
+    DECLINED,
+    DUE,
+    FAILED,
+    PAID,
+    PENDING,
+    REQUIRES_ACTION,
+    SUCCEEDED,
+    DriverAccount,
+    DriverPlate,
+    Notice,
+    Payment,
+    PaymentAllocation,
+    Refund,
+    StayFee,
+)
+from billing.tariffs import status_of
+from parking.errors import ConflictError, DomainError, InvalidInputError, NotFoundError
+from parking.models import Bay, District, Road, Stay
+
+CDS_PAYMENT_METHODS = frozenset(
+    (
+        "cash",
+        "credit_card",
+        "digital_wallet",
+        "smart_card",
+        "membership_card",
+        "billing",
+        "permit",
+        "voucher",
+        "courtesy",
+        "test",
+        "other",
+    )
+)
+PENDING_RETRY_AFTER = timedelta(minutes=2)
+
+
+class AlreadyPaidError(ConflictError):
+    code = "already_paid"
+
+
+class NothingToPayError(ConflictError):
+    code = "nothing_to_pay"
+
+
+class AmountMismatchError(ConflictError):
+    code = "amount_mismatch"
+
+
+class PaymentInProgressError(ConflictError):
+    code = "payment_in_progress"
+
+
+class RefundExceedsPaymentError(ConflictError):
+    code = "refund_exceeds_payment"
+
+
+class NotRefundableError(ConflictError):
+    code = "not_refundable"
+
+
+class PaymentDeclinedError(DomainError):
+    """The card was refused: the stays stay payable."""
+
+    code = "payment_declined"
+    status = 402
+
+
+class UnknownPaymentError(NotFoundError):
+    code = "unknown_payment"
+
+
+@dataclass(frozen=True)
+class OwedStay:
+    stay_id: int
+    stay_uuid: str
+    bay: str
+    road: str
+    started_at: datetime
+    ended_at: datetime
+    amount: int
+    paid: int
+    status: str
+    due_by: datetime
+
+    @property
+    def owed(self) -> int:
+        return self.amount - self.paid
+
+
+@dataclass(frozen=True)
+class PlateLedger:
+    plate: str
+    currency: str
+    stays: list[OwedStay]  # oldest arrears first, then oldest due
+
+    @property
+    def outstanding(self) -> int:
+        return sum(s.owed for s in self.stays)
+
+    @property
+    def arrears(self) -> int:
+        return sum(s.owed for s in self.stays if s.status == ARREARS)
+
+
+def plate_ledger(db: Session, district: District, plate: str) -> PlateLedger:
+    """What a plate owes in a district: its unpaid priced stays, in the order a payment
+    settles them."""
+    rows = db.execute(
+        select(StayFee, Stay.uuid, Stay.started_at, Stay.ended_at, Bay.name, Road.name)
+        .join(Stay, Stay.id == StayFee.stay_id)
+        .join(Bay, Bay.id == Stay.bay_id)
+        .join(Road, Road.id == Stay.road_id)
+        .where(
+            StayFee.district_id == district.id,
+            StayFee.plate == plate,
+            StayFee.status.in_((DUE, ARREARS)),
+        )
+    ).all()
+    stays = [
+        OwedStay(
+            fee.stay_id,
+            stay_uuid,
+            bay,
+            road,
+            start,
+            end or start,
+            fee.amount,
+            fee.paid,
+            fee.status,
+            fee.due_by,
+        )
+        for fee, stay_uuid, start, end, bay, road in rows
+    ]
+    stays.sort(key=lambda s: (s.status != ARREARS, s.ended_at, s.stay_id))
+    return PlateLedger(plate, district.currency, stays)
+
+
+def _check_amount(amount: Any, field: str = "amount") -> int:
+    if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
+        raise InvalidInputError(f"{field} is a whole, positive number of minor units", [field])
+    return amount
+
+
+def _pending_for(db: Session, stay_ids: Sequence[int]) -> bool:
+    return (
+        db.scalar(
+            select(func.count())
+            .select_from(PaymentAllocation)
+            .join(Payment, Payment.id == PaymentAllocation.payment_id)
+            .where(PaymentAllocation.stay_id.in_(stay_ids), Payment.status == PENDING)
+        )
+        or 0
+    ) > 0
+
+
+def plan_plate_payment(
+    db: Session,
+    district: District,
+    plate: str,
+    amount: Any,
+    payment_method: str,
+    key: str,
+    now: datetime,
+    stay_uuids: Sequence[str] | None = None,
+    currency: str | None = None,
+) -> tuple[Payment, bool]:
+    """Write a pending card payment of `amount` for a plate's unpaid stays (all of them, or
+    the named ones), allocated oldest arrears first. Returns (payment, created); a repeated
+    `key` returns the first payment and plans nothing new."""
+    existing = db.scalar(select(Payment).where(Payment.idempotency_key == key))
+    if existing is not None:
+        return existing, False
+    amount = _check_amount(amount)
+    if currency is not None and currency.upper() != district.currency:
+        raise InvalidInputError(f"this district takes {district.currency}", ["currency"])
+    ledger = plate_ledger(db, district, plate)
+    owed = ledger.stays
+    if stay_uuids is not None:
+        wanted = set(stay_uuids)
+        owed = [s for s in owed if s.stay_uuid in wanted]
+        missing = wanted - {s.stay_uuid for s in owed}
+        if missing:
+            paid = set(
+                db.scalars(
+                    select(Stay.uuid)
+                    .join(StayFee, StayFee.stay_id == Stay.id)
+                    .where(
+                        Stay.uuid.in_(missing), StayFee.plate == plate, StayFee.status.not_in((DUE, ARREARS))
+                    )
+                )
+            )
+            if paid:
+                raise AlreadyPaidError(
+                    "already paid, or nothing to pay: " + ", ".join(sorted(paid)), ["stays"]
+                )
+            raise NotFoundError("no unpaid stay of this plate: " + ", ".join(sorted(missing)), ["stays"])
+    total = sum(s.owed for s in owed)
+    if total == 0:
+        raise NothingToPayError(f"{plate} owes nothing here")
+    if amount > total:
+        raise AmountMismatchError(f"{amount} is more than the {total} owed", ["amount"])
+    if _pending_for(db, [s.stay_id for s in owed]):
+        raise PaymentInProgressError("a payment for these stays is already in progress; try again shortly")
+    payment = _new_payment(
+        district,
+        CHANNEL_PLATE,
+        "credit_card",
+        amount,
+        key,
+        now,
+        plate=plate,
+        payment_method_id=payment_method,
+    )
+    db.add(payment)
+    db.flush()
+    _allocate(db, payment, owed, amount)
+    return payment, True
+
+
+def _new_payment(
+    district: District,
+    channel: str,
+    method: str,
+    amount: int,
+    key: str,
+    now: datetime,
+    *,
+    plate: str | None = None,
+    account_id: int | None = None,
+    payment_method_id: str | None = None,
+    status: str = PENDING,
+) -> Payment:
+    return Payment(
+        district_id=district.id,
+        plate=plate,
+        account_id=account_id,
+        channel=channel,
+        method=method,
+        amount=amount,
+        currency=district.currency,
+        status=status,
+        refunded=0,
+        idempotency_key=key,
+        payment_method_id=payment_method_id,
+        created_at=now,
+        updated_at=now,
+    )
+
+
+def _allocate(db: Session, payment: Payment, owed: Sequence[OwedStay], amount: int) -> None:
+    left = amount
+    for stay in owed:
+        if left <= 0:
+            break
+        part = min(stay.owed, left)
+        db.add(PaymentAllocation(payment_id=payment.id, stay_id=stay.stay_id, amount=part))
+        left -= part
+    db.flush()
+
+
+def record_charge(db: Session, payment: Payment, result: ChargeResult, now: datetime) -> Payment:
+    """Record the provider's answer. Never moves a succeeded payment back; a success applies
+    the payment's allocations to its stays."""
+    if payment.status == SUCCEEDED:
+        return payment
+    payment.payment_intent_id = result.payment_intent_id or payment.payment_intent_id
+    payment.charge_id = result.charge_id or payment.charge_id
+    payment.updated_at = now
+    if result.status == "succeeded":
+        payment.status = SUCCEEDED
+        payment.failure_code = payment.failure_message = None
+        _apply(db, payment)
+    elif result.status == "requires_action":
+        payment.status = REQUIRES_ACTION
+        payment.failure_code, payment.failure_message = "authentication_required", result.message
+    elif result.status == "declined":
+        payment.status = DECLINED
+        payment.failure_code, payment.failure_message = result.decline_code or "card_declined", result.message
+    elif result.status == "failed":
+        payment.status = FAILED
+        payment.failure_code, payment.failure_message = "failed", result.message
+    else:  # processing: the provider will tell us by webhook
+        payment.status = PENDING
+    if payment.status in (REQUIRES_ACTION, DECLINED, FAILED) and payment.account_id is not None:
+        db.add(
+            Notice(
+                account_id=payment.account_id,
+                kind="payment_failed",
+                message=_failure_notice(payment),
+                payment_id=payment.id,
+                created_at=now,
+            )
+        )
+    db.flush()
+    return payment
+
+
+def _failure_notice(payment: Payment) -> str:
+    what = "needs you to confirm it with your bank" if payment.status == REQUIRES_ACTION else "was declined"
+    return (
+        f"The automatic payment of {payment.amount} {payment.currency} for plate {payment.plate} {what}. "
+        "The stay is still payable: pay it in the app or by plate."
+    )
+
+
+def _apply(db: Session, payment: Payment) -> None:
+    """Add a succeeded payment's allocations to the stays' paid amounts."""
+    for allocation in db.scalars(select(PaymentAllocation).where(PaymentAllocation.payment_id == payment.id)):
+        fee = db.get(StayFee, allocation.stay_id)
+        if fee is None:
+            continue  # not priced yet (a POS payment before the stay ends): pricing counts it
+        fee.paid += allocation.amount
+        fee.status = status_of(fee.amount, fee.paid)
+        if fee.status == PAID:
+            fee.arrears_since = None
+    db.flush()
+
+
+def pay(db: Session, gateway: PaymentGateway, payment: Payment, now: datetime) -> Payment:
+    """Send a pending payment to the provider (again, after a crash: same key) and record
+    the answer. The caller commits before and after."""
+    if payment.status != PENDING:
+        return payment
+    description = f"Parking {payment.plate or ''}".strip()
+    metadata = {"payment": payment.uuid, "plate": payment.plate or ""}
+    if payment.channel == CHANNEL_AUTO:
+        account = db.get(DriverAccount, payment.account_id)
+        assert account is not None and account.customer_id is not None
+        result = gateway.charge_off_session(
+            account.customer_id,
+            payment.payment_method_id or account.payment_method_id or "",
+            payment.amount,
+            payment.currency,
+            payment.idempotency_key,
+            description,
+            metadata,
+        )
+    else:
+        result = gateway.pay_now(
+            payment.payment_method_id or "",
+            payment.amount,
+            payment.currency,
+            payment.idempotency_key,
+            description,
+            metadata,
+        )
+    return record_charge(db, payment, result, now)
+
+
+def plan_auto_charges(db: Session, district: District, now: datetime) -> list[int]:
+    """Write a pending automatic charge for every due stay whose plate belongs to a driver
+    with a saved card, once per stay and fee (the key), and return the ids of every pending
+    automatic payment to send (new ones, and any left pending by a crash)."""
+    rows = db.execute(
+        select(StayFee.stay_id, StayFee.amount, StayFee.paid, StayFee.plate, Stay.uuid, DriverAccount)
+        .join(Stay, Stay.id == StayFee.stay_id)
+        .join(DriverPlate, DriverPlate.plate == StayFee.plate)
+        .join(DriverAccount, DriverAccount.id == DriverPlate.account_id)
+        .where(
+            StayFee.district_id == district.id,
+            StayFee.status == DUE,
+            DriverAccount.payment_method_id.is_not(None),
+        )
+    ).all()
+    keys = {
+        f"auto:{stay_uuid}:{amount}": row for row in rows for stay_uuid, amount in [(row.uuid, row.amount)]
+    }
+    known = set(db.scalars(select(Payment.idempotency_key).where(Payment.idempotency_key.in_(list(keys)))))
+    for key, row in keys.items():
+        if key in known:
+            continue
+        account: DriverAccount = row.DriverAccount
+        payment = _new_payment(
+            district,
+            CHANNEL_AUTO,
+            "credit_card",
+            row.amount - row.paid,
+            key,
+            now,
+            plate=row.plate,
+            account_id=account.id,
+            payment_method_id=account.payment_method_id,
+        )
+        db.add(payment)
+        db.flush()
+        db.add(PaymentAllocation(payment_id=payment.id, stay_id=row.stay_id, amount=row.amount - row.paid))
+    db.flush()
+    return list(
+        db.scalars(
+            select(Payment.id)
+            .where(
+                Payment.district_id == district.id,
+                Payment.channel == CHANNEL_AUTO,
+                Payment.status == PENDING,
+            )
+            .order_by(Payment.id)
+        )
+    )
+
+
+def record_pos_payment(
+    db: Session,
+    district: District,
+    *,
+    device_id: int,
+    attendant: str,
+    event_id: str,
+    bay_id: int | None,
+    at: datetime,
+    plate: str | None,
+    amount: int,
+    method: str,
+    transaction_id: str | None,
+    now: datetime,
+) -> Payment | None:
+    """Cash or QR taken at the curb, reported by a POS terminal as a CDS event with payment
+    fields. Allocated to the stay in the bay at that time. A resent event changes nothing."""
+    key = f"pos:{district.id}:{event_id}"
+    if db.scalar(select(Payment.id).where(Payment.idempotency_key == key)) is not None:
+        return None
+    stay = None
+    if bay_id is not None:
+        stay = db.scalar(
+            select(Stay)
+            .where(
+                Stay.bay_id == bay_id,
+                Stay.started_at <= at,
+                (Stay.ended_at.is_(None)) | (Stay.ended_at >= at),
+            )
+            .order_by(Stay.started_at.desc())
+            .limit(1)
+        )
+    payment = _new_payment(
+        district,
+        CHANNEL_POS,
+        method,
+        amount,
+        key,
+        now,
+        plate=plate or (stay.plate if stay else None),
+        status=SUCCEEDED,
+    )
+    payment.device_id, payment.attendant, payment.event_id = device_id, attendant, event_id
+    payment.transaction_id = transaction_id
+    db.add(payment)
+    db.flush()
+    if stay is not None and amount > 0:
+        db.add(PaymentAllocation(payment_id=payment.id, stay_id=stay.id, amount=amount))
+        db.flush()
+        _apply(db, payment)
+    return payment
+
+
+def plan_refund(
+    db: Session, payment_uuid: str, amount: Any, reason: str, staff: str, now: datetime
+) -> tuple[Payment, Refund]:
+    """Write a pending refund, never beyond what is still refundable (counting refunds in
+    flight). Cash and QR are given back at the curb: recorded as done at once."""
+    payment = db.scalar(select(Payment).where(Payment.uuid == payment_uuid).with_for_update())
+    if payment is None:
+        raise UnknownPaymentError(f"no payment {payment_uuid}")
+    amount = _check_amount(amount)
+    if not reason or not reason.strip():
+        raise InvalidInputError("a refund needs a reason", ["reason"])
+    if payment.status != SUCCEEDED:
+        raise NotRefundableError(f"the payment is {payment.status}; only a succeeded payment can be refunded")
+    in_flight = (
+        db.scalar(
+            select(func.coalesce(func.sum(Refund.amount), 0)).where(
+                Refund.payment_id == payment.id, Refund.status == PENDING
+            )
+        )
+        or 0
+    )
+    refundable = payment.amount - payment.refunded - in_flight
+    if amount > refundable:
+        raise RefundExceedsPaymentError(f"at most {refundable} can still be refunded", ["amount"])
+    refund = Refund(
+        payment_id=payment.id,
+        amount=amount,
+        reason=reason.strip()[:300],
+        staff=staff,
+        status=PENDING,
+        created_at=now,
+    )
+    db.add(refund)
+    db.flush()
+    if payment.payment_intent_id is None:  # cash or QR at the curb
+        refund.status = SUCCEEDED
+        db.flush()
+        settle_refunded(db, payment, now)
+    return payment, refund
+
+
+def send_refund(db: Session, gateway: PaymentGateway, refund: Refund, now: datetime) -> Refund:
+    """Send a pending card refund to the provider (idempotent on the refund) and record it."""
+    if refund.status != PENDING:
+        return refund
+    payment = db.get(Payment, refund.payment_id)
+    assert payment is not None and payment.payment_intent_id is not None
+    result = gateway.refund(
+        payment.payment_intent_id, refund.amount, "requested_by_customer", f"refund:{refund.uuid}"
+    )
+    refund.refund_id = result.id
+    if result.status in ("succeeded", "pending"):
+        refund.status = SUCCEEDED
+        db.flush()
+        settle_refunded(db, payment, now)
+    else:
+        refund.status = FAILED
+    db.flush()
+    return refund
+
+
+def settle_refunded(db: Session, payment: Payment, now: datetime, provider_total: int = 0) -> None:
+    """The payment's refunded total: the larger of our succeeded refunds and the provider's
+    running total. Both only grow, so any order of answers and webhooks gives the same."""
+    ours = db.scalar(
+        select(func.coalesce(func.sum(Refund.amount), 0)).where(
+            Refund.payment_id == payment.id, Refund.status == SUCCEEDED
+        )
+    )
+    total = min(payment.amount, max(payment.refunded, int(ours or 0), provider_total))
+    if total != payment.refunded:
+        payment.refunded, payment.updated_at = total, now
+    db.flush()
+
+
+def mark_arrears(db: Session, district: District, now: datetime) -> int:
+    """Due stays whose payment window has passed become arrears on their plate's ledger."""
+    result = db.execute(
+        update(StayFee)
+        .where(StayFee.district_id == district.id, StayFee.status == DUE, StayFee.due_by <= now)
+        .values(status=ARREARS, arrears_since=StayFee.due_by)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def new_key(prefix: str) -> str:
+    return f"{prefix}:{uuid.uuid4()}"

@@ -1,0 +1,120 @@
+"""The payment provider's webhook events, applied idempotently and in any order.
+
+Each event id is recorded once; a resent event is answered "duplicate" and changes nothing.
+States only move forward: a payment that succeeded is never set back by a late failure, and
+a refunded total only grows (it is the provider's running total, so order does not matter).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from billing.gateway import ChargeResult
+from billing.models import PENDING, SUCCEEDED, Payment, Refund, StripeEvent
+from billing.payments import record_charge, settle_refunded
+
+HANDLED = (
+    "payment_intent.succeeded",
+    "payment_intent.payment_failed",
+    "payment_intent.requires_action",
+    "charge.refunded",
+    "refund.created",
+    "refund.updated",
+)
+
+
+def handle_event(db: Session, event: dict[str, Any], now: datetime) -> str:
+    event_id = str(event.get("id") or "")
+    kind = str(event.get("type") or "")
+    obj = (event.get("data") or {}).get("object") or {}
+    if not event_id:
+        return "ignored: no id"
+    if db.get(StripeEvent, event_id) is not None:
+        return "duplicate"
+    db.add(
+        StripeEvent(
+            id=event_id,
+            type=kind[:100],
+            object_id=str(obj.get("id") or "")[:100] or None,
+            created=int(event.get("created") or 0),
+            received_at=now,
+        )
+    )
+    db.flush()
+    if kind not in HANDLED:
+        return "ignored"
+    intent_id = obj.get("payment_intent") if kind.startswith(("charge.", "refund.")) else obj.get("id")
+    payment = db.scalar(select(Payment).where(Payment.payment_intent_id == intent_id)) if intent_id else None
+    if payment is None and kind.startswith("payment_intent."):
+        key = (obj.get("metadata") or {}).get("idempotency_key")
+        payment = db.scalar(select(Payment).where(Payment.idempotency_key == key)) if key else None
+    if payment is None:
+        return "unknown payment"
+    if kind.startswith("payment_intent."):
+        return _intent(db, payment, kind, obj, now)
+    if kind == "charge.refunded":
+        settle_refunded(db, payment, now, int(obj.get("amount_refunded") or 0))
+        return f"refunded {payment.refunded}"
+    return _refund(db, payment, obj, now)
+
+
+def _intent(db: Session, payment: Payment, kind: str, obj: dict[str, Any], now: datetime) -> str:
+    if payment.status == SUCCEEDED:
+        return "already succeeded"
+    error = obj.get("last_payment_error") or {}
+    status = {
+        "payment_intent.succeeded": "succeeded",
+        "payment_intent.payment_failed": "declined" if error.get("type") == "card_error" else "failed",
+        "payment_intent.requires_action": "requires_action",
+    }[kind]
+    charge = obj.get("latest_charge")
+    result = ChargeResult(
+        status=status,  # type: ignore[arg-type]
+        payment_intent_id=str(obj.get("id")),
+        charge_id=charge.get("id") if isinstance(charge, dict) else charge,
+        amount=int(obj.get("amount") or payment.amount),
+        currency=str(obj.get("currency") or payment.currency),
+        decline_code=error.get("decline_code") or error.get("code"),
+        message=error.get("message"),
+    )
+    record_charge(db, payment, result, now)
+    return f"payment {payment.status}"
+
+
+def _refund(db: Session, payment: Payment, obj: dict[str, Any], now: datetime) -> str:
+    refund_id = obj.get("id")
+    status = obj.get("status")
+    known = db.scalar(select(Refund).where(Refund.refund_id == refund_id)) if refund_id else None
+    key = str((obj.get("metadata") or {}).get("idempotency_key") or "")
+    if known is None and key.startswith("refund:"):  # ours, its answer not yet recorded
+        known = db.scalar(select(Refund).where(Refund.uuid == key.removeprefix("refund:")))
+    if known is not None:
+        if known.status == PENDING and status in ("succeeded", "pending"):
+            known.refund_id, known.status = refund_id, SUCCEEDED
+            settle_refunded(db, payment, now)
+            return f"refunded {payment.refunded}"
+        return "refund already known"
+    if status not in ("succeeded", "pending"):
+        return f"refund {status}"
+    amount = int(obj.get("amount") or 0)
+    # A refund made on the provider's side (its dashboard), not through this system.
+    db.add(
+        Refund(
+            payment_id=payment.id,
+            amount=amount,
+            reason=str(
+                (obj.get("metadata") or {}).get("reason") or obj.get("reason") or "refunded at the provider"
+            )[:300],
+            staff="payment provider",
+            status=SUCCEEDED,
+            refund_id=refund_id,
+            created_at=now,
+        )
+    )
+    db.flush()
+    settle_refunded(db, payment, now)
+    return f"refunded {payment.refunded}"

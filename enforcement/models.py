@@ -1,0 +1,133 @@
+"""Enforcement tables: violations found by the sweeps, tasks for the teams, citations, fines.
+
+A violation points at its stay without a foreign key: stays are re-derived when late events
+arrive and may be rewritten or deleted, and the evidence must outlive that. So the violation
+keeps its own copy of the bay, road, plate and times, and is keyed by (stay_id, rule).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from parking.db import Base, BigId
+from parking.models import new_uuid
+
+# violation.rule
+OVERSTAY = "overstay"
+RESTRICTION = "restriction"
+UNREGISTERED = "unregistered"
+OBSTRUCTION = "obstruction"
+RULES = (OVERSTAY, RESTRICTION, UNREGISTERED, OBSTRUCTION)
+# task.team
+TEAMS = ("attendant", "warden", "police", "city", "maintenance")
+# task.status
+OPEN = "open"
+TAKEN = "taken"
+RESOLVED = "resolved"
+ESCALATED = "escalated"
+CANCELLED = "cancelled"
+UNTAKEN = (OPEN, ESCALATED)
+# citation.status
+ISSUED = "issued"
+PAID = "paid"
+APPEALED = "appealed"
+UPHELD = "upheld"
+VOIDED = "voided"
+
+
+class Violation(Base):
+    """One rule broken by one stay: from `started_at` (the instant the rule was first broken)
+    until the vehicle left (`ended_at`)."""
+
+    __tablename__ = "violation"
+    __table_args__ = (
+        UniqueConstraint("stay_id", "rule"),
+        Index("ix_violation_open", "district_id", "ended_at"),
+        Index("ix_violation_district_started", "district_id", "started_at"),
+        Index("ix_violation_detected", "district_id", "rule", "detected_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    uuid: Mapped[str] = mapped_column(String(36), unique=True, default=new_uuid)
+    district_id: Mapped[int] = mapped_column(ForeignKey("district.id"))
+    rule: Mapped[str] = mapped_column(String(20))
+    stay_id: Mapped[int] = mapped_column(BigId)
+    bay_id: Mapped[int] = mapped_column(ForeignKey("bay.id"))
+    road_id: Mapped[int] = mapped_column(ForeignKey("road.id"))
+    plate: Mapped[str | None] = mapped_column(String(16))
+    stay_started_at: Mapped[datetime]
+    started_at: Mapped[datetime]
+    detected_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]
+    evidence: Mapped[dict[str, Any]]
+
+
+class Task(Base):
+    """Work for one team: check a violation, register a plate, fix a device, chase arrears.
+
+    `key` names what the task is about (`violation:<uuid>`, `device:<uuid>:<outage start>`,
+    `arrears:<plate>:<local date>`), so a sweep that runs again creates nothing new."""
+
+    __tablename__ = "task"
+    __table_args__ = (
+        UniqueConstraint("district_id", "key"),
+        Index("ix_task_status", "district_id", "status", "created_at"),
+        Index("ix_task_violation", "violation_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    uuid: Mapped[str] = mapped_column(String(36), unique=True, default=new_uuid)
+    district_id: Mapped[int] = mapped_column(ForeignKey("district.id"))
+    key: Mapped[str] = mapped_column(String(120))
+    team: Mapped[str] = mapped_column(String(12))
+    kind: Mapped[str] = mapped_column(String(20))
+    violation_id: Mapped[int | None] = mapped_column(BigId)
+    device_id: Mapped[int | None] = mapped_column(ForeignKey("device.id"))
+    bay_id: Mapped[int | None] = mapped_column(ForeignKey("bay.id"))
+    road_id: Mapped[int | None] = mapped_column(ForeignKey("road.id"))
+    lat: Mapped[float | None]
+    lng: Mapped[float | None]
+    details: Mapped[dict[str, Any]]
+    status: Mapped[str] = mapped_column(String(10), default=OPEN)
+    created_at: Mapped[datetime]
+    escalated_at: Mapped[datetime | None]
+    taken_by: Mapped[str | None] = mapped_column(String(100))
+    taken_at: Mapped[datetime | None]
+    resolved_at: Mapped[datetime | None]
+    outcome: Mapped[str | None] = mapped_column(String(40))
+    note: Mapped[str | None] = mapped_column(String(500))
+
+
+class Fine(Base):
+    """The fine for breaking one rule in one district, in the district's currency."""
+
+    __tablename__ = "fine"
+    __table_args__ = (UniqueConstraint("district_id", "rule"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    district_id: Mapped[int] = mapped_column(ForeignKey("district.id"))
+    rule: Mapped[str] = mapped_column(String(20))
+    amount: Mapped[int]
+
+
+class Citation(Base):
+    """A fine issued for a violation; its status moves only as `citations.TRANSITIONS` allows."""
+
+    __tablename__ = "citation"
+    __table_args__ = (Index("ix_citation_district_issued", "district_id", "issued_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    uuid: Mapped[str] = mapped_column(String(36), unique=True, default=new_uuid)
+    district_id: Mapped[int] = mapped_column(ForeignKey("district.id"))
+    violation_id: Mapped[int] = mapped_column(BigId, ForeignKey("violation.id"), index=True)
+    plate: Mapped[str | None] = mapped_column(String(16))
+    amount: Mapped[int]
+    currency: Mapped[str] = mapped_column(String(3))
+    status: Mapped[str] = mapped_column(String(10), default=ISSUED)
+    issued_by: Mapped[str] = mapped_column(String(100))
+    issued_at: Mapped[datetime]
+    updated_at: Mapped[datetime]

@@ -1,0 +1,97 @@
+"""The enforcement rules themselves, without the database: when a stay breaks a rule, which
+team deals with it, and how a citation's status may move."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from billing.tariff import Restriction, Tariff
+from enforcement.models import (
+    APPEALED,
+    ISSUED,
+    OBSTRUCTION,
+    OVERSTAY,
+    PAID,
+    RESTRICTION,
+    UNREGISTERED,
+    UPHELD,
+    VOIDED,
+)
+from parking.errors import ConflictError
+
+# A video stake that sees something in a bay that is not a vehicle (a market stall, a barrier,
+# building material) sends a normal `park_start` with this custom attribute (and, ideally,
+# `vehicle_type: "other"`). CDS has no field for a non-vehicle occupant; custom attributes are
+# its place for implementation-specific data (string values).
+OBSTRUCTION_ATTRIBUTE = ("occupant", "object")
+
+TEAM_FOR_RULE = {OVERSTAY: "warden", UNREGISTERED: "attendant", OBSTRUCTION: "city"}
+TASK_KIND_FOR_RULE = {
+    OVERSTAY: "check_overstay",
+    RESTRICTION: "clear_restriction",
+    UNREGISTERED: "register_plate",
+    OBSTRUCTION: "clear_obstruction",
+}
+
+
+def overstay_limit(tariff: Tariff) -> timedelta | None:
+    """How long a stay may last before it overstays: the maximum stay plus the grace.
+    None when the tariff sets no maximum."""
+    if tariff.max_stay_minutes is None:
+        return None
+    return timedelta(minutes=tariff.max_stay_minutes + tariff.grace_minutes)
+
+
+def overstays(started_at: datetime, limit: timedelta, now: datetime) -> bool:
+    """A stay overstays once it has lasted longer than the limit: not at the limit itself."""
+    return now - started_at > limit
+
+
+def unregistered(started_at: datetime, plate: str | None, after: timedelta, now: datetime) -> bool:
+    """A stay is unregistered when it has had no plate for longer than `after`."""
+    return plate is None and now - started_at > after
+
+
+def team_for_restriction(restriction: Restriction) -> str:
+    """Stopping in a clearway is a traffic offence (police); parking where it is not allowed
+    at that hour is a parking offence (wardens)."""
+    return "police" if restriction.activity == "no stopping" else "warden"
+
+
+def restriction_started_at(tariff: Tariff, now: datetime) -> datetime | None:
+    """When the restriction window in force at `now` began (UTC), or None when none is."""
+    restriction = tariff.restriction_at(now)
+    if restriction is None:
+        return None
+    local = now.astimezone(tariff.zone)
+    minute = local.hour * 60 + local.minute
+    start = max(a for a, b in restriction.windows if a <= minute < b)
+    midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
+    return (midnight + timedelta(minutes=start)).astimezone(now.tzinfo)
+
+
+# -- citations ----------------------------------------------------------------------------
+
+CITATION_TRANSITIONS: dict[str, frozenset[str]] = {
+    ISSUED: frozenset({PAID, APPEALED, VOIDED}),
+    APPEALED: frozenset({UPHELD, VOIDED}),
+    UPHELD: frozenset({PAID}),
+    PAID: frozenset(),
+    VOIDED: frozenset(),
+}
+
+
+class CitationTransitionError(ConflictError):
+    code = "citation_transition"
+
+
+def next_citation_status(current: str, wanted: str) -> str:
+    """The new status if a citation may move from `current` to `wanted`; raises otherwise."""
+    if wanted not in CITATION_TRANSITIONS.get(current, frozenset()):
+        allowed = sorted(CITATION_TRANSITIONS.get(current, frozenset()))
+        raise CitationTransitionError(
+            f"a citation that is {current} cannot become {wanted}"
+            + (f" (only {', '.join(allowed)})" if allowed else " (it is final)"),
+            ["status"],
+        )
+    return wanted

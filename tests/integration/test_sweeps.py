@@ -1,0 +1,385 @@
+"""The enforcement sweeps against a real database: idempotent, ending with the vehicle,
+device outages, escalation, arrears, citations, and violations in the CDS Events API."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from billing.models import ARREARS, StayFee
+from billing.tariffs import TariffBook, publish_tariff
+from enforcement.citations import change_citation_status, issue_citation, set_fine
+from enforcement.models import Task, Violation
+from enforcement.rules import CitationTransitionError
+from enforcement.sweeps import sweep_obstructions, sweep_overstays, sweep_restrictions, sweep_unregistered
+from enforcement.tasks import escalate_arrears, escalate_tasks, police_feed, raise_device_tasks, take_task
+from fixtures.builders import SmallDistrict, build_small_district, cds_event
+from parking.clock import FixedClock
+from parking.models import Stay
+from parking.staff import issue_staff_token
+from sensors.health import sweep_silent_devices
+from sensors.intake import ingest_batch
+from sensors.models import CurbEvent
+from sensors.models import Device as DeviceRow
+from tests.conftest import SHARED
+
+WEEK = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+PLATE = "贵A12345"
+
+
+def document(restrictions: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    return {
+        "name": "t",
+        "max_stay_minutes": 120,
+        "grace_minutes": 10,
+        "bands": [
+            {
+                "name": "all",
+                "days": WEEK,
+                "windows": [["00:00", "24:00"]],
+                "tiers": [{"increment_minutes": 30, "amount": 300}],
+            }
+        ],
+        "restrictions": restrictions or [],
+    }
+
+
+@pytest.fixture
+def town(db: Session, clock: FixedClock) -> SmallDistrict:
+    small = build_small_district(db, clock.now())
+    publish_tariff(db, small.district, "standard", document(), clock.now() - timedelta(days=30), clock.now())
+    return small
+
+
+def push(db: Session, town: SmallDistrict, events: list[dict[str, Any]], now: datetime) -> None:
+    result = ingest_batch(db, town.stake_a.device, events, now, timedelta(minutes=2))
+    assert result.failures == [], result.failures
+
+
+def arrive(
+    db: Session, town: SmallDistrict, bay: str, at: datetime, plate: str | None = PLATE, **extra: Any
+) -> None:
+    push(db, town, [cds_event(town.stake_a, town.bay(bay), "park_start", at, plate=plate, **extra)], at)
+
+
+def leave(db: Session, town: SmallDistrict, bay: str, at: datetime) -> None:
+    push(db, town, [cds_event(town.stake_a, town.bay(bay), "park_end", at)], at)
+
+
+def violations(db: Session, rule: str) -> list[Violation]:
+    db.expire_all()
+    return list(db.scalars(select(Violation).where(Violation.rule == rule).order_by(Violation.id)))
+
+
+def tasks(db: Session, **where: Any) -> list[Task]:
+    db.expire_all()
+    return list(db.scalars(select(Task).filter_by(**where).order_by(Task.id)))
+
+
+# -- overstay -----------------------------------------------------------------------------
+
+
+def test_an_overstay_found_by_two_sweeps_is_one_violation_with_one_warden_task(
+    db: Session, town: SmallDistrict, clock: FixedClock
+) -> None:
+    start = clock.now() - timedelta(hours=3)
+    arrive(db, town, "T1-1", start)
+
+    first = sweep_overstays(db, town.district, clock.now())
+    second = sweep_overstays(db, town.district, clock.now() + timedelta(minutes=1))
+
+    assert (first.found, first.tasks) == (1, 1)
+    assert (second.found, second.tasks) == (0, 0)
+    [violation] = violations(db, "overstay")
+    assert violation.started_at == start + timedelta(minutes=130)
+    assert violation.plate == PLATE and violation.evidence["max_stay_minutes"] == 120
+    assert [t.team for t in tasks(db, violation_id=violation.id)] == ["warden"]
+
+
+def test_a_stay_exactly_at_max_stay_plus_grace_is_not_an_overstay_one_second_later_it_is(
+    db: Session, town: SmallDistrict, clock: FixedClock
+) -> None:
+    start = clock.now() - timedelta(minutes=130)
+    arrive(db, town, "T1-1", start)
+
+    assert sweep_overstays(db, town.district, clock.now()).found == 0
+    assert sweep_overstays(db, town.district, clock.now() + timedelta(seconds=1)).found == 1
+
+
+def test_a_violation_ends_when_the_vehicle_leaves_and_its_untaken_task_is_cancelled(
+    db: Session, town: SmallDistrict, clock: FixedClock
+) -> None:
+    arrive(db, town, "T1-1", clock.now() - timedelta(hours=3))
+    sweep_overstays(db, town.district, clock.now())
+    gone = clock.now() + timedelta(minutes=5)
+    leave(db, town, "T1-1", gone)
+
+    result = sweep_overstays(db, town.district, gone + timedelta(minutes=1))
+
+    assert (result.ended, result.cancelled) == (1, 1)
+    [violation] = violations(db, "overstay")
+    assert violation.ended_at == gone
+    [task] = tasks(db, violation_id=violation.id)
+    assert task.status == "cancelled" and task.outcome == "violation_ended"
+
+
+def test_a_taken_task_is_not_cancelled_when_the_vehicle_leaves(
+    db: Session, town: SmallDistrict, clock: FixedClock
+) -> None:
+    arrive(db, town, "T1-1", clock.now() - timedelta(hours=3))
+    sweep_overstays(db, town.district, clock.now())
+    [task] = tasks(db, team="warden")
+    take_task(db, town.district, task.uuid, "warden one", clock.now())
+    leave(db, town, "T1-1", clock.now() + timedelta(minutes=1))
+
+    sweep_overstays(db, town.district, clock.now() + timedelta(minutes=2))
+
+    assert [t.status for t in tasks(db, team="warden")] == ["taken"]
+
+
+# -- restriction, unregistered, obstruction -------------------------------------------------
+
+
+def test_a_stay_in_a_no_stopping_window_raises_one_police_task(
+    db: Session, town: SmallDistrict, clock: FixedClock
+) -> None:
+    # 10:00 local: a clearway from 09:30 to 11:00 is in force.
+    clearway = {"name": "clearway", "activity": "no stopping", "days": WEEK, "windows": [["09:30", "11:00"]]}
+    publish_tariff(
+        db, town.district, "clearway", document([clearway]), clock.now() - timedelta(days=1), clock.now()
+    )
+    town.roads[0].tariff_code = "clearway"
+    db.flush()
+    arrive(db, town, "T1-2", clock.now() - timedelta(minutes=45))  # 09:15, before the window
+
+    first = sweep_restrictions(db, town.district, clock.now())
+    second = sweep_restrictions(db, town.district, clock.now())
+
+    assert (first.found, second.found) == (1, 0)
+    [violation] = violations(db, "restriction")
+    assert violation.started_at == clock.now() - timedelta(minutes=30)  # the window's start
+    assert violation.evidence["restriction"] == "clearway"
+    assert [t.team for t in tasks(db, violation_id=violation.id)] == ["police"]
+
+
+def test_no_restriction_violation_outside_the_window(
+    db: Session, town: SmallDistrict, clock: FixedClock
+) -> None:
+    later = {"name": "pm", "activity": "no parking", "days": WEEK, "windows": [["16:00", "19:00"]]}
+    publish_tariff(db, town.district, "pm", document([later]), clock.now() - timedelta(days=1), clock.now())
+    town.roads[0].tariff_code = "pm"
+    db.flush()
+    arrive(db, town, "T1-2", clock.now() - timedelta(minutes=5))
+
+    assert sweep_restrictions(db, town.district, clock.now()).found == 0
+
+
+def test_a_stay_without_a_plate_past_n_minutes_raises_one_attendant_task(
+    db: Session, town: SmallDistrict, clock: FixedClock
+) -> None:
+    arrive(db, town, "T1-3", clock.now() - timedelta(minutes=10), plate=None)
+
+    at_edge = sweep_unregistered(db, town.district, clock.now(), timedelta(minutes=10))
+    past = sweep_unregistered(db, town.district, clock.now() + timedelta(seconds=1), timedelta(minutes=10))
+    again = sweep_unregistered(db, town.district, clock.now() + timedelta(minutes=1), timedelta(minutes=10))
+
+    assert (at_edge.found, past.found, again.found) == (0, 1, 0)
+    assert [t.team for t in tasks(db, kind="register_plate")] == ["attendant"]
+
+
+def test_a_stake_reporting_an_object_in_a_bay_raises_one_city_task_and_no_plate_task(
+    db: Session, town: SmallDistrict, clock: FixedClock
+) -> None:
+    arrive(
+        db,
+        town,
+        "T1-4",
+        clock.now() - timedelta(minutes=30),
+        plate=None,
+        vehicle_type="other",
+        custom_attributes={"occupant": "object"},
+    )
+
+    first = sweep_obstructions(db, town.district, clock.now())
+    second = sweep_obstructions(db, town.district, clock.now())
+    plates = sweep_unregistered(db, town.district, clock.now())
+
+    assert (first.found, second.found, plates.found) == (1, 0, 0)
+    assert [t.team for t in tasks(db, kind="clear_obstruction")] == ["city"]
+
+
+# -- devices, escalation, arrears -----------------------------------------------------------
+
+
+def test_a_device_going_offline_raises_one_maintenance_task_and_logs_comms_lost(
+    db: Session, town: SmallDistrict, clock: FixedClock
+) -> None:
+    town.stake_a.device.last_seen_at = clock.now() - timedelta(minutes=11)
+    for other in (town.stake_b, town.pos, town.feed):
+        other.device.last_seen_at = clock.now()
+    db.flush()
+
+    sweep_silent_devices(db, clock.now(), timedelta(minutes=10), town.district.id)
+    first = raise_device_tasks(db, town.district, clock.now())
+    sweep_silent_devices(db, clock.now() + timedelta(minutes=1), timedelta(minutes=10), town.district.id)
+    second = raise_device_tasks(db, town.district, clock.now() + timedelta(minutes=1))
+
+    assert (first.tasks, second.tasks) == (1, 0)
+    [task] = tasks(db, team="maintenance")
+    assert task.device_id == town.stake_a.device.id and task.details["reason"] == "silent"
+    lost = db.scalars(select(CurbEvent).where(CurbEvent.event_type == "comms_lost")).all()
+    assert [e.device_id for e in lost] == [town.stake_a.device.id]
+
+
+def test_a_device_heard_again_logs_comms_restored_and_its_task_is_cancelled(
+    db: Session, town: SmallDistrict, clock: FixedClock
+) -> None:
+    town.stake_a.device.last_seen_at = clock.now() - timedelta(minutes=11)
+    db.flush()
+    sweep_silent_devices(db, clock.now(), timedelta(minutes=10), town.district.id)
+    raise_device_tasks(db, town.district, clock.now())
+
+    arrive(db, town, "T1-1", clock.now() + timedelta(minutes=1))
+    back = raise_device_tasks(db, town.district, clock.now() + timedelta(minutes=2))
+
+    device = db.get(DeviceRow, town.stake_a.device.id)
+    assert device is not None and device.online
+    restored = db.scalars(select(CurbEvent.device_id).where(CurbEvent.event_type == "comms_restored")).all()
+    assert restored == [town.stake_a.device.id]
+    assert back.cancelled == 1
+    assert [t.status for t in tasks(db, team="maintenance", device_id=town.stake_a.device.id)] == [
+        "cancelled"
+    ]
+
+
+def test_a_task_not_taken_in_time_is_escalated_into_the_police_feed(
+    db: Session, town: SmallDistrict, clock: FixedClock
+) -> None:
+    arrive(db, town, "T1-1", clock.now() - timedelta(hours=3))
+    sweep_overstays(db, town.district, clock.now())
+
+    early = escalate_tasks(db, town.district, clock.now() + timedelta(minutes=30), timedelta(minutes=30))
+    late = escalate_tasks(db, town.district, clock.now() + timedelta(minutes=31), timedelta(minutes=30))
+    feed = police_feed(db, town.district, clock.now())
+
+    assert (early.tasks, late.tasks) == (0, 1)
+    [item] = feed
+    assert item["status"] == "escalated" and item["team"] == "warden"
+    assert item["violation"]["rule"] == "overstay" and item["violation"]["plate"] == PLATE
+    assert item["violation"]["evidence"]["event_ids"]
+
+
+def test_plates_with_old_arrears_get_one_warden_task_a_day(
+    db: Session, town: SmallDistrict, clock: FixedClock
+) -> None:
+    for n, days in ((1, 10), (2, 9), (3, 2)):
+        start = clock.now() - timedelta(days=days)
+        arrive(db, town, f"T1-{n}", start)
+        leave(db, town, f"T1-{n}", start + timedelta(hours=1))
+    version = TariffBook.load(db, town.district).current("standard", clock.now())[0]
+    for stay in db.scalars(select(Stay).where(Stay.district_id == town.district.id)):
+        db.add(
+            StayFee(
+                stay_id=stay.id, district_id=town.district.id, plate=stay.plate, tariff_version_id=version.id,
+                amount=600, currency="CNY", breakdown={}, paid=0, status=ARREARS, due_by=stay.started_at,
+                arrears_since=stay.started_at + timedelta(days=1), stay_updated_at=stay.updated_at,
+                priced_at=stay.started_at,
+            )
+        )  # fmt: skip
+    db.flush()
+
+    first = escalate_arrears(db, town.district, clock.now(), timedelta(days=7))
+    same_day = escalate_arrears(db, town.district, clock.now() + timedelta(hours=1), timedelta(days=7))
+    next_day = escalate_arrears(db, town.district, clock.now() + timedelta(days=1), timedelta(days=7))
+
+    assert (first.tasks, same_day.tasks, next_day.tasks) == (1, 0, 1)
+    task = tasks(db, kind="collect_arrears")[0]
+    assert task.details["plate"] == PLATE and len(task.details["stays"]) == 2 and task.details["owed"] == 1200
+
+
+# -- citations and the CDS Events API -------------------------------------------------------
+
+
+def test_a_citation_is_issued_at_the_district_fine_and_moves_only_as_allowed(
+    db: Session, town: SmallDistrict, clock: FixedClock
+) -> None:
+    arrive(db, town, "T1-1", clock.now() - timedelta(hours=3))
+    sweep_overstays(db, town.district, clock.now())
+    set_fine(db, town.district, "overstay", 5000)
+    [violation] = violations(db, "overstay")
+
+    citation = issue_citation(db, town.district, violation.uuid, "warden one", clock.now())
+    change_citation_status(db, town.district, citation.uuid, "appealed", clock.now())
+
+    assert (citation.amount, citation.currency, citation.status) == (5000, "CNY", "appealed")
+    with pytest.raises(CitationTransitionError):
+        change_citation_status(db, town.district, citation.uuid, "paid", clock.now())
+
+
+def test_the_cds_events_api_lists_violation_and_citation_events_that_validate(
+    client: FlaskClient, db: Session, town: SmallDistrict, clock: FixedClock, tmp_path: Path
+) -> None:
+    token = issue_staff_token(db, town.district, "bureau", "bureau one", clock.now())[1]
+    arrive(db, town, "T1-1", clock.now() - timedelta(hours=3))
+    sweep_overstays(db, town.district, clock.now() - timedelta(minutes=40))  # rule broken 50 min ago
+    set_fine(db, town.district, "overstay", 5000)
+    [violation] = violations(db, "overstay")
+    issue_citation(db, town.district, violation.uuid, "warden one", clock.now() - timedelta(minutes=20))
+    leave(db, town, "T1-1", clock.now() - timedelta(minutes=10))
+    sweep_overstays(db, town.district, clock.now())
+    db.commit()
+
+    reply = client.get("/cds/testville/events/events", headers={"Authorization": f"Bearer {token}"})
+
+    body = reply.get_json()
+    kinds = [e["event_type"] for e in body["data"]["events"]]
+    assert kinds == ["park_end", "vehicle_violation_end", "citation_issued", "vehicle_violation_start"]
+    start = body["data"]["events"][-1]
+    assert start["enforcement"]["enforcement_id"] == violation.uuid
+    assert start["curb_space_id"] == town.bay("T1-1").uuid
+    assert_valid_cds(body, tmp_path)
+    elsewhere = client.get(
+        f"/cds/testville/events/events?curb_space_id={town.bay('T1-2').uuid}",
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert elsewhere.get_json()["data"]["events"] == []
+
+
+def assert_valid_cds(body: dict[str, Any], tmp_path: Path) -> None:
+    file = tmp_path / "events.json"
+    file.write_text(json.dumps(body, ensure_ascii=False))
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(SHARED / "cds/validate_cds.py"),
+            str(SHARED / "cds/openapi-v1.1"),
+            str(file),
+            "--patched",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_violation_counts_stay_one_per_stay_and_rule(
+    db: Session, town: SmallDistrict, clock: FixedClock
+) -> None:
+    for n in range(1, 5):
+        arrive(db, town, f"T1-{n}", clock.now() - timedelta(hours=3), plate=None)
+    for _ in range(3):
+        sweep_overstays(db, town.district, clock.now())
+        sweep_unregistered(db, town.district, clock.now())
+
+    count = db.scalar(select(func.count()).select_from(Violation))
+    assert count == 8
