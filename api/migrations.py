@@ -28,4 +28,4 @@ def alembic_config(url: str | None = None, connection: Any = None) -> Config:
 
 
 def upgrade(url: str | None = None, connection: Any = None) -> None:
-    command.upgrade(alembic_config(url, connection), "head")
+    command.upgrade(alembic_config(url, connection), "heads")

@@ -101,7 +101,8 @@ def _rule(tariff: Tariff, band: Band, free: int, percent: int) -> dict[str, Any]
         if until is not None:
             rate["end_duration"] = until
         if tariff.cap_per_stay is not None:
-            rate["maximum_fee"] = tariff.cap_per_stay * percent // 100
+            # rounded half up, as the fee itself is: the most any stay of the class pays
+            rate["maximum_fee"] = (tariff.cap_per_stay * percent + 50) // 100
         rates.append(rate)
     rule["rate"] = rates
     return rule

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, cast
 
@@ -83,6 +83,7 @@ class TariffBook:
 
     district: District
     versions: dict[str, list[TariffVersion]]  # by code, by effective_from
+    _starts: dict[str, list[datetime]] = field(default_factory=dict, init=False, repr=False)
 
     @classmethod
     def load(cls, db: Session, district: District) -> TariffBook:
@@ -97,12 +98,13 @@ class TariffBook:
         return cls(district, versions)
 
     def in_force(self, code: str, at: datetime) -> tuple[TariffVersion, Tariff] | None:
-        versions = self.versions.get(code)
-        if not versions:
-            return None
-        i = bisect_right([v.effective_from for v in versions], at) - 1
+        starts = self._starts.get(code)
+        if starts is None:
+            starts = self._starts[code] = [v.effective_from for v in self.versions.get(code, [])]
+        i = bisect_right(starts, at) - 1
         if i < 0:
             return None
+        versions = self.versions[code]
         return versions[i], compiled(versions[i], self.district.time_zone)
 
     def current(self, code: str, at: datetime) -> tuple[TariffVersion, Tariff]:
@@ -154,11 +156,13 @@ def price_ended_stays(db: Session, district: District, now: datetime) -> int:
     if not rows:
         return 0
     book = TariffBook.load(db, district)
-    return sum(_price_rows(db, district, book, rows[i : i + _CHUNK], now) for i in range(0, len(rows), _CHUNK))
+    return sum(
+        _price_rows(db, district, book, rows[i : i + _CHUNK], now) for i in range(0, len(rows), _CHUNK)
+    )
 
 
-# Stays are priced and written this many at a time: fewer fees alive at once keeps memory, and
-# the garbage collector's work, flat however many stays a run prices.
+# Stays are priced and written this many at a time, so that a run over many stays holds only
+# a chunk's fees (with their breakdowns) in memory at once.
 _CHUNK = 5_000
 
 
@@ -167,22 +171,27 @@ def _price_rows(db: Session, district: District, book: TariffBook, rows: Sequenc
     district_id, currency = district.id, district.currency
     inserts: list[dict[str, Any]] = []
     updates: list[dict[str, Any]] = []
+    heads: dict[int, dict[str, Any]] = {}  # by version id: how each breakdown by it begins
     for row in rows:
         found = book.in_force(row.tariff_code, row.started_at)
         if found is None:
             continue  # no tariff: the stay stays unpriced (and free) until one is published
         version, tariff = found
+        version_id = version.id
+        head = heads.get(version_id)
+        if head is None:
+            head = heads[version_id] = {"tariff": version.code, "version": version.version}
         priced = tariff.price(row.started_at, row.ended_at, vehicle_class_for_plate(row.plate))
         already = int(row.paid)
         values = {
             "stay_id": row.id,
             "district_id": district_id,
             "plate": row.plate,
-            "tariff_version_id": version.id,
+            "tariff_version_id": version_id,
             "vehicle_class": priced.vehicle_class,
             "amount": priced.amount,
             "currency": currency,
-            "breakdown": {"tariff": version.code, "version": version.version, **priced.breakdown()},
+            "breakdown": {**head, **priced.breakdown()},
             "paid": already,
             "status": status_of(priced.amount, already),
             "due_by": row.ended_at + window,

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from billing.models import TariffVersion
 from fixtures.builders import SmallDistrict, build_small_district
 from fixtures.demo import DEMO_SLUG, seed_demo
-from fixtures.tariffs import STANDARD, publish_demo_tariffs
+from fixtures.tariffs import CLEARWAY, STANDARD, publish_demo_tariffs
 from parking.clock import FixedClock
 from parking.staff import issue_staff_token
 from tests.api.test_curbs import assert_valid_cds, get_ok
@@ -296,3 +296,31 @@ def test_a_quote_uses_the_version_in_force_at_arrival(
     after = quote(client, road=road, arrival="2026-03-03T12:00:00+08:00", minutes=60).get_json()
     assert (before["amount"], before["breakdown"]["version"]) == (480, 1)
     assert (after["amount"], after["breakdown"]["version"]) == (0, 2)
+
+
+def test_the_policies_maximum_fee_is_what_a_capped_stay_of_the_class_pays(
+    client: FlaskClient, town: Town, clock: FixedClock
+) -> None:
+    capped = {**copy.deepcopy(CLEARWAY), "cap_per_stay": 3001}
+    starts = clock.now() + timedelta(hours=1)
+    assert (
+        post_tariff(client, town.tokens["admin"], capped, starts.isoformat(), code="clearway").status_code
+        == 201
+    )
+    policies = get_ok(client, f"{CURBS}/policies")["data"]["policies"]
+    caps = {
+        (rule.get("user_classes") or ["anyone"])[0]: {
+            rate["maximum_fee"] for rate in rule["rate"] if "maximum_fee" in rate
+        }
+        for policy in policies
+        for rule in policy["rules"]
+        if rule.get("rate") and any("maximum_fee" in rate for rate in rule["rate"])
+    }
+    assert caps == {"electric": {1501}, "anyone": {3001}}
+    arrival = (starts + timedelta(hours=1)).isoformat()
+    three_days = 3 * 24 * 60
+    electric = quote(
+        client, road=town.clearway_road.uuid, arrival=arrival, minutes=three_days, vehicle_class="electric"
+    ).get_json()
+    anyone = quote(client, road=town.clearway_road.uuid, arrival=arrival, minutes=three_days).get_json()
+    assert (electric["amount"], anyone["amount"]) == (1501, 3001)

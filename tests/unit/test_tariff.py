@@ -57,7 +57,7 @@ def document(base: dict[str, Any] = BASE, **changes: Any) -> dict[str, Any]:
 
 def flat(per_hour: int, **changes: Any) -> dict[str, Any]:
     """One band all day, every day: `per_hour` per started hour, no free minutes."""
-    band = {"name": "all day", "days": EVERY_DAY, "windows": [["00:00", "24:00"]]}
+    band: dict[str, Any] = {"name": "all day", "days": EVERY_DAY, "windows": [["00:00", "24:00"]]}
     band["tiers"] = [{"increment_minutes": 60, "amount": per_hour}]
     return document({"name": "flat", "bands": [band]}, **changes)
 
@@ -189,7 +189,7 @@ def test_a_vehicle_class_may_have_its_own_free_minutes() -> None:
 
 
 def test_a_holiday_band_replaces_the_weekday_bands_on_a_listed_holiday() -> None:
-    holiday_band = {"name": "holiday", "days": ["holiday"], "windows": [["00:00", "24:00"]]}
+    holiday_band: dict[str, Any] = {"name": "holiday", "days": ["holiday"], "windows": [["00:00", "24:00"]]}
     holiday_band["tiers"] = [{"increment_minutes": 60, "amount": 60}]
     doc = document(holidays=["2026-10-01"], bands=[*BASE["bands"], holiday_band])
     assert fee(doc, "2026-10-01T10:00", "2026-10-01T12:00") == 120  # 10:15 and 11:15
@@ -296,7 +296,7 @@ def test_overlapping_bands_are_refused_naming_each_day_the_times_and_the_bands()
 
 
 def test_a_holiday_band_that_does_not_cover_the_day_leaves_a_gap_on_holidays() -> None:
-    holiday = {"name": "h", "days": ["holiday"], "windows": [["08:00", "20:00"]]}
+    holiday: dict[str, Any] = {"name": "h", "days": ["holiday"], "windows": [["08:00", "20:00"]]}
     holiday["tiers"] = [{"increment_minutes": 60, "amount": 60}]
     doc = document(holidays=["2026-10-01"], bands=[*BASE["bands"], holiday])
     assert problems_of(doc, TariffGapError) == [
