@@ -28,7 +28,7 @@ def init_app(app: Flask) -> None:
     from api.cli_bench import bench_intake
     from api.cli_bench_pricing import bench_pricing
     from api.cli_bench_sweep import bench_sweep
-    from api.cli_demo import simulate
+    from api.cli_demo import demo_cards, simulate
 
     for command in (
         bench_intake,
@@ -43,6 +43,7 @@ def init_app(app: Flask) -> None:
         replay,
         rebuild,
         simulate,
+        demo_cards,
         run_job_command,
         scheduler_command,
     ):

@@ -39,3 +39,35 @@ def simulate(url: str, speed: float, duration: float | None, seed: int | None) -
 def _exit_quietly(signum: int, frame: FrameType | None) -> None:
     """SIGTERM ends the simulator like Ctrl-C: a last summary line, no traceback."""
     sys.exit(0)
+
+
+@click.command("demo-cards")
+def demo_cards() -> None:
+    """Save a test card for every demo driver without one, through the configured payment
+    provider (with no Stripe key: the local server that `make run` starts)."""
+    from flask import current_app
+    from sqlalchemy import select
+
+    from api.database import new_session
+    from api.payments_gateway import get_gateway
+    from billing.accounts import save_card
+    from billing.gateway import GatewayError
+    from billing.models import DriverAccount
+
+    db = new_session(current_app)
+    try:
+        accounts = db.scalars(
+            select(DriverAccount).where(
+                DriverAccount.email.like("%@demo.baiyun.example"), DriverAccount.payment_method_id.is_(None)
+            )
+        ).all()
+        gateway = get_gateway()
+        for account in accounts:
+            save_card(db, gateway, account, "pm_card_visa")
+        db.commit()
+    except GatewayError as error:
+        db.rollback()
+        raise click.ClickException(f"the payment provider did not answer: {error}") from None
+    finally:
+        db.close()
+    click.echo(f"{len(accounts)} demo drivers now have a test card saved")

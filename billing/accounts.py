@@ -36,6 +36,10 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def hash_password(password: str) -> str:
+    return _HASHER.hash(password)
+
+
 def sign_up(db: Session, email: str, password: str, name: str | None, now: datetime) -> DriverAccount:
     email = email.strip().lower()
     if db.scalar(select(DriverAccount.id).where(DriverAccount.email == email)) is not None:

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from fixtures.demo import demo_layout
+from fixtures.demo import DEMO_DRIVER_PLATES, demo_layout
 from fixtures.simulator import LiveSchedule, SimBay, sim_bays, simulate_day
 
 SHARED = Path(__file__).resolve().parents[2].parent / "shared"
@@ -131,12 +131,26 @@ def test_camera_reads_carry_a_confidence_and_attendants_enter_a_few_plates(day: 
     assert all(1 <= e["vehicle_license_plate_confidence"] <= 100 for e in camera)
     assert all(e["vehicle_license_plate"][:1] in "贵川渝云湘" for e in day)
     assert 20 <= in_person["park_start"] <= 400
-    assert 20 <= in_person["vehicle_detected"] <= 400
+    corrections = [e for e in day if e["event_type"] == "vehicle_detected" and "actual_cost" not in e]
+    assert 20 <= len(corrections) <= 400
+
+
+def test_app_users_park_and_some_drivers_pay_the_attendant_the_fee(day: list[Event]) -> None:
+    starts = camera_starts(day)
+    app_users = [e for e in starts if e["vehicle_license_plate"] in DEMO_DRIVER_PLATES]
+    paid = [e for e in day if "actual_cost" in e]
+
+    assert 0.10 * len(starts) <= len(app_users) <= 0.20 * len(starts)
+    assert 0.04 * len(starts) <= len(paid) <= 0.12 * len(starts)
+    assert all(e["data_source_type"] == "in_person" and e["event_type"] == "vehicle_detected" for e in paid)
+    assert {e["payment_method"] for e in paid} == {"cash", "digital_wallet"}
+    assert all(isinstance(e["actual_cost"], int) and e["actual_cost"] >= 0 for e in paid)
+    assert not any(e["vehicle_license_plate"] in DEMO_DRIVER_PLATES for e in paid)
 
 
 def test_an_attendant_corrects_a_doubtful_camera_read_with_another_plate(day: list[Event]) -> None:
     reads = {e["event_session_id"]: e for e in camera_starts(day)}
-    corrections = [e for e in day if e["event_type"] == "vehicle_detected"]
+    corrections = [e for e in day if e["event_type"] == "vehicle_detected" and "actual_cost" not in e]
 
     for correction in corrections:
         doubtful = reads[correction["event_session_id"]]
