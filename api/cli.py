@@ -39,6 +39,7 @@ def init_app(app: Flask) -> None:
         import_bays_command,
         create_device_command,
         create_staff_token,
+        district_settings,
         export_stays,
         replay,
         rebuild,
@@ -186,6 +187,26 @@ def create_device_command(
         device_uuid = new.device.uuid
     click.echo(f"data_source_device_id: {device_uuid}")
     click.echo(new.token)
+
+
+@click.command("district-settings")
+@click.option("--district", required=True)
+@click.option(
+    "--payment-window-minutes",
+    type=click.IntRange(min=0, max=90 * 24 * 60),
+    help="An ended stay unpaid this long becomes arrears.",
+)
+@_domain_errors
+def district_settings(district: str, payment_window_minutes: int | None) -> None:
+    """Show a district's settings, or change them."""
+    with _unit_of_work() as db:
+        place = get_district(db, district)
+        if payment_window_minutes is not None:
+            place.payment_window_minutes = payment_window_minutes
+        click.echo(
+            f"{place.slug}: time zone {place.time_zone}, currency {place.currency}, "
+            f"payment window {place.payment_window_minutes} minutes"
+        )
 
 
 @click.command("create-staff-token")

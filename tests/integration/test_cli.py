@@ -239,6 +239,7 @@ def test_create_device_refuses_a_stake_with_five_bays(app: Flask, tmp_path: Path
         ["create-staff-token", "--role", "bureau"],
         ["export-stays"],
         ["rebuild", "--dry-run"],
+        ["district-settings"],
     ],
     ids=lambda c: c[0],
 )
@@ -248,6 +249,21 @@ def test_every_command_refuses_an_unknown_district(app: Flask, bays_file: Path, 
     result = run(app, *command, "--district", "atlantis")
 
     assert_refused(result, "unknown_district: no district 'atlantis'")
+
+
+def test_district_settings_shows_and_changes_the_payment_window(
+    app: Flask, db: Session, bays_file: Path
+) -> None:
+    imported(app, bays_file)
+
+    shown = run(app, "district-settings", "--district", SLUG)
+    changed = run(app, "district-settings", "--district", SLUG, "--payment-window-minutes", "4320")
+    refused = run(app, "district-settings", "--district", SLUG, "--payment-window-minutes", "-5")
+
+    assert shown.exit_code == 0 and "payment window 1440 minutes" in shown.output
+    assert changed.exit_code == 0 and "payment window 4320 minutes" in changed.output
+    assert refused.exit_code != 0
+    assert db.scalars(select(District.payment_window_minutes).where(District.slug == SLUG)).one() == 4320
 
 
 # --- export-stays -------------------------------------------------------------------------------
