@@ -28,18 +28,27 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         billing,
         cds_curbs,
         cds_events,
+        cds_metrics,
         devices,
         drivers,
+        open_data,
         openapi,
+        pages,
         payments,
+        police,
+        pricing,
         receipts,
         reconciliation,
+        reports,
         staff,
+        vacancy,
+        warden,
     )
 
     for blueprint in (
         cds_events.bp,
         cds_curbs.bp,
+        cds_metrics.bp,
         staff.bp,
         devices.bp,
         billing.bp,
@@ -47,7 +56,14 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         drivers.bp,
         receipts.bp,
         reconciliation.bp,
+        reports.bp,
+        warden.bp,
+        police.bp,
+        vacancy.bp,
         openapi.bp,
+        pages.bp,
+        pricing.bp,
+        open_data.bp,
     ):
         app.register_blueprint(blueprint)
     cli.init_app(app)

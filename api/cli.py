@@ -28,7 +28,8 @@ def init_app(app: Flask) -> None:
     from api.cli_bench import bench_intake
     from api.cli_bench_pricing import bench_pricing
     from api.cli_bench_sweep import bench_sweep
-    from api.cli_demo import demo_cards, simulate
+    from api.cli_demo import demo_cards, seed_history, simulate
+    from api.cli_forecast import forecast_calibration
 
     for command in (
         bench_intake,
@@ -45,8 +46,10 @@ def init_app(app: Flask) -> None:
         rebuild,
         simulate,
         demo_cards,
+        seed_history,
         run_job_command,
         scheduler_command,
+        forecast_calibration,
     ):
         app.cli.add_command(command)
 

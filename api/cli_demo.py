@@ -5,6 +5,7 @@ from __future__ import annotations
 import signal
 import sys
 from types import FrameType
+from zoneinfo import ZoneInfo
 
 import click
 
@@ -71,3 +72,72 @@ def demo_cards() -> None:
     finally:
         db.close()
     click.echo(f"{len(accounts)} demo drivers now have a test card saved")
+
+
+@click.command("seed-history")
+@click.option("--days", type=click.IntRange(min=1, max=62), default=1, show_default=True)
+@click.option("--seed", type=int, default=7, show_default=True, help="Seed of the simulated traffic.")
+def seed_history(days: int, seed: int) -> None:
+    """Fill the demo district with the simulated traffic of the last DAYS whole local days,
+    through the same intake as the devices (a day already there changes nothing), so that
+    billing, enforcement and reports have a history the live simulation alone cannot give."""
+    from datetime import datetime, timedelta
+
+    from flask import current_app
+    from sqlalchemy import select
+    from tqdm import tqdm
+
+    from api.cds_events import record_pos_payments
+    from api.database import begin_write, new_session
+    from fixtures.demo import DEMO_SLUG, DEMO_TIME_ZONE
+    from fixtures.simulator import sim_bays, simulate_day
+    from parking.inventory import get_district
+    from parking.models import Bay, Road
+    from sensors.intake import ingest_batch
+    from sensors.models import Device
+
+    zone = ZoneInfo(DEMO_TIME_ZONE)
+    now = current_app.extensions["parking.clock"].now()
+    db = new_session(current_app)
+    try:
+        district = get_district(db, DEMO_SLUG)
+        spaces = {
+            name: (space, zone_id)
+            for name, space, zone_id in db.execute(
+                select(Bay.name, Bay.uuid, Road.uuid)
+                .join(Road, Road.id == Bay.road_id)
+                .where(Bay.district_id == district.id)
+            )
+        }
+        devices = {d.uuid: d for d in db.scalars(select(Device).where(Device.district_id == district.id))}
+        bays = sim_bays(spaces, {d.name: d.uuid for d in devices.values()})
+        db.commit()  # reads done: each chunk below is its own write transaction
+        today = now.astimezone(zone).date()
+        skew = timedelta(seconds=current_app.config["EVENT_MAX_SKEW_SECONDS"])
+        for back in range(days, 0, -1):
+            day = today - timedelta(days=back)
+            events = simulate_day(
+                bays, datetime.combine(day, datetime.min.time(), tzinfo=zone), seed + day.toordinal()
+            )
+            accepted = 0
+            with tqdm(total=len(events), desc=f"{day} ", unit="ev", disable=None) as bar:
+                for start in range(0, len(events), 2000):
+                    chunk = events[start : start + 2000]
+                    begin_write(db)
+                    by_device: dict[str, list[dict[str, object]]] = {}
+                    for event in chunk:
+                        by_device.setdefault(str(event["data_source_device_id"]), []).append(event)
+                    # Stakes first: a POS payment then meets the stay it paid for.
+                    order = sorted(by_device, key=lambda u: devices[u].kind == "handheld_pos")
+                    for device_uuid in order:
+                        items = by_device[device_uuid]
+                        device = db.get_one(Device, devices[device_uuid].id)
+                        result = ingest_batch(db, device, items, now, skew)
+                        accepted += result.success - result.duplicates
+                        if device.kind == "handheld_pos":
+                            record_pos_payments(db, district, device, result.logged, now)
+                    db.commit()
+                    bar.update(len(chunk))
+            click.echo(f"{day}: {len(events)} events, {accepted} new (a resent event changes nothing)")
+    finally:
+        db.close()

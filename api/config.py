@@ -35,6 +35,9 @@ def defaults() -> dict[str, Any]:
         "PAGE_SIZE_MAX": 2000,
         # Vacancy searches by radius may not reach further than this.
         "MAX_RADIUS_M": 5000,
+        # Native vacancy: a bay whose newest report (its own event or a heartbeat of a device
+        # watching it) is older than this is unknown, never free.
+        "VACANCY_STALE_MINUTES": 15,
         "CDS_AUTHOR": "Smart on-street parking system",
         "CDS_LICENSE_URL": "https://creativecommons.org/licenses/by/4.0/",
         "JSON_SORT_KEYS": False,
@@ -44,4 +47,28 @@ def defaults() -> dict[str, Any]:
         "STRIPE_API_KEY": "",
         "STRIPE_API_BASE": "http://127.0.0.1:8420",
         "STRIPE_WEBHOOK_SECRET": "whsec_local_demo",
+        # Driver notifications: a max-stay reminder this many minutes before the max stay
+        # runs out; events of the last NOTIFY_LOOKBACK_DAYS are turned into notifications;
+        # pushes are retried NOTIFY_MAX_ATTEMPTS times, waiting NOTIFY_BACKOFF_SECONDS × 2^n;
+        # callbacks to private addresses are refused unless allowed (development, tests).
+        "REMINDER_MINUTES": 15,
+        "NOTIFY_LOOKBACK_DAYS": 7,
+        "NOTIFY_MAX_ATTEMPTS": 8,
+        "NOTIFY_BACKOFF_SECONDS": 30,
+        "NOTIFY_TIMEOUT_SECONDS": 5,
+        "NOTIFY_BATCH": 500,
+        "NOTIFY_ALLOW_PRIVATE_URLS": False,
+        # Pricing advice (docs/PRICING.md): rates in minor units per minute; the maximum is
+        # 4x the demo core tariff's 10 fen a minute; a step is this percent of the rate.
+        "PRICING_MIN_PER_MINUTE": 0,
+        "PRICING_MAX_PER_MINUTE": 40,
+        "PRICING_STEP_PERCENT": 25,
+        "PRICING_RAISE_AT_PERCENT": 80,
+        "PRICING_LOWER_BELOW_PERCENT": 60,
+        "PRICING_HOLD_DAYS": 30,
+        # Open data (docs/OPEN_DATA.md): road-hours with fewer stays are suppressed,
+        # occupancy is rounded to this many percent, hours appear this long after they end.
+        "OPEN_DATA_MIN_STAYS": 5,
+        "OPEN_DATA_ROUND_PERCENT": 5,
+        "OPEN_DATA_DELAY_MINUTES": 60,
     }

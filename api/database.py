@@ -106,7 +106,13 @@ def get_db() -> Session:
 
 def get_write_db() -> Session:
     """This request's session, holding SQLite's write lock from its first statement."""
-    db = get_db()
+    return begin_write(get_db())
+
+
+def begin_write(db: Session) -> Session:
+    """Start the session's next transaction holding SQLite's write lock (BEGIN IMMEDIATE), so
+    that a unit of work that reads then writes waits its turn instead of failing with
+    "database is locked" when another writer went first."""
     if isinstance(db.get_bind(), Engine):  # tests bind one Connection, already in a transaction
         db.connection(execution_options={"sqlite_immediate": True})
     return db

@@ -1,11 +1,16 @@
-"""Driver accounts: sign up and in, link plates, save a card, read notices."""
+"""Driver accounts: sign up and in, link plates, save a card; my stays (current and past),
+what my plates owe and paying it; my notifications (polled, or pushed to my callback).
+
+A driver sees only the plates they linked, and of those only stays that ended after the link
+(a plate's former driver's stays stay private); what a plate owes is public by plate anyway."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, request
-from sqlalchemy import select
+from flask import Blueprint, Response, current_app, jsonify, request, url_for
+from sqlalchemy import func, select
 
 from api.cds import bearer_token, clock_now
 from api.database import get_db, get_write_db
@@ -13,14 +18,24 @@ from api.errors import ApiError
 from api.openapi import documented
 from api.payments_gateway import get_gateway
 from api.schemas_billing import (
+    AccountPaymentIn,
+    CallbackIn,
+    CallbackOut,
     CardIn,
+    CurrentStayList,
     DriverOut,
+    HistoryQuery,
     NoticeList,
+    NotificationList,
+    NotificationQuery,
+    OutstandingOut,
+    PaymentOut,
     PlateIn,
     SessionOut,
     SetupIntentOut,
     SignInIn,
     SignUpIn,
+    StayHistoryPage,
 )
 from billing.accounts import (
     account_for_token,
@@ -31,7 +46,30 @@ from billing.accounts import (
     sign_up,
     start_card_setup,
 )
-from billing.models import DriverAccount, Notice
+from billing.models import (
+    ARREARS,
+    PENDING,
+    SUCCEEDED,
+    DriverAccount,
+    DriverPlate,
+    Notice,
+    Payment,
+    PaymentAllocation,
+    StayFee,
+)
+from billing.notifications import SIGNATURE_HEADER, notifications_after, register_callback
+from billing.payments import (
+    NothingToPayError,
+    PaymentDeclinedError,
+    new_key,
+    owed_by_plates,
+    plan_account_payment,
+    record_charge,
+    send_payment,
+)
+from billing.tariffs import TariffBook, vehicle_class_for_plate
+from parking.inventory import get_district
+from parking.models import Bay, District, Road, Stay
 from parking.plates import normalise_plate
 
 bp = Blueprint("drivers", __name__, url_prefix="/api/v1/drivers")
@@ -148,6 +186,261 @@ def notices() -> Response:
         select(Notice).where(Notice.account_id == account.id).order_by(Notice.created_at.desc()).limit(100)
     )
     return jsonify(NoticeList().dump({"notices": list(rows)}))
+
+
+@bp.get("/me/stays/current")
+@documented(
+    "My stays going on now: fee so far, time left before the maximum stay, the band now",
+    CurrentStayList,
+    auth="driver",
+    errors=(401,),
+)
+def current_stays() -> Response:
+    """Open stays of my linked plates, priced from their start to now by the tariff version
+    in force when they started."""
+    db = get_db()
+    account, now = _driver(db), clock_now()
+    rows = db.execute(
+        select(Stay, Bay.name, Road.name, Road.tariff_code, District)
+        .join(Bay, Bay.id == Stay.bay_id)
+        .join(Road, Road.id == Stay.road_id)
+        .join(District, District.id == Stay.district_id)
+        .where(*_mine(db, account), Stay.ended_at.is_(None))
+        .order_by(Stay.started_at)
+    ).all()
+    books: dict[int, TariffBook] = {}
+    stays = []
+    for stay, bay, road, tariff_code, district in rows:
+        book = books.get(district.id) or books.setdefault(district.id, TariffBook.load(db, district))
+        stays.append(_current(stay, bay, road, district, book.in_force(tariff_code, stay.started_at), now))
+    return jsonify(CurrentStayList().dump({"stays": stays}))
+
+
+def _current(
+    stay: Stay, bay: str, road: str, district: District, found: Any, now: datetime
+) -> dict[str, Any]:
+    tariff = found[1] if found is not None else None
+    upto = max(now, stay.started_at)
+    max_minutes = tariff.max_stay_minutes if tariff is not None else None
+    left = None
+    if max_minutes is not None:
+        ends_at = stay.started_at.timestamp() + max_minutes * 60
+        left = max(0, int(ends_at - now.timestamp()))
+    return {
+        "uuid": stay.uuid,
+        "district": district.slug,
+        "plate": stay.plate,
+        "bay": bay,
+        "road": road,
+        "started_at": stay.started_at,
+        "elapsed_seconds": int((upto - stay.started_at).total_seconds()),
+        "fee_so_far": (
+            tariff.price(stay.started_at, upto, vehicle_class_for_plate(stay.plate)).amount
+            if tariff
+            else None
+        ),
+        "currency": district.currency,
+        "band": tariff.band_at(now) if tariff is not None else None,
+        "max_stay_minutes": max_minutes,
+        "time_left_seconds": left,
+    }
+
+
+@bp.get("/me/stays/history")
+@documented(
+    "My ended stays, newest first, with fee, what is paid and the receipts",
+    StayHistoryPage,
+    query=HistoryQuery,
+    auth="driver",
+    errors=(400, 401),
+)
+def stay_history() -> Response:
+    db = get_db()
+    account = _driver(db)
+    args = HistoryQuery().load(request.args)
+    page, size = args["page"], args["page_size"]
+    mine = (
+        *_mine(db, account),
+        DriverPlate.account_id == account.id,
+        Stay.ended_at.is_not(None),
+        Stay.ended_at >= DriverPlate.linked_at,  # not the stays of the plate's former driver
+    )
+    total = db.scalar(
+        select(func.count()).select_from(Stay).join(DriverPlate, DriverPlate.plate == Stay.plate).where(*mine)
+    )
+    rows = db.execute(
+        select(Stay, StayFee, Bay.name, Road.name, District.slug, District.currency)
+        .join(DriverPlate, DriverPlate.plate == Stay.plate)
+        .outerjoin(StayFee, StayFee.stay_id == Stay.id)
+        .join(Bay, Bay.id == Stay.bay_id)
+        .join(Road, Road.id == Stay.road_id)
+        .join(District, District.id == Stay.district_id)
+        .where(*mine)
+        .order_by(Stay.ended_at.desc(), Stay.id.desc())
+        .offset((page - 1) * size)
+        .limit(size)
+    ).all()
+    receipts: dict[int, list[str]] = {}
+    paid_by = db.execute(
+        select(PaymentAllocation.stay_id, Payment.uuid)
+        .join(Payment, Payment.id == PaymentAllocation.payment_id)
+        .where(PaymentAllocation.stay_id.in_([r[0].id for r in rows]), Payment.status == SUCCEEDED)
+        .order_by(Payment.created_at, Payment.id)
+    )
+    for stay_id, payment in paid_by:
+        receipts.setdefault(stay_id, []).append(url_for("receipts.receipt_page", payment=payment))
+    stays = [
+        {
+            "uuid": stay.uuid,
+            "district": slug,
+            "plate": stay.plate,
+            "bay": bay,
+            "road": road,
+            "started_at": stay.started_at,
+            "ended_at": stay.ended_at,
+            "fee": fee.amount if fee else None,
+            "paid": fee.paid if fee else 0,
+            "currency": currency,
+            "status": fee.status if fee else "unpriced",
+            "receipt_urls": receipts.get(stay.id, []),
+        }
+        for stay, fee, bay, road, slug, currency in rows
+    ]
+    body = {"stays": stays, "page": page, "page_size": size, "total": total or 0}
+    return jsonify(StayHistoryPage().dump(body))
+
+
+@bp.get("/me/outstanding")
+@documented(
+    "What my plates owe, by district, in the order a payment settles it",
+    OutstandingOut,
+    auth="driver",
+    errors=(401,),
+)
+def outstanding() -> Response:
+    db = get_db()
+    plates = plates_of(db, _driver(db))
+    districts = []
+    for district in db.scalars(select(District).order_by(District.slug)) if plates else ():
+        owed = owed_by_plates(db, district, plates)
+        if not owed:
+            continue
+        districts.append(
+            {
+                "district": district.slug,
+                "currency": district.currency,
+                "outstanding": sum(s.owed for _, s in owed),
+                "arrears": sum(s.owed for _, s in owed if s.status == ARREARS),
+                "stays": [{**vars(s), "owed": s.owed, "plate": plate} for plate, s in owed],
+            }
+        )
+    return jsonify(OutstandingOut().dump({"districts": districts}))
+
+
+@bp.post("/me/payments")
+@documented(
+    "Pay what my plates owe: my saved card unless another is given, oldest arrears first",
+    PaymentOut,
+    body=AccountPaymentIn,
+    auth="driver",
+    errors=(400, 401, 402, 404, 409, 502),
+    status=201,
+)
+def pay_mine() -> tuple[Response, int]:
+    """`district` may be left out when my plates owe in one district only. Send an
+    `Idempotency-Key` header to make a retried request safe: it answers the first payment."""
+    db = get_write_db()
+    account = _driver(db)
+    body = AccountPaymentIn().load(_json_body())
+    client_key = request.headers.get("Idempotency-Key", "").strip()
+    if len(client_key) > 80:
+        raise ApiError(400, "invalid_idempotency_key", "Idempotency-Key is at most 80 characters")
+    key = f"account:{account.id}:{client_key}" if client_key else new_key(f"account:{account.id}")
+    plates = plates_of(db, account)
+    district = _paying_district(db, plates, body.get("district"))
+    payment, created = plan_account_payment(
+        db, district, account, plates, body["amount"], body.get("payment_method"), key, clock_now()
+    )
+    db.commit()  # the pending payment exists before the provider is asked
+    if payment.status == PENDING:
+        result = send_payment(db, get_gateway(), payment)  # no write lock held meanwhile
+        db.commit()
+        payment = get_write_db().get_one(Payment, payment.id)
+        if payment.status == PENDING:
+            record_charge(db, payment, result, clock_now())
+        db.commit()
+    if payment.status != SUCCEEDED:
+        raise PaymentDeclinedError(
+            f"the card was not charged ({payment.failure_code}): the stays are still payable",
+            [payment.failure_message or payment.status],
+        )
+    out: dict[str, Any] = PaymentOut().dump(payment)
+    out["receipt_url"] = url_for("receipts.receipt_page", payment=payment.uuid)
+    return jsonify(out), 201 if created else 200
+
+
+def _paying_district(db: Any, plates: list[str], slug: str | None) -> District:
+    if slug is not None:
+        return get_district(db, slug)
+    owing = [d for d in db.scalars(select(District).order_by(District.slug)) if owed_by_plates(db, d, plates)]
+    if not owing:
+        raise NothingToPayError("your plates owe nothing")
+    if len(owing) > 1:
+        names = ", ".join(d.slug for d in owing)
+        raise ApiError(
+            400, "district_required", f"your plates owe in {names}: name the district", ["district"]
+        )
+    district: District = owing[0]
+    return district
+
+
+@bp.get("/me/notifications")
+@documented(
+    "My notifications after a cursor, oldest first: reminders, charges, failed payments, arrears",
+    NotificationList,
+    query=NotificationQuery,
+    auth="driver",
+    errors=(400, 401),
+)
+def notifications() -> Response:
+    """Poll with `after` set to the last answer's `cursor`; a notification's `id` never
+    repeats, so one pushed to the callback as well can be dropped as a repeat."""
+    db = get_db()
+    account = _driver(db)
+    args = NotificationQuery().load(request.args)
+    rows = notifications_after(db, account.id, args["after"], args["limit"])
+    cursor = rows[-1].id if rows else args["after"]
+    return jsonify(NotificationList().dump({"notifications": rows, "cursor": cursor}))
+
+
+@bp.post("/me/callback")
+@documented(
+    "Push my notifications to a URL; the answer carries the signing secret, shown only once",
+    CallbackOut,
+    body=CallbackIn,
+    auth="driver",
+    errors=(400, 401),
+    status=201,
+)
+def put_callback() -> tuple[Response, int]:
+    """Registering again replaces the URL and the secret. Each push is a JSON POST signed in
+    the `X-Parking-Signature` header (see docs/BILLING.md, Notifications)."""
+    db = get_write_db()
+    account = _driver(db)
+    body = CallbackIn().load(_json_body())
+    allow_private = bool(current_app.config["NOTIFY_ALLOW_PRIVATE_URLS"])
+    secret = register_callback(db, account.id, body["url"], clock_now(), allow_private)
+    db.commit()
+    out = {"url": body["url"], "secret": secret, "signature_header": SIGNATURE_HEADER}
+    return jsonify(CallbackOut().dump(out)), 201
+
+
+def _mine(db: Any, account: DriverAccount) -> tuple[Any, ...]:
+    """Stays of my linked plates. The district list lets the (district, plate) index serve
+    the lookup; districts are few."""
+    districts = list(db.scalars(select(District.id)))
+    linked = select(DriverPlate.plate).where(DriverPlate.account_id == account.id)
+    return (Stay.district_id.in_(districts), Stay.plate.in_(linked))
 
 
 def _json_body() -> dict[str, Any]:

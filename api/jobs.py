@@ -12,10 +12,19 @@ from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.database import new_session
+from api.database import begin_write, new_session
 from billing.gateway import GatewayUnavailable
-from billing.models import Payment
-from billing.payments import mark_arrears, pay, plan_auto_charges
+from billing.models import PENDING, Payment
+from billing.notifications import (
+    collect_events,
+    due_deliveries,
+    http_sender,
+    push_for,
+    queue_reminders,
+    record_push,
+    send_push,
+)
+from billing.payments import mark_arrears, plan_auto_charges, record_charge, send_payment
 from billing.tariffs import price_ended_stays
 from enforcement.sweeps import sweep_obstructions, sweep_overstays, sweep_restrictions, sweep_unregistered
 from enforcement.tasks import escalate_arrears, escalate_tasks, raise_device_tasks
@@ -100,16 +109,58 @@ def _charge_stays(db: Session, now: datetime, district_id: int | None, app: Flas
         pending = plan_auto_charges(db, district, now)
         db.commit()
         for payment_id in pending:
-            payment = db.get_one(Payment, payment_id)
-            try:
+            try:  # the provider is asked outside any write lock; its answer recorded after
                 with app.app_context():
-                    pay(db, get_gateway(), payment, now)
+                    result = send_payment(db, get_gateway(), db.get_one(Payment, payment_id))
             except GatewayUnavailable as error:
                 db.rollback()
                 return f"payment provider unavailable, will retry: {error}"
             db.commit()
+            payment = begin_write(db).get_one(Payment, payment_id)
+            if payment.status == PENDING:
+                record_charge(db, payment, result, now)
+            db.commit()
             outcomes[payment.status] = outcomes.get(payment.status, 0) + 1
     return "charges: " + (", ".join(f"{n} {s}" for s, n in sorted(outcomes.items())) or "none due")
+
+
+def _forecast(db: Session, now: datetime, district_id: int | None, app: Flask) -> str:
+    from api.cli_forecast import fit_district
+
+    return "; ".join(f"{d.slug} {fit_district(db, d, now).summary()}" for d in _districts(db, district_id))
+
+
+def _reminders(db: Session, now: datetime, district_id: int | None, app: Flask) -> str:
+    written = queue_reminders(db, now, timedelta(minutes=app.config["REMINDER_MINUTES"]))
+    return f"{written} max-stay reminders"
+
+
+def _notify(db: Session, now: datetime, district_id: int | None, app: Flask) -> str:
+    """Turn new billing events into notifications, then push those due to the drivers'
+    callbacks: each push sent outside any write lock, its outcome committed at once."""
+    cfg = app.config
+    written = collect_events(db, now, timedelta(days=cfg["NOTIFY_LOOKBACK_DAYS"]))
+    db.commit()
+    send = http_sender(timedelta(seconds=cfg["NOTIFY_TIMEOUT_SECONDS"]), cfg["NOTIFY_ALLOW_PRIVATE_URLS"])
+    outcomes: dict[str, int] = {}
+    for notification_id in due_deliveries(db, now, cfg["NOTIFY_BATCH"]):
+        push = push_for(db, notification_id, now)
+        db.commit()
+        if push is None:
+            continue
+        error = send_push(push, send)
+        outcome = record_push(
+            begin_write(db),
+            notification_id,
+            error,
+            now,
+            cfg["NOTIFY_MAX_ATTEMPTS"],
+            timedelta(seconds=cfg["NOTIFY_BACKOFF_SECONDS"]),
+        )
+        db.commit()
+        outcomes[outcome] = outcomes.get(outcome, 0) + 1
+    pushed = ", ".join(f"{n} {o}" for o, n in sorted(outcomes.items())) or "none due"
+    return f"{written} new notifications; pushes: {pushed}"
 
 
 def _districts(db: Session, district_id: int | None) -> list[District]:
@@ -183,6 +234,25 @@ JOBS = {
             "turn stays unpaid after their district's payment window into arrears",
             _arrears,
         ),
+        Job(
+            "forecast",
+            timedelta(hours=6),
+            "refit each road's chance of a free bay by day class and 15-minute slot (last 28 days)",
+            _forecast,
+        ),
+        Job(
+            "reminders",
+            timedelta(minutes=1),
+            "tell drivers REMINDER_MINUTES before a stay of their plate reaches its maximum stay",
+            _reminders,
+        ),
+        Job(
+            "notify",
+            timedelta(minutes=1),
+            "notify drivers of stays charged, failed charges and arrears; push notifications "
+            "to their callbacks, signed, retried with backoff",
+            _notify,
+        ),
     )
 }
 
@@ -190,7 +260,7 @@ JOBS = {
 def run_job(app: Flask, name: str, district: str | None = None) -> str:
     """Run one job once, committed as one unit of work; returns its one-line summary."""
     job = JOBS[name]
-    db = new_session(app)
+    db = begin_write(new_session(app))
     try:
         district_id = get_district(db, district).id if district else None
         summary = job.run(db, app.extensions["parking.clock"].now(), district_id, app)

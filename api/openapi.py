@@ -23,6 +23,8 @@ _ERRORS = {
     404: "Unknown district, or an unknown thing it names",
     402: "The card was declined or needs authentication; nothing was charged",
     409: "Conflicts with what is already recorded",
+    413: "The request, or a file in it, is too large",
+    415: "The request body is not of the media type this endpoint takes",
     422: "Well-formed but refused by a business rule",
     502: "The payment provider could not be reached",
 }
@@ -37,9 +39,14 @@ def documented(
     auth: str | None = "staff",
     errors: tuple[int, ...] = (401, 404),
     status: int = 200,
+    body_media: str = "application/json",
+    files: tuple[str, ...] = (),
+    media: tuple[str, ...] = ("application/json",),
 ) -> Callable[[F], F]:
     """Declare what a native view takes and answers, for the OpenAPI document. `auth` names
-    the security scheme (None: public); `status` is the success status."""
+    the security scheme (None: public); `status` is the success status; `body_media` the
+    request body's type (multipart/form-data with `files` as its file parts); `media` the
+    types the view answers (JSON by the schema, CSV as text, images as bytes)."""
 
     def mark(view: F) -> F:
         view._openapi = {  # type: ignore[attr-defined]
@@ -50,6 +57,9 @@ def documented(
             "auth": auth,
             "errors": errors,
             "status": status,
+            "body_media": body_media,
+            "files": files,
+            "media": media,
         }
         return view
 
@@ -82,7 +92,7 @@ def build_spec(app: Flask) -> dict[str, Any]:
         responses: dict[str, Any] = {
             str(doc["status"]): {
                 "description": "Created" if doc["status"] == 201 else "OK",
-                "content": {"application/json": {"schema": doc["response"]}},
+                "content": {kind: {"schema": _media_schema(kind, doc["response"])} for kind in doc["media"]},
             }
         }
         for status in doc["errors"]:
@@ -97,13 +107,22 @@ def build_spec(app: Flask) -> dict[str, Any]:
             "security": [{doc["auth"]: []}] if doc["auth"] else [],
         }
         if doc["body"] is not None:
-            operation["requestBody"] = {
-                "required": True,
-                "content": {"application/json": {"schema": doc["body"]}},
-            }
+            body: Any = doc["body"]
+            if doc["files"]:
+                binary = {name: {"type": "string", "format": "binary"} for name in doc["files"]}
+                body = {"allOf": [body, {"type": "object", "properties": binary}]}
+            operation["requestBody"] = {"required": True, "content": {doc["body_media"]: {"schema": body}}}
         methods = sorted(m.lower() for m in (rule.methods or set()) - {"HEAD", "OPTIONS"})
         spec.path(path=path, operations={method: operation for method in methods})
     return spec.to_dict()
+
+
+def _media_schema(kind: str, schema: type[Schema]) -> Any:
+    if kind == "application/json":
+        return schema
+    if kind.startswith("text/"):
+        return {"type": "string"}
+    return {"type": "string", "format": "binary"}
 
 
 @bp.get("/openapi.json")

@@ -19,14 +19,15 @@ from api.schemas_billing import (
     RefundIn,
     RefundOut,
 )
-from billing.models import SUCCEEDED, Payment, Refund
+from billing.models import PENDING, SUCCEEDED, Payment, Refund
 from billing.payments import (
     PaymentDeclinedError,
     new_key,
-    pay,
     plan_plate_payment,
     plan_refund,
     plate_ledger,
+    record_charge,
+    send_payment,
     send_refund,
 )
 from billing.webhooks import handle_event
@@ -84,10 +85,12 @@ def pay_plate(district: str, plate: str) -> tuple[Response, int]:
         currency=body.get("currency"),
     )
     db.commit()  # the pending payment exists before the provider is asked
-    if created or payment.status == "pending":
-        db = get_write_db()
-        payment = db.get_one(Payment, payment.id)
-        pay(db, get_gateway(), payment, clock_now())
+    if payment.status == PENDING:
+        result = send_payment(db, get_gateway(), payment)  # no write lock held meanwhile
+        db.commit()
+        payment = get_write_db().get_one(Payment, payment.id)
+        if payment.status == PENDING:
+            record_charge(db, payment, result, clock_now())
         db.commit()
     if payment.status != SUCCEEDED:
         raise PaymentDeclinedError(

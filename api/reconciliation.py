@@ -102,6 +102,7 @@ class ReconciliationOut(Schema):
     ReconciliationOut,
     query=ReconciliationQuery,
     errors=(400, 401, 403, 404),
+    media=("application/json", "text/csv"),
 )
 def daily_reconciliation(district: str) -> Response:
     """One local day of the district (JSON, or CSV with `format=csv`; see the module docstring)."""

@@ -178,3 +178,101 @@ class NoticeOut(Schema):
 
 class NoticeList(Schema):
     notices = fields.List(fields.Nested(NoticeOut))
+
+
+class CurrentStayOut(Schema):
+    id = fields.String(attribute="uuid")
+    district = fields.String()
+    plate = fields.String()
+    bay = fields.String()
+    road = fields.String()
+    started_at = fields.DateTime()
+    elapsed_seconds = fields.Integer()
+    fee_so_far = fields.Integer(allow_none=True)
+    currency = fields.String()
+    band = fields.String(allow_none=True)
+    max_stay_minutes = fields.Integer(allow_none=True)
+    time_left_seconds = fields.Integer(allow_none=True)
+
+
+class CurrentStayList(Schema):
+    stays = fields.List(fields.Nested(CurrentStayOut))
+
+
+class HistoryQuery(Schema):
+    page = fields.Integer(strict=False, load_default=1, validate=validate.Range(min=1, max=1_000_000))
+    page_size = fields.Integer(strict=False, load_default=50, validate=validate.Range(min=1, max=200))
+
+
+class PastStayOut(Schema):
+    id = fields.String(attribute="uuid")
+    district = fields.String()
+    plate = fields.String()
+    bay = fields.String()
+    road = fields.String()
+    started_at = fields.DateTime()
+    ended_at = fields.DateTime()
+    fee = fields.Integer(allow_none=True)
+    paid = fields.Integer()
+    currency = fields.String()
+    status = fields.String()
+    receipt_urls = fields.List(fields.String())
+
+
+class StayHistoryPage(Schema):
+    stays = fields.List(fields.Nested(PastStayOut))
+    page = fields.Integer()
+    page_size = fields.Integer()
+    total = fields.Integer()
+
+
+class MyOwedStayOut(OwedStayOut):
+    plate = fields.String()
+
+
+class DistrictOwedOut(Schema):
+    district = fields.String()
+    currency = fields.String()
+    outstanding = fields.Integer()
+    arrears = fields.Integer()
+    stays = fields.List(fields.Nested(MyOwedStayOut))
+
+
+class OutstandingOut(Schema):
+    districts = fields.List(fields.Nested(DistrictOwedOut))
+
+
+class AccountPaymentIn(Schema):
+    amount = fields.Integer(strict=True, required=True, validate=validate.Range(min=1))
+    payment_method = fields.String(validate=validate.Length(min=1, max=100))
+    district = fields.String(validate=validate.Length(min=1, max=64))
+
+
+class NotificationQuery(Schema):
+    after = fields.Integer(strict=False, load_default=0, validate=validate.Range(min=0))
+    limit = fields.Integer(strict=False, load_default=100, validate=validate.Range(min=1, max=500))
+
+
+class NotificationOut(Schema):
+    id = fields.Integer()
+    kind = fields.String()
+    created_at = fields.DateTime()
+    message = fields.String()
+    data = fields.Dict()
+
+
+class NotificationList(Schema):
+    notifications = fields.List(fields.Nested(NotificationOut))
+    cursor = fields.Integer()
+
+
+class CallbackIn(Schema):
+    url = fields.Url(
+        required=True, schemes={"http", "https"}, require_tld=False, validate=validate.Length(max=2000)
+    )
+
+
+class CallbackOut(Schema):
+    url = fields.String()
+    secret = fields.String()
+    signature_header = fields.String()

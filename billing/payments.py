@@ -61,6 +61,7 @@ CDS_PAYMENT_METHODS = frozenset(
     )
 )
 PENDING_RETRY_AFTER = timedelta(minutes=2)
+CHANNEL_ACCOUNT = "account"  # a signed-in driver paying what their plates owe, in the app
 
 
 class AlreadyPaidError(ConflictError):
@@ -96,6 +97,10 @@ class PaymentDeclinedError(DomainError):
 
 class UnknownPaymentError(NotFoundError):
     code = "unknown_payment"
+
+
+class NoSavedCardError(ConflictError):
+    code = "no_saved_card"
 
 
 @dataclass(frozen=True)
@@ -310,7 +315,7 @@ def record_charge(db: Session, payment: Payment, result: ChargeResult, now: date
         payment.failure_code, payment.failure_message = "failed", result.message
     else:  # processing: the provider will tell us by webhook
         payment.status = PENDING
-    if payment.status in (REQUIRES_ACTION, DECLINED, FAILED) and payment.account_id is not None:
+    if payment.status in (REQUIRES_ACTION, DECLINED, FAILED) and payment.channel == CHANNEL_AUTO:
         db.add(
             Notice(
                 account_id=payment.account_id,
@@ -350,12 +355,18 @@ def pay(db: Session, gateway: PaymentGateway, payment: Payment, now: datetime) -
     the answer. The caller commits before and after."""
     if payment.status != PENDING:
         return payment
+    return record_charge(db, payment, send_payment(db, gateway, payment), now)
+
+
+def send_payment(db: Session, gateway: PaymentGateway, payment: Payment) -> ChargeResult:
+    """Ask the provider to take a pending payment; writes nothing, so the caller need not
+    hold a write lock while the provider answers (`record_charge` records the answer)."""
     description = f"Parking {payment.plate or ''}".strip()
     metadata = {"payment": payment.uuid, "plate": payment.plate or ""}
-    if payment.channel == CHANNEL_AUTO:
+    if payment.channel == CHANNEL_AUTO or _with_saved_card(db, payment):
         account = db.get(DriverAccount, payment.account_id)
         assert account is not None and account.customer_id is not None
-        result = gateway.charge_off_session(
+        return gateway.charge_off_session(
             account.customer_id,
             payment.payment_method_id or account.payment_method_id or "",
             payment.amount,
@@ -364,16 +375,78 @@ def pay(db: Session, gateway: PaymentGateway, payment: Payment, now: datetime) -
             description,
             metadata,
         )
-    else:
-        result = gateway.pay_now(
-            payment.payment_method_id or "",
-            payment.amount,
-            payment.currency,
-            payment.idempotency_key,
-            description,
-            metadata,
-        )
-    return record_charge(db, payment, result, now)
+    return gateway.pay_now(
+        payment.payment_method_id or "",
+        payment.amount,
+        payment.currency,
+        payment.idempotency_key,
+        description,
+        metadata,
+    )
+
+
+def _with_saved_card(db: Session, payment: Payment) -> bool:
+    """A driver's own payment with the card saved on their account (charged as its customer)."""
+    account = db.get(DriverAccount, payment.account_id) if payment.account_id is not None else None
+    return (
+        account is not None
+        and account.customer_id is not None
+        and payment.payment_method_id == account.payment_method_id
+    )
+
+
+def owed_by_plates(db: Session, district: District, plates: Sequence[str]) -> list[tuple[str, OwedStay]]:
+    """What several plates owe in a district, as (plate, stay), in the order one payment
+    settles them: oldest arrears first, then the oldest due stays, whichever the plate."""
+    owed = [(plate, stay) for plate in plates for stay in plate_ledger(db, district, plate).stays]
+    owed.sort(key=lambda p: (p[1].status != ARREARS, p[1].ended_at, p[1].stay_id))
+    return owed
+
+
+def plan_account_payment(
+    db: Session,
+    district: District,
+    account: DriverAccount,
+    plates: Sequence[str],
+    amount: Any,
+    payment_method: str | None,
+    key: str,
+    now: datetime,
+) -> tuple[Payment, bool]:
+    """Write a pending card payment of `amount` towards what a driver's plates owe in a
+    district, oldest arrears first, with the saved card unless another `payment_method` is
+    given. Returns (payment, created); a repeated `key` returns the first payment."""
+    existing = db.scalar(select(Payment).where(Payment.idempotency_key == key))
+    if existing is not None:
+        return existing, False
+    amount = _check_amount(amount)
+    owed = owed_by_plates(db, district, plates)
+    total = sum(s.owed for _, s in owed)
+    if total == 0:
+        raise NothingToPayError("your plates owe nothing here")
+    if amount > total:
+        raise AmountMismatchError(f"{amount} is more than the {total} owed", ["amount"])
+    card = payment_method or account.payment_method_id
+    if card is None:
+        raise NoSavedCardError("no card is saved: save one, or give a payment_method", ["payment_method"])
+    if _pending_for(db, [s.stay_id for _, s in owed]):
+        raise PaymentInProgressError("a payment for these stays is already in progress; try again shortly")
+    paying = {plate for plate, _ in owed}
+    payment = _new_payment(
+        district,
+        CHANNEL_ACCOUNT,
+        "credit_card",
+        amount,
+        key,
+        now,
+        plate=paying.pop() if len(paying) == 1 else None,
+        account_id=account.id,
+        payment_method_id=card,
+    )
+    db.add(payment)
+    db.flush()
+    _allocate(db, payment, [s for _, s in owed], amount)
+    return payment, True
 
 
 def plan_auto_charges(db: Session, district: District, now: datetime) -> list[int]:

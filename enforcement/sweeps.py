@@ -1,21 +1,22 @@
-"""The vehicle sweeps: each reads the district's open stays in one query, writes a violation
-and a task for each stay newly breaking its rule, and ends the violations whose vehicle left.
+"""The vehicle sweeps: each writes, in one INSERT ... SELECT, a violation for each open stay
+newly breaking its rule and a task for each violation written, then withdraws the violations
+late events disproved and ends those whose vehicle left.
 
 Each is `(db, district, now) -> SweepResult`, idempotent: one violation per stay per rule,
-however many sweeps see it (see docs/ENFORCEMENT.md for the rules)."""
+however many sweeps see it (see docs/ENFORCEMENT.md for the rules). The database builds the
+rows (uuids, start times, evidence): no row passes through Python."""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, exists, or_
+from sqlalchemy import Integer, String, and_, case, exists, literal
 from sqlalchemy.orm import Session
 
-from billing.models import TariffVersion
-from billing.tariff import Tariff
 from billing.tariffs import TariffBook, compiled
-from enforcement.models import OBSTRUCTION, OVERSTAY, RESTRICTION, UNREGISTERED
+from enforcement.models import OBSTRUCTION, OVERSTAY, RESTRICTION, UNREGISTERED, Violation
 from enforcement.rules import (
     OBSTRUCTION_ATTRIBUTE,
     TASK_KIND_FOR_RULE,
@@ -24,7 +25,15 @@ from enforcement.rules import (
     restriction_started_at,
     team_for_restriction,
 )
-from enforcement.violations import Breach, SweepResult, end_violations, open_stays, record_violations
+from enforcement.violations import (
+    SweepResult,
+    constants,
+    end_violations,
+    open_stays,
+    record_violations,
+    withdraw_violations,
+)
+from parking.db import UTCDateTime, json_object, json_value, utc_plus_seconds
 from parking.models import District, Road, Stay
 from sensors.models import CurbEvent
 
@@ -35,82 +44,111 @@ def sweep_overstays(db: Session, district: District, now: datetime) -> SweepResu
     """Open stays that have lasted longer than their tariff's maximum stay plus grace. The
     tariff is the version in force when the stay started (the one the driver parked under)."""
     book = TariffBook.load(db, district)
-    limits: list[tuple[str, TariffVersion, datetime | None, timedelta]] = []
+    limits = []
     for code, versions in book.versions.items():
         for i, version in enumerate(versions):
-            limit = overstay_limit(compiled(version, district.time_zone))
+            tariff = compiled(version, district.time_zone)
+            limit = overstay_limit(tariff)
             if limit is not None:
-                until = versions[i + 1].effective_from if i + 1 < len(versions) else None
-                limits.append((code, version, until, limit))
-    limits.sort(key=lambda entry: entry[1].effective_from, reverse=True)  # the latest that began first
+                limits.append(
+                    {
+                        "code": code,
+                        "effective_from": version.effective_from,
+                        "until": versions[i + 1].effective_from if i + 1 < len(versions) else now,
+                        "latest_start": now - limit,  # a stay that began later is within its limit
+                        "limit_seconds": int(limit.total_seconds()),
+                        "version": version.version,
+                        "max_stay_minutes": tariff.max_stay_minutes,
+                        "grace_minutes": tariff.grace_minutes,
+                    }
+                )
     if not limits:
-        return _finish(db, district, now, OVERSTAY, [])
-    when = [
-        and_(
-            Road.tariff_code == code,
-            Stay.started_at >= version.effective_from,
-            Stay.started_at < (until or now),
-            Stay.started_at < now - limit,
-        )
-        for code, version, until, limit in limits
-    ]
-    query = (
-        open_stays(district.id, OVERSTAY, Road.tariff_code)
-        .join(Road, Road.id == Stay.road_id)
-        .where(or_(*when))
+        return _finish(db, district, now, OVERSTAY, 0, 0)
+    at, minutes = UTCDateTime(), Integer()
+    types = {"code": String(), "effective_from": at, "until": at, "latest_start": at}
+    by_version = constants("limits", limits, types | dict.fromkeys(list(limits[0])[4:], minutes))
+    evidence = json_object(
+        ("event_ids", json_value(Stay.event_ids)),
+        ("tariff", by_version.c.code),
+        ("tariff_version", by_version.c.version),
+        ("max_stay_minutes", by_version.c.max_stay_minutes),
+        ("grace_minutes", by_version.c.grace_minutes),
     )
-    breaches = []
-    for row in db.execute(query):
-        code, version, _, limit = next(
-            entry
-            for entry in limits
-            if entry[0] == row.tariff_code and row.started_at >= entry[1].effective_from
+    found = (
+        open_stays(
+            district.id,
+            OVERSTAY,
+            now,
+            utc_plus_seconds(Stay.started_at, by_version.c.limit_seconds),
+            evidence,
         )
-        tariff = compiled(version, district.time_zone)
-        evidence = {
-            "event_ids": row.event_ids,
-            "tariff": code,
-            "tariff_version": version.version,
-            "max_stay_minutes": tariff.max_stay_minutes,
-            "grace_minutes": tariff.grace_minutes,
-        }
-        breaches.append(_breach(row, row.started_at + limit, TEAM_FOR_RULE[OVERSTAY], evidence))
-    return _finish(db, district, now, OVERSTAY, breaches)
+        .join(Road, Road.id == Stay.road_id)
+        .join(
+            by_version,
+            and_(
+                by_version.c.code == Road.tariff_code,
+                Stay.started_at >= by_version.c.effective_from,
+                Stay.started_at < by_version.c.until,
+                Stay.started_at < by_version.c.latest_start,
+            ),
+        )
+    )
+    return _finish(
+        db, district, now, OVERSTAY, *_record(db, district, OVERSTAY, TEAM_FOR_RULE[OVERSTAY], found, now)
+    )
 
 
 def sweep_restrictions(db: Session, district: District, now: datetime) -> SweepResult:
     """Open stays in bays whose road's tariff (the version in force now) has a no-parking or
     no-stopping restriction in force now. No grace: the signs are up."""
     book = TariffBook.load(db, district)
-    in_force: dict[str, tuple[TariffVersion, Tariff, datetime]] = {}
+    by_team: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for code in book.versions:
-        found = book.in_force(code, now)
-        window_start = restriction_started_at(found[1], now) if found else None
-        if found and window_start is not None:
-            in_force[code] = (found[0], found[1], window_start)
-    if not in_force:
-        return _finish(db, district, now, RESTRICTION, [])
-    query = (
-        open_stays(district.id, RESTRICTION, Road.tariff_code)
-        .join(Road, Road.id == Stay.road_id)
-        .where(Road.tariff_code.in_(sorted(in_force)))
-    )
-    breaches = []
-    for row in db.execute(query):
-        version, tariff, window_start = in_force[row.tariff_code]
-        restriction = tariff.restriction_at(now)
-        assert restriction is not None
-        evidence = {
-            "event_ids": row.event_ids,
-            "tariff": row.tariff_code,
-            "tariff_version": version.version,
-            "restriction": restriction.name,
-            "activity": restriction.activity,
-            "window_started_at": window_start.isoformat(),
-        }
-        started = max(row.started_at, window_start)
-        breaches.append(_breach(row, started, team_for_restriction(restriction), evidence))
-    return _finish(db, district, now, RESTRICTION, breaches)
+        version = book.in_force(code, now)
+        window_start = restriction_started_at(version[1], now) if version else None
+        restriction = version[1].restriction_at(now) if version else None
+        if version and window_start is not None and restriction is not None:
+            by_team[team_for_restriction(restriction)].append(
+                {
+                    "code": code,
+                    "version": version[0].version,
+                    "name": restriction.name,
+                    "activity": restriction.activity,
+                    "window_start": window_start,
+                    "window_text": window_start.isoformat(),
+                }
+            )
+    found_count = tasks = 0
+    text = String()
+    types = {
+        "code": text,
+        "version": Integer(),
+        "name": text,
+        "activity": text,
+        "window_start": UTCDateTime(),
+    }
+    for team, in_force in sorted(by_team.items()):
+        window = constants("windows", in_force, types | {"window_text": text})
+        evidence = json_object(
+            ("event_ids", json_value(Stay.event_ids)),
+            ("tariff", window.c.code),
+            ("tariff_version", window.c.version),
+            ("restriction", window.c.name),
+            ("activity", window.c.activity),
+            ("window_started_at", window.c.window_text),
+        )
+        later = case((Stay.started_at > window.c.window_start, Stay.started_at), else_=window.c.window_start)
+        found = (
+            open_stays(district.id, RESTRICTION, now, later, evidence)
+            .join(Road, Road.id == Stay.road_id)
+            .join(window, window.c.code == Road.tariff_code)
+        )
+        codes = exists().where(
+            Road.id == Violation.road_id, Road.tariff_code.in_([w["code"] for w in in_force])
+        )
+        written = _record(db, district, RESTRICTION, team, found, now, codes)
+        found_count, tasks = found_count + written[0], tasks + written[1]
+    return _finish(db, district, now, RESTRICTION, found_count, tasks)
 
 
 def sweep_unregistered(
@@ -118,44 +156,39 @@ def sweep_unregistered(
 ) -> SweepResult:
     """Open stays that have had no plate for longer than `unregistered_after`: an attendant
     should register the vehicle. Obstructions are not vehicles and are left out."""
-    query = open_stays(district.id, UNREGISTERED).where(
+    seconds = int(unregistered_after.total_seconds())
+    evidence = json_object(
+        ("event_ids", json_value(Stay.event_ids)),
+        ("unregistered_after_minutes", literal(seconds // 60, Integer())),
+    )
+    found = open_stays(
+        district.id,
+        UNREGISTERED,
+        now,
+        utc_plus_seconds(Stay.started_at, literal(seconds, Integer())),
+        evidence,
+    ).where(
         Stay.plate.is_(None),
         Stay.started_at < now - unregistered_after,
         ~exists().where(*_obstruction_start(district.id)),
     )
-    minutes = int(unregistered_after.total_seconds() // 60)
-    breaches = [
-        _breach(
-            row,
-            row.started_at + unregistered_after,
-            TEAM_FOR_RULE[UNREGISTERED],
-            {"event_ids": row.event_ids, "unregistered_after_minutes": minutes},
-        )
-        for row in db.execute(query)
-    ]
-    return _finish(db, district, now, UNREGISTERED, breaches)
+    team = TEAM_FOR_RULE[UNREGISTERED]
+    return _finish(db, district, now, UNREGISTERED, *_record(db, district, UNREGISTERED, team, found, now))
 
 
 def sweep_obstructions(db: Session, district: District, now: datetime) -> SweepResult:
     """Open "stays" that a stake started with a non-vehicle occupant (see `OBSTRUCTION_ATTRIBUTE`):
     something is blocking the bay, for city management to clear."""
-    query = open_stays(district.id, OBSTRUCTION, CurbEvent.payload).join(
+    evidence = json_object(
+        ("event_ids", json_value(Stay.event_ids)),
+        ("vehicle_type", CurbEvent.payload["vehicle_type"].as_string()),
+        ("occupant", literal(OBSTRUCTION_ATTRIBUTE[1], String())),
+    )
+    found = open_stays(district.id, OBSTRUCTION, now, Stay.started_at, evidence).join(
         CurbEvent, and_(*_obstruction_start(district.id))
     )
-    breaches = [
-        _breach(
-            row,
-            row.started_at,
-            TEAM_FOR_RULE[OBSTRUCTION],
-            {
-                "event_ids": row.event_ids,
-                "vehicle_type": row.payload.get("vehicle_type"),
-                "occupant": "object",
-            },
-        )
-        for row in db.execute(query)
-    ]
-    return _finish(db, district, now, OBSTRUCTION, breaches)
+    team = TEAM_FOR_RULE[OBSTRUCTION]
+    return _finish(db, district, now, OBSTRUCTION, *_record(db, district, OBSTRUCTION, team, found, now))
 
 
 def _obstruction_start(district_id: int) -> list[Any]:
@@ -168,22 +201,15 @@ def _obstruction_start(district_id: int) -> list[Any]:
     ]
 
 
-def _breach(row: Any, started_at: datetime, team: str, evidence: dict[str, Any]) -> Breach:
-    return Breach(
-        stay_id=row.id,
-        bay_id=row.bay_id,
-        road_id=row.road_id,
-        plate=row.plate,
-        stay_started_at=row.started_at,
-        started_at=started_at,
-        lat=row.lat,
-        lng=row.lng,
-        team=team,
-        evidence=evidence,
-    )
+def _record(
+    db: Session, district: District, rule: str, team: str, found: Any, now: datetime, *conditions: Any
+) -> tuple[int, int]:
+    return record_violations(db, district.id, rule, TASK_KIND_FOR_RULE[rule], team, found, now, *conditions)
 
 
-def _finish(db: Session, district: District, now: datetime, rule: str, breaches: list[Breach]) -> SweepResult:
-    found, tasks = record_violations(db, district.id, rule, TASK_KIND_FOR_RULE[rule], breaches, now)
+def _finish(db: Session, district: District, now: datetime, rule: str, found: int, tasks: int) -> SweepResult:
+    """Withdraw what late events disproved first: ending would otherwise end it at its stay's
+    end and hide that the rule was never broken."""
+    withdrawn, withdrawn_tasks = withdraw_violations(db, district.id, now)
     ended, cancelled = end_violations(db, district.id, now)
-    return SweepResult(rule, found, tasks, ended, cancelled)
+    return SweepResult(rule, found, tasks, ended, cancelled + withdrawn_tasks, withdrawn)

@@ -1,22 +1,27 @@
 """Tasks beyond the vehicle sweeps: device outages, arrears, escalation, the police feed, and
-a team member taking and resolving a task."""
+a team member listing, taking and resolving tasks (with a photo) from a handheld."""
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Table, func, or_, select, update
+from sqlalchemy import Table, and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from billing.models import ARREARS, StayFee
 from enforcement.models import CANCELLED, ESCALATED, OPEN, RESOLVED, TAKEN, UNTAKEN, Task, Violation
+from enforcement.models_warden import StaffPosition, TaskPhoto
 from enforcement.violations import SweepResult, insert_skipping, task_row
 from parking.clock import to_ms
-from parking.errors import ConflictError, NotFoundError
-from parking.models import Bay, District, Road, Stay
+from parking.errors import ConflictError, InvalidInputError, NotFoundError
+from parking.geo import distance_m
+from parking.models import Bay, District, Road, StaffToken, Stay
 from sensors.models import Device, device_bay
 
 _TASK = cast(Table, Task.__table__)
@@ -30,6 +35,20 @@ class UnknownTaskError(NotFoundError):
 
 class TaskTransitionError(ConflictError):
     code = "task_transition"
+
+
+class PhotoNotImageError(InvalidInputError):
+    code = "photo_not_image"
+
+
+class PhotoTooLargeError(InvalidInputError):
+    code = "photo_too_large"
+    status = 413
+
+
+MAX_PHOTO_BYTES = 5 * 1024 * 1024
+# How each accepted image format begins (WebP: a RIFF container whose form type is WEBP).
+_MAGIC = ((b"\xff\xd8\xff", "image/jpeg"), (b"\x89PNG\r\n\x1a\n", "image/png"))
 
 
 def raise_device_tasks(db: Session, district: District, now: datetime) -> SweepResult:
@@ -217,3 +236,115 @@ def _task(db: Session, district: District, task_uuid: str) -> Task:
     if task is None:
         raise UnknownTaskError(f"no task {task_uuid} in {district.slug}")
     return task
+
+
+def report_position(db: Session, staff: StaffToken, lat: float, lng: float, now: datetime) -> StaffPosition:
+    """Keep where a staff member's handheld is now (only the last report is kept)."""
+    position = db.get(StaffPosition, staff.id)
+    if position is None:
+        position = StaffPosition(staff_token_id=staff.id, district_id=staff.district_id, lat=lat, lng=lng)
+        db.add(position)
+    position.lat, position.lng, position.reported_at = lat, lng, now
+    db.flush()
+    return position
+
+
+@dataclass(frozen=True)
+class ListedTask:
+    task: Task
+    violation: Violation | None
+    bay: str | None
+    road: str | None
+    distance_m: float | None
+    age: timedelta
+
+
+def tasks_for(
+    db: Session,
+    district: District,
+    teams: Sequence[str] | None,
+    taker: str,
+    now: datetime,
+    near: tuple[float, float] | None = None,
+    statuses: Sequence[str] = (OPEN, ESCALATED, TAKEN),
+) -> list[ListedTask]:
+    """The work of `teams` (None: every team) that is open, escalated or taken, and the tasks
+    `taker` has taken in any team; nearest to `near` first (tasks without a place last), then
+    oldest first."""
+    mine = and_(Task.status == TAKEN, Task.taken_by == taker)
+    ours = and_(
+        Task.status.in_((OPEN, ESCALATED, TAKEN)), *([Task.team.in_(teams)] if teams is not None else [])
+    )
+    rows = db.execute(
+        select(Task, Violation, Bay.name, Road.name)
+        .outerjoin(Violation, Violation.id == Task.violation_id)
+        .outerjoin(Bay, Bay.id == Task.bay_id)
+        .outerjoin(Road, Road.id == Task.road_id)
+        .where(Task.district_id == district.id, or_(ours, mine), Task.status.in_(statuses))
+    )
+    listed = [
+        ListedTask(task, violation, bay, road, _distance(task, near), now - task.created_at)
+        for task, violation, bay, road in rows
+    ]
+    far = float("inf")
+    listed.sort(
+        key=lambda t: (t.distance_m if t.distance_m is not None else far, t.task.created_at, t.task.id)
+    )
+    return listed
+
+
+def _distance(task: Task, near: tuple[float, float] | None) -> float | None:
+    if near is None or task.lat is None or task.lng is None:
+        return None
+    return distance_m(near[0], near[1], task.lat, task.lng)
+
+
+def image_type(data: bytes) -> str | None:
+    """The media type of a JPEG, PNG or WebP image, known by its first bytes; else None."""
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    return next((kind for magic, kind in _MAGIC if data.startswith(magic)), None)
+
+
+def attach_photo(db: Session, task: Task, data: bytes, uploaded_by: str, now: datetime) -> TaskPhoto:
+    """Keep the photo of a task (one per task): a JPEG, PNG or WebP of at most 5 MiB."""
+    if len(data) > MAX_PHOTO_BYTES:
+        raise PhotoTooLargeError(f"a photo is at most {MAX_PHOTO_BYTES} bytes", ["photo"])
+    content_type = image_type(data)
+    if content_type is None:
+        raise PhotoNotImageError("the photo must be a JPEG, PNG or WebP image", ["photo"])
+    photo = TaskPhoto(
+        task_id=task.id,
+        district_id=task.district_id,
+        content_type=content_type,
+        size_bytes=len(data),
+        sha256=hashlib.sha256(data).hexdigest(),
+        data=data,
+        uploaded_by=uploaded_by,
+        uploaded_at=now,
+    )
+    db.add(photo)
+    db.flush()
+    return photo
+
+
+def task_photo(db: Session, district: District, task_uuid: str) -> TaskPhoto | None:
+    task = _task(db, district, task_uuid)
+    return db.get(TaskPhoto, task.id)
+
+
+def tasks_with_photos(db: Session, district: District, task_uuids: Sequence[str]) -> set[str]:
+    """Which of these tasks have a photo."""
+    if not task_uuids:
+        return set()
+    rows = db.scalars(
+        select(Task.uuid)
+        .join(TaskPhoto, TaskPhoto.task_id == Task.id)
+        .where(Task.district_id == district.id, Task.uuid.in_(task_uuids))
+    )
+    return set(rows)
+
+
+def find_task(db: Session, district: District, task_uuid: str) -> Task:
+    """A task of the district by its id; `UnknownTaskError` when there is none."""
+    return _task(db, district, task_uuid)

@@ -1,26 +1,60 @@
-"""Writing violations and their tasks once, and ending them when the vehicle leaves.
+"""Writing violations and their tasks once, ending them when the vehicle leaves, and
+withdrawing them when late events show the rule was never broken.
 
 Every write here is set-based and idempotent: a violation is unique per (stay, rule) and a
 task per `key`, so a sweep that sees the same stay again writes nothing."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 import orjson
-from sqlalchemy import JSON, Select, Table, and_, exists, select, update
+from sqlalchemy import (
+    JSON,
+    Select,
+    Subquery,
+    Table,
+    and_,
+    column,
+    delete,
+    exists,
+    insert,
+    literal,
+    or_,
+    select,
+    table,
+    text,
+    union_all,
+    update,
+)
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from enforcement.models import CANCELLED, OPEN, UNREGISTERED, UNTAKEN, Task, Violation
-from parking.db import UTCDateTime, insert_rows
+from enforcement.models import (
+    CANCELLED,
+    OPEN,
+    RESOLVED,
+    TAKEN,
+    UNREGISTERED,
+    UNTAKEN,
+    Citation,
+    Task,
+    Violation,
+)
+from parking.db import UTCDateTime, insert_rows, random_uuid
 from parking.models import Bay, Stay, new_uuid
+
+# Late events older than this no longer withdraw a violation (the look-up stays bounded;
+# an older mistake is for the citation's appeal).
+WITHDRAWAL_WINDOW = timedelta(days=7)
 
 _VIOLATION = cast(Table, Violation.__table__)
 _TASK = cast(Table, Task.__table__)
+_STAGING = table("found_violation", *(column(c.name) for c in _VIOLATION.c))
 
 
 @dataclass(frozen=True)
@@ -32,44 +66,32 @@ class SweepResult:
     tasks: int = 0
     ended: int = 0
     cancelled: int = 0
+    withdrawn: int = 0
 
     def summary(self) -> str:
         return (
             f"{self.sweep}: {self.found} new violations, {self.tasks} tasks, "
-            f"{self.ended} violations ended, {self.cancelled} tasks cancelled"
+            f"{self.ended} violations ended, {self.withdrawn} withdrawn, {self.cancelled} tasks cancelled"
         )
 
 
-@dataclass(frozen=True)
-class Breach:
-    """One open stay found breaking a rule, with everything its violation and task need."""
-
-    stay_id: int
-    bay_id: int
-    road_id: int
-    plate: str | None
-    stay_started_at: datetime
-    started_at: datetime
-    lat: float
-    lng: float
-    team: str
-    evidence: dict[str, Any]
-
-
-def open_stays(district_id: int, rule: str, *columns: Any) -> Select[Any]:
-    """The district's open stays (through each bay's open stay) that have no violation of
-    `rule` yet, with their bay's position."""
+def open_stays(district_id: int, rule: str, now: datetime, started_at: Any, evidence: Any) -> Select[Any]:
+    """The violation columns for the district's open stays (through each bay's open stay)
+    that have no violation of `rule` yet; callers join what `started_at` and `evidence`
+    need and add the rule's own conditions."""
     return (
         select(
+            random_uuid(),
+            literal(district_id),
+            literal(rule),
             Stay.id,
             Stay.bay_id,
             Stay.road_id,
             Stay.plate,
             Stay.started_at,
-            Stay.event_ids,
-            Bay.lat,
-            Bay.lng,
-            *columns,
+            started_at,
+            evidence,
+            literal(now, UTCDateTime()),
         )
         .select_from(Bay)
         .join(Stay, Stay.id == Bay.open_stay_id)
@@ -81,56 +103,113 @@ def open_stays(district_id: int, rule: str, *columns: Any) -> Select[Any]:
 
 
 def record_violations(
-    db: Session, district_id: int, rule: str, kind: str, breaches: list[Breach], now: datetime
+    db: Session,
+    district_id: int,
+    rule: str,
+    kind: str,
+    team: str,
+    found: Select[Any],
+    now: datetime,
+    *conditions: Any,
 ) -> tuple[int, int]:
-    """Insert a violation per breach (skipping any already there) and an open task for each
-    one inserted. Returns (violations, tasks) written."""
-    if not breaches:
+    """Insert a violation per row of `found` (an `open_stays` query; rows clashing on
+    (stay, rule) are skipped), then an open task of `team` for each violation of `rule` this
+    sweep detected and matching `conditions`. The database builds every row: nothing is
+    read back. Returns (violations, tasks) written."""
+    violations = _insert(db, _VIOLATION).from_select(_VIOLATION_COLUMNS, _staged(db, found))
+    found_count = _count(db, violations.on_conflict_do_nothing(index_elements=["stay_id", "rule"]))
+    if not found_count:
         return 0, 0
-    by_stay = {b.stay_id: b for b in breaches}
-    ids = iter(new_uuids(len(breaches)))
-    rows = [
-        {
-            "uuid": next(ids),
-            "district_id": district_id,
-            "rule": rule,
-            "stay_id": b.stay_id,
-            "bay_id": b.bay_id,
-            "road_id": b.road_id,
-            "plate": b.plate,
-            "stay_started_at": b.stay_started_at,
-            "started_at": b.started_at,
-            "detected_at": now,
-            "evidence": b.evidence,
-        }
-        for b in breaches
-    ]
-    insert_skipping(db, _VIOLATION, rows, ("stay_id", "rule"))
-    inserted = db.execute(
-        select(Violation.id, Violation.uuid, Violation.stay_id).where(
-            Violation.district_id == district_id, Violation.rule == rule, Violation.detected_at == now
+    tasks = select(
+        random_uuid(),
+        Violation.district_id,
+        literal("violation:") + Violation.uuid,
+        literal(team),
+        literal(kind),
+        Violation.id,
+        Violation.bay_id,
+        Violation.road_id,
+        Bay.lat,
+        Bay.lng,
+        literal({}, JSON()),
+        literal(OPEN),
+        literal(now, UTCDateTime()),
+    ).join(Bay, Bay.id == Violation.bay_id)
+    tasks = tasks.where(
+        Violation.district_id == district_id,
+        Violation.rule == rule,
+        Violation.detected_at == now,
+        *conditions,
+    )
+    statement = _insert(db, _TASK).from_select(_TASK_COLUMNS, tasks)
+    return found_count, _count(db, statement.on_conflict_do_nothing(index_elements=["district_id", "key"]))
+
+
+_VIOLATION_COLUMNS = [
+    "uuid",
+    "district_id",
+    "rule",
+    "stay_id",
+    "bay_id",
+    "road_id",
+    "plate",
+    "stay_started_at",
+    "started_at",
+    "evidence",
+    "detected_at",
+]
+_TASK_COLUMNS = [
+    "uuid",
+    "district_id",
+    "key",
+    "team",
+    "kind",
+    "violation_id",
+    "bay_id",
+    "road_id",
+    "lat",
+    "lng",
+    "details",
+    "status",
+    "created_at",
+]
+
+
+def _insert(db: Session, table: Table) -> Any:
+    """The dialect's INSERT, which can skip conflicts (SQLite and PostgreSQL both can)."""
+    return (pg_insert if db.get_bind().dialect.name == "postgresql" else sqlite_insert)(table)
+
+
+def _staged(db: Session, found: Select[Any]) -> Any:
+    """PostgreSQL: the rows found, first written to a session-local table. Inserting straight
+    from `found` would interleave its anti-join on `violation` with the insert into it, and
+    when the planner thinks `violation` small (a new database) it rescans the growing table
+    once per row (11 s instead of 0.1 s for 27,624 rows)."""
+    if db.get_bind().dialect.name != "postgresql":
+        return found
+    columns = ", ".join(_VIOLATION_COLUMNS)
+    db.execute(
+        text(
+            f"CREATE TEMP TABLE IF NOT EXISTS found_violation ON COMMIT DELETE ROWS AS "
+            f"SELECT {columns} FROM violation WITH NO DATA"
         )
-    ).all()
-    task_ids = iter(new_uuids(len(inserted)))
-    tasks = []
-    for v in inserted:
-        b = by_stay[v.stay_id]
-        tasks.append(
-            task_row(
-                district_id,
-                f"violation:{v.uuid}",
-                b.team,
-                kind,
-                now,
-                uuid=next(task_ids),
-                violation_id=v.id,
-                bay_id=b.bay_id,
-                road_id=b.road_id,
-                lat=b.lat,
-                lng=b.lng,
-            )
-        )
-    return len(inserted), insert_skipping(db, _TASK, tasks, ("district_id", "key"))
+    )
+    db.execute(text("TRUNCATE found_violation"))  # a transaction may sweep more than once
+    db.execute(insert(_STAGING).from_select(_VIOLATION_COLUMNS, found))
+    return select(*(_STAGING.c[n] for n in _VIOLATION_COLUMNS))
+
+
+def _count(db: Session, statement: Any) -> int:
+    """Run an INSERT and say how many rows it wrote (SQLAlchemy keeps an INSERT's rowcount
+    only when asked)."""
+    result = db.execute(statement.execution_options(preserve_rowcount=True))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def constants(name: str, rows: list[dict[str, Any]], types: dict[str, Any]) -> Subquery:
+    """A small table of per-tariff parameters to join, as a UNION ALL of literal rows."""
+    selects = [select(*(literal(row[k], kind).label(k) for k, kind in types.items())) for row in rows]
+    return (selects[0] if len(selects) == 1 else union_all(*selects)).subquery(name)
 
 
 def insert_skipping(db: Session, table: Table, rows: list[dict[str, Any]], unique: tuple[str, ...]) -> int:
@@ -161,16 +240,6 @@ def _sqlite_converter(kind: Any) -> Callable[[Any], Any] | None:
     if isinstance(kind, JSON):
         return lambda value: None if value is None else orjson.dumps(value).decode()
     return None
-
-
-def new_uuids(count: int) -> list[str]:
-    """`count` random (version 4) UUIDs, from one read of the system's random source."""
-    raw = os.urandom(16 * count).hex()
-    out = []
-    for i in range(0, 32 * count, 32):
-        h = raw[i : i + 32]
-        out.append(f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{'89ab'[int(h[16], 16) & 3]}{h[17:20]}-{h[20:]}")
-    return out
 
 
 def task_row(
@@ -239,6 +308,54 @@ def end_violations(db: Session, district_id: int, now: datetime) -> tuple[int, i
         .values(status=CANCELLED, resolved_at=now, outcome="violation_ended"),
     )
     return ended, cancelled
+
+
+def withdraw_violations(
+    db: Session, district_id: int, now: datetime, window: timedelta = WITHDRAWAL_WINDOW
+) -> tuple[int, int]:
+    """Withdraw the violations that late events disproved: their stay now ends no later than
+    the instant the rule was first broken, so it never broke it. Their untaken tasks are
+    cancelled; a violation nobody acted on (no citation, no task taken) is deleted, the others
+    are kept, ended at the stay's end (so `ended_at <= started_at` marks them) with
+    `withdrawn_at` in their evidence. Only violations that began within `window` of `now`
+    are looked at. Returns (withdrawn, tasks cancelled)."""
+    disproved = db.execute(
+        select(Violation.id, _acted_on().label("acted_on"))
+        .join(Stay, Stay.id == Violation.stay_id)
+        .where(
+            Violation.district_id == district_id,
+            Violation.started_at >= now - window,
+            or_(Violation.ended_at.is_(None), Violation.ended_at > Violation.started_at),
+            Stay.ended_at <= Violation.started_at,
+        )
+    ).all()
+    if not disproved:
+        return 0, 0
+    cancelled = _update(
+        db,
+        update(Task)
+        .where(Task.violation_id.in_([v.id for v in disproved]), Task.status.in_(UNTAKEN))
+        .values(status=CANCELLED, resolved_at=now, outcome="violation_withdrawn"),
+    )
+    unused = [v.id for v in disproved if not v.acted_on]
+    if unused:
+        db.execute(
+            delete(Violation).where(Violation.id.in_(unused)).execution_options(synchronize_session=False)
+        )
+    kept = db.scalars(select(Violation).where(Violation.id.in_([v.id for v in disproved if v.acted_on])))
+    for violation in kept:  # rare: a warden or a citation got there first
+        violation.ended_at = db.scalar(select(Stay.ended_at).where(Stay.id == violation.stay_id))
+        violation.evidence = {**violation.evidence, "withdrawn_at": now.isoformat()}
+    db.flush()
+    return len(disproved), cancelled
+
+
+def _acted_on() -> Any:
+    """Whether anyone acted on the violation: cited it, or took one of its tasks."""
+    return or_(
+        exists().where(Citation.violation_id == Violation.id),
+        exists().where(Task.violation_id == Violation.id, Task.status.in_((TAKEN, RESOLVED))),
+    )
 
 
 def _update(db: Session, statement: Any) -> int:

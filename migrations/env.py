@@ -9,7 +9,10 @@ from typing import Any
 from alembic import context
 
 import billing.models  # noqa: F401  (register every table on the metadata)
+import billing.notification_models  # noqa: F401
 import enforcement.models  # noqa: F401
+import enforcement.models_warden  # noqa: F401
+import parking.forecast_models  # noqa: F401
 import parking.models  # noqa: F401
 import sensors.models  # noqa: F401
 from api.config import defaults

@@ -398,3 +398,26 @@ def test_import_bays_refuses_to_change_an_existing_districts_time_zone_or_curren
     other = runner.invoke(args=[*base, "--currency", "AUD"])
     assert again.exit_code == 0
     assert other.exit_code == 1 and "exists with time zone Asia/Shanghai and currency CNY" in other.output
+
+
+# --- seed-history -------------------------------------------------------------------------------
+
+
+def test_seed_history_loads_yesterdays_traffic_through_the_intake_once(app: Flask, db: Session) -> None:
+    from billing.models import Payment
+    from fixtures.demo import seed_demo
+    from parking.models import Stay
+
+    seed_demo(db, datetime(2026, 3, 1, tzinfo=ZONE))
+
+    first = run(app, "seed-history", "--days", "1")
+    stays = db.scalar(select(func.count()).select_from(Stay))
+    cash = db.scalar(select(func.count()).select_from(Payment).where(Payment.channel == "pos"))
+    again = run(app, "seed-history", "--days", "1")
+
+    assert first.exit_code == 0, first.output
+    assert re.search(r"2026-03-01: \d+ events, \d+ new", first.output)
+    assert 5000 <= (stays or 0) <= 5600
+    assert 300 <= (cash or 0) <= 800
+    assert again.exit_code == 0 and ", 0 new" in again.output
+    assert db.scalar(select(func.count()).select_from(Stay)) == stays

@@ -249,6 +249,7 @@ def test_the_melbourne_day_replayed_in_order_gives_the_stays_and_occupancy_of_th
     from_csv = hourly_occupancy((i for stays in day.stays.values() for i in stays), day.bays)
     assert from_stays == pytest.approx(from_csv, abs=1e-9)
     assert from_csv == pytest.approx(README_OCCUPANCY, abs=0.0015)
+    assert_metrics_occupancy_is_the_readme_occupancy(app)
     events = logged_events(connection)
     assert events == report.accepted
 
@@ -280,3 +281,37 @@ def test_the_melbourne_day_replayed_in_shuffled_batches_gives_the_stays_of_the_o
     rebuilt = app.test_cli_runner().invoke(args=["rebuild", "--district", SLUG, "--dry-run"])
     assert rebuilt.exit_code == 0, rebuilt.output
     assert "equal a fresh replay" in rebuilt.output
+
+
+# --- the CDS Metrics API on the same day (docs/METRICS.md) -----------------------------------
+
+
+def assert_metrics_occupancy_is_the_readme_occupancy(app: Flask) -> None:
+    """The district's hourly occupancy from `metrics/aggregates` (the space rows: bays that
+    never reported are -1 and left out, every other bay weighs 3,600 s an hour) equals the
+    README's figures once the percentage is a fraction."""
+    runner = app.test_cli_runner()
+    issued = runner.invoke(args=["create-staff-token", "--district", SLUG, "--role", "bureau"])
+    assert issued.exit_code == 0, issued.output
+    token = issued.stdout.strip().splitlines()[-1]
+    day_end = datetime(2014, 1, 12, tzinfo=ZONE)
+    response = app.test_client().get(
+        f"/cds/{SLUG}/metrics/aggregates",
+        query_string={
+            "curb_place_type": "space",
+            "metric_type": "occupancy_percent",
+            "start_time": int(DAY_START.timestamp() * 1000),
+            "end_time": int(day_end.timestamp() * 1000),
+        },
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert response.status_code == 200, response.get_data(as_text=True)
+    by_hour: dict[int, list[float]] = defaultdict(list)
+    for row in csv.DictReader(response.get_data(as_text=True).splitlines()):
+        assert row["date"] == "2014-01-11"
+        if float(row["value"]) != -1:
+            by_hour[int(row["hour"])].append(float(row["value"]) / 100)
+    assert {len(values) for values in by_hour.values()} == {expected_day().bays}
+    occupancy = [sum(by_hour[h]) / len(by_hour[h]) for h in range(24)]
+    print("metrics occupancy:", " ".join(f"{v:.4f}" for v in occupancy))
+    assert occupancy == pytest.approx(README_OCCUPANCY, abs=0.0015)

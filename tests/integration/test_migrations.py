@@ -5,7 +5,10 @@ from alembic.migration import MigrationContext
 from sqlalchemy import Connection
 
 import billing.models  # noqa: F401  (every table on the metadata, as migrations/env.py has them)
+import billing.notification_models  # noqa: F401
 import enforcement.models  # noqa: F401
+import enforcement.models_warden  # noqa: F401
+import parking.forecast_models  # noqa: F401
 import sensors.models  # noqa: F401
 from api.migrations import include_object
 from parking.db import Base

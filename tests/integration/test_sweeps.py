@@ -6,13 +6,14 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import uuid
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from billing.models import ARREARS, StayFee
@@ -383,3 +384,107 @@ def test_violation_counts_stay_one_per_stay_and_rule(
 
     count = db.scalar(select(func.count()).select_from(Violation))
     assert count == 8
+
+
+# -- rows built by the database, withdrawal -------------------------------------------------
+
+
+def test_uuids_written_by_the_database_are_unique_version_4_uuids(
+    db: Session, town: SmallDistrict, clock: FixedClock
+) -> None:
+    for n in range(1, 5):
+        arrive(db, town, f"T1-{n}", clock.now() - timedelta(hours=3))
+
+    sweep_overstays(db, town.district, clock.now())
+
+    written = [v.uuid for v in violations(db, "overstay")] + [t.uuid for t in tasks(db, team="warden")]
+    parsed = [uuid.UUID(text) for text in written]
+    assert len(written) == 8 and len(set(written)) == 8
+    assert all(
+        u.version == 4 and u.variant == uuid.RFC_4122 and str(u) == t
+        for u, t in zip(parsed, written, strict=True)
+    )
+    assert {t.key for t in tasks(db, team="warden")} == {
+        f"violation:{v.uuid}" for v in violations(db, "overstay")
+    }
+
+
+def test_times_written_by_the_database_read_back_equal_and_are_stored_as_the_app_stores_them(
+    db: Session, town: SmallDistrict, clock: FixedClock
+) -> None:
+    start = clock.now() - timedelta(hours=3, milliseconds=-123)  # CDS times are milliseconds
+    arrive(db, town, "T1-1", start)
+
+    sweep_overstays(db, town.district, clock.now())
+
+    [violation] = violations(db, "overstay")
+    assert violation.started_at == start + timedelta(minutes=130)
+    assert (violation.stay_started_at, violation.detected_at) == (start, clock.now())
+    if db.get_bind().dialect.name == "sqlite":
+        stored = db.execute(text("SELECT started_at, stay_started_at FROM violation")).one()
+        assert tuple(stored) == ("2026-03-02 01:10:00.123000", "2026-03-01 23:00:00.123000")
+
+
+def test_a_late_park_end_before_the_limit_withdraws_the_violation_and_cancels_its_task(
+    db: Session, town: SmallDistrict, clock: FixedClock
+) -> None:
+    start = clock.now() - timedelta(hours=3)
+    arrive(db, town, "T1-1", start)
+    sweep_overstays(db, town.district, clock.now())
+    [task] = tasks(db, team="warden")
+    late = clock.now() + timedelta(minutes=1)
+    push(
+        db,
+        town,
+        [cds_event(town.stake_a, town.bay("T1-1"), "park_end", start + timedelta(minutes=100))],
+        late,
+    )
+
+    result = sweep_overstays(db, town.district, late + timedelta(minutes=1))
+
+    assert (result.withdrawn, result.cancelled, result.ended) == (1, 1, 0)
+    assert violations(db, "overstay") == []  # nobody acted on it: it never happened
+    [task] = tasks(db, uuid=task.uuid)
+    assert task.status == "cancelled" and task.outcome == "violation_withdrawn"
+
+
+def test_a_withdrawn_violation_someone_acted_on_is_kept_ended_at_its_stay_end(
+    db: Session, town: SmallDistrict, clock: FixedClock
+) -> None:
+    start = clock.now() - timedelta(hours=3)
+    arrive(db, town, "T1-1", start)
+    sweep_overstays(db, town.district, clock.now())
+    [task] = tasks(db, team="warden")
+    take_task(db, town.district, task.uuid, "warden one", clock.now())
+    late = clock.now() + timedelta(minutes=1)
+    push(
+        db,
+        town,
+        [cds_event(town.stake_a, town.bay("T1-1"), "park_end", start + timedelta(minutes=130))],
+        late,
+    )
+
+    first = sweep_overstays(db, town.district, late + timedelta(minutes=1))
+    again = sweep_overstays(db, town.district, late + timedelta(minutes=2))
+
+    assert (first.withdrawn, again.withdrawn) == (1, 0)
+    [violation] = violations(db, "overstay")
+    assert violation.ended_at == start + timedelta(minutes=130) == violation.started_at
+    assert violation.evidence["withdrawn_at"] == (late + timedelta(minutes=1)).isoformat()
+    assert [t.status for t in tasks(db, team="warden")] == ["taken"]
+
+
+def test_a_late_park_end_after_the_limit_only_ends_the_violation(
+    db: Session, town: SmallDistrict, clock: FixedClock
+) -> None:
+    start = clock.now() - timedelta(hours=3)
+    arrive(db, town, "T1-1", start)
+    sweep_overstays(db, town.district, clock.now())
+    late = clock.now() + timedelta(minutes=1)
+    gone = start + timedelta(minutes=130, seconds=1)
+    push(db, town, [cds_event(town.stake_a, town.bay("T1-1"), "park_end", gone)], late)
+
+    result = sweep_overstays(db, town.district, late + timedelta(minutes=1))
+
+    assert (result.withdrawn, result.ended) == (0, 1)
+    assert [v.ended_at for v in violations(db, "overstay")] == [gone]

@@ -1,0 +1,158 @@
+"""Marshmallow schemas of the driver-facing vacancy and forecast endpoints (public: no plates,
+no stays, only bays and what is known of them)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from api.schemas import AwareDateTime
+from billing.tariff import Tariff
+
+
+class VacancyQuery(Schema):
+    lat = fields.Float()
+    lng = fields.Float()
+    radius = fields.Float(load_default=500.0, validate=validate.Range(min=0, min_inclusive=False))
+    bbox = fields.String(validate=validate.Length(min=7, max=200))
+    limit = fields.Integer(strict=False, load_default=100, validate=validate.Range(min=1, max=500))
+
+    @validates_schema
+    def _one_place(self, data: dict[str, Any], **_: Any) -> None:
+        point = [name for name in ("lat", "lng") if name in data]
+        if "bbox" in data and point:
+            raise ValidationError("give lat and lng, or bbox, not both", "bbox")
+        if "bbox" not in data and len(point) < 2:
+            missing = [name for name in ("lat", "lng") if name not in data]
+            raise ValidationError({name: ["give lat and lng, or bbox"] for name in missing})
+
+
+class FreeBayOut(Schema):
+    id = fields.String()
+    name = fields.String()
+    lat = fields.Float()
+    lng = fields.Float()
+
+
+class RoadVacancyOut(Schema):
+    id = fields.String()
+    name = fields.String()
+    distance_m = fields.Float()
+    total = fields.Integer()
+    free = fields.Integer()
+    occupied = fields.Integer()
+    unknown_ = fields.Integer(data_key="unknown", attribute="unknown")  # `unknown` is a Schema option
+    data_age_seconds = fields.Integer(allow_none=True)
+    tariff = fields.String(allow_none=True)
+    max_stay_minutes = fields.Integer(allow_none=True)
+    restriction_now = fields.String(allow_none=True)
+    free_bays = fields.List(fields.Nested(FreeBayOut))
+
+
+class VacancyOut(Schema):
+    district = fields.String()
+    at = fields.DateTime()
+    stale_after_minutes = fields.Integer()
+    roads = fields.List(fields.Nested(RoadVacancyOut))
+
+
+class BayStateOut(Schema):
+    id = fields.String()
+    name = fields.String()
+    space_number = fields.Integer()
+    lat = fields.Float()
+    lng = fields.Float()
+    state = fields.String(metadata={"enum": ["free", "occupied", "unknown"]})
+
+
+class RoadBaysOut(Schema):
+    id = fields.String()
+    name = fields.String()
+    at = fields.DateTime()
+    total = fields.Integer()
+    free = fields.Integer()
+    occupied = fields.Integer()
+    unknown_ = fields.Integer(data_key="unknown", attribute="unknown")  # `unknown` is a Schema option
+    data_age_seconds = fields.Integer(allow_none=True)
+    tariff = fields.String(allow_none=True)
+    max_stay_minutes = fields.Integer(allow_none=True)
+    restriction_now = fields.String(allow_none=True)
+    bays = fields.List(fields.Nested(BayStateOut))
+
+
+class ForecastQuery(Schema):
+    road = fields.String(required=True, validate=validate.Length(min=1, max=36))
+    in_minutes = fields.Integer(data_key="in", strict=False, validate=validate.Range(min=0, max=7 * 24 * 60))
+    at = AwareDateTime()
+
+    @validates_schema
+    def _one_time(self, data: dict[str, Any], **_: Any) -> None:
+        if "in_minutes" in data and "at" in data:
+            raise ValidationError("give in (minutes from now) or at, not both", "at")
+
+
+class ForecastOut(Schema):
+    road = fields.String()
+    road_name = fields.String()
+    arrival = fields.DateTime()
+    day_class = fields.String(metadata={"enum": ["weekday", "saturday", "sunday_holiday"]})
+    slot = fields.String(metadata={"description": "local start of the 15-minute slot, HH:MM"})
+    probability_free = fields.Float()
+    samples = fields.Integer()
+    road_rate = fields.Float()
+    fitted_at = fields.DateTime()
+
+
+# -- the tariff in one line ----------------------------------------------------------------
+
+_SYMBOLS = {"CNY": "¥", "JPY": "¥", "AUD": "A$", "USD": "$", "EUR": "€", "GBP": "£", "HKD": "HK$"}
+_NO_MINOR_UNITS = {"JPY", "KRW"}
+
+
+def money(amount_minor: int, currency: str, *, trim: bool = False) -> str:
+    """`¥1.50` from 150 CNY fen; with `trim`, whole amounts lose their decimals (`¥60`)."""
+    symbol = _SYMBOLS.get(currency, f"{currency} ")
+    if currency in _NO_MINOR_UNITS:
+        return f"{symbol}{amount_minor}"
+    whole, cents = divmod(amount_minor, 100)
+    return f"{symbol}{whole}" if trim and not cents else f"{symbol}{whole}.{cents:02d}"
+
+
+def _span(minutes: int) -> str:
+    if minutes == 60:
+        return "hour"
+    return f"{minutes // 60} h" if minutes % 60 == 0 else f"{minutes} min"
+
+
+def tariff_line(tariff: Tariff, at: datetime, currency: str) -> str:
+    """The tariff in force at `at` in one line, e.g. "¥1.50 per 15 min first hour, then
+    ¥6.00 per 30 min; first 15 min free; max ¥60/day" (the band of that moment)."""
+    name = tariff.band_at(at)
+    kind = tariff.day_type(at.astimezone(tariff.zone).date())
+    band = next(
+        (b for b in tariff.bands if b.name == name and kind in b.days),
+        next(b for b in tariff.bands if b.name == name),
+    )
+    if all(t.amount == 0 for t in band.tiers):
+        return "free now"
+    rates = []
+    for i, tier in enumerate(band.tiers):
+        price = (
+            "free"
+            if tier.amount == 0
+            else f"{money(tier.amount, currency)} per {_span(tier.increment_minutes)}"
+        )
+        if tier.until_ms is not None:
+            until = tier.until_ms // 60_000
+            price += f" first {_span(until)}" if i == 0 else f" up to {_span(until)}"
+        rates.append(price if i == 0 else f"then {price}")
+    parts = [", ".join(rates)]
+    if tariff.free_ms:
+        parts.append(f"first {_span(tariff.free_ms // 60_000)} free")
+    if tariff.cap_per_day is not None:
+        parts.append(f"max {money(tariff.cap_per_day, currency, trim=True)}/day")
+    if tariff.cap_per_stay is not None:
+        parts.append(f"max {money(tariff.cap_per_stay, currency, trim=True)}/stay")
+    return "; ".join(parts)

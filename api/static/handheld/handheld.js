@@ -1,0 +1,443 @@
+/* The warden handheld: sign in with a staff token, report where I am, work the task list
+   (take, then resolve with an outcome, a note and a photo), and check plates at the curb.
+   Plain DOM code; everything it loads comes from this server. */
+"use strict";
+
+(() => {
+  const api = handheldApi;
+  const body = document.body;
+  const district = body.dataset.district;
+  const timeZone = body.dataset.timeZone;
+  const currency = body.dataset.currency;
+  const TASKS_KEY = "parking.handheld.tasks." + district;
+  const BAYS_KEY = "parking.handheld.bays." + district;
+  const MAX_PHOTO_BYTES = 5 * 1024 * 1024;
+  const KIND_LABELS = {
+    check_overstay: "Overstay",
+    clear_restriction: "Restriction",
+    register_plate: "Register plate",
+    clear_obstruction: "Obstruction",
+    collect_arrears: "Collect arrears",
+  };
+
+  const $ = (id) => document.getElementById(id);
+  const state = { me: null, bays: new Map(), baysLoaded: null, tasks: [], resolving: null };
+
+  // --- small helpers
+
+  function el(tag, attrs, ...children) {
+    const node = document.createElement(tag);
+    for (const [name, value] of Object.entries(attrs || {})) {
+      if (value === null || value === undefined || value === false) continue;
+      if (name === "class") node.className = value;
+      else if (name.startsWith("data-")) node.setAttribute(name, value);
+      else node[name] = value;
+    }
+    for (const child of children.flat(Infinity)) {
+      if (child !== null && child !== undefined) node.append(child);
+    }
+    return node;
+  }
+
+  const clock = new Intl.DateTimeFormat("en-GB", {
+    timeZone, day: "2-digit", month: "short", hour: "2-digit", minute: "2-digit", hour12: false,
+  });
+  const money = new Intl.NumberFormat("zh-CN", { style: "currency", currency });
+  const minorDigits = money.resolvedOptions().maximumFractionDigits;
+
+  const when = (iso) => (iso ? clock.format(new Date(iso)) : "—");
+  const amount = (minor) => (minor === null || minor === undefined ? "—" : money.format(minor / 10 ** minorDigits));
+  const label = (slug) => (slug || "").replace(/_/g, " ");
+
+  function minutes(total) {
+    if (total < 60) return total + " min";
+    const h = Math.floor(total / 60);
+    return h + " h " + (total % 60) + " min";
+  }
+
+  function distance(m) {
+    if (m === null || m === undefined) return "distance unknown";
+    return m < 1000 ? m + " m away" : (m / 1000).toFixed(1) + " km away";
+  }
+
+  function showProblem(target, problem) {
+    target.replaceChildren(el("code", {}, problem.code || "error"), ": " + problem.message);
+    if (problem.fields && problem.fields.length) target.append(" (" + problem.fields.join(", ") + ")");
+    target.hidden = false;
+  }
+
+  function flash(text) {
+    const box = $("flash");
+    box.textContent = text;
+    box.hidden = false;
+    clearTimeout(flash.timer);
+    flash.timer = setTimeout(() => (box.hidden = true), 6000);
+  }
+
+  function show(screen) {
+    window.scrollTo(0, 0);
+    for (const section of document.querySelectorAll(".screen")) {
+      section.hidden = section.id !== "screen-" + screen;
+    }
+    for (const tab of document.querySelectorAll("#tabs button")) {
+      if (tab.dataset.screen === screen) tab.setAttribute("aria-current", "page");
+      else tab.removeAttribute("aria-current");
+    }
+  }
+
+  /** The bay of that name, once the directory has arrived (or was found in storage). */
+  async function findBay(name) {
+    await state.baysLoaded;
+    return state.bays.get((name || "").trim().toUpperCase()) || null;
+  }
+
+  // --- the network badge and the bay directory (kept for when the network drops)
+
+  function showNetwork() {
+    const net = $("net");
+    net.textContent = navigator.onLine ? "" : "offline";
+    net.classList.toggle("offline", !navigator.onLine);
+  }
+
+  function useBays(list) {
+    state.bays = new Map(list.map((bay) => [bay.name.toUpperCase(), bay]));
+    $("bay-names").replaceChildren(...list.map((bay) => el("option", { value: bay.name })));
+  }
+
+  async function loadBays() {
+    try {
+      const response = await fetch(body.dataset.bays);
+      if (!response.ok) throw new Error(response.statusText);
+      const data = await response.json();
+      useBays(data.bays);
+      try {
+        localStorage.setItem(BAYS_KEY, JSON.stringify(data.bays));
+      } catch (err) {
+        /* storage full: the directory is only a convenience */
+      }
+    } catch (err) {
+      const kept = localStorage.getItem(BAYS_KEY);
+      if (kept) useBays(JSON.parse(kept));
+    }
+  }
+
+  // --- sign in
+
+  async function signIn(token, quiet) {
+    const error = $("sign-in-error");
+    error.hidden = true;
+    try {
+      state.me = await api.call("GET", "/staff/me", { token });
+    } catch (problem) {
+      if (problem.status === 401) api.setToken(null);
+      else $("token").value = token; // offline: one tap on "Sign in" tries again
+      if (!quiet || problem.status !== 401) showProblem(error, problem);
+      return;
+    }
+    api.setToken(token);
+    $("token").value = "";
+    const who = $("whoami");
+    who.textContent = "Signed in as " + state.me.name + " (" + state.me.role + ")";
+    who.hidden = false;
+    $("sign-out").hidden = false;
+    $("tabs").hidden = false;
+    if (state.me.position) showPosition(state.me.position, null);
+    show("tasks");
+    await refreshTasks();
+    locateIfAllowed();
+  }
+
+  function signOut() {
+    api.setToken(null);
+    sessionStorage.removeItem(TASKS_KEY);
+    state.me = null;
+    state.tasks = [];
+    $("whoami").hidden = true;
+    $("sign-out").hidden = true;
+    $("tabs").hidden = true;
+    $("task-list").replaceChildren();
+    $("plate-result").hidden = true;
+    show("sign-in");
+  }
+
+  async function scanToken(event) {
+    const file = event.target.files[0];
+    if (!file || !("BarcodeDetector" in window)) return;
+    try {
+      const codes = await new BarcodeDetector({ formats: ["qr_code"] }).detect(await createImageBitmap(file));
+      if (codes.length) $("token").value = codes[0].rawValue.trim();
+      else showProblem($("sign-in-error"), { code: "no_qr_code", message: "no QR code found in the photo" });
+    } catch (err) {
+      showProblem($("sign-in-error"), { code: "scan_failed", message: String(err.message || err) });
+    }
+  }
+
+  // --- position: the phone's location when allowed, else the bay I say I'm at
+
+  function showPosition(position, bay) {
+    const where = bay ? "At bay " + bay.name + " (" + bay.road + ")" : "Position " +
+      position.lat.toFixed(5) + ", " + position.lng.toFixed(5);
+    $("position-status").textContent = where + (position.reported_at ? " · reported " + when(position.reported_at) : "");
+  }
+
+  async function reportPosition(lat, lng, bay) {
+    try {
+      const me = await api.call("POST", "/staff/position", { json: { lat, lng } });
+      showPosition(me.position, bay);
+      await refreshTasks();
+    } catch (problem) {
+      $("position-status").textContent = "Position not sent: " + problem.code + ": " + problem.message;
+    }
+  }
+
+  function locate() {
+    $("position-status").textContent = "Finding your location…";
+    navigator.geolocation.getCurrentPosition(
+      (found) => reportPosition(found.coords.latitude, found.coords.longitude, null),
+      (failure) => {
+        $("position-status").textContent = "Location unavailable (" + failure.message + "): enter your bay below.";
+      },
+      { enableHighAccuracy: true, timeout: 10000, maximumAge: 30000 },
+    );
+  }
+
+  async function locateIfAllowed() {
+    if (!navigator.geolocation || !navigator.permissions) return;
+    try {
+      const permission = await navigator.permissions.query({ name: "geolocation" });
+      if (permission.state === "granted") locate();
+    } catch (err) {
+      /* no permission API: the button is still there */
+    }
+  }
+
+  async function atBay(event) {
+    event.preventDefault();
+    const name = $("at-bay").value;
+    const bay = await findBay(name);
+    if (!bay) {
+      $("position-status").textContent = "Unknown bay " + name.trim() + ": check the sign on the curb.";
+      return;
+    }
+    if (!$("plate-bay").value) $("plate-bay").value = bay.name;
+    await reportPosition(bay.lat, bay.lng, bay);
+  }
+
+  // --- tasks
+
+  async function refreshTasks() {
+    const note = $("tasks-note");
+    try {
+      const data = await api.call("GET", "/tasks");
+      state.tasks = data.tasks;
+      note.hidden = true;
+      sessionStorage.setItem(TASKS_KEY, JSON.stringify({ at: new Date().toISOString(), tasks: data.tasks }));
+    } catch (problem) {
+      if (problem.status === 401) return signOut();
+      const kept = JSON.parse(sessionStorage.getItem(TASKS_KEY) || "null");
+      if (kept) state.tasks = kept.tasks;
+      note.textContent = problem.code + ": " + problem.message +
+        (kept ? " — showing the list from " + when(kept.at) : "");
+      note.hidden = false;
+    }
+    renderTasks();
+  }
+
+  function taskCard(task) {
+    const v = task.violation;
+    const mine = task.status === "taken" && task.mine;
+    const actions = el("div", { class: "actions" });
+    if (task.status === "open" || task.status === "escalated") {
+      actions.append(el("button", { type: "button", class: "take", onclick: () => take(task) }, "Take"));
+    } else if (mine) {
+      actions.append(el("button", { type: "button", class: "resolve", onclick: () => openResolve(task) }, "Resolve"));
+    } else {
+      actions.append(el("span", { class: "muted" }, "Taken by " + task.taken_by));
+    }
+    return el(
+      "li",
+      { class: "task " + task.status, "data-task-id": task.id },
+      el("div", { class: "head" },
+        el("span", { class: "kind" }, KIND_LABELS[task.kind] || label(task.kind)),
+        el("span", { class: "badge status" }, mine ? "mine" : task.status)),
+      v && v.plate ? el("div", { class: "plate" }, v.plate) : null,
+      el("div", { class: "where" }, task.bay ? "Bay " + task.bay + (task.road ? " · " + task.road : "") : task.road || "No bay"),
+      el("div", { class: "facts muted" },
+        el("span", { class: "distance" }, distance(task.distance_m)),
+        el("span", { class: "age" }, minutes(task.age_minutes) + " old"),
+        v ? el("span", { class: "rule" }, label(v.rule) + " since " + when(v.since)) : null),
+      actions,
+    );
+  }
+
+  function renderTasks() {
+    $("task-list").replaceChildren(...state.tasks.map(taskCard));
+    $("no-tasks").hidden = state.tasks.length > 0;
+  }
+
+  async function take(task) {
+    $("tasks-error").hidden = true;
+    try {
+      const taken = await api.call("POST", "/tasks/" + task.id + "/take");
+      openResolve({ ...task, ...taken, distance_m: task.distance_m, age_minutes: task.age_minutes });
+      refreshTasks();
+    } catch (problem) {
+      showProblem($("tasks-error"), problem);
+      await refreshTasks(); // someone else may have taken it: show the list as it is now
+    }
+  }
+
+  function openResolve(task) {
+    state.resolving = task;
+    const form = $("resolve-form");
+    form.reset();
+    $("photo-preview").hidden = true;
+    $("resolve-error").hidden = true;
+    $("resolve-summary").replaceChildren(taskCard({ ...task, status: "resolving" }));
+    $("resolve-summary").querySelector(".actions").remove();
+    show("resolve");
+  }
+
+  function previewPhoto() {
+    const file = $("photo").files[0];
+    const preview = $("photo-preview");
+    if (preview.src) URL.revokeObjectURL(preview.src);
+    preview.hidden = !file;
+    if (file) preview.src = URL.createObjectURL(file);
+  }
+
+  async function submitResolve(event) {
+    event.preventDefault();
+    const form = $("resolve-form");
+    const error = $("resolve-error");
+    error.hidden = true;
+    const outcome = form.elements.outcome.value;
+    const photo = $("photo").files[0];
+    if (!outcome) return showProblem(error, { code: "outcome_required", message: "choose an outcome" });
+    if (photo && photo.size > MAX_PHOTO_BYTES) {
+      return showProblem(error, { code: "photo_too_large", message: "the photo is over 5 MB: take it again smaller" });
+    }
+    const data = new FormData();
+    data.append("outcome", outcome);
+    const note = $("note").value.trim();
+    if (note) data.append("note", note);
+    if (photo) data.append("photo", photo, photo.name);
+    const submit = form.querySelector("button[type=submit]");
+    submit.disabled = true;
+    try {
+      const task = state.resolving;
+      const done = await api.call("POST", "/tasks/" + task.id + "/resolve", { form: data });
+      flash("Task resolved: " + label(done.outcome) + (task.bay ? " at bay " + task.bay : "") +
+        (done.citation ? " · citation " + done.citation : ""));
+      state.resolving = null;
+      show("tasks");
+      await refreshTasks();
+    } catch (problem) {
+      showProblem(error, problem);
+    } finally {
+      submit.disabled = false;
+    }
+  }
+
+  // --- plate check
+
+  function verdictOf(result) {
+    const stay = result.stay;
+    if (!stay || !result.parked) return { text: "NOT PARKED", class: "none" };
+    const fee = stay.fee;
+    if (fee.status === "free" || fee.status === "paid") return { text: "PAID", class: "paid" };
+    if (fee.amount === null || fee.amount === undefined) return { text: "NO TARIFF", class: "none" };
+    return fee.paid >= fee.amount ? { text: "PAID", class: "paid" } : { text: "UNPAID", class: "unpaid" };
+  }
+
+  function renderPlate(result) {
+    const verdict = verdictOf(result);
+    const stay = result.stay;
+    const rows = [["Plate", result.plate]];
+    if (stay) {
+      rows.push([result.parked ? "Parked at" : "Last parked at", "Bay " + stay.bay + " · " + stay.road]);
+      rows.push(["Since", when(stay.since) + " (" + minutes(stay.minutes) + ")"]);
+      if (stay.ended_at) rows.push(["Left", when(stay.ended_at)]);
+      if (result.at_bay !== null && result.at_bay !== undefined) {
+        rows.push(["At this bay", result.at_bay ? "yes" : "no"]);
+      }
+      rows.push([stay.fee.status === "running" ? "Fee so far" : "Fee", amount(stay.fee.amount)]);
+      rows.push(["Paid", amount(stay.fee.paid)]);
+    }
+    rows.push(["Arrears", amount(result.arrears), result.arrears > 0]);
+    rows.push(["Outstanding", amount(result.outstanding) + " (" + result.unpaid_stays + " unpaid stays)", result.outstanding > 0]);
+    const list = (items, line) => (items.length ? el("ul", {}, items.map((item) => el("li", {}, line(item)))) : el("p", { class: "muted" }, "None"));
+    $("plate-result").replaceChildren(
+      el("span", { class: "verdict " + verdict.class }, verdict.text),
+      el("dl", {}, rows.map(([name, value, owed]) => [el("dt", {}, name), el("dd", { class: owed ? "owed" : null, "data-field": name.toLowerCase() }, value)])),
+      el("h2", {}, "Open violations (" + result.violations.length + ")"),
+      list(result.violations, (v) => label(v.rule) + " at bay " + v.bay + " · " + v.road + " since " + when(v.since)),
+      el("h2", {}, "Citations (" + result.citations.length + ")"),
+      list(result.citations, (c) => label(c.rule) + " · " + c.status + " · " + amount(c.amount) + " · " + when(c.issued_at)),
+    );
+    $("plate-result").hidden = false;
+  }
+
+  async function checkPlate(event) {
+    event.preventDefault();
+    const error = $("plate-error");
+    error.hidden = true;
+    const plate = $("plate").value.replace(/\s+/g, "").toUpperCase();
+    const bayName = $("plate-bay").value.trim();
+    let query = "";
+    if (bayName) {
+      const bay = await findBay(bayName);
+      if (!bay) return showProblem(error, { code: "unknown_bay", message: "no bay " + bayName + " in this district" });
+      query = "?bay=" + encodeURIComponent(bay.id);
+    }
+    try {
+      renderPlate(await api.call("GET", "/plates/" + encodeURIComponent(plate) + "/check" + query));
+    } catch (problem) {
+      $("plate-result").hidden = true;
+      if (problem.status === 401) signOut();
+      showProblem(error, problem);
+    }
+  }
+
+  // --- wiring
+
+  function start() {
+    showNetwork();
+    addEventListener("online", () => {
+      showNetwork();
+      if (state.me) refreshTasks();
+    });
+    addEventListener("offline", showNetwork);
+    $("sign-in-form").addEventListener("submit", (event) => {
+      event.preventDefault();
+      const token = $("token").value.trim();
+      if (token) signIn(token, false);
+    });
+    $("sign-out").addEventListener("click", signOut);
+    $("scan-row").hidden = !("BarcodeDetector" in window);
+    $("token-scan").addEventListener("change", scanToken);
+    for (const tab of document.querySelectorAll("#tabs button")) {
+      tab.addEventListener("click", () => show(tab.dataset.screen));
+    }
+    $("locate").hidden = !navigator.geolocation;
+    $("locate").addEventListener("click", locate);
+    $("at-bay-form").addEventListener("submit", atBay);
+    $("refresh").addEventListener("click", () => {
+      $("tasks-error").hidden = true;
+      refreshTasks();
+    });
+    $("photo").addEventListener("change", previewPhoto);
+    $("resolve-form").addEventListener("submit", submitResolve);
+    $("resolve-cancel").addEventListener("click", () => {
+      show("tasks");
+      refreshTasks();
+    });
+    $("plate-form").addEventListener("submit", checkPlate);
+    state.baysLoaded = loadBays();
+    const token = api.token();
+    if (token) signIn(token, true).then(() => body.setAttribute("data-ready", "1"));
+    else body.setAttribute("data-ready", "1");
+  }
+
+  start();
+})();

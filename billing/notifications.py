@@ -1,0 +1,406 @@
+"""Driver notifications: one outbox per account that the app polls and that is pushed to the
+account's callback URL, signed.
+
+Jobs write notifications set-based and idempotently (one per account, kind and subject):
+`queue_reminders` before an open stay reaches its maximum stay, `collect_events` for stays
+charged automatically, automatic charges that failed (the `payment_failed` notices written
+when the charge is recorded) and stays that became arrears. A push (`push_for`, `send_push`,
+`record_push`: the provider-style two steps, so no write lock is held while the app's server
+answers) is signed `t=<unix>,v1=<hex HMAC-SHA256 of "<t>.<body>">` with the
+account's secret; a failure is retried with exponential backoff up to a maximum number of
+attempts; a delivered notification is never sent again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import ipaddress
+import json
+import secrets
+import socket
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, cast
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Table, exists, or_, select
+from sqlalchemy.orm import Session
+
+from billing.models import (
+    ARREARS,
+    CHANNEL_AUTO,
+    SUCCEEDED,
+    DriverPlate,
+    Notice,
+    Payment,
+    PaymentAllocation,
+    StayFee,
+)
+from billing.notification_models import (
+    ARREARS_NOTICE,
+    MAX_STAY_REMINDER,
+    PAYMENT_FAILED,
+    STAY_CHARGED,
+    Notification,
+    NotificationCallback,
+)
+from billing.tariffs import TariffBook
+from parking.db import insert_rows
+from parking.errors import InvalidInputError
+from parking.models import Bay, District, Road, Stay
+
+# A sender POSTs a body with headers to a URL and answers the HTTP status; OSError if unreachable.
+Sender = Callable[[str, bytes, Mapping[str, str]], int]
+SIGNATURE_HEADER = "X-Parking-Signature"
+_TABLE = cast(Table, Notification.__table__)
+
+
+class CallbackUrlError(InvalidInputError):
+    code = "invalid_callback_url"
+
+
+# --- writing notifications -------------------------------------------------------------------
+
+
+def _write(db: Session, rows: list[dict[str, Any]], now: datetime) -> int:
+    """Insert the notifications not written yet (unique on account, kind and subject)."""
+    rows = list({(r["account_id"], r["kind"], r["subject"]): r for r in rows}.values())
+    for row in rows:
+        row.update(created_at=now, attempts=0, next_attempt_at=None)
+        row.update(delivered_at=None, failed_at=None, last_error=None)
+    inserted = insert_rows(
+        db, _TABLE, rows, returning=("id",), skip_conflicts_on=("account_id", "kind", "subject")
+    )
+    return len(inserted)
+
+
+def _not_told(kind: str, account: Any, subject: Any) -> Any:
+    return ~exists().where(
+        Notification.account_id == account, Notification.kind == kind, Notification.subject == subject
+    )
+
+
+def queue_reminders(db: Session, now: datetime, lead: timedelta) -> int:
+    """A `max_stay_reminder` for every open stay of a linked plate whose maximum stay (by the
+    tariff in force when it started) runs out within `lead` from now; once per stay."""
+    rows = db.execute(
+        select(Stay.uuid, Stay.plate, Stay.started_at, Stay.district_id, Road.tariff_code)
+        .add_columns(Bay.name.label("bay"), Road.name.label("road"), DriverPlate.account_id)
+        .select_from(Bay)  # open stays through their bays: bounded by the number of bays
+        .join(Stay, Stay.id == Bay.open_stay_id)
+        .join(Road, Road.id == Stay.road_id)
+        .join(DriverPlate, DriverPlate.plate == Stay.plate)
+        .where(Stay.ended_at.is_(None), _not_told(MAX_STAY_REMINDER, DriverPlate.account_id, Stay.uuid))
+    ).all()
+    books: dict[int, TariffBook] = {}
+    due: list[dict[str, Any]] = []
+    for row in rows:
+        book = books.get(row.district_id)
+        if book is None:
+            book = books[row.district_id] = TariffBook.load(db, db.get_one(District, row.district_id))
+        found = book.in_force(row.tariff_code, row.started_at)
+        if found is None or found[1].max_stay_minutes is None:
+            continue
+        ends_at = row.started_at + timedelta(minutes=found[1].max_stay_minutes)
+        if not ends_at - lead <= now < ends_at:
+            continue
+        local = ends_at.astimezone(ZoneInfo(book.district.time_zone)).strftime("%H:%M")
+        message = f"Your stay in bay {row.bay} on {row.road} reaches its maximum stay at {local}."
+        data = {"stay": row.uuid, "plate": row.plate, "bay": row.bay, "road": row.road}
+        data.update(max_stay_ends_at=_iso(ends_at), seconds_left=int((ends_at - now).total_seconds()))
+        due.append(_row(row.account_id, MAX_STAY_REMINDER, row.uuid, message, data))
+    return _write(db, due, now)
+
+
+def collect_events(db: Session, now: datetime, lookback: timedelta) -> int:
+    """Notifications for what billing recorded in the last `lookback` that drivers were not
+    told yet: stays charged automatically, failed automatic charges, stays in arrears."""
+    since = now - lookback
+    rows = _charged(db, since) + _failed(db, since) + _arrears(db, since)
+    return _write(db, rows, now)
+
+
+def _charged(db: Session, since: datetime) -> list[dict[str, Any]]:
+    found = db.execute(
+        select(Payment.account_id, Payment.uuid, Payment.plate, Payment.currency, Stay.uuid.label("stay"))
+        .add_columns(PaymentAllocation.amount, Bay.name.label("bay"), Road.name.label("road"))
+        .join(PaymentAllocation, PaymentAllocation.payment_id == Payment.id)
+        .join(Stay, Stay.id == PaymentAllocation.stay_id)
+        .join(Bay, Bay.id == Stay.bay_id)
+        .join(Road, Road.id == Stay.road_id)
+        .where(
+            Payment.channel == CHANNEL_AUTO,
+            Payment.status == SUCCEEDED,
+            Payment.account_id.is_not(None),
+            Payment.updated_at >= since,
+            _not_told(STAY_CHARGED, Payment.account_id, Stay.uuid),
+        )
+    ).all()
+    return [
+        _row(
+            r.account_id,
+            STAY_CHARGED,
+            r.stay,
+            f"Your stay in bay {r.bay} on {r.road} was paid with your saved card: {r.amount} {r.currency}.",
+            {"stay": r.stay, "plate": r.plate, "bay": r.bay, "road": r.road, "payment": r.uuid}
+            | {"amount": r.amount, "currency": r.currency},
+        )
+        for r in found
+    ]
+
+
+def _failed(db: Session, since: datetime) -> list[dict[str, Any]]:
+    """The `payment_failed` notices written when a refused automatic charge was recorded."""
+    found = db.execute(
+        select(Notice.account_id, Notice.message, Payment.uuid, Payment.plate, Payment.amount)
+        .add_columns(Payment.currency, Payment.status, Payment.failure_code)
+        .join(Payment, Payment.id == Notice.payment_id)
+        .where(
+            Notice.kind == PAYMENT_FAILED,
+            Notice.created_at >= since,
+            _not_told(PAYMENT_FAILED, Notice.account_id, Payment.uuid),
+        )
+    ).all()
+    return [
+        _row(
+            r.account_id,
+            PAYMENT_FAILED,
+            r.uuid,
+            r.message,
+            {"payment": r.uuid, "plate": r.plate, "amount": r.amount, "currency": r.currency}
+            | {"status": r.status, "failure_code": r.failure_code},
+        )
+        for r in found
+    ]
+
+
+def _arrears(db: Session, since: datetime) -> list[dict[str, Any]]:
+    found = db.execute(
+        select(DriverPlate.account_id, StayFee.plate, StayFee.amount, StayFee.paid, StayFee.currency)
+        .add_columns(Stay.uuid.label("stay"), Bay.name.label("bay"), Road.name.label("road"))
+        .join(DriverPlate, DriverPlate.plate == StayFee.plate)
+        .join(Stay, Stay.id == StayFee.stay_id)
+        .join(Bay, Bay.id == Stay.bay_id)
+        .join(Road, Road.id == Stay.road_id)
+        .where(
+            StayFee.status == ARREARS,
+            StayFee.arrears_since >= since,
+            Stay.ended_at >= DriverPlate.linked_at,  # not the stays of a plate's former driver
+            _not_told(ARREARS_NOTICE, DriverPlate.account_id, Stay.uuid),
+        )
+    ).all()
+    return [
+        _row(
+            r.account_id,
+            ARREARS_NOTICE,
+            r.stay,
+            f"Your stay in bay {r.bay} on {r.road} is unpaid and now in arrears: "
+            f"{r.amount - r.paid} {r.currency}. Pay it in the app or by plate.",
+            {"stay": r.stay, "plate": r.plate, "bay": r.bay, "road": r.road}
+            | {"owed": r.amount - r.paid, "currency": r.currency},
+        )
+        for r in found
+    ]
+
+
+def _row(account_id: int, kind: str, subject: str, message: str, data: dict[str, Any]) -> dict[str, Any]:
+    return {"account_id": account_id, "kind": kind, "subject": subject, "message": message, "data": data}
+
+
+def _iso(at: datetime) -> str:
+    return at.isoformat().replace("+00:00", "Z")
+
+
+# --- reading and the callback ----------------------------------------------------------------
+
+
+def notifications_after(db: Session, account_id: int, after: int, limit: int) -> list[Notification]:
+    """The account's notifications with an id above the cursor `after`, oldest first."""
+    return list(
+        db.scalars(
+            select(Notification)
+            .where(Notification.account_id == account_id, Notification.id > after)
+            .order_by(Notification.id)
+            .limit(limit)
+        )
+    )
+
+
+def register_callback(db: Session, account_id: int, url: str, now: datetime, allow_private: bool) -> str:
+    """Push the account's notifications to `url` (http or https) from now on; returns a new
+    signing secret, which replaces any earlier one."""
+    check_callback_url(url, allow_private)
+    secret = "nsec_" + secrets.token_urlsafe(32)
+    callback = db.get(NotificationCallback, account_id)
+    if callback is None:
+        db.add(NotificationCallback(account_id=account_id, url=url, secret=secret, created_at=now))
+    else:
+        callback.url, callback.secret = url, secret
+    db.flush()
+    return secret
+
+
+def check_callback_url(url: str, allow_private: bool) -> None:
+    """An absolute http(s) URL; unless `allow_private`, not to a private, loopback or
+    link-local address, so a driver cannot point our server at the internal network."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise CallbackUrlError("the callback is an absolute http or https URL", ["url"])
+    if parts.username or parts.password:
+        raise CallbackUrlError("the callback URL may not carry credentials", ["url"])
+    host = parts.hostname
+    if allow_private:
+        return
+    if host == "localhost" or host.endswith((".localhost", ".local", ".internal")):
+        raise CallbackUrlError("the callback must be a public address", ["url"])
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return  # a name: checked again when it is resolved, at each delivery
+    if not address.is_global:
+        raise CallbackUrlError("the callback must be a public address", ["url"])
+
+
+# --- delivery --------------------------------------------------------------------------------
+
+
+def due_deliveries(db: Session, now: datetime, limit: int) -> list[int]:
+    """Ids of notifications to push now: unsettled, of accounts with a callback, written
+    since it was registered, and past their backoff."""
+    return list(
+        db.scalars(
+            select(Notification.id)
+            .join(NotificationCallback, NotificationCallback.account_id == Notification.account_id)
+            .where(
+                Notification.delivered_at.is_(None),
+                Notification.failed_at.is_(None),
+                Notification.created_at >= NotificationCallback.created_at,
+                or_(Notification.next_attempt_at.is_(None), Notification.next_attempt_at <= now),
+            )
+            .order_by(Notification.id)
+            .limit(limit)
+        )
+    )
+
+
+def payload(notification: Notification) -> bytes:
+    """The JSON body pushed (and answered to polls): its `id` lets the app drop a repeat."""
+    body = {
+        "id": notification.id,
+        "kind": notification.kind,
+        "created_at": _iso(notification.created_at),
+        "message": notification.message,
+        "data": notification.data,
+    }
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode()
+
+
+def sign(secret: str, body: bytes, timestamp: int) -> str:
+    """The signature header value: `t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">`."""
+    mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+    return f"t={timestamp},v1={mac}"
+
+
+def verify_signature(secret: str, body: bytes, header: str, now: datetime, tolerance: timedelta) -> bool:
+    """What a receiver does: recompute the HMAC over "<t>.<body>", compare in constant time,
+    and refuse a timestamp further than `tolerance` from its clock (a replay)."""
+    fields = dict(part.split("=", 1) for part in header.split(",") if "=" in part)
+    try:
+        timestamp = int(fields.get("t", ""))
+    except ValueError:
+        return False
+    if abs(now.timestamp() - timestamp) > tolerance.total_seconds():
+        return False
+    expected = sign(secret, body, timestamp).rpartition("v1=")[2]
+    return hmac.compare_digest(expected, fields.get("v1", ""))
+
+
+@dataclass(frozen=True)
+class Push:
+    """One signed POST of one notification to its account's callback."""
+
+    notification_id: int
+    url: str
+    body: bytes
+    headers: dict[str, str]
+
+
+def push_for(db: Session, notification_id: int, now: datetime) -> Push | None:
+    """The signed POST for a notification, or None once it is settled (never sent again)."""
+    notification = db.get_one(Notification, notification_id)
+    callback = db.get(NotificationCallback, notification.account_id)
+    if notification.delivered_at is not None or notification.failed_at is not None or callback is None:
+        return None
+    body = payload(notification)
+    headers = {
+        "Content-Type": "application/json",
+        SIGNATURE_HEADER: sign(callback.secret, body, int(now.timestamp())),
+    }
+    return Push(notification_id, callback.url, body, headers)
+
+
+def send_push(push: Push, send: Sender) -> str | None:
+    """Send it; None when the callback answered 2xx, else what went wrong. Writes nothing."""
+    try:
+        status = send(push.url, push.body, push.headers)
+    except OSError as failure:
+        return f"unreachable: {failure}"
+    return None if 200 <= status < 300 else f"HTTP {status}"
+
+
+def record_push(
+    db: Session, notification_id: int, error: str | None, now: datetime, max_attempts: int, backoff: timedelta
+) -> str:
+    """Record one attempt: delivered, or retried after `backoff` × 2^(attempts-1), or failed
+    after `max_attempts`. Returns `delivered`, `retry`, `failed` or `skipped`."""
+    notification = db.get_one(Notification, notification_id)
+    if notification.delivered_at is not None or notification.failed_at is not None:
+        return "skipped"
+    notification.attempts += 1
+    notification.last_error = error[:300] if error else None
+    notification.next_attempt_at = None
+    if error is None:
+        notification.delivered_at, outcome = now, "delivered"
+    elif notification.attempts >= max_attempts:
+        notification.failed_at, outcome = now, "failed"
+    else:
+        notification.next_attempt_at = now + backoff * 2 ** (notification.attempts - 1)
+        outcome = "retry"
+    db.flush()
+    return outcome
+
+
+def http_sender(timeout: timedelta, allow_private: bool) -> Sender:
+    """POST over HTTP(S) with the standard library; redirects are not followed (a redirect
+    could lead to the internal network), and the host's addresses are checked unless
+    `allow_private`."""
+    opener = urllib.request.build_opener(_NoRedirect())
+
+    def send(url: str, body: bytes, headers: Mapping[str, str]) -> int:
+        if not allow_private:
+            _require_public(urlsplit(url).hostname or "")
+        request = urllib.request.Request(url, data=body, headers=dict(headers), method="POST")
+        try:
+            with opener.open(request, timeout=timeout.total_seconds()) as response:
+                return int(response.status)
+        except urllib.error.HTTPError as answer:
+            return int(answer.code)
+
+    return send
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+def _require_public(host: str) -> None:
+    addresses: Sequence[Any] = socket.getaddrinfo(host, None)
+    for *_, sockaddr in addresses:
+        if not ipaddress.ip_address(sockaddr[0]).is_global:
+            raise OSError(f"{host} resolves to a non-public address")

@@ -1,0 +1,361 @@
+"""CDS Metrics: hourly aggregates of stays per space, zone and area (see docs/METRICS.md).
+
+The rules, in one place:
+- hours are local wall-clock hours of the district; the hour repeated when clocks go back is
+  one hour of 7,200 s, the hour skipped when they go forward does not exist;
+- a stay counts for `total_sessions`, `turnover` and `average_dwell_time` in the hour it
+  started, and for occupancy in every hour it overlaps, by the seconds it spends in each;
+- a bay-second counts only while an online sensing device watches the bay; a place whose
+  unwatched bay-seconds are more than half of its bay-seconds in an hour reports -1;
+- occupancy is a percentage of the watched bay-seconds; dwell is in minutes.
+
+Everything here is a fold over rows from a few set-based queries; nothing queries per row.
+"""
+
+from __future__ import annotations
+
+import bisect
+from array import array
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy.orm import Session
+
+from parking.models import Area, Bay, Road, Stay
+
+METRICS = ("total_sessions", "turnover", "average_dwell_time", "occupancy_percent")
+PLACE_TYPES = ("area", "zone", "space")
+OFFLINE = -1.0
+Interval = tuple[datetime, datetime]
+
+
+@dataclass(frozen=True)
+class Hour:
+    """One local hour: its label (date, hour) and the UTC instants it covers."""
+
+    date: date
+    hour: int
+    start: datetime
+    end: datetime
+
+    @property
+    def seconds(self) -> float:
+        return (self.end - self.start).total_seconds()
+
+
+def floor_to_local_hour(at: datetime, zone: ZoneInfo) -> datetime:
+    """The start of the local hour holding `at`, in UTC."""
+    local = at.astimezone(zone)
+    return local.replace(minute=0, second=0, microsecond=0).astimezone(UTC)
+
+
+def local_hours(start: datetime, end: datetime, zone: ZoneInfo) -> list[Hour]:
+    """The local hours from the one holding `start` to the last one starting before `end`.
+    Consecutive UTC hours with the same local label (clocks going back) make one hour."""
+    hours: list[Hour] = []
+    at = floor_to_local_hour(start, zone)
+    while at < end:
+        local = at.astimezone(zone)
+        label = (local.date(), local.hour)
+        nxt = at + timedelta(hours=1)
+        if hours and (hours[-1].date, hours[-1].hour) == label:
+            hours[-1] = Hour(label[0], label[1], hours[-1].start, nxt)
+        else:
+            hours.append(Hour(label[0], label[1], at, nxt))
+        at = nxt
+    return hours
+
+
+@dataclass(frozen=True)
+class BayPlace:
+    """A bay, where it sits, and whether it is in service (has ever reported an event)."""
+
+    bay_id: int
+    uuid: str
+    road_id: int
+    road_uuid: str
+    area_id: int | None
+    area_uuid: str | None
+    in_service: bool
+
+
+@dataclass(frozen=True)
+class StayRow:
+    bay_id: int
+    started_at: datetime
+    ended_at: datetime | None
+
+
+class Tallies:
+    """Per bay and hour: occupied and unwatched seconds, sessions started and their dwell."""
+
+    def __init__(self, bays: Sequence[BayPlace], hours: Sequence[Hour]) -> None:
+        self.index = {bay.bay_id: i for i, bay in enumerate(bays)}
+        self.width = len(hours)
+        size = len(bays) * self.width
+        self.occupied = array("d", bytes(8 * size))
+        self.unwatched = array("d", bytes(8 * size))
+        self.sessions = array("q", bytes(8 * size))
+        self.dwell = array("d", bytes(8 * size))
+        self.dwelled = array("q", bytes(8 * size))
+
+
+def _spread(
+    interval: Interval, hours: Sequence[Hour], starts: Sequence[datetime]
+) -> Iterator[tuple[int, float]]:
+    """(hour index, seconds) of the interval in each hour it overlaps."""
+    begin, finish = interval
+    i = max(0, bisect.bisect_right(starts, begin) - 1)
+    while i < len(hours) and hours[i].start < finish:
+        seconds = (min(finish, hours[i].end) - max(begin, hours[i].start)).total_seconds()
+        if seconds > 0:
+            yield i, seconds
+        i += 1
+
+
+def _overlap(a: Interval, b: Interval) -> Interval | None:
+    begin, finish = max(a[0], b[0]), min(a[1], b[1])
+    return (begin, finish) if begin < finish else None
+
+
+def tally(
+    bays: Sequence[BayPlace],
+    hours: Sequence[Hour],
+    stays: Iterable[StayRow],
+    unwatched: Mapping[int, Sequence[Interval]],
+    now: datetime,
+) -> Tallies:
+    """Fold the stays and the unwatched intervals of the bays into per bay-hour tallies.
+    An open stay is occupied until `now`; occupied seconds while unwatched do not count."""
+    out = Tallies(bays, hours)
+    if not hours:
+        return out
+    starts = [h.start for h in hours]
+    window = (hours[0].start, hours[-1].end)
+    for bay_id, intervals in unwatched.items():
+        row = out.index.get(bay_id)
+        if row is None:
+            continue
+        for interval in intervals:
+            for i, seconds in _spread(interval, hours, starts):
+                out.unwatched[row * out.width + i] += seconds
+    for stay in stays:
+        row = out.index.get(stay.bay_id)
+        if row is None:
+            continue
+        base = row * out.width
+        occupied = _overlap((stay.started_at, stay.ended_at or max(now, stay.started_at)), window)
+        if occupied is not None:
+            for i, seconds in _spread(occupied, hours, starts):
+                out.occupied[base + i] += seconds
+            for gap in unwatched.get(stay.bay_id, ()):
+                both = _overlap(occupied, gap)
+                for i, seconds in _spread(both, hours, starts) if both else ():
+                    out.occupied[base + i] -= seconds
+        if window[0] <= stay.started_at < window[1]:
+            i = bisect.bisect_right(starts, stay.started_at) - 1
+            out.sessions[base + i] += 1
+            if stay.ended_at is not None:
+                out.dwell[base + i] += (stay.ended_at - stay.started_at).total_seconds()
+                out.dwelled[base + i] += 1
+    return out
+
+
+@dataclass(frozen=True)
+class Aggregate:
+    curb_place_type: str
+    curb_place_id: str
+    metric_type: str
+    date: date
+    hour: int
+    value: float
+
+
+def place_values(bays: int, hour_seconds: float, sums: Sequence[float]) -> dict[str, float | None]:
+    """The four metrics of a place-hour from its summed tallies
+    (occupied s, unwatched s, sessions, dwell s, ended sessions); None when undefined."""
+    occupied, unwatched, sessions, dwell, dwelled = sums
+    total = bays * hour_seconds
+    if bays == 0 or unwatched * 2 > total:
+        return dict.fromkeys(METRICS, OFFLINE)
+    watched = total - unwatched
+    return {
+        "total_sessions": sessions,
+        "turnover": round(sessions / bays, 4),
+        "average_dwell_time": round(dwell / dwelled / 60, 2) if dwelled else None,
+        "occupancy_percent": round(100 * max(0.0, occupied) / watched, 2) if watched > 0 else OFFLINE,
+    }
+
+
+def aggregates(
+    bays: Sequence[BayPlace],
+    hours: Sequence[Hour],
+    tallies: Tallies,
+    place_types: Collection[str] = PLACE_TYPES,
+    metrics: Collection[str] = METRICS,
+) -> Iterator[Aggregate]:
+    """Rows per place (areas, zones, spaces in that order), hour and metric. Bays out of
+    service count in no zone or area, and their own space rows are -1."""
+    groups: dict[tuple[str, str], list[int]] = {}
+    for row, bay in enumerate(bays):
+        groups.setdefault(("space", bay.uuid), []).append(row)
+        if bay.in_service:
+            groups.setdefault(("zone", bay.road_uuid), []).append(row)
+            if bay.area_uuid is not None:
+                groups.setdefault(("area", bay.area_uuid), []).append(row)
+    for place_type in PLACE_TYPES:
+        if place_type not in place_types:
+            continue
+        for (kind, place_id), rows in groups.items():
+            if kind != place_type:
+                continue
+            in_service = sum(1 for r in rows if bays[r].in_service)
+            yield from _place_rows(kind, place_id, rows, in_service, hours, tallies, metrics)
+
+
+def _place_rows(
+    kind: str,
+    place_id: str,
+    rows: Sequence[int],
+    in_service: int,
+    hours: Sequence[Hour],
+    tallies: Tallies,
+    metrics: Collection[str],
+) -> Iterator[Aggregate]:
+    width = tallies.width
+    columns = (tallies.occupied, tallies.unwatched, tallies.sessions, tallies.dwell, tallies.dwelled)
+    totals = []
+    for column in columns:
+        total = column[rows[0] * width : (rows[0] + 1) * width].tolist()
+        for r in rows[1:]:
+            total = [a + b for a, b in zip(total, column[r * width : (r + 1) * width], strict=True)]
+        totals.append(total)
+    for i, hour in enumerate(hours):
+        values = place_values(in_service, hour.seconds, [float(total[i]) for total in totals])
+        for metric in METRICS:
+            value = values[metric]
+            if metric in metrics and value is not None:
+                yield Aggregate(kind, place_id, metric, hour.date, hour.hour, value)
+
+
+# --- who watched each bay ----------------------------------------------------------------
+
+
+def device_outages(
+    transitions: Iterable[tuple[int, datetime, bool]], start: datetime, end: datetime
+) -> dict[int, list[Interval]]:
+    """Per device, its offline intervals within [start, end), from its (device, at, online)
+    transitions in the event log. A device is online before its first transition."""
+    out: dict[int, list[Interval]] = {}
+    down_since: dict[int, datetime] = {}
+    for device, at, online in sorted(transitions, key=lambda t: (t[0], t[1])):
+        if not online:
+            down_since.setdefault(device, at)
+        elif device in down_since:
+            _add_outage(out, device, (down_since.pop(device), at), start, end)
+    for device, since in down_since.items():
+        _add_outage(out, device, (since, end), start, end)
+    return out
+
+
+def _add_outage(
+    out: dict[int, list[Interval]], device: int, gap: Interval, start: datetime, end: datetime
+) -> None:
+    clipped = _overlap(gap, (start, end))
+    if clipped is not None:
+        out.setdefault(device, []).append(clipped)
+
+
+def _intersect(a: Sequence[Interval], b: Sequence[Interval]) -> list[Interval]:
+    out: list[Interval] = []
+    i = j = 0
+    while i < len(a) and j < len(b):
+        both = _overlap(a[i], b[j])
+        if both is not None:
+            out.append(both)
+        if a[i][1] < b[j][1]:
+            i += 1
+        else:
+            j += 1
+    return out
+
+
+def unwatched_bays(
+    bays: Sequence[BayPlace],
+    window: Interval,
+    feeds: Sequence[int],
+    stakes: Mapping[int, Sequence[int]],
+    outages: Mapping[int, Sequence[Interval]],
+) -> dict[int, list[Interval]]:
+    """Per bay, when no sensing device watched it: the intervals in which every data feed of
+    the district and every stake covering the bay were offline (the whole window if none)."""
+    cache: dict[frozenset[int], list[Interval]] = {}
+    out: dict[int, list[Interval]] = {}
+    for bay in bays:
+        watchers = frozenset((*feeds, *stakes.get(bay.bay_id, ())))
+        if watchers not in cache:
+            gaps = [window]
+            for device in watchers:
+                gaps = _intersect(gaps, outages.get(device, ()))
+            cache[watchers] = gaps
+        if cache[watchers]:
+            out[bay.bay_id] = cache[watchers]
+    return out
+
+
+# --- the queries ---------------------------------------------------------------------------
+
+
+def load_bays(db: Session, district_id: int, place: tuple[str, str] | None = None) -> list[BayPlace]:
+    """The district's bays with their road and area, optionally only those in one place."""
+    query = (
+        select(
+            Bay.id,
+            Bay.uuid,
+            Road.id.label("road_id"),
+            Road.uuid.label("road_uuid"),
+            Area.id.label("area_id"),
+            Area.uuid.label("area_uuid"),
+            Bay.last_event_at.label("seen"),
+        )
+        .join(Road, Road.id == Bay.road_id)
+        .outerjoin(Area, Area.id == Road.area_id)
+        .where(Bay.district_id == district_id)
+        .order_by(Road.id, Bay.space_number, Bay.id)
+    )
+    if place is not None:
+        kind, place_id = place
+        column = {"space": Bay.uuid, "zone": Road.uuid, "area": Area.uuid}[kind]
+        query = query.where(column == place_id)
+    return [
+        BayPlace(b, bu, r, ru, a, au, seen is not None) for b, bu, r, ru, a, au, seen in db.execute(query)
+    ]
+
+
+def load_stays(
+    db: Session, district_id: int, start: datetime, end: datetime, place: tuple[str, str] | None = None
+) -> Iterator[StayRow]:
+    """Every stay of the district (or of one place) that overlaps [start, end), open ones included."""
+    query = select(Stay.bay_id, Stay.started_at, Stay.ended_at).where(
+        Stay.district_id == district_id,
+        Stay.started_at < end,
+        or_(Stay.ended_at.is_(None), Stay.ended_at > start),
+    )
+    if place is not None:
+        query = query.where(stays_at(*place))
+    rows = db.execute(query)
+    for bay_id, started_at, ended_at in rows:
+        yield StayRow(bay_id, started_at, ended_at)
+
+
+def stays_at(kind: str, place_id: str) -> ColumnElement[bool]:
+    """SQL truth of "the stay is at this space, zone or area"."""
+    if kind == "space":
+        return Stay.bay_id.in_(select(Bay.id).where(Bay.uuid == place_id))
+    roads = select(Road.id).where(Road.uuid == place_id)
+    if kind == "area":
+        roads = select(Road.id).join(Area, Area.id == Road.area_id).where(Area.uuid == place_id)
+    return Stay.road_id.in_(roads)

@@ -1,0 +1,195 @@
+"""Native vacancy for drivers: roads nearest first with free, occupied and unknown bays, the
+age of the data, the tariff in one line, the free bays; a road's bays; every bad input."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy.orm import Session
+
+from fixtures.builders import SmallDistrict, build_small_district, cds_event
+from fixtures.tariffs import publish_demo_tariffs
+from parking.clock import FixedClock
+
+URL = "/api/v1/testville/vacancy"
+# Road 1 (Jianshan) sits on lat 26.680, road 2 (Zhaohui) on 26.684, lng 106.63006-106.63024.
+NEAR_ROAD_1 = "lat=26.6795&lng=106.6301"
+NEAR_ROAD_2 = "lat=26.6841&lng=106.6301"
+CORE_LINE = "¥1.50 per 15 min first hour, then ¥6.00 per 30 min; first 15 min free; max ¥60/day"
+
+
+@pytest.fixture
+def town(db: Session, client: FlaskClient, clock: FixedClock) -> SmallDistrict:
+    """Stake A watches road 1, stake B the first two bays of road 2; the feed is offline, so
+    T2-3 and T2-4 are watched by nothing. Five minutes ago T1-1 and T1-2 were taken and
+    stake B sent a heartbeat (what counts is when the server heard them). Road 1 is priced by the core tariff, road 2 by the standard."""
+    small = build_small_district(db, clock.now())
+    small.feed.device.online = False
+    publish_demo_tariffs(db, small.district, clock.now() - timedelta(days=1))
+    small.roads[0].tariff_code = "core"
+    db.commit()
+    t = clock.now()
+    push(client, small, "a", [
+        cds_event(small.stake_a, small.bay("T1-1"), "park_start", t, plate="贵A12345", confidence=95),
+        cds_event(small.stake_a, small.bay("T1-2"), "park_start", t, plate="贵B54321", confidence=95),
+    ])  # fmt: skip
+    push(client, small, "b", [cds_event(small.stake_b, small.bay("T2-1"), "scheduled_report", t)])
+    clock.advance(timedelta(minutes=5))
+    return small
+
+
+def push(client: FlaskClient, town: SmallDistrict, stake: str, batch: list[dict[str, Any]]) -> None:
+    device = town.stake_a if stake == "a" else town.stake_b
+    reply = client.post(
+        "/cds/testville/events/event", json=batch, headers={"Authorization": f"Bearer {device.token}"}
+    )
+    assert reply.get_json()["failures"] == [], reply.get_json()
+
+
+def get_ok(client: FlaskClient, url: str) -> dict[str, Any]:
+    reply = client.get(url)
+    assert reply.status_code == 200, reply.get_data(as_text=True)
+    body: dict[str, Any] = reply.get_json()
+    return body
+
+
+def by_name(body: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {road["name"]: road for road in body["roads"]}
+
+
+def test_roads_come_nearest_first_with_free_occupied_and_unknown_bays(
+    client: FlaskClient, town: SmallDistrict
+) -> None:
+    near_1 = get_ok(client, f"{URL}?{NEAR_ROAD_1}&radius=1000")
+    near_2 = get_ok(client, f"{URL}?{NEAR_ROAD_2}&radius=1000")
+
+    assert [r["name"] for r in near_1["roads"]] == ["Jianshan Road", "Zhaohui Road"]
+    assert [r["name"] for r in near_2["roads"]] == ["Zhaohui Road", "Jianshan Road"]
+    assert near_1["roads"][0]["distance_m"] < near_1["roads"][1]["distance_m"]
+    road_1, road_2 = near_1["roads"]
+    assert (road_1["total"], road_1["free"], road_1["occupied"], road_1["unknown"]) == (4, 2, 2, 0)
+    assert (road_2["total"], road_2["free"], road_2["occupied"], road_2["unknown"]) == (4, 2, 0, 2)
+    assert [b["name"] for b in road_1["free_bays"]] == ["T1-3", "T1-4"]
+    assert [b["name"] for b in road_2["free_bays"]] == ["T2-1", "T2-2"]
+    bay = town.bay("T1-3")
+    assert road_1["free_bays"][0] == {"id": bay.uuid, "name": "T1-3", "lat": bay.lat, "lng": bay.lng}
+    assert road_1["data_age_seconds"] == 300 and road_2["data_age_seconds"] == 300
+
+
+def test_a_small_radius_leaves_far_roads_out(client: FlaskClient, town: SmallDistrict) -> None:
+    body = get_ok(client, f"{URL}?{NEAR_ROAD_1}&radius=100")
+    assert [r["name"] for r in body["roads"]] == ["Jianshan Road"]
+
+
+def test_a_box_finds_the_roads_inside_it(client: FlaskClient, town: SmallDistrict) -> None:
+    body = get_ok(client, f"{URL}?bbox=106.629,26.683,106.632,26.685")
+    assert [r["name"] for r in body["roads"]] == ["Zhaohui Road"]
+
+
+def test_the_tariff_now_reads_as_one_line_with_max_stay_and_restriction(
+    client: FlaskClient, town: SmallDistrict
+) -> None:
+    roads = by_name(get_ok(client, f"{URL}?{NEAR_ROAD_1}"))
+    assert roads["Jianshan Road"]["tariff"] == CORE_LINE
+    assert roads["Jianshan Road"]["max_stay_minutes"] == 240
+    assert roads["Zhaohui Road"]["tariff"] == (
+        "¥2.40 per 30 min first 2 h, then ¥4.80 per 30 min; first 15 min free; max ¥30/day"
+    )
+    assert roads["Zhaohui Road"]["max_stay_minutes"] is None
+    assert roads["Zhaohui Road"]["restriction_now"] is None
+
+
+def test_the_answer_carries_no_plates_and_no_stays(client: FlaskClient, town: SmallDistrict) -> None:
+    text = json.dumps(get_ok(client, f"{URL}?{NEAR_ROAD_1}"), ensure_ascii=False)
+    bays = json.dumps(
+        get_ok(client, f"/api/v1/testville/roads/{town.roads[0].uuid}/bays"), ensure_ascii=False
+    )
+    for answer in (text, bays):
+        assert "贵A12345" not in answer and "贵B54321" not in answer
+        assert "plate" not in answer and "stay" not in answer.replace("max_stay_minutes", "")
+
+
+def test_bays_of_an_offline_stake_are_unknown_never_free(
+    client: FlaskClient, db: Session, town: SmallDistrict
+) -> None:
+    town.stake_a.device.online = False
+    town.stake_a.device.offline_reason = "silent"
+    db.commit()
+    road_1 = by_name(get_ok(client, f"{URL}?{NEAR_ROAD_1}"))["Jianshan Road"]
+    assert (road_1["free"], road_1["occupied"], road_1["unknown"]) == (0, 0, 4)
+    assert road_1["free_bays"] == []
+
+
+def test_bays_whose_last_report_is_stale_are_unknown(
+    client: FlaskClient, app: Flask, town: SmallDistrict, clock: FixedClock
+) -> None:
+    clock.advance(timedelta(minutes=10))  # 15 minutes after the last report: still fresh
+    assert by_name(get_ok(client, f"{URL}?{NEAR_ROAD_1}"))["Jianshan Road"]["free"] == 2
+    clock.advance(timedelta(minutes=1))
+    body = get_ok(client, f"{URL}?{NEAR_ROAD_1}")
+    road_1 = by_name(body)["Jianshan Road"]
+    assert (road_1["free"], road_1["unknown"], road_1["data_age_seconds"]) == (0, 4, 960)
+    assert body["stale_after_minutes"] == 15
+    app.config["VACANCY_STALE_MINUTES"] = 30
+    assert by_name(get_ok(client, f"{URL}?{NEAR_ROAD_1}"))["Jianshan Road"]["free"] == 2
+
+
+def test_a_fresh_heartbeat_keeps_vacant_bays_known(
+    client: FlaskClient, town: SmallDistrict, clock: FixedClock
+) -> None:
+    clock.advance(timedelta(minutes=20))
+    push(client, town, "a", [cds_event(town.stake_a, town.bay("T1-1"), "scheduled_report", clock.now())])
+    road_1 = by_name(get_ok(client, f"{URL}?{NEAR_ROAD_1}"))["Jianshan Road"]
+    assert (road_1["free"], road_1["occupied"], road_1["data_age_seconds"]) == (2, 2, 0)
+
+
+def test_a_roads_bays_each_say_free_occupied_or_unknown(client: FlaskClient, town: SmallDistrict) -> None:
+    road_2 = get_ok(client, f"/api/v1/testville/roads/{town.roads[1].uuid}/bays")
+    road_1 = get_ok(client, f"/api/v1/testville/roads/{town.roads[0].uuid}/bays")
+
+    assert [(b["name"], b["state"]) for b in road_2["bays"]] == [
+        ("T2-1", "free"),
+        ("T2-2", "free"),
+        ("T2-3", "unknown"),
+        ("T2-4", "unknown"),
+    ]
+    assert [b["state"] for b in road_1["bays"]] == ["occupied", "occupied", "free", "free"]
+    assert road_1["tariff"] == CORE_LINE and road_1["name"] == "Jianshan Road"
+    assert (road_1["free"], road_1["occupied"], road_1["unknown"]) == (2, 2, 0)
+
+
+@pytest.mark.parametrize(
+    ("query", "status", "code"),
+    [
+        ("lat=91&lng=106.63", 400, "bad_coordinates"),
+        ("lat=26.68&lng=-181", 400, "bad_coordinates"),
+        ("bbox=106.63,26.68,200,26.69", 400, "bad_coordinates"),
+        ("bbox=106.64,26.69,106.63,26.68", 400, "bad_coordinates"),
+        ("bbox=1,2,3", 400, "invalid_parameters"),
+        ("lat=26.68&lng=106.63&radius=5001", 400, "radius_too_large"),
+        ("lat=26.68&lng=106.63&radius=0", 400, "invalid_parameters"),
+        ("lat=north&lng=106.63", 400, "invalid_parameters"),
+        ("lat=26.68", 400, "invalid_parameters"),
+        ("", 400, "invalid_parameters"),
+        ("lat=26.68&lng=106.63&bbox=106.63,26.68,106.64,26.69", 400, "invalid_parameters"),
+        ("lat=26.68&lng=106.63&limit=0", 400, "invalid_parameters"),
+    ],
+)
+def test_bad_searches_answer_a_stable_code(
+    client: FlaskClient, town: SmallDistrict, query: str, status: int, code: str
+) -> None:
+    reply = client.get(f"{URL}?{query}")
+    assert reply.status_code == status, reply.get_data(as_text=True)
+    assert reply.mimetype == "application/problem+json"
+    assert reply.get_json()["code"] == code
+
+
+def test_unknown_districts_and_roads_are_404(client: FlaskClient, town: SmallDistrict) -> None:
+    assert client.get(f"/api/v1/nowhere/vacancy?{NEAR_ROAD_1}").get_json()["code"] == "unknown_district"
+    reply = client.get("/api/v1/testville/roads/00000000-0000-4000-8000-000000000000/bays")
+    assert reply.status_code == 404 and reply.get_json()["code"] == "unknown_road"
