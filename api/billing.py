@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from api.cds import clock_now, require_staff
 from api.database import get_db, get_write_db
-from api.errors import ApiError
+from api.errors import ApiError, json_body
 from api.openapi import documented
 from api.schemas_billing import QuoteOut, QuoteQuery, TariffIn, TariffList, TariffOut
 from billing.models import TariffVersion
@@ -50,7 +50,7 @@ def create_tariff(district: str) -> tuple[Response, int]:
     db = get_write_db()
     place = get_district(db, district)
     require_staff(db, place, TARIFF_PUBLISHERS)
-    body = TariffIn().load(_json_body())
+    body = TariffIn().load(json_body())
     version = publish_tariff(db, place, body["code"], body["document"], body["effective_from"], clock_now())
     db.commit()
     return jsonify(TariffOut().dump(version)), 201
@@ -92,10 +92,3 @@ def quote(district: str) -> Response:
         "breakdown": {"tariff": version.code, "version": version.version, **fee.breakdown()},
     }
     return jsonify(QuoteOut().dump(body))
-
-
-def _json_body() -> dict[str, object]:
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise ApiError(400, "invalid_json", "the request body must be a JSON object")
-    return body

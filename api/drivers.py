@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from api.cds import bearer_token, clock_now
 from api.database import get_db, get_write_db
-from api.errors import ApiError
+from api.errors import ApiError, json_body
 from api.openapi import documented
 from api.payments_gateway import get_gateway
 from api.schemas_billing import (
@@ -99,7 +99,7 @@ def _out(db: Any, account: DriverAccount) -> dict[str, Any]:
 @documented("Sign up", DriverOut, body=SignUpIn, auth=None, errors=(400, 409), status=201)
 def create_driver() -> tuple[Response, int]:
     db = get_write_db()
-    body = SignUpIn().load(_json_body())
+    body = SignUpIn().load(json_body())
     account = sign_up(db, body["email"], body["password"], body.get("name"), clock_now())
     db.commit()
     return jsonify(_out(db, account)), 201
@@ -116,7 +116,7 @@ def create_driver() -> tuple[Response, int]:
 )
 def create_session() -> tuple[Response, int]:
     db = get_write_db()
-    body = SignInIn().load(_json_body())
+    body = SignInIn().load(json_body())
     account, token = sign_in(db, body["email"], body["password"], clock_now())
     db.commit()
     return jsonify({"token": token, "driver": _out(db, account)}), 201
@@ -136,7 +136,7 @@ def me() -> Response:
 def add_plate() -> tuple[Response, int]:
     db = get_write_db()
     account = _driver(db)
-    body = PlateIn().load(_json_body())
+    body = PlateIn().load(json_body())
     link_plate(db, account, normalise_plate(body["plate"]), clock_now())
     db.commit()
     return jsonify(_out(db, account)), 201
@@ -169,7 +169,7 @@ def card_setup() -> tuple[Response, int]:
 def put_card() -> Response:
     db = get_write_db()
     account = _driver(db)
-    body = CardIn().load(_json_body())
+    body = CardIn().load(json_body())
     save_card(db, get_gateway(), account, body["payment_method"])
     db.commit()
     return jsonify(_out(db, account))
@@ -351,7 +351,7 @@ def pay_mine() -> tuple[Response, int]:
     `Idempotency-Key` header to make a retried request safe: it answers the first payment."""
     db = get_write_db()
     account = _driver(db)
-    body = AccountPaymentIn().load(_json_body())
+    body = AccountPaymentIn().load(json_body())
     client_key = request.headers.get("Idempotency-Key", "").strip()
     if len(client_key) > 80:
         raise ApiError(400, "invalid_idempotency_key", "Idempotency-Key is at most 80 characters")
@@ -427,7 +427,7 @@ def put_callback() -> tuple[Response, int]:
     the `X-Parking-Signature` header (see docs/BILLING.md, Notifications)."""
     db = get_write_db()
     account = _driver(db)
-    body = CallbackIn().load(_json_body())
+    body = CallbackIn().load(json_body())
     allow_private = bool(current_app.config["NOTIFY_ALLOW_PRIVATE_URLS"])
     secret = register_callback(db, account.id, body["url"], clock_now(), allow_private)
     db.commit()
@@ -441,10 +441,3 @@ def _mine(db: Any, account: DriverAccount) -> tuple[Any, ...]:
     districts = list(db.scalars(select(District.id)))
     linked = select(DriverPlate.plate).where(DriverPlate.account_id == account.id)
     return (Stay.district_id.in_(districts), Stay.plate.in_(linked))
-
-
-def _json_body() -> dict[str, Any]:
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise ApiError(400, "invalid_json", "the request body must be a JSON object")
-    return body

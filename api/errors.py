@@ -47,6 +47,14 @@ class ApiError(Exception):
         self.status, self.code, self.message, self.details = status, code, message, details or []
 
 
+def json_body() -> dict[str, Any]:
+    """The request's JSON object body, or a 400 `invalid_json`."""
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise ApiError(400, "invalid_json", "the request body must be a JSON object")
+    return body
+
+
 def error_response(status: int, code: str, message: str, details: list[str] | None = None) -> Response:
     if request.path.startswith("/cds/"):
         body: dict[str, Any] = {

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from api.cds import clock_now, require_staff
 from api.database import get_db, get_write_db
-from api.errors import ApiError
+from api.errors import ApiError, json_body
 from api.openapi import documented
 from api.payments_gateway import get_gateway
 from api.schemas_billing import (
@@ -67,7 +67,7 @@ def pay_plate(district: str, plate: str) -> tuple[Response, int]:
     `Idempotency-Key` header to make a retried request safe: it answers the first payment."""
     db = get_write_db()
     place = get_district(db, district)
-    body = PlatePaymentIn().load(_json_body())
+    body = PlatePaymentIn().load(json_body())
     client_key = request.headers.get("Idempotency-Key", "").strip()
     if len(client_key) > 80:
         raise ApiError(400, "invalid_idempotency_key", "Idempotency-Key is at most 80 characters")
@@ -126,7 +126,7 @@ def refund_payment(district: str, payment_id: str) -> tuple[Response, int]:
     db = get_write_db()
     place = get_district(db, district)
     staff = require_staff(db, place, REFUNDERS)
-    body = RefundIn().load(_json_body())
+    body = RefundIn().load(json_body())
     payment = db.scalar(select(Payment.id).where(Payment.district_id == place.id, Payment.uuid == payment_id))
     if payment is None:
         raise ApiError(404, "unknown_payment", f"no payment {payment_id}")
@@ -160,11 +160,4 @@ def _payment_out(payment: Payment) -> dict[str, Any]:
     body["receipt_url"] = (
         url_for("receipts.receipt_page", payment=payment.uuid) if payment.status == SUCCEEDED else None
     )
-    return body
-
-
-def _json_body() -> dict[str, Any]:
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise ApiError(400, "invalid_json", "the request body must be a JSON object")
     return body

@@ -65,6 +65,11 @@ def assert_valid_cds(body: dict[str, Any], tmp_path: Path, name: str = "payload.
     """The offline checker of CDS 1.1 accepts every object of the payload."""
     file = tmp_path / name
     file.write_text(json.dumps(body, ensure_ascii=False))
+    assert_valid_cds_file(file)
+
+
+def assert_valid_cds_file(file: Path) -> None:
+    """The offline checker of CDS 1.1 accepts the file (JSON or CSV)."""
     result = subprocess.run(
         [
             sys.executable,
@@ -78,6 +83,7 @@ def assert_valid_cds(body: dict[str, Any], tmp_path: Path, name: str = "payload.
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+    assert "FAIL" not in result.stdout
 
 
 def assert_cds_error(response: TestResponse, status: int, code: str) -> list[str]:

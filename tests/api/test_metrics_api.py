@@ -4,8 +4,6 @@ conformance (the methodology is docs/METRICS.md)."""
 from __future__ import annotations
 
 import csv
-import subprocess
-import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -22,7 +20,7 @@ from parking.clock import FixedClock, to_ms
 from parking.models import Area
 from parking.staff import issue_staff_token
 from sensors.devices import NewDevice
-from tests.conftest import SHARED
+from tests.api.test_curbs import assert_valid_cds_file
 
 AGGREGATES = "/cds/testville/metrics/aggregates"
 SESSIONS = "/cds/testville/metrics/sessions"
@@ -117,20 +115,7 @@ def values(response: TestResponse) -> dict[tuple[str, str, str, int], float]:
 def assert_valid_cds_csv(response: TestResponse, tmp_path: Path, name: str) -> None:
     file = tmp_path / name
     file.write_bytes(response.get_data())
-    result = subprocess.run(
-        [
-            sys.executable,
-            str(SHARED / "cds/validate_cds.py"),
-            str(SHARED / "cds/openapi-v1.1"),
-            str(file),
-            "--patched",
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "FAIL" not in result.stdout
+    assert_valid_cds_file(file)
 
 
 def test_aggregates_of_yesterday_follow_the_methodology(client: FlaskClient, town: Town) -> None:
