@@ -20,6 +20,7 @@ from api.schemas_pricing import AdviceOut, AdviceQuery, PublishIn, PublishOut, W
 from billing.pricing_advice import (
     PricingRule,
     RoadAdvice,
+    UnwatchedOf,
     advise_district,
     publish_advice,
     replay_month,
@@ -173,7 +174,9 @@ def measured_hours(start: datetime, end: datetime, now: datetime, zone: ZoneInfo
     return local_hours(start, min(end, floor_to_local_hour(now, zone)), zone)
 
 
-def unwatched_of(db: Session, district_id: int) -> Any:
+def unwatched_of(db: Session, district_id: int) -> UnwatchedOf:
+    """The collaborator that finds when each bay went unwatched (device health, CDS rule)."""
+
     def find(bays: Sequence[BayPlace], window: Interval) -> Mapping[int, Sequence[Interval]]:
         return unwatched_bays(bays, window, *device_watch(db, district_id, *window))
 

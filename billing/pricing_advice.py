@@ -28,7 +28,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from billing.models import StayFee, TariffVersion
-from billing.tariff import Tariff
+from billing.tariff import DAY_TYPES, Tariff
 from billing.tariffs import TariffBook, TariffInPastError, publish_tariff
 from parking.errors import ConflictError, NotFoundError
 from parking.metrics import OFFLINE, BayPlace, Hour, Interval, aggregates, load_bays, load_stays, tally
@@ -180,9 +180,7 @@ def advise_road(
         advised = tuple(advised_rate(r, action, unit, rule) for r in current)
         if action in (RAISE, LOWER) and advised == current:
             action, reason = KEEP, "at_bound"
-        days = tuple(
-            d for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun", "holiday") if d in band.days
-        )
+        days = tuple(d for d in DAY_TYPES if d in band.days)
         advice.bands.append(
             BandAdvice(band.name, days, band.windows, occupancy, hours, current, advised, action, reason)
         )
