@@ -54,6 +54,11 @@ SCRIPTED_OUTCOMES: dict[str, ScriptedOutcome] = {
     "pm_unavailable": ScriptedOutcome("unavailable", message="Stripe did not answer."),
 }
 SUCCEEDED = ScriptedOutcome("succeeded")
+TEST_CARD_OUTCOMES = {
+    "4000000000000002": "pm_declined",
+    "4000000000000341": "pm_declined",
+    "4000000000009995": "pm_insufficient_funds",
+}
 T = TypeVar("T")
 
 
@@ -174,6 +179,10 @@ class FakeGateway:
         if not isinstance(event, dict):
             raise WebhookSignatureError("webhook body is not a JSON object")
         return event
+
+    def create_test_card_payment_method(self, number: str, exp_month: int, exp_year: int, cvc: str) -> str:
+        """Stripe's published decline test numbers map to the scripted declines; others succeed."""
+        return TEST_CARD_OUTCOMES.get(number) or self._new_id("pm_card")
 
     def _charge(self, payment_method_id: str, amount: int, currency: str) -> ChargeResult:
         currency = check_amount(amount, currency)

@@ -21,6 +21,7 @@ import stripe
 from stripe.params import (
     CustomerCreateParams,
     PaymentIntentCreateParams,
+    PaymentMethodCreateParams,
     RefundCreateParams,
     SetupIntentCreateParams,
 )
@@ -65,6 +66,12 @@ class PaymentMethodDeclinedError(GatewayError):
     def __init__(self, message: str, decline_code: str | None = None) -> None:
         super().__init__(message)
         self.decline_code = decline_code
+
+
+class TestModeOnlyError(GatewayError):
+    """Raw card numbers are taken only by a local test server, never by Stripe itself."""
+
+    code = "not_test_mode"
 
 
 class WebhookSignatureError(GatewayError):
@@ -140,6 +147,10 @@ class PaymentGateway(Protocol):
     def verify_webhook(
         self, payload: bytes, signature_header: str | None, *, now: datetime | None = None
     ) -> dict[str, Any]: ...
+
+    def create_test_card_payment_method(
+        self, number: str, exp_month: int, exp_year: int, cvc: str
+    ) -> str: ...
 
 
 def check_minor_units(amount: int) -> None:
@@ -310,6 +321,18 @@ class StripeGateway:
         if now is not None:
             check_signature_age(signature_header or "", now)
         return event.to_dict()
+
+    def create_test_card_payment_method(self, number: str, exp_month: int, exp_year: int, cvc: str) -> str:
+        """A card PaymentMethod (`pm_...`) from a test card number, on the local test server only:
+        Stripe itself must never receive raw card numbers from our server."""
+        if self._real_stripe:
+            raise TestModeOnlyError("card numbers are taken only by the local test server")
+        params: PaymentMethodCreateParams = {
+            "type": "card",
+            "card": {"number": number, "exp_month": exp_month, "exp_year": exp_year, "cvc": cvc},
+        }
+        with stripe_errors("create a test card"):
+            return self._client.v1.payment_methods.create(params).id
 
     def _create_payment_intent(
         self, params: PaymentIntentCreateParams, description: str, idempotency_key: str

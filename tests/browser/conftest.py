@@ -13,6 +13,9 @@ Fixtures for page tests:
   names the stake watching a bay). Tests of a module share the site: seed your own plates
   and bays, and put the clock back if you move it.
 - `staff_token`: `live_site.staff_token` as a fixture.
+- `live_site_config`: extra app settings for the module's site (default none); a module that
+  pays by card overrides it with `{"STRIPE_API_BASE": localstripe}`, `localstripe` being a
+  real localstripe on 127.0.0.1 for the module.
 - `browser`: one Chromium per module (skipped when there is none, failed when `CI` is set).
 - `browser_page`: a fresh phone-sized page (360×640) per test; it fails the test when the
   page throws a JavaScript error or requests anything from a host other than 127.0.0.1.
@@ -44,6 +47,7 @@ from api import create_app
 from api.database import make_engine
 from api.migrations import upgrade
 from fixtures.demo import DEMO_SLUG, demo_layout, demo_token, seed_demo
+from fixtures.localstripe import running_localstripe
 from parking.clock import FixedClock, to_ms
 from parking.inventory import get_district
 from parking.models import Bay
@@ -133,7 +137,22 @@ def stake_of(bay_name: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def live_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveSite]:
+def live_site_config() -> dict[str, Any]:
+    """Extra app settings for a module's live site; override it in a test module."""
+    return {}
+
+
+@pytest.fixture(scope="module")
+def localstripe() -> Iterator[str]:
+    """A real localstripe on 127.0.0.1 for the module; its base URL (for `STRIPE_API_BASE`)."""
+    with running_localstripe() as base_url:
+        yield base_url
+
+
+@pytest.fixture(scope="module")
+def live_site(
+    tmp_path_factory: pytest.TempPathFactory, live_site_config: dict[str, Any]
+) -> Iterator[LiveSite]:
     url = f"sqlite:///{tmp_path_factory.mktemp('browser-db') / 'site.db'}"
     upgrade(url)
     engine = make_engine(url)
@@ -141,7 +160,8 @@ def live_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveSite]:
     with Session(engine) as db:
         seed_demo(db, clock.now())
         db.commit()
-    app = create_app({"TESTING": True, "DATABASE_URL": url, "CLOCK": clock, "SQLITE_CHECKPOINT_SECONDS": 0})
+    settings = {"TESTING": True, "DATABASE_URL": url, "CLOCK": clock, "SQLITE_CHECKPOINT_SECONDS": 0}
+    app = create_app(settings | live_site_config)
     server: BaseWSGIServer = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="live-site", daemon=True)
     thread.start()

@@ -1,0 +1,386 @@
+/* The driver's page: free bays around me (map and list), a road's bays, tariff and forecast,
+   paying a plate with a card, and my stays once signed in. Plain DOM code; everything it loads
+   comes from this server. */
+"use strict";
+
+(() => {
+  const api = driverApi;
+  const body = document.body;
+  const base = body.dataset.api; // /api/v1/<district>
+  const testCards = body.dataset.testCards; // empty unless the app talks to the local test server
+  const RADIUS_M = 1000;
+  const $ = (id) => document.getElementById(id);
+  const state = {
+    centre: { lat: Number(body.dataset.centreLat), lng: Number(body.dataset.centreLng) },
+    roads: new Map(),
+    plate: null,
+    owed: null,
+    outstanding: null,
+  };
+
+  // --- small helpers
+
+  function el(tag, attrs, ...children) {
+    const element = document.createElement(tag);
+    for (const [name, value] of Object.entries(attrs || {})) {
+      if (value === null || value === undefined || value === false) continue;
+      if (name === "class") element.className = value;
+      else if (name.startsWith("data-")) element.setAttribute(name, value);
+      else element[name] = value;
+    }
+    for (const child of children.flat(Infinity)) {
+      if (child !== null && child !== undefined) element.append(child);
+    }
+    return element;
+  }
+
+  const clock = new Intl.DateTimeFormat("en-GB", {
+    timeZone: body.dataset.timeZone, day: "2-digit", month: "short", hour: "2-digit", minute: "2-digit", hour12: false,
+  });
+  const money = new Intl.NumberFormat("zh-CN", { style: "currency", currency: body.dataset.currency });
+  const minorDigits = money.resolvedOptions().maximumFractionDigits;
+  const when = (iso) => (iso ? clock.format(new Date(iso)) : "—");
+  const amount = (minor) => (minor === null || minor === undefined ? "—" : money.format(minor / 10 ** minorDigits));
+
+  function duration(seconds) {
+    const total = Math.floor(seconds / 60);
+    if (total < 60) return total + " min";
+    return Math.floor(total / 60) + " h " + (total % 60) + " min";
+  }
+
+  const maxStay = (minutes) => (minutes === null || minutes === undefined ? "no maximum" : duration(minutes * 60));
+  const age = (seconds) => (seconds === null || seconds === undefined ? "no data yet" : "data " + duration(seconds) + " old");
+  const distance = (m) => (m < 1000 ? Math.round(m) + " m" : (m / 1000).toFixed(1) + " km");
+  const counts = (road) =>
+    `${road.free} free / ${road.total}` + (road.unknown ? ` · ${road.unknown} unknown` : "");
+
+  function showProblem(target, problem) {
+    target.replaceChildren(el("code", {}, problem.code || "error"), ": " + problem.message);
+    if (problem.fields && problem.fields.length) target.append(" (" + problem.fields.join(", ") + ")");
+    target.hidden = false;
+  }
+
+  function hide(...targets) {
+    for (const target of targets) target.hidden = true;
+  }
+
+  function show(screen) {
+    window.scrollTo(0, 0);
+    for (const section of document.querySelectorAll(".screen")) section.hidden = section.id !== "screen-" + screen;
+    const tab = screen === "road" ? "map" : screen;
+    for (const button of document.querySelectorAll("#tabs button")) {
+      if (button.dataset.screen === tab) button.setAttribute("aria-current", "page");
+      else button.removeAttribute("aria-current");
+    }
+  }
+
+  /** A card form's fields as the test-card endpoint takes them. */
+  function cardOf(form) {
+    const [month, year] = form.elements.exp.value.split("/").map((part) => part.trim());
+    return {
+      number: form.elements.number.value.replace(/[\s-]/g, ""),
+      exp_month: Number(month),
+      exp_year: 2000 + (Number(year) % 100),
+      cvc: form.elements.cvc.value.trim(),
+    };
+  }
+
+  async function paymentMethod(form) {
+    if (!testCards) {
+      throw new ApiProblem(0, "card_form_unavailable", "card payments need the provider's card form");
+    }
+    const answer = await api.call("POST", testCards, { json: cardOf(form) });
+    return answer.payment_method;
+  }
+
+  const newKey = () => (crypto.randomUUID ? crypto.randomUUID() : String(Date.now()) + Math.random());
+
+  // --- map and list
+
+  async function loadRoads() {
+    hide($("map-error"));
+    const { lat, lng } = state.centre;
+    const where = `lat=${lat}&lng=${lng}&radius=${RADIUS_M}`;
+    try {
+      const [vacancy, zones] = await Promise.all([
+        api.call("GET", `${base}/vacancy?${where}`),
+        api.call("GET", `${body.dataset.zones}?${where}`),
+      ]);
+      state.roads = new Map(vacancy.roads.map((road) => [road.id, road]));
+      driverMap.draw($("map"), state.centre, RADIUS_M, zones.data.zones || [], state.roads, openRoad);
+      renderRoads(vacancy.roads);
+    } catch (problem) {
+      showProblem($("map-error"), problem);
+    }
+  }
+
+  function renderRoads(roads) {
+    $("no-roads").hidden = roads.length > 0;
+    $("road-list").replaceChildren(
+      ...roads.map((road) => {
+        const kind = driverMap.availability(road);
+        return el(
+          "li",
+          { class: "road-item", "data-road-id": road.id, "data-availability": kind },
+          el(
+            "button",
+            { type: "button", class: "road-button", onclick: () => openRoad(road.id) },
+            el("span", { class: "swatch " + kind }),
+            el(
+              "span",
+              { class: "road-text" },
+              el("span", { class: "name" }, road.name),
+              el("span", { class: "counts" }, counts(road)),
+              el("span", { class: "meta" }, `${distance(road.distance_m)} · ${age(road.data_age_seconds)}`),
+              el("span", { class: "tariff" }, road.tariff || "no tariff"),
+              el("span", { class: "max-stay" }, "Max stay: " + maxStay(road.max_stay_minutes)),
+              road.restriction_now ? el("span", { class: "restriction" }, road.restriction_now) : null,
+            ),
+          ),
+        );
+      }),
+    );
+  }
+
+  function locate() {
+    if (!navigator.geolocation) {
+      $("where").textContent = "This browser cannot tell where you are";
+      return;
+    }
+    $("where").textContent = "Finding you…";
+    navigator.geolocation.getCurrentPosition(
+      (position) => {
+        state.centre = { lat: position.coords.latitude, lng: position.coords.longitude };
+        $("where").textContent = `Around you (${state.centre.lat.toFixed(5)}, ${state.centre.lng.toFixed(5)})`;
+        loadRoads();
+      },
+      (error) => {
+        $("where").textContent = "Location not available (" + error.message + "): around the district centre";
+      },
+      { enableHighAccuracy: true, timeout: 10000, maximumAge: 60000 },
+    );
+  }
+
+  // --- one road
+
+  async function openRoad(id) {
+    show("road");
+    const known = state.roads.get(id);
+    $("road-title").textContent = known ? known.name : "Road";
+    $("bay-list").replaceChildren();
+    hide($("road-error"));
+    $("forecast-15").textContent = $("forecast-30").textContent = "…";
+    loadForecast(id, 15);
+    loadForecast(id, 30);
+    try {
+      const road = await api.call("GET", `${base}/roads/${encodeURIComponent(id)}/bays`);
+      $("road-title").textContent = road.name;
+      $("road-counts").textContent = counts(road);
+      $("road-tariff").textContent = road.tariff || "no tariff";
+      $("road-max-stay").textContent = maxStay(road.max_stay_minutes);
+      $("road-restriction").textContent = road.restriction_now || "none";
+      $("road-age").textContent = age(road.data_age_seconds);
+      $("bay-list").replaceChildren(
+        ...road.bays.map((bay) =>
+          el("li", { class: "bay " + bay.state, "data-bay": bay.name, "data-state": bay.state },
+            el("span", { class: "bay-name" }, bay.name), el("span", { class: "bay-state" }, bay.state)),
+        ),
+      );
+    } catch (problem) {
+      showProblem($("road-error"), problem);
+    }
+  }
+
+  async function loadForecast(id, minutes) {
+    const target = $("forecast-" + minutes);
+    try {
+      const answer = await api.call("GET", `${base}/forecast?road=${encodeURIComponent(id)}&in=${minutes}`);
+      target.textContent = Math.round(answer.probability_free * 100) + "%";
+    } catch (problem) {
+      target.textContent = problem.code === "no_forecast" ? "no forecast yet" : problem.code + ": " + problem.message;
+    }
+  }
+
+  // --- pay by plate
+
+  async function findUnpaid(event) {
+    event.preventDefault();
+    hide($("plate-error"), $("unpaid"), $("card-form"), $("paid"));
+    const plate = $("plate").value.trim();
+    try {
+      const ledger = await api.call("GET", `${base}/plates/${encodeURIComponent(plate)}/unpaid`);
+      state.plate = ledger.plate;
+      state.owed = ledger.outstanding;
+      $("unpaid-title").textContent = `${ledger.plate}: ${ledger.stays.length} unpaid stay(s)`;
+      $("unpaid-list").replaceChildren(
+        ...ledger.stays.map((stay) =>
+          el("li", { class: "stay", "data-stay": stay.stay },
+            el("div", { class: "where" }, `Bay ${stay.bay} · ${stay.road}`),
+            el("div", { class: "muted" }, `${when(stay.started_at)} – ${when(stay.ended_at)} · ${stay.status}`),
+            el("div", { class: "owed" }, amount(stay.owed))),
+        ),
+      );
+      $("unpaid-total").textContent = ledger.outstanding ? "To pay: " + amount(ledger.outstanding) : "Nothing to pay.";
+      $("unpaid").hidden = false;
+      $("card-form").hidden = !ledger.outstanding;
+      $("pay-button").textContent = "Pay " + amount(ledger.outstanding);
+    } catch (problem) {
+      showProblem($("plate-error"), problem);
+    }
+  }
+
+  async function payPlate(event) {
+    event.preventDefault();
+    hide($("pay-error"));
+    const button = $("pay-button");
+    button.disabled = true;
+    try {
+      const method = await paymentMethod($("card-form"));
+      const payment = await api.call("POST", `${base}/plates/${encodeURIComponent(state.plate)}/payments`, {
+        json: { amount: state.owed, payment_method: method },
+        headers: { "Idempotency-Key": newKey() },
+      });
+      $("card-form").reset();
+      hide($("card-form"), $("unpaid"));
+      $("paid").replaceChildren(
+        el("div", {}, `Paid ${amount(payment.amount)} for ${state.plate}.`),
+        el("a", { href: payment.receipt_url, id: "receipt-link" }, "Receipt"),
+      );
+      $("paid").hidden = false;
+    } catch (problem) {
+      showProblem($("pay-error"), problem);
+    } finally {
+      button.disabled = false;
+    }
+  }
+
+  // --- my account
+
+  async function signIn(event) {
+    event.preventDefault();
+    hide($("sign-in-error"));
+    try {
+      const session = await api.call("POST", `${body.dataset.drivers}/sessions`, {
+        json: { email: $("email").value.trim(), password: $("password").value },
+      });
+      api.setToken(session.token);
+      $("password").value = "";
+      await loadAccount();
+    } catch (problem) {
+      showProblem($("sign-in-error"), problem);
+    }
+  }
+
+  function signOut() {
+    api.setToken(null);
+    $("account").hidden = true;
+    $("sign-in-form").hidden = false;
+  }
+
+  async function loadAccount() {
+    if (!api.token()) return signOut();
+    hide($("account-error"));
+    const drivers = body.dataset.drivers;
+    try {
+      const [me, current, history, outstanding] = await Promise.all([
+        api.call("GET", `${drivers}/me`, { auth: true }),
+        api.call("GET", `${drivers}/me/stays/current`, { auth: true }),
+        api.call("GET", `${drivers}/me/stays/history`, { auth: true }),
+        api.call("GET", `${drivers}/me/outstanding`, { auth: true }),
+      ]);
+      $("whoami").textContent = `Signed in as ${me.name || me.email}`;
+      renderCurrent(current.stays);
+      renderHistory(history.stays);
+      renderOutstanding(outstanding.districts);
+      $("sign-in-form").hidden = true;
+      $("account").hidden = false;
+    } catch (problem) {
+      if (problem.status === 401) {
+        signOut();
+        showProblem($("sign-in-error"), problem);
+      } else {
+        showProblem($("account-error"), problem);
+      }
+    }
+  }
+
+  function renderCurrent(stays) {
+    $("no-current").hidden = stays.length > 0;
+    $("current-list").replaceChildren(
+      ...stays.map((stay) =>
+        el("li", { class: "stay current", "data-stay": stay.id },
+          el("div", { class: "where" }, `${stay.plate} · Bay ${stay.bay} · ${stay.road}`),
+          el("div", { "data-field": "elapsed" }, "Parked " + duration(stay.elapsed_seconds) + " (since " + when(stay.started_at) + ")"),
+          el("div", { "data-field": "fee" }, "Fee so far: " + amount(stay.fee_so_far)),
+          el("div", { "data-field": "time-left" },
+            stay.time_left_seconds === null ? "No maximum stay" : "Time left: " + duration(stay.time_left_seconds))),
+      ),
+    );
+  }
+
+  function renderHistory(stays) {
+    $("no-history").hidden = stays.length > 0;
+    $("history-list").replaceChildren(
+      ...stays.map((stay) =>
+        el("li", { class: "stay past", "data-stay": stay.id },
+          el("div", { class: "where" }, `${stay.plate} · Bay ${stay.bay} · ${stay.road}`),
+          el("div", { class: "muted" }, `${when(stay.started_at)} – ${when(stay.ended_at)}`),
+          el("div", {}, `${amount(stay.fee)} · ${stay.status}`),
+          stay.receipt_urls.map((url, i) => el("a", { href: url, class: "receipt" }, "Receipt" + (i ? " " + (i + 1) : "")))),
+      ),
+    );
+  }
+
+  function renderOutstanding(districts) {
+    const mine = districts.find((d) => d.district === body.dataset.district) || districts[0];
+    state.outstanding = mine && mine.outstanding ? mine : null;
+    $("outstanding").textContent = state.outstanding
+      ? `${amount(mine.outstanding)} owed for ${mine.stays.length} stay(s)` +
+        (mine.arrears ? `, ${amount(mine.arrears)} in arrears` : "")
+      : "Nothing owed.";
+    $("account-pay-form").hidden = !state.outstanding || !testCards;
+  }
+
+  async function payOutstanding(event) {
+    event.preventDefault();
+    hide($("account-pay-error"));
+    try {
+      const method = await paymentMethod($("account-pay-form"));
+      await api.call("POST", `${body.dataset.drivers}/me/payments`, {
+        auth: true,
+        json: { amount: state.outstanding.outstanding, payment_method: method, district: state.outstanding.district },
+        headers: { "Idempotency-Key": newKey() },
+      });
+      $("account-pay-form").reset();
+      await loadAccount();
+    } catch (problem) {
+      showProblem($("account-pay-error"), problem);
+    }
+  }
+
+  // --- wiring
+
+  function network() {
+    $("net").textContent = navigator.onLine ? "" : "offline";
+    $("net").classList.toggle("offline", !navigator.onLine);
+  }
+
+  for (const button of document.querySelectorAll("#tabs button")) {
+    button.addEventListener("click", () => {
+      show(button.dataset.screen);
+      if (button.dataset.screen === "account") loadAccount();
+    });
+  }
+  $("locate").addEventListener("click", locate);
+  $("road-back").addEventListener("click", () => show("map"));
+  $("plate-form").addEventListener("submit", findUnpaid);
+  $("card-form").addEventListener("submit", payPlate);
+  $("sign-in-form").addEventListener("submit", signIn);
+  $("sign-out").addEventListener("click", signOut);
+  $("account-pay-form").addEventListener("submit", payOutstanding);
+  if (!testCards) $("card-note").textContent = "Card payments are not available on this page.";
+  window.addEventListener("online", network);
+  window.addEventListener("offline", network);
+  network();
+  loadRoads();
+})();

@@ -1,0 +1,301 @@
+"""The driver's page in a real Chromium, phone-sized: free bays around a point drawn from the
+road outlines and coloured by what is known, a road's bays, tariff and forecast, paying a
+plate with a test card against a real localstripe, and a signed-in driver's current stay."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from playwright.sync_api import Page, expect
+from sqlalchemy import select
+
+from api import create_app
+from billing.tariffs import price_ended_stays
+from fixtures.demo import DEMO_DRIVER_PASSWORD, DEMO_DRIVER_PLATES, demo_driver_email, demo_layout
+from parking.forecast import day_class
+from parking.forecast_models import RoadForecast
+from parking.inventory import get_district
+from parking.models import Road
+from tests.browser.conftest import LiveSite, PageRecord, stake_of
+
+# Around the district centre (the page's default point), within the page's 1,000 m.
+GREEN_ROAD, AMBER_ROAD, RED_ROAD, GREY_ROAD = 1, 8, 9, 2
+CORE_LINE = "¥1.50 per 15 min first hour, then ¥6.00 per 30 min; first 15 min free; max ¥60/day"
+
+
+@pytest.fixture(scope="module")
+def live_site_config(localstripe: str) -> dict[str, Any]:
+    return {"STRIPE_API_BASE": localstripe}
+
+
+def road_plan(number: int) -> Any:
+    return next(r for r in demo_layout().roads if r.number == number)
+
+
+def stakes_of_road(number: int) -> list[Any]:
+    names = {b.name for b in road_plan(number).bays}
+    return [s for s in demo_layout().stakes if set(s.bay_names) & names]
+
+
+def road_uuid(site: LiveSite, number: int) -> str:
+    with site.session() as db:
+        return db.scalars(select(Road.uuid).where(Road.name == road_plan(number).name)).one()
+
+
+def report(site: LiveSite, bay: str, event_type: str, plate: str = "贵A00000") -> dict[str, Any]:
+    """A CDS event from the stake watching `bay`, now; only park_start carries a plate."""
+    event = site.camera_event(bay, event_type, site.clock.now(), plate)
+    if event_type != "park_start":
+        del event["vehicle_license_plate"], event["vehicle_license_plate_confidence"]
+    return event
+
+
+@pytest.fixture(scope="module")
+def curb(live_site: LiveSite) -> dict[str, str]:
+    """Green: every stake of road 1 heard now, one bay taken, one stake lost its link (its bays
+    unknown). Amber: one stake of road 8 heard, all but two of its bays taken, the rest of
+    road 8 unheard. Red: every bay of road 9 taken. Grey: road 2, never heard."""
+    green = stakes_of_road(GREEN_ROAD)
+    for stake in green:
+        live_site.push(stake.name, [report(live_site, stake.bay_names[0], "scheduled_report")])
+    live_site.push(stake_of("BY-01-005"), [report(live_site, "BY-01-005", "park_start", "贵A66001")])
+    lost = green[-1]
+    live_site.push(lost.name, [report(live_site, lost.bay_names[0], "comms_lost")])
+
+    amber = next(s for s in stakes_of_road(AMBER_ROAD) if len(s.bay_names) == 4)
+    taken = [report(live_site, bay, "park_start", f"贵A6610{i}") for i, bay in enumerate(amber.bay_names[2:])]
+    live_site.push(amber.name, [report(live_site, amber.bay_names[0], "scheduled_report"), *taken])
+
+    for stake in stakes_of_road(RED_ROAD):
+        events = [
+            report(live_site, bay, "park_start", f"贵A7{i:04d}") for i, bay in enumerate(stake.bay_names)
+        ]
+        live_site.push(stake.name, events)
+    return {"lost_bays": str(len(lost.bay_names))}
+
+
+def open_driver_page(page: Page, site: LiveSite) -> None:
+    page.goto(f"/drive/{site.slug}")
+    expect(page.locator("#road-list li.road-item").first).to_be_visible()
+
+
+def road_item(page: Page, site: LiveSite, number: int) -> Any:
+    return page.locator(f"#road-list li[data-road-id='{road_uuid(site, number)}']")
+
+
+def test_free_bays_around_a_point_are_drawn_and_coloured_by_what_is_known(
+    browser_page: Page, live_site: LiveSite, curb: dict[str, str], page_record: PageRecord
+) -> None:
+    page = browser_page
+    open_driver_page(page, live_site)
+
+    expected = {GREEN_ROAD: "many", AMBER_ROAD: "few", RED_ROAD: "none", GREY_ROAD: "unknown"}
+    for number, availability in expected.items():
+        shape = page.locator(f"#map polygon[data-road-id='{road_uuid(live_site, number)}']")
+        expect(shape).to_have_attribute("data-availability", availability)
+        expect(shape).to_have_class(re.compile(rf"\broad {availability}\b"))
+        expect(road_item(page, live_site, number)).to_have_attribute("data-availability", availability)
+    expect(page.locator(".legend")).to_contain_text("unknown")
+
+    lost = int(curb["lost_bays"])
+    green = road_item(page, live_site, GREEN_ROAD)
+    expect(green.locator(".counts")).to_have_text(f"{132 - lost - 1} free / 132 · {lost} unknown")
+    expect(green.locator(".meta")).to_have_text(re.compile(r"^\d+ m · data 0 min old$"))
+    expect(green.locator(".tariff")).to_have_text(CORE_LINE)
+    expect(green.locator(".max-stay")).to_have_text("Max stay: 4 h 0 min")
+    expect(road_item(page, live_site, AMBER_ROAD).locator(".counts")).to_have_text("2 free / 84 · 80 unknown")
+    expect(road_item(page, live_site, RED_ROAD).locator(".counts")).to_have_text("0 free / 82")
+    expect(road_item(page, live_site, GREY_ROAD).locator(".counts")).to_have_text(
+        "0 free / 118 · 118 unknown"
+    )
+    expect(road_item(page, live_site, GREY_ROAD).locator(".meta")).to_contain_text("no data yet")
+
+    distances = [
+        float(d.split(" m")[0]) for d in page.locator("#road-list .meta").all_inner_texts() if " m ·" in d
+    ]
+    assert distances == sorted(distances) and len(distances) == 4, "nearest first"
+    assert all("127.0.0.1" in url for url in page_record.requests)
+
+
+def test_use_my_location_searches_around_the_phone(
+    browser_page: Page, live_site: LiveSite, curb: dict[str, str]
+) -> None:
+    bay = live_site.bay("BY-05-010")  # road 5 is far from the district centre
+    page = browser_page
+    page.context.grant_permissions(["geolocation"], origin=live_site.url)
+    page.context.set_geolocation({"latitude": bay.lat, "longitude": bay.lng, "accuracy": 5})
+    open_driver_page(page, live_site)
+    page.get_by_role("button", name="Use my location").click()
+    expect(page.locator("#where")).to_have_text(f"Around you ({bay.lat:.5f}, {bay.lng:.5f})")
+    expect(road_item(page, live_site, 5)).to_be_visible()
+    expect(road_item(page, live_site, GREEN_ROAD)).to_have_count(0)
+
+
+def test_a_tapped_road_shows_its_bays_tariff_and_forecast(
+    browser_page: Page, live_site: LiveSite, curb: dict[str, str]
+) -> None:
+    with live_site.session() as db:
+        district = get_district(db, live_site.slug)
+        road = db.scalars(select(Road).where(Road.name == road_plan(GREEN_ROAD).name)).one()
+        now = live_site.clock.now()
+        db.add_all(
+            RoadForecast(
+                road_id=road.id, day_class=kind, slot=slot, district_id=district.id,
+                probability=0.8, samples=40, free_samples=32, fitted_at=now,
+            )
+            for kind in {day_class(now.date(), frozenset()), "weekday", "saturday", "sunday_holiday"}
+            for slot in range(96)
+        )  # fmt: skip
+    page = browser_page
+    open_driver_page(page, live_site)
+    page.locator(f"#map polygon[data-road-id='{road_uuid(live_site, GREEN_ROAD)}']").click()
+
+    expect(page.locator("#road-title")).to_have_text(road_plan(GREEN_ROAD).name)
+    expect(page.locator("#road-tariff")).to_have_text(CORE_LINE)
+    expect(page.locator("#road-max-stay")).to_have_text("4 h 0 min")
+    expect(page.locator("#road-restriction")).to_have_text("none")
+    expect(page.locator("#forecast-15")).to_have_text("80%")
+    expect(page.locator("#forecast-30")).to_have_text("80%")
+    expect(page.locator("#bay-list li")).to_have_count(132)
+    expect(page.locator("#bay-list li[data-bay='BY-01-005']")).to_have_attribute("data-state", "occupied")
+    expect(page.locator("#bay-list li[data-bay='BY-01-001']")).to_have_attribute("data-state", "free")
+    lost = stakes_of_road(GREEN_ROAD)[-1].bay_names[0]
+    expect(page.locator(f"#bay-list li[data-bay='{lost}']")).to_have_attribute("data-state", "unknown")
+
+    page.get_by_role("button", name="Back to the map").click()
+    road_item(page, live_site, AMBER_ROAD).get_by_role("button").click()  # from the list
+    expect(page.locator("#road-title")).to_have_text(road_plan(AMBER_ROAD).name)
+    expect(page.locator("#forecast-15")).to_have_text("no forecast yet")
+    expect(page.locator("#bay-list li[data-state='free']")).to_have_count(2)
+
+
+def test_paying_a_plate_with_a_test_card_leads_to_its_receipt(
+    browser_page: Page, live_site: LiveSite, page_record: PageRecord
+) -> None:
+    now, plate, bay = live_site.clock.now(), "贵A55001", "BY-05-020"
+    live_site.push(
+        stake_of(bay),
+        [
+            live_site.camera_event(bay, "park_start", now - timedelta(hours=3), plate),
+            live_site.camera_event(bay, "park_end", now - timedelta(hours=1), plate),
+        ],
+    )
+    with live_site.session() as db:
+        price_ended_stays(db, get_district(db, live_site.slug), now)
+    road = road_plan(5).name
+
+    page = browser_page
+    open_driver_page(page, live_site)
+    page.get_by_role("button", name="Pay by plate").click()
+    page.get_by_label("Plate", exact=True).fill("贵a 55001")
+    page.get_by_role("button", name="Find unpaid stays").click()
+    expect(page.locator("#unpaid-list li")).to_have_count(1)
+    expect(page.locator("#unpaid-list li")).to_contain_text(f"Bay {bay} · {road}")
+    total = page.locator("#unpaid-total").inner_text().removeprefix("To pay: ")
+    assert re.fullmatch(r"¥\d+\.\d\d", total), total
+
+    card = page.locator("#card-form")
+    card.get_by_label("Card number").fill("4242 4242 4242 4242")
+    card.get_by_label("Expiry (MM/YY)").fill("12/34")
+    card.get_by_label("CVC").fill("123")
+    card.get_by_role("button", name=f"Pay {total}").click()
+    expect(page.locator("#paid")).to_contain_text(f"Paid {total} for 贵A55001.")
+    page.get_by_role("link", name="Receipt").click()
+    expect(page).to_have_url(re.compile(r"/receipts/[0-9a-f-]{36}$"))
+    receipt = page.locator("body")
+    for text in (bay, road, total.replace("¥", "")):
+        expect(receipt).to_contain_text(text)
+    card_posts = [url for url in page_record.requests if url.endswith("/test-cards")]
+    assert card_posts and all(url.startswith(live_site.url) for url in card_posts)
+
+    page.goto(f"/drive/{live_site.slug}")
+    page.get_by_role("button", name="Pay by plate").click()
+    page.get_by_label("Plate", exact=True).fill("贵A55001")
+    page.get_by_role("button", name="Find unpaid stays").click()
+    expect(page.locator("#unpaid-total")).to_have_text("Nothing to pay.")
+
+
+def test_a_declined_test_card_leaves_the_stay_payable_and_says_why(
+    browser_page: Page, live_site: LiveSite
+) -> None:
+    now, plate, bay = live_site.clock.now(), "贵A55002", "BY-05-040"
+    live_site.push(
+        stake_of(bay),
+        [
+            live_site.camera_event(bay, "park_start", now - timedelta(hours=3), plate),
+            live_site.camera_event(bay, "park_end", now - timedelta(hours=1), plate),
+        ],
+    )
+    with live_site.session() as db:
+        price_ended_stays(db, get_district(db, live_site.slug), now)
+    page = browser_page
+    open_driver_page(page, live_site)
+    page.get_by_role("button", name="Pay by plate").click()
+    page.get_by_label("Plate", exact=True).fill(plate)
+    page.get_by_role("button", name="Find unpaid stays").click()
+    card = page.locator("#card-form")
+    card.get_by_label("Card number").fill("4000 0000 0000 0341")  # declined when charged
+    card.get_by_label("Expiry (MM/YY)").fill("12/34")
+    card.get_by_label("CVC").fill("123")
+    card.get_by_role("button", name=re.compile(r"^Pay ¥")).click()
+    expect(page.locator("#pay-error")).to_contain_text("payment_declined")
+    expect(page.locator("#paid")).to_be_hidden()
+    expect(page.locator("#unpaid-list li")).to_have_count(1)
+
+
+def test_a_demo_driver_signs_in_and_sees_the_stay_going_on_with_its_fee_so_far(
+    browser_page: Page, live_site: LiveSite
+) -> None:
+    plate, bay = DEMO_DRIVER_PLATES[0], "BY-06-010"  # road 6: the core tariff
+    live_site.push(
+        stake_of(bay),
+        [live_site.camera_event(bay, "park_start", live_site.clock.now() - timedelta(minutes=50), plate)],
+    )
+    page = browser_page
+    open_driver_page(page, live_site)
+    page.get_by_role("button", name="My stays").click()
+    page.get_by_label("Email").fill(demo_driver_email(0))
+    page.get_by_label("Password").fill("not the password")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.locator("#sign-in-error")).to_have_text("bad_credentials: the email or the password is wrong")
+
+    page.get_by_label("Password").fill(DEMO_DRIVER_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.locator("#whoami")).to_have_text("Signed in as Demo driver 1")
+    stay = page.locator("#current-list li")
+    expect(stay).to_have_count(1)
+    expect(stay.locator(".where")).to_contain_text(f"{plate} · Bay {bay}")
+    expect(stay.locator("[data-field='elapsed']")).to_contain_text("Parked 50 min")
+    # First 15 minutes free, then ¥1.50 per started 15 minutes: 15, 30 and 45 have begun.
+    expect(stay.locator("[data-field='fee']")).to_have_text("Fee so far: ¥4.50")
+    expect(stay.locator("[data-field='time-left']")).to_have_text("Time left: 3 h 10 min")
+    expect(page.locator("#outstanding")).to_have_text("Nothing owed.")
+
+    page.reload()  # the token is kept for the tab's life (sessionStorage)
+    page.get_by_role("button", name="My stays").click()
+    expect(page.locator("#whoami")).to_have_text("Signed in as Demo driver 1")
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.get_by_role("button", name="Sign in")).to_be_visible()
+
+
+def test_with_a_real_stripe_key_test_cards_are_refused_and_the_page_takes_no_card(
+    live_site: LiveSite,
+) -> None:
+    app = create_app(
+        {
+            "TESTING": True,
+            "DATABASE_URL": live_site.engine.url.render_as_string(hide_password=False),
+            "STRIPE_API_KEY": "sk_test_not_the_local_server",
+            "SQLITE_CHECKPOINT_SECONDS": 0,
+        }
+    )
+    client = app.test_client()
+    card = {"number": "4242 4242 4242 4242", "exp_month": 12, "exp_year": 2034, "cvc": "123"}
+    reply = client.post(f"/api/v1/{live_site.slug}/test-cards", json=card)
+    page = client.get(f"/drive/{live_site.slug}")
+    app.extensions["parking.engine"].dispose()
+    assert (reply.status_code, reply.get_json()["code"]) == (403, "not_test_mode")
+    assert 'data-test-cards=""' in page.get_data(as_text=True)
