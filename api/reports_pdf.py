@@ -1,0 +1,273 @@
+"""The bureau report as pictures: `GET /api/v1/<district>/reports/charts/<name>.svg` (the
+dashboard's charts) and `GET /api/v1/<district>/reports/monthly.pdf?month=YYYY-MM` (the
+printable monthly report: cover, key figures beside the previous month, the same charts as
+PNG, the top problem roads). Both read the report JSON of `api.reports`, as the dashboard
+does, and the same roles may read them.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, Response, request
+from fpdf import FPDF, FontFace
+from fpdf.enums import XPos, YPos
+from marshmallow import Schema, ValidationError, fields, validate, validates
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from api.cds import clock_now, require_staff
+from api.database import get_db
+from api.errors import ApiError, error_response
+from api.openapi import documented
+from api.reports import REPORT_READERS, problems_json, report_json
+from api.schemas_reports import ProblemsOut, ReportOut, SummaryQuery
+from billing.receipt_pdf import CJK_FONT, LATIN_FONT, ReceiptFontMissingError
+from billing.receipts import format_minor
+from parking.inventory import get_district
+from parking.models import District, Road
+from reports.charts import CHART_NAMES, ChartFontMissingError, render_chart
+from reports.periods import Period, period_of, require_started
+from reports.places import Place, find_place
+from reports.problems import top_problems
+from reports.summary import summary_report
+
+_FAMILY, _CJK_FAMILY = "dejavu", "droid"  # the receipt's fonts: DejaVu, then Droid for CJK
+_WIDTH = 180  # mm between the margins of A4
+_EVERY_ROAD = 1_000_000  # a ranking long enough to hold every road of a district
+_HEADINGS = FontFace(fill_color=(225, 230, 236))  # DejaVu is registered without a bold face
+
+bp = Blueprint("report_documents", __name__, url_prefix="/api/v1/<district>/reports")
+
+
+class ChartQuery(SummaryQuery):
+    class Meta:
+        exclude = ("format",)
+
+
+class MonthlyQuery(Schema):
+    month = fields.String(required=True, validate=validate.Regexp(r"^\d{4}-\d{2}$"))
+
+    @validates("month")
+    def _real_month(self, value: str, **_: Any) -> None:
+        if not 1 <= int(value[5:]) <= 12:
+            raise ValidationError("month must be YYYY-MM")
+
+
+class ChartOut(Schema):
+    """The chart itself: an SVG document (text is drawn as paths; no scripts, no links)."""
+
+
+class DocumentOut(Schema):
+    """The monthly report as an A4 PDF."""
+
+
+@bp.get("/charts/<name>.svg")
+@documented(
+    "A chart of the bureau report (hourly-occupancy, revenue, occupancy-series or road-map) as SVG",
+    ChartOut,
+    query=ChartQuery,
+    errors=(400, 401, 403, 404),
+    media=("image/svg+xml",),
+)
+def chart(district: str, name: str) -> Response:
+    db = get_db()
+    place = get_district(db, district)
+    require_staff(db, place, REPORT_READERS)
+    if name not in CHART_NAMES:
+        raise ApiError(404, "unknown_chart", f"no chart {name}; charts: {', '.join(CHART_NAMES)}")
+    args = ChartQuery().load(request.args)
+    now = clock_now()
+    period = period_of(args["period"], args["start"], ZoneInfo(place.time_zone))
+    require_started(period, now)
+    where = find_place(db, place, args["place_type"], args["place_id"])
+    report = ReportOut().dump(report_json(summary_report(db, place, where, period, now)))
+    roads = road_occupancy(db, place, where, period, now) if name == "road-map" else []
+    try:
+        svg = render_chart(name, report, roads, "svg")
+    except ChartFontMissingError as error:
+        return error_response(500, error.code, str(error))
+    response = Response(svg, content_type="image/svg+xml")
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@bp.get("/monthly.pdf")
+@documented(
+    "The district's monthly report as a printable A4 PDF, beside the previous month",
+    DocumentOut,
+    query=MonthlyQuery,
+    errors=(400, 401, 403, 404),
+    media=("application/pdf",),
+)
+def monthly_pdf(district: str) -> Response:
+    db = get_db()
+    place = get_district(db, district)
+    require_staff(db, place, REPORT_READERS)
+    month = MonthlyQuery().load(request.args)["month"]
+    now = clock_now()
+    period = period_of("month", date(int(month[:4]), int(month[5:]), 1), ZoneInfo(place.time_zone))
+    require_started(period, now)
+    where = find_place(db, place, "district", None)
+    report = ReportOut().dump(report_json(summary_report(db, place, where, period, now)))
+    problems = ProblemsOut().dump(problems_json(top_problems(db, place, period, now)))
+    roads = road_occupancy(db, place, where, period, now)
+    try:
+        document = monthly_report_pdf(place, report, problems, roads)
+    except (ChartFontMissingError, ReceiptFontMissingError) as error:
+        return error_response(500, error.code, str(error))
+    response = Response(document, mimetype="application/pdf")
+    name = f"report-{place.slug}-{month}.pdf"
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+def road_occupancy(
+    db: Session, district: District, place: Place, period: Period, now: datetime
+) -> list[dict[str, Any]]:
+    """The place's roads with their outline and occupancy over the period (null: no watched
+    time), from the same per-road fold as the top-problems ranking."""
+    ranked = top_problems(db, district, period, now, _EVERY_ROAD).highest_occupancy
+    occupancy = {road.road_id: road.occupancy_percent for road in ranked}
+    rows = db.execute(
+        select(Road.id, Road.name, Road.geometry).where(Road.id.in_(place.road_ids)).order_by(Road.name)
+    )
+    return [{"name": n, "occupancy_percent": occupancy.get(i), "geometry": g} for i, n, g in rows]
+
+
+# --- the PDF ---------------------------------------------------------------------------------
+
+
+class _ReportPDF(FPDF):
+    def footer(self) -> None:
+        self.set_y(-12)
+        self.set_font(_FAMILY, size=8)
+        self.cell(0, 5, f"Page {self.page_no()}/{{nb}}", align="C")
+
+
+def monthly_report_pdf(
+    district: District, report: dict[str, Any], problems: dict[str, Any], roads: list[dict[str, Any]]
+) -> bytes:
+    """Cover and key figures, one page per chart pair, then the top problem roads."""
+    pdf = _new_pdf(datetime.fromisoformat(report["generated_at"]))
+    pdf.set_title(f"{district.name} monthly report {report['current']['period']['start'][:7]}")
+    pdf.add_page()
+    _cover(pdf, district, report)
+    _key_figures(pdf, report)
+    for first, second in (("hourly-occupancy", "occupancy-series"), ("revenue", "road-map")):
+        pdf.add_page()
+        for name in (first, second):
+            png = render_chart(name, report, roads, "png")
+            pdf.image(png, w=_WIDTH if name != "road-map" else _WIDTH * 0.8, x=pdf.l_margin)
+            pdf.ln(4)
+    pdf.add_page()
+    _problems(pdf, report, problems)
+    return bytes(pdf.output())
+
+
+def _new_pdf(created_at: datetime) -> FPDF:
+    for path, package in ((CJK_FONT, "fonts-droid-fallback"), (LATIN_FONT, "fonts-dejavu-core")):
+        if not path.is_file():
+            raise ReceiptFontMissingError(path, package)
+    pdf = _ReportPDF(format="A4")
+    pdf.set_creation_date(created_at)  # the same report gives the same bytes
+    pdf.add_font(_FAMILY, fname=str(LATIN_FONT))
+    pdf.add_font(_CJK_FAMILY, fname=str(CJK_FONT))
+    pdf.set_fallback_fonts([_CJK_FAMILY], exact_match=False)
+    pdf.set_margins(15, 15, 15)
+    pdf.set_auto_page_break(auto=True, margin=18)
+    return pdf
+
+
+def _line(pdf: FPDF, text: str, size: float = 10, height: float = 5.5) -> None:
+    pdf.set_font(_FAMILY, size=size)
+    pdf.multi_cell(_WIDTH, height, text, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+
+
+def _cover(pdf: FPDF, district: District, report: dict[str, Any]) -> None:
+    current, previous = report["current"]["period"], report["previous"]["period"]
+    zone = ZoneInfo(report["time_zone"])
+    generated = datetime.fromisoformat(report["generated_at"]).astimezone(zone)
+    _line(pdf, district.name, size=20, height=11)
+    _line(pdf, f"Monthly parking report {current['start'][:7]}", size=15, height=9)
+    _line(
+        pdf, f"District {report['district']} · {current['start']} to {current['end']} ({report['time_zone']})"
+    )
+    _line(pdf, f"Previous month {previous['start']} to {previous['end']}")
+    _line(pdf, f"Generated at {generated:%Y-%m-%d %H:%M} local time")
+    pdf.ln(6)
+
+
+def _key_figures(pdf: FPDF, report: dict[str, Any]) -> None:
+    _line(pdf, "Key figures", size=13, height=8)
+    currency = report["currency"]
+    with pdf.table(
+        col_widths=(80, 50, 50), text_align=("LEFT", "RIGHT", "RIGHT"), headings_style=_HEADINGS
+    ) as table:
+        table.row(("figure", "this month", "previous month"))
+        for label, pick, kind in _FIGURES:
+            cells = [_shown(pick(report[tag]), kind, currency) for tag in ("current", "previous")]
+            table.row((label, *cells))
+
+
+_FIGURES: tuple[tuple[str, Any, str], ...] = (
+    ("Mean occupancy", lambda f: f["occupancy"]["mean_percent"], "percent"),
+    ("Stays started", lambda f: f["stays"]["count"], "count"),
+    ("Turnover per bay per day", lambda f: f["stays"]["turnover_per_bay_per_day"], "decimal"),
+    ("Mean dwell (minutes)", lambda f: f["stays"]["dwell_mean_minutes"], "number"),
+    ("Billed", lambda f: f["revenue"]["billed"], "money"),
+    ("Paid on those fees", lambda f: f["revenue"]["paid"], "money"),
+    ("Outstanding", lambda f: f["revenue"]["outstanding"], "money"),
+    ("Collection rate", lambda f: f["revenue"]["collection_rate"], "rate"),
+    ("Collected", lambda f: f["revenue"]["collected"], "money"),
+    ("Net collected", lambda f: f["revenue"]["net_collected"], "money"),
+    ("Violations", lambda f: sum(v["count"] for v in f["violations"]), "count"),
+    ("Citations", lambda f: sum(c["count"] for c in f["citations"]), "count"),
+)
+
+
+def _shown(value: Any, kind: str, currency: str) -> str:
+    if value is None:
+        return "–"
+    if kind == "money":
+        return format_minor(int(value), currency)
+    if kind == "percent":
+        return f"{value:.1f} %"
+    if kind == "rate":
+        return f"{value * 100:.1f} %"
+    if kind == "decimal":
+        return f"{value:.2f}"
+    return f"{value:g}" if kind == "number" else str(value)
+
+
+def _problems(pdf: FPDF, report: dict[str, Any], problems: dict[str, Any]) -> None:
+    _line(pdf, "Top problem roads", size=13, height=8)
+    currency = report["currency"]
+    for key, title in (
+        ("most_violations", "Most violations"),
+        ("lowest_collection_rate", "Lowest collection rate"),
+        ("highest_occupancy", "Highest occupancy"),
+        ("lowest_occupancy", "Lowest occupancy"),
+    ):
+        _line(pdf, title, size=11, height=7)
+        if not problems[key]:
+            _line(pdf, "No road has this figure this month.", size=9)
+            continue
+        with pdf.table(
+            col_widths=(80, 20, 30, 25, 25), text_align=("LEFT", *["RIGHT"] * 4), headings_style=_HEADINGS
+        ) as table:
+            table.row(("road", "violations", "billed", "collection", "occupancy"))
+            for road in problems[key]:
+                table.row(
+                    (
+                        road["name"],
+                        str(road["violations"]),
+                        format_minor(road["billed"], currency),
+                        _shown(road["collection_rate"], "rate", currency),
+                        _shown(road["occupancy_percent"], "percent", currency),
+                    )
+                )
+        pdf.ln(3)

@@ -1,0 +1,260 @@
+/* The bureau dashboard: sign in with a staff token (kept in sessionStorage for the tab's
+   life), pick a period and a place, read the report JSON, show its charts (SVG drawn by the
+   server, fetched with the token and shown through blob: URLs), the top problem roads, and
+   download the CSV, XLSX and monthly PDF (fetch + Blob + <a download>). */
+"use strict";
+
+const TOKEN_KEY = "parking.bureau.token";
+const READERS = ["admin", "bureau", "city"];
+const EXPONENTS = { CNY: 2, USD: 2, EUR: 2, AUD: 2, GBP: 2, JPY: 0 };
+const $ = (id) => document.getElementById(id);
+const body = document.body.dataset;
+const chartUrls = new Map();
+let generation = 0;
+
+class ApiProblem extends Error {
+  constructor(status, code, message, fields) {
+    super(message);
+    this.status = status;
+    this.code = code;
+    this.fields = fields || [];
+  }
+}
+
+async function call(url, accept = "application/json") {
+  const headers = { Accept: accept + ", application/problem+json" };
+  const token = sessionStorage.getItem(TOKEN_KEY);
+  if (token) headers.Authorization = "Bearer " + token;
+  let response;
+  try {
+    response = await fetch(url, { headers, cache: "no-store" });
+  } catch (err) {
+    throw new ApiProblem(0, "network", "the server cannot be reached");
+  }
+  if (!response.ok) {
+    let data = null;
+    try {
+      data = await response.json();
+    } catch (err) {
+      data = null;
+    }
+    const code = (data && data.code) || "http_" + response.status;
+    const message = (data && (data.title || data.detail)) || response.statusText || "request failed";
+    throw new ApiProblem(response.status, code, message, data && data.errors);
+  }
+  return response;
+}
+
+function showError(err) {
+  if (err.status === 401) signOut();
+  const fields = err.fields && err.fields.length ? ` (${[].concat(err.fields).join(", ")})` : "";
+  $("error").textContent = `${err.code || "error"}: ${err.message}${fields}`;
+  $("error").hidden = false;
+}
+
+function money(amount) {
+  if (amount === null || amount === undefined) return "–";
+  const exponent = EXPONENTS[body.currency] ?? 2;
+  return (amount / 10 ** exponent).toFixed(exponent) + " " + body.currency;
+}
+
+const number = (v, digits = 1) => (v === null || v === undefined ? "–" : Number(v).toFixed(digits));
+const percent = (v) => (v === null || v === undefined ? "–" : Number(v).toFixed(1) + " %");
+const total = (rows) => rows.reduce((sum, row) => sum + row.count, 0);
+
+const FIGURES = [
+  ["Mean occupancy", (f) => percent(f.occupancy.mean_percent)],
+  ["Stays started", (f) => String(f.stays.count)],
+  ["Turnover per bay per day", (f) => number(f.stays.turnover_per_bay_per_day, 2)],
+  ["Mean dwell (min)", (f) => number(f.stays.dwell_mean_minutes)],
+  ["Billed", (f) => money(f.revenue.billed)],
+  ["Paid on those fees", (f) => money(f.revenue.paid)],
+  ["Outstanding", (f) => money(f.revenue.outstanding)],
+  ["Collection rate", (f) => (f.revenue.collection_rate === null ? "–" : percent(f.revenue.collection_rate * 100))],
+  ["Collected", (f) => money(f.revenue.collected)],
+  ["Net collected", (f) => money(f.revenue.net_collected)],
+  ["Violations", (f) => String(total(f.violations))],
+  ["Citations", (f) => String(total(f.citations))],
+];
+
+function cell(tag, text) {
+  const el = document.createElement(tag);
+  el.textContent = text;
+  return el;
+}
+
+function renderFigures(report) {
+  const rows = FIGURES.map(([label, show]) => {
+    const tr = document.createElement("tr");
+    tr.append(cell("th", label), cell("td", show(report.current)), cell("td", show(report.previous)));
+    tr.firstChild.scope = "row";
+    return tr;
+  });
+  $("figures").tBodies[0].replaceChildren(...rows);
+  const range = (p) => (p.start === p.end ? p.start : `${p.start} – ${p.end}`);
+  $("period-title").textContent =
+    `${report.place.name}: ${range(report.current.period)} (previous: ${range(report.previous.period)})`;
+}
+
+const RANKINGS = [
+  ["most_violations", "Most violations", (r) => `${r.violations} violations`],
+  ["lowest_collection_rate", "Lowest collection rate", (r) => `${percent(r.collection_rate * 100)} of ${money(r.billed)}`],
+  ["highest_occupancy", "Highest occupancy", (r) => percent(r.occupancy_percent)],
+  ["lowest_occupancy", "Lowest occupancy", (r) => percent(r.occupancy_percent)],
+];
+
+function renderProblems(problems) {
+  const blocks = RANKINGS.map(([key, title, figure]) => {
+    const block = document.createElement("div");
+    block.className = "ranking";
+    block.dataset.ranking = key;
+    const list = document.createElement("ol");
+    for (const road of problems[key]) list.append(cell("li", `${road.name}: ${figure(road)}`));
+    if (!problems[key].length) list.append(cell("li", "no road has this figure"));
+    block.append(cell("h3", title), list);
+    return block;
+  });
+  $("problems").replaceChildren(...blocks);
+}
+
+function params() {
+  const [placeType, placeId] = $("place").value.split(":");
+  const query = new URLSearchParams({ place_type: placeType, period: $("period").value, start: $("start").value });
+  if (placeId) query.set("place_id", placeId);
+  return query;
+}
+
+async function showChart(img, query, mine) {
+  const response = await call(`${body.reports}/charts/${img.dataset.chart}.svg?${query}`, "image/svg+xml");
+  const blob = await response.blob();
+  if (mine !== generation) return;
+  const url = URL.createObjectURL(blob);
+  await new Promise((resolve, reject) => {
+    img.onload = resolve;
+    img.onerror = () => reject(new ApiProblem(0, "bad_chart", `the ${img.dataset.chart} chart did not load`));
+    img.src = url;
+  });
+  img.dataset.type = blob.type;
+  if (chartUrls.has(img.id)) URL.revokeObjectURL(chartUrls.get(img.id));
+  chartUrls.set(img.id, url);
+}
+
+async function load() {
+  const mine = ++generation;
+  const query = params();
+  const dash = $("dashboard");
+  dash.dataset.state = "loading";
+  $("error").hidden = true;
+  try {
+    const problemsQuery = new URLSearchParams({ period: query.get("period"), start: query.get("start") });
+    const [report, problems] = await Promise.all([
+      call(`${body.reports}/summary?${query}`).then((r) => r.json()),
+      call(`${body.reports}/top-problems?${problemsQuery}`).then((r) => r.json()),
+    ]);
+    if (mine !== generation) return;
+    renderFigures(report);
+    renderProblems(problems);
+    await Promise.all([...document.querySelectorAll("img[data-chart]")].map((img) => showChart(img, query, mine)));
+    if (mine === generation) {
+      dash.dataset.state = "ready";
+      dash.dataset.query = query.toString();
+    }
+  } catch (err) {
+    if (mine !== generation) return;
+    dash.dataset.state = "error";
+    showError(err);
+  }
+}
+
+/** Weeks start on a Monday and months on the 1st: move the start date back to one. */
+function snapStart() {
+  const value = $("start").value;
+  if (!value) return;
+  const day = new Date(value + "T00:00:00Z");
+  if ($("period").value === "week") day.setUTCDate(day.getUTCDate() - ((day.getUTCDay() + 6) % 7));
+  if ($("period").value === "month") day.setUTCDate(1);
+  $("start").value = day.toISOString().slice(0, 10);
+}
+
+async function download(url, fallbackName) {
+  $("error").hidden = true;
+  try {
+    const response = await call(url, "*/*");
+    const disposition = response.headers.get("Content-Disposition") || "";
+    const match = /filename="([^"]+)"/.exec(disposition);
+    const link = document.createElement("a");
+    link.href = URL.createObjectURL(await response.blob());
+    link.download = match ? match[1] : fallbackName;
+    document.body.append(link);
+    link.click();
+    link.remove();
+    setTimeout(() => URL.revokeObjectURL(link.href), 60_000);
+  } catch (err) {
+    showError(err);
+  }
+}
+
+function downloadReport(format) {
+  const query = params();
+  query.set("format", format);
+  download(`${body.reports}/summary?${query}`, `report.${format}`);
+}
+
+function downloadMonthly() {
+  const month = $("start").value.slice(0, 7);
+  download(`${body.reports}/monthly.pdf?month=${month}`, `report-${month}.pdf`);
+}
+
+async function signIn(token) {
+  sessionStorage.setItem(TOKEN_KEY, token);
+  try {
+    const me = await (await call(body.staffMe)).json();
+    if (!READERS.includes(me.role)) {
+      sessionStorage.removeItem(TOKEN_KEY);
+      throw new ApiProblem(403, "forbidden", `the ${me.role} role may not read reports`);
+    }
+    $("who").textContent = `Signed in as ${me.name} (${me.role})`;
+    $("sign-in").hidden = true;
+    $("sign-out").hidden = false;
+    $("dashboard").hidden = false;
+    await load();
+  } catch (err) {
+    $("dashboard").hidden = false;
+    showError(err);
+    if (!sessionStorage.getItem(TOKEN_KEY)) $("dashboard").hidden = true;
+  }
+}
+
+function signOut() {
+  sessionStorage.removeItem(TOKEN_KEY);
+  $("who").textContent = "";
+  $("sign-in").hidden = false;
+  $("sign-out").hidden = true;
+  $("dashboard").hidden = true;
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  $("sign-in-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    signIn($("token").value.trim());
+  });
+  $("sign-out").addEventListener("click", signOut);
+  $("period-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    load();
+  });
+  $("period").addEventListener("change", () => {
+    snapStart();
+    load();
+  });
+  $("start").addEventListener("change", () => {
+    snapStart();
+    load();
+  });
+  $("place").addEventListener("change", load);
+  $("download-csv").addEventListener("click", () => downloadReport("csv"));
+  $("download-xlsx").addEventListener("click", () => downloadReport("xlsx"));
+  $("download-pdf").addEventListener("click", downloadMonthly);
+  const token = sessionStorage.getItem(TOKEN_KEY);
+  if (token) signIn(token);
+});

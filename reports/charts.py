@@ -1,0 +1,225 @@
+"""The charts of a bureau report, drawn by matplotlib from the report's JSON (docs/REPORTS.md):
+SVG for the dashboard, PNG for the monthly PDF.
+
+No pyplot and no GUI: each chart is a `Figure` saved by the Agg (PNG) or SVG backend. Text is
+set in DejaVu Sans, falling back to Droid Sans Fallback (Debian `fonts-droid-fallback`, the
+receipts' CJK font) for Chinese road names. Every bar, line and road carries a `gid`, so the
+SVG names what it draws (`bar-current-9`, `line-previous`, `road-3`).
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from functools import cache
+from pathlib import Path
+from typing import Any, Literal
+
+import matplotlib
+from matplotlib import font_manager
+from matplotlib.axes import Axes
+from matplotlib.colors import Normalize
+from matplotlib.figure import Figure
+from matplotlib.patches import Polygon
+from matplotlib.typing import RcKeyType
+
+from billing.receipt_pdf import CJK_FONT
+from billing.receipts import CURRENCY_EXPONENTS
+
+Format = Literal["svg", "png"]
+Report = dict[str, Any]
+CHART_NAMES = ("hourly-occupancy", "revenue", "occupancy-series", "road-map")
+CURRENT_COLOUR, PREVIOUS_COLOUR, UNKNOWN_COLOUR = "#1f6fb2", "#b8c4d0", "#d9d9d9"
+OCCUPANCY_COLOURS = "RdYlGn_r"  # green when free, red when full
+_SIZE = (8.0, 3.4)  # inches
+_PNG_DPI = 150
+# matplotlib's settings are process-wide: one chart is drawn at a time.
+_DRAWING = threading.Lock()
+
+
+class ChartFontMissingError(RuntimeError):
+    """The CJK font the charts need for Chinese road names is not installed."""
+
+    code = "chart_font_missing"
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(
+            f"the chart font {path} is missing: install the Debian package fonts-droid-fallback "
+            "(apt-get install fonts-droid-fallback)"
+        )
+
+
+@cache
+def font_families(cjk_font: Path = CJK_FONT) -> tuple[str, ...]:
+    """Register the CJK font with matplotlib once; the families to set text in, in order."""
+    if not cjk_font.is_file():
+        raise ChartFontMissingError(cjk_font)
+    font_manager.fontManager.addfont(str(cjk_font))
+    return ("DejaVu Sans", font_manager.FontProperties(fname=str(cjk_font)).get_name())
+
+
+def hourly_occupancy_chart(report: Report, fmt: Format = "svg") -> bytes:
+    """Occupancy per local hour of day: the period's bars beside the previous period's."""
+    with _figure(f"Occupancy by hour of day — {_place(report)}") as (figure, axes):
+        for offset, tag, colour in ((0.2, "current", CURRENT_COLOUR), (-0.2, "previous", PREVIOUS_COLOUR)):
+            for item in report[tag]["occupancy"]["by_hour_of_day"]:
+                if item["occupancy_percent"] is not None:
+                    (bar,) = axes.bar(item["hour"] + offset, item["occupancy_percent"], 0.4, color=colour)
+                    bar.set_gid(f"bar-{tag}-{item['hour']}")
+        axes.set_xticks(range(0, 24, 2), [f"{h:02d}" for h in range(0, 24, 2)])
+        axes.set_xlim(-0.7, 23.7)
+        _percent_axis(axes)
+        _legend(axes, report)
+        return _save(figure, fmt)
+
+
+def revenue_chart(report: Report, fmt: Format = "svg") -> bytes:
+    """Billed, collected and outstanding money of the period beside the previous period's."""
+    currency = report["currency"]
+    scale = 10 ** CURRENCY_EXPONENTS.get(currency.upper(), 2)
+    figures = ("billed", "collected", "outstanding")
+    with _figure(f"Revenue ({currency}) — {_place(report)}") as (figure, axes):
+        for offset, tag, colour in ((0.2, "current", CURRENT_COLOUR), (-0.2, "previous", PREVIOUS_COLOUR)):
+            for x, key in enumerate(figures):
+                (bar,) = axes.bar(x + offset, report[tag]["revenue"][key] / scale, 0.4, color=colour)
+                bar.set_gid(f"bar-{tag}-{key}")
+        axes.set_xticks(range(len(figures)), list(figures))
+        axes.set_ylabel(currency)
+        axes.set_ylim(bottom=0)
+        _legend(axes, report)
+        return _save(figure, fmt)
+
+
+def occupancy_series_chart(report: Report, fmt: Format = "svg") -> bytes:
+    """Occupancy per hour (a day) or per day (a week or month); the previous period dashed,
+    point for point (its n-th hour or day under this period's n-th)."""
+    with _figure(f"Occupancy over the period — {_place(report)}") as (figure, axes):
+        for tag, colour, style in (("previous", PREVIOUS_COLOUR, "--"), ("current", CURRENT_COLOUR, "-")):
+            values = [_nan(b["occupancy_percent"]) for b in report[tag]["occupancy"]["series"]]
+            (line,) = axes.plot(range(len(values)), values, style, color=colour, marker=".")
+            line.set_gid(f"line-{tag}")
+        longest = max((report[tag]["occupancy"]["series"] for tag in ("current", "previous")), key=len)
+        ticks = list(range(0, len(longest), max(1, len(longest) // 12)))
+        axes.set_xticks(ticks, [_tick(longest[i]["label"], i) for i in ticks])
+        axes.set_xlabel(
+            "local hour" if report["current"]["period"]["granularity"] == "hour" else "day of the period"
+        )
+        _percent_axis(axes)
+        _legend(axes, report)
+        return _save(figure, fmt)
+
+
+def road_map_chart(roads: Sequence[dict[str, Any]], title: str, fmt: Format = "svg") -> bytes:
+    """The roads' outlines (GeoJSON polygons, lng/lat) coloured by occupancy; grey where the
+    period has no figure. `roads`: `{"name", "occupancy_percent", "geometry"}` each."""
+    colours = matplotlib.colormaps[OCCUPANCY_COLOURS]
+    scale = Normalize(0, 100)
+    with _figure(title, size=(8.0, 6.0)) as (figure, axes):
+        for number, road in enumerate(roads, start=1):
+            value = road["occupancy_percent"]
+            colour = UNKNOWN_COLOUR if value is None else colours(scale(value))
+            for ring in _rings(road["geometry"]):
+                patch = Polygon(ring, closed=True, facecolor=colour, edgecolor=colour, linewidth=2.5)
+                patch.set_gid(f"road-{number}")
+                axes.add_patch(patch)
+            x, y = _centre(road["geometry"])
+            shown = "no data" if value is None else f"{value:.0f}%"
+            axes.annotate(f"{road['name']} {shown}", (x, y), fontsize=7, ha="center", va="bottom")
+        axes.autoscale_view()
+        axes.set_aspect(1 / _cos_lat(roads))
+        axes.set_axis_off()
+        mappable = matplotlib.cm.ScalarMappable(norm=scale, cmap=colours)
+        figure.colorbar(mappable, ax=axes, shrink=0.7, label="occupancy %")
+        return _save(figure, fmt)
+
+
+def render_chart(name: str, report: Report, roads: Sequence[dict[str, Any]], fmt: Format = "svg") -> bytes:
+    """The chart called `name` (one of CHART_NAMES)."""
+    if name == "road-map":
+        return road_map_chart(roads, f"Occupancy by road — {_period(report)}", fmt)
+    draw = {
+        "hourly-occupancy": hourly_occupancy_chart,
+        "revenue": revenue_chart,
+        "occupancy-series": occupancy_series_chart,
+    }[name]
+    return draw(report, fmt)
+
+
+@contextmanager
+def _figure(title: str, size: tuple[float, float] = _SIZE) -> Iterator[tuple[Figure, Axes]]:
+    settings: dict[RcKeyType, Any] = {
+        "font.family": list(font_families()),
+        "svg.fonttype": "path",
+        "svg.hashsalt": "report",
+    }
+    with _DRAWING, matplotlib.rc_context(settings):
+        figure = Figure(figsize=size, layout="constrained")
+        axes = figure.add_subplot()
+        axes.set_title(title, fontsize=11)
+        yield figure, axes
+
+
+def _save(figure: Figure, fmt: Format) -> bytes:
+    out = io.BytesIO()
+    if fmt == "svg":
+        figure.savefig(out, format="svg", metadata={"Date": None})
+    else:
+        figure.savefig(out, format="png", dpi=_PNG_DPI, metadata={"Software": None})
+    return out.getvalue()
+
+
+def _legend(axes: Axes, report: Report) -> None:
+    axes.legend(
+        handles=[
+            matplotlib.patches.Patch(color=CURRENT_COLOUR, label=_period(report)),
+            matplotlib.patches.Patch(color=PREVIOUS_COLOUR, label=_period(report, "previous")),
+        ],
+        fontsize=8,
+        loc="upper left",
+    )
+
+
+def _percent_axis(axes: Axes) -> None:
+    axes.set_ylim(0, 100)
+    axes.set_ylabel("occupancy %")
+    axes.grid(axis="y", alpha=0.3)
+
+
+def _place(report: Report) -> str:
+    return str(report["place"]["name"])
+
+
+def _period(report: Report, tag: str = "current") -> str:
+    period = report[tag]["period"]
+    start, end = period["start"], period["end"]
+    return str(start) if start == end else f"{start} – {end}"
+
+
+def _tick(label: str, index: int) -> str:
+    """An hour's label `2026-03-01T09:00` -> `09`; a day's -> its number in the period (the
+    previous period's days sit under the same numbers)."""
+    return label[11:13] if "T" in label else str(index + 1)
+
+
+def _nan(value: float | None) -> float:
+    return float("nan") if value is None else value
+
+
+def _rings(geometry: dict[str, Any]) -> list[list[tuple[float, float]]]:
+    """The outer rings of a GeoJSON Polygon or MultiPolygon, as (lng, lat) points."""
+    polygons = geometry["coordinates"] if geometry["type"] == "MultiPolygon" else [geometry["coordinates"]]
+    return [[(float(x), float(y)) for x, y, *_ in polygon[0]] for polygon in polygons]
+
+
+def _centre(geometry: dict[str, Any]) -> tuple[float, float]:
+    points = [point for ring in _rings(geometry) for point in ring]
+    return sum(p[0] for p in points) / len(points), max(p[1] for p in points)
+
+
+def _cos_lat(roads: Sequence[dict[str, Any]]) -> float:
+    """Metres per degree of longitude over metres per degree of latitude, at the roads."""
+    lats = [y for road in roads for ring in _rings(road["geometry"]) for _, y in ring]
+    return math.cos(math.radians(sum(lats) / len(lats))) if lats else 1.0
