@@ -13,7 +13,6 @@ from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Response, request
 from fpdf import FPDF, FontFace
-from fpdf.enums import XPos, YPos
 from marshmallow import Schema, ValidationError, fields, validate, validates
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -24,18 +23,16 @@ from api.errors import ApiError, error_response
 from api.openapi import documented
 from api.reports import REPORT_READERS, problems_json, report_json
 from api.schemas_reports import ProblemsOut, ReportOut, SummaryQuery
-from billing.receipt_pdf import CJK_FONT, LATIN_FONT, ReceiptFontMissingError
 from billing.receipts import format_minor
 from parking.inventory import get_district
 from parking.models import District, Road
+from parking.pdf import WIDTH, FontMissingError, new_pdf, paragraph
 from reports.charts import CHART_NAMES, ChartFontMissingError, render_chart
 from reports.periods import Period, period_of, require_started
 from reports.places import Place, find_place
 from reports.problems import top_problems
 from reports.summary import summary_report
 
-_FAMILY, _CJK_FAMILY = "dejavu", "droid"  # the receipt's fonts: DejaVu, then Droid for CJK
-_WIDTH = 180  # mm between the margins of A4
 _EVERY_ROAD = 1_000_000  # a ranking long enough to hold every road of a district
 _HEADINGS = FontFace(fill_color=(225, 230, 236))  # DejaVu is registered without a bold face
 
@@ -116,7 +113,7 @@ def monthly_pdf(district: str) -> Response:
     roads = road_occupancy(db, place, where, period, now)
     try:
         document = monthly_report_pdf(place, report, problems, roads)
-    except (ChartFontMissingError, ReceiptFontMissingError) as error:
+    except (ChartFontMissingError, FontMissingError) as error:
         return error_response(500, error.code, str(error))
     response = Response(document, mimetype="application/pdf")
     name = f"report-{place.slug}-{month}.pdf"
@@ -141,18 +138,11 @@ def road_occupancy(
 # --- the PDF ---------------------------------------------------------------------------------
 
 
-class _ReportPDF(FPDF):
-    def footer(self) -> None:
-        self.set_y(-12)
-        self.set_font(_FAMILY, size=8)
-        self.cell(0, 5, f"Page {self.page_no()}/{{nb}}", align="C")
-
-
 def monthly_report_pdf(
     district: District, report: dict[str, Any], problems: dict[str, Any], roads: list[dict[str, Any]]
 ) -> bytes:
     """Cover and key figures, one page per chart pair, then the top problem roads."""
-    pdf = _new_pdf(datetime.fromisoformat(report["generated_at"]))
+    pdf = new_pdf(datetime.fromisoformat(report["generated_at"]))  # the same report: the same bytes
     pdf.set_title(f"{district.name} monthly report {report['current']['period']['start'][:7]}")
     pdf.add_page()
     _cover(pdf, district, report)
@@ -161,48 +151,29 @@ def monthly_report_pdf(
         pdf.add_page()
         for name in (first, second):
             png = render_chart(name, report, roads, "png")
-            pdf.image(png, w=_WIDTH if name != "road-map" else _WIDTH * 0.8, x=pdf.l_margin)
+            pdf.image(png, w=WIDTH if name != "road-map" else WIDTH * 0.8, x=pdf.l_margin)
             pdf.ln(4)
     pdf.add_page()
     _problems(pdf, report, problems)
     return bytes(pdf.output())
 
 
-def _new_pdf(created_at: datetime) -> FPDF:
-    for path, package in ((CJK_FONT, "fonts-droid-fallback"), (LATIN_FONT, "fonts-dejavu-core")):
-        if not path.is_file():
-            raise ReceiptFontMissingError(path, package)
-    pdf = _ReportPDF(format="A4")
-    pdf.set_creation_date(created_at)  # the same report gives the same bytes
-    pdf.add_font(_FAMILY, fname=str(LATIN_FONT))
-    pdf.add_font(_CJK_FAMILY, fname=str(CJK_FONT))
-    pdf.set_fallback_fonts([_CJK_FAMILY], exact_match=False)
-    pdf.set_margins(15, 15, 15)
-    pdf.set_auto_page_break(auto=True, margin=18)
-    return pdf
-
-
-def _line(pdf: FPDF, text: str, size: float = 10, height: float = 5.5) -> None:
-    pdf.set_font(_FAMILY, size=size)
-    pdf.multi_cell(_WIDTH, height, text, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-
-
 def _cover(pdf: FPDF, district: District, report: dict[str, Any]) -> None:
     current, previous = report["current"]["period"], report["previous"]["period"]
     zone = ZoneInfo(report["time_zone"])
     generated = datetime.fromisoformat(report["generated_at"]).astimezone(zone)
-    _line(pdf, district.name, size=20, height=11)
-    _line(pdf, f"Monthly parking report {current['start'][:7]}", size=15, height=9)
-    _line(
+    paragraph(pdf, district.name, size=20, height=11)
+    paragraph(pdf, f"Monthly parking report {current['start'][:7]}", size=15, height=9)
+    paragraph(
         pdf, f"District {report['district']} · {current['start']} to {current['end']} ({report['time_zone']})"
     )
-    _line(pdf, f"Previous month {previous['start']} to {previous['end']}")
-    _line(pdf, f"Generated at {generated:%Y-%m-%d %H:%M} local time")
+    paragraph(pdf, f"Previous month {previous['start']} to {previous['end']}")
+    paragraph(pdf, f"Generated at {generated:%Y-%m-%d %H:%M} local time")
     pdf.ln(6)
 
 
 def _key_figures(pdf: FPDF, report: dict[str, Any]) -> None:
-    _line(pdf, "Key figures", size=13, height=8)
+    paragraph(pdf, "Key figures", size=13, height=8)
     currency = report["currency"]
     with pdf.table(
         col_widths=(80, 50, 50), text_align=("LEFT", "RIGHT", "RIGHT"), headings_style=_HEADINGS
@@ -244,7 +215,7 @@ def _shown(value: Any, kind: str, currency: str) -> str:
 
 
 def _problems(pdf: FPDF, report: dict[str, Any], problems: dict[str, Any]) -> None:
-    _line(pdf, "Top problem roads", size=13, height=8)
+    paragraph(pdf, "Top problem roads", size=13, height=8)
     currency = report["currency"]
     for key, title in (
         ("most_violations", "Most violations"),
@@ -252,9 +223,9 @@ def _problems(pdf: FPDF, report: dict[str, Any], problems: dict[str, Any]) -> No
         ("highest_occupancy", "Highest occupancy"),
         ("lowest_occupancy", "Lowest occupancy"),
     ):
-        _line(pdf, title, size=11, height=7)
+        paragraph(pdf, title, size=11, height=7)
         if not problems[key]:
-            _line(pdf, "No road has this figure this month.", size=9)
+            paragraph(pdf, "No road has this figure this month.", size=9)
             continue
         with pdf.table(
             col_widths=(80, 20, 30, 25, 25), text_align=("LEFT", *["RIGHT"] * 4), headings_style=_HEADINGS
