@@ -27,14 +27,18 @@ from parking.stay_search import StayFilter, iter_stays
 def init_app(app: Flask) -> None:
     from api.cli_bench import bench_intake
     from api.cli_bench_pricing import bench_pricing
+    from api.cli_bench_reports import bench_reports
     from api.cli_bench_sweep import bench_sweep
+    from api.cli_bench_vacancy import bench_vacancy
     from api.cli_demo import demo_cards, seed_history, simulate
     from api.cli_forecast import forecast_calibration
 
     for command in (
         bench_intake,
         bench_pricing,
+        bench_reports,
         bench_sweep,
+        bench_vacancy,
         migrate,
         seed_demo,
         import_bays_command,

@@ -3,6 +3,7 @@ channels, device uptime and occupancy over hours. Stdlib only; the queries live 
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -40,14 +41,9 @@ def bin_label(low: int, high: int | None) -> str:
 
 def dwell_bins(dwell_seconds: Iterable[float]) -> list[tuple[int, int | None, int]]:
     """(from minute, to minute, stays) per bin; a stay of exactly 15 min falls in 15-30."""
-    counts = [0] * len(DWELL_BINS)
-    for seconds in dwell_seconds:
-        minutes = seconds / 60
-        for i, (_, high) in enumerate(DWELL_BINS):
-            if high is None or minutes < high:
-                counts[i] += 1
-                break
-    return [(low, high, n) for (low, high), n in zip(DWELL_BINS, counts, strict=True)]
+    ordered = sorted(dwell_seconds)
+    edges = [bisect.bisect_left(ordered, low * 60) for low, _ in DWELL_BINS] + [len(ordered)]
+    return [(low, high, edges[i + 1] - edges[i]) for i, (low, high) in enumerate(DWELL_BINS)]
 
 
 def ageing_bins(
@@ -128,6 +124,9 @@ class HourSums:
     seconds: float
     occupied: float
     unwatched: float
+    sessions: int = 0  # stays that started in the hour
+    dwell: float = 0.0  # summed seconds of those of them that ended
+    dwelled: int = 0  # how many of them ended
 
 
 def occupancy_percent(bays: int, hours: Iterable[HourSums]) -> float | None:

@@ -3,13 +3,15 @@ them, then summed over the place's bays per local hour."""
 
 from __future__ import annotations
 
-import bisect
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from operator import add
+from typing import cast
 
-from parking.metrics import BayPlace, Hour, StayRow, Tallies, tally, unwatched_bays
+from sqlalchemy.orm import Session
+
+from parking.metrics import BayPlace, Hour, StayRow, Tallies, load_bays, load_stays, tally, unwatched_bays
 from reports.devices import DeviceWatch
 from reports.figures import HourSums, occupancy_percent
 
@@ -28,6 +30,23 @@ class Folded:
         return [row for row, bay in enumerate(self.bays) if bay.in_service]
 
 
+def core(db: Session) -> Session:
+    """The session's connection, to hand to `parking.metrics` loaders: they only `execute` a
+    Core select, and a connection runs it without the ORM's per-row work (half the time for
+    a month's 170,000 stays). Same transaction, same rows."""
+    return cast(Session, db.connection())
+
+
+def load_place(
+    db: Session, district_id: int, place: tuple[str, str] | None, start: datetime, end: datetime
+) -> tuple[list[BayPlace], list[StayRow]]:
+    """The bays of the place and the stays overlapping [start, end), as CDS Metrics loads them."""
+    connection = core(db)
+    return load_bays(connection, district_id, place), list(
+        load_stays(connection, district_id, start, end, place)
+    )
+
+
 def fold(
     bays: list[BayPlace], hours: list[Hour], stays: list[StayRow], watch: DeviceWatch, now: datetime
 ) -> Folded:
@@ -37,19 +56,45 @@ def fold(
     return Folded(bays, hours, tally(bays, hours, stays, unwatched, now), stays)
 
 
-def hour_sums(folded: Folded, rows: Sequence[int]) -> list[HourSums]:
-    """Per hour, the occupied and unwatched seconds summed over the given bay rows."""
-    tallies, width = folded.tallies, folded.tallies.width
-    occupied = [0.0] * width
-    unwatched = [0.0] * width
-    for row in rows:
-        span = slice(row * width, (row + 1) * width)
-        occupied = list(map(add, occupied, tallies.occupied[span]))
-        unwatched = list(map(add, unwatched, tallies.unwatched[span]))
+def hour_sums(
+    folded: Folded, rows: Sequence[int], sessions_of: Sequence[int] | None = None
+) -> list[HourSums]:
+    """Per hour, the occupied and unwatched seconds summed over the bay rows `rows`, and the
+    stays started (with their dwell) summed over `sessions_of` (default: every bay of the
+    place, in service or not, as CDS counts sessions)."""
+    tallies = folded.tallies
+    every = range(len(folded.bays))
+    occupied, unwatched = (
+        _column_sums(c, rows, tallies.width, len(every)) for c in (tallies.occupied, tallies.unwatched)
+    )
+    sessions, dwell, dwelled = (
+        _column_sums(c, sessions_of or every, tallies.width, len(every))
+        for c in (tallies.sessions, tallies.dwell, tallies.dwelled)
+    )
     return [
-        HourSums(hour.date, hour.hour, hour.seconds, occupied[i], unwatched[i])
+        HourSums(
+            hour.date,
+            hour.hour,
+            hour.seconds,
+            occupied[i],
+            unwatched[i],
+            int(sessions[i]),
+            dwell[i],
+            int(dwelled[i]),
+        )
         for i, hour in enumerate(folded.hours)
     ]
+
+
+def _column_sums(column: Sequence[float], rows: Sequence[int], width: int, bays: int) -> list[float]:
+    """Per hour, the column (bays x hours, row-major) summed over the rows."""
+    if len(rows) == bays:  # every bay: one strided slice per hour, summed in C
+        sums = [float(sum(column[i::width])) for i in range(width)]
+    else:
+        sums = [0.0] * width
+        for row in rows:
+            sums = list(map(add, sums, column[row * width : (row + 1) * width]))
+    return sums
 
 
 @dataclass(frozen=True)
@@ -61,27 +106,15 @@ class Bucket:
     stays: int
 
 
-def series(
-    bays: int,
-    hours: Sequence[HourSums],
-    starts: Sequence[datetime],
-    end: datetime,
-    folded: Folded,
-    by_hour: bool,
-) -> list[Bucket]:
-    """Occupancy and stays started per bucket; `starts` are the UTC starts of `hours`, which
-    end at `end`."""
-    groups: dict[str, list[int]] = {}
-    for i, hour in enumerate(hours):
+def series(bays: int, hours: Sequence[HourSums], by_hour: bool) -> list[Bucket]:
+    """Occupancy and stays started per bucket (a local hour, or a local day)."""
+    groups: dict[str, list[HourSums]] = {}
+    for hour in hours:
         label = f"{hour.day.isoformat()}T{hour.hour:02d}:00" if by_hour else hour.day.isoformat()
-        groups.setdefault(label, []).append(i)
-    started = [0] * len(hours)
-    for stay in folded.stays:
-        if starts[0] <= stay.started_at < end:
-            started[bisect.bisect_right(starts, stay.started_at) - 1] += 1
+        groups.setdefault(label, []).append(hour)
     return [
-        Bucket(label, occupancy_percent(bays, (hours[i] for i in idx)), sum(started[i] for i in idx))
-        for label, idx in groups.items()
+        Bucket(label, occupancy_percent(bays, group), sum(h.sessions for h in group))
+        for label, group in groups.items()
     ]
 
 

@@ -13,11 +13,11 @@ from sqlalchemy.orm import Session
 
 from billing.models import StayFee
 from enforcement.models import Violation
-from parking.metrics import load_bays, load_stays, local_hours
+from parking.metrics import floor_to_local_hour, local_hours
 from parking.models import District, Road, Stay
 from reports.devices import load_watch
 from reports.figures import occupancy_percent
-from reports.occupancy import fold, hour_sums
+from reports.occupancy import fold, hour_sums, load_place
 from reports.periods import Period
 from reports.places import find_place
 
@@ -64,14 +64,19 @@ def top_problems(db: Session, district: District, period: Period, now: datetime,
 def _road_figures(db: Session, district: District, period: Period, now: datetime) -> list[RoadFigures]:
     start, end = period.start, period.end
     place = find_place(db, district, "district", None)
-    bays = load_bays(db, district.id)
-    stays = list(load_stays(db, district.id, start, end))
-    folded = fold(
-        bays,
-        local_hours(start, end, ZoneInfo(district.time_zone)),
-        stays,
-        load_watch(db, district.id, place, end),
-        now,
+    bays, stays = load_place(db, district.id, None, start, end)
+    zone = ZoneInfo(district.time_zone)
+    hours = local_hours(start, min(end, floor_to_local_hour(now, zone)), zone)  # whole past hours
+    folded = (
+        None
+        if not hours
+        else fold(
+            bays,
+            hours,
+            stays,
+            load_watch(db, district.id, place, end),
+            now,
+        )
     )
     rows: dict[int, list[int]] = defaultdict(list)
     for row, bay in enumerate(bays):
@@ -96,7 +101,12 @@ def _road_figures(db: Session, district: District, period: Period, now: datetime
         for road, billed, paid in db.execute(
             select(Stay.road_id, func.sum(StayFee.amount), func.sum(StayFee.paid))
             .join(Stay, Stay.id == StayFee.stay_id)
-            .where(Stay.district_id == district.id, Stay.ended_at >= start, Stay.ended_at < end)
+            .where(
+                Stay.district_id == district.id,
+                Stay.started_at < end,  # implied; narrows the scan by the (district, started) index
+                Stay.ended_at >= start,
+                Stay.ended_at < end,
+            )
             .group_by(Stay.road_id)
         )
     }
@@ -115,7 +125,7 @@ def _road_figures(db: Session, district: District, period: Period, now: datetime
                 billed,
                 paid,
                 round(paid / billed, 4) if billed else None,
-                occupancy_percent(len(mine), hour_sums(folded, mine)) if mine else None,
+                occupancy_percent(len(mine), hour_sums(folded, mine, mine)) if mine and folded else None,
             )
         )
     return out

@@ -10,12 +10,13 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session
 
 from enforcement.models import RESOLVED, RULES, TEAMS
-from parking.metrics import device_outages, load_bays, load_stays, local_hours
+from parking.metrics import device_outages, floor_to_local_hour, local_hours
 from parking.models import District
 from reports import enforcement_figures as policing
 from reports import money
 from reports.devices import load_watch
 from reports.figures import (
+    HourSums,
     ageing_bins,
     channel_mix,
     dwell_bins,
@@ -23,7 +24,7 @@ from reports.figures import (
     percentile,
     uptime,
 )
-from reports.occupancy import Bucket, Folded, by_hour_of_day, fold, hour_sums, peak_hours, series
+from reports.occupancy import Bucket, Folded, by_hour_of_day, fold, hour_sums, load_place, peak_hours, series
 from reports.periods import Period, previous_period
 from reports.places import Place
 
@@ -100,22 +101,26 @@ def summary_report(db: Session, district: District, place: Place, period: Period
     before = previous_period(period, zone)
     start, split, end = before.start, period.start, period.end
     watch = load_watch(db, district.id, place, end)
-    bays = load_bays(db, district.id, place.metrics_place)
-    stays = list(load_stays(db, district.id, start, end, place.metrics_place))
-    folded = fold(bays, local_hours(start, end, zone), stays, watch, now)
+    bays, stays = load_place(db, district.id, place.metrics_place, start, end)
+    # Only whole past hours, as CDS Metrics: a running period is reported up to the last one.
+    folded = fold(bays, local_hours(start, min(end, floor_to_local_hour(now, zone)), zone), stays, watch, now)
     billed = money.billed(db, district.id, place, start, split, end)
     taken = money.payments(db, district.id, place, start, split, end)
     owing = money.arrears(db, district.id, place, min(end, now))
     violations = policing.violations(db, district.id, place, start, split, end)
     citations = policing.citations(db, district.id, place, start, split, end)
     tasks = policing.tasks(db, district.id, place, start, end)
+    sums = hour_sums(folded, folded.rows_in_service)
+    dwells = _dwells(folded, split)
+    in_service = len(folded.rows_in_service)
 
     def figures(which: Period, tag: int) -> Figures:
         as_of = min(which.end, now)
+        mine = sums[_hours_of(folded, which)]
         return Figures(
             which,
-            _occupancy(folded, which),
-            _stays(folded, which),
+            _occupancy(mine, in_service, which),
+            _stays(mine, in_service, dwells[tag], which),
             _revenue(billed[tag], taken[tag], ageing_bins(((s, o) for s, o in owing if s < as_of), as_of)),
             [(rule, violations[tag].get(rule, 0)) for rule in _keys(RULES, violations[tag])],
             [(rule, *citations[tag].get(rule, (0, 0, 0))) for rule in _keys(RULES, citations[tag])],
@@ -134,40 +139,50 @@ def _keys(known: Sequence[str], found: Mapping[str, object]) -> list[str]:
     return [*known, *sorted(k for k in found if k not in known)]
 
 
-def _hours_of(folded: Folded, which: Period) -> tuple[int, int]:
-    first = next(i for i, h in enumerate(folded.hours) if h.start >= which.start)
+def _hours_of(folded: Folded, which: Period) -> slice:
+    first = next((i for i, h in enumerate(folded.hours) if h.start >= which.start), len(folded.hours))
     last = next((i for i, h in enumerate(folded.hours) if h.start >= which.end), len(folded.hours))
-    return first, last
+    return slice(first, last)
 
 
-def _occupancy(folded: Folded, which: Period) -> Occupancy:
-    rows = folded.rows_in_service
-    first, last = _hours_of(folded, which)
-    sums = hour_sums(folded, rows)[first:last]
-    starts = [h.start for h in folded.hours[first:last]]
-    profile = by_hour_of_day(len(rows), sums)
+def _occupancy(sums: Sequence[HourSums], bays: int, which: Period) -> Occupancy:
+    profile = by_hour_of_day(bays, sums)
     return Occupancy(
-        occupancy_percent(len(rows), sums),
+        occupancy_percent(bays, sums),
         peak_hours(profile),
         profile,
-        series(len(rows), sums, starts, which.end, folded, which.granularity == "hour"),
+        series(bays, sums, which.granularity == "hour"),
     )
 
 
-def _stays(folded: Folded, which: Period) -> Stays:
-    started = [s for s in folded.stays if which.start <= s.started_at < which.end]
-    dwell = [(s.ended_at - s.started_at).total_seconds() for s in started if s.ended_at is not None]
-    in_service = len(folded.rows_in_service)
+def _stays(sums: Sequence[HourSums], bays: int, dwell: list[float], which: Period) -> Stays:
+    """Counts and mean dwell from the tallies; the median and the bins from the dwell list
+    (seconds of the ended stays that started in the period)."""
+    dwell.sort()  # once: the median and the bins then read it in order
+    count = sum(h.sessions for h in sums)
+    ended = sum(h.dwelled for h in sums)
     median = percentile(dwell, 50)
     return Stays(
-        len(started),
-        len(dwell),
-        in_service,
-        round(len(started) / in_service / which.days, 4) if in_service else None,
-        round(sum(dwell) / len(dwell) / 60, 2) if dwell else None,
+        count,
+        ended,
+        bays,
+        round(count / bays / which.days, 4) if bays else None,
+        round(sum(h.dwell for h in sums) / ended / 60, 2) if ended else None,
         None if median is None else round(median / 60, 2),
         dwell_bins(dwell),
     )
+
+
+def _dwells(folded: Folded, split: datetime) -> dict[int, list[float]]:
+    """Seconds of the ended stays that started in the folded hours, per period (PREVIOUS
+    before `split`)."""
+    out: dict[int, list[float]] = {money.CURRENT: [], money.PREVIOUS: []}
+    start, end = folded.hours[0].start, folded.hours[-1].end
+    for stay in folded.stays:
+        if stay.ended_at is not None and start <= stay.started_at < end:
+            tag = money.CURRENT if stay.started_at >= split else money.PREVIOUS
+            out[tag].append((stay.ended_at - stay.started_at).total_seconds())
+    return out
 
 
 def _revenue(

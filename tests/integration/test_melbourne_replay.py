@@ -250,6 +250,7 @@ def test_the_melbourne_day_replayed_in_order_gives_the_stays_and_occupancy_of_th
     assert from_stays == pytest.approx(from_csv, abs=1e-9)
     assert from_csv == pytest.approx(README_OCCUPANCY, abs=0.0015)
     assert_metrics_occupancy_is_the_readme_occupancy(app)
+    assert_report_occupancy_is_the_mean_of_the_hours(app)
     events = logged_events(connection)
     assert events == report.accepted
 
@@ -315,3 +316,31 @@ def assert_metrics_occupancy_is_the_readme_occupancy(app: Flask) -> None:
     occupancy = [sum(by_hour[h]) / len(by_hour[h]) for h in range(24)]
     print("metrics occupancy:", " ".join(f"{v:.4f}" for v in occupancy))
     assert occupancy == pytest.approx(README_OCCUPANCY, abs=0.0015)
+
+
+def assert_report_occupancy_is_the_mean_of_the_hours(app: Flask) -> None:
+    """The bureau report's daily mean occupancy (docs/REPORTS.md) is the mean of the CDS
+    Metrics hourly occupancies weighted by their seconds: here every space-hour is 3,600
+    watched seconds, so it is the plain mean of the space rows that are not -1."""
+    runner = app.test_cli_runner()
+    issued = runner.invoke(args=["create-staff-token", "--district", SLUG, "--role", "bureau"])
+    headers = {"Authorization": f"Bearer {issued.stdout.strip().splitlines()[-1]}"}
+    client = app.test_client()
+    start_ms = int(DAY_START.timestamp() * 1000)
+    window = {"start_time": start_ms, "end_time": start_ms + 86_400_000}
+    metrics = client.get(
+        f"/cds/{SLUG}/metrics/aggregates",
+        query_string={"curb_place_type": "space", "metric_type": "occupancy_percent", **window},
+        headers=headers,
+    )
+    values = [float(r["value"]) for r in csv.DictReader(metrics.get_data(as_text=True).splitlines())]
+    hourly = [v for v in values if v != -1]
+    report = client.get(
+        f"/api/v1/{SLUG}/reports/summary",
+        query_string={"period": "day", "start": "2014-01-11"},
+        headers=headers,
+    )
+    assert report.status_code == 200, report.get_data(as_text=True)
+    assert report.get_json()["current"]["occupancy"]["mean_percent"] == pytest.approx(
+        sum(hourly) / len(hourly), abs=0.005
+    )

@@ -221,6 +221,17 @@ def test_occupancy_is_watched_occupied_bay_seconds_over_watched_bay_seconds(db: 
     assert series["2026-03-01T23:00"] == (12.5, 1)
 
 
+def test_a_running_period_is_reported_up_to_the_last_whole_hour(db: Session, town: Town) -> None:
+    district = town.small.district
+    place = find_place(db, district, "district", None)
+    today = summary_report(db, district, place, period_of("day", date(2026, 3, 2), SHANGHAI), TEST_NOW)
+
+    # 00:00-10:00 of 03-02: only S4's last half hour, over 4 bays x 10 hours
+    assert today.current.occupancy.mean_percent == round(100 * 1800 / (4 * 36000), 2) == 1.25
+    assert len(today.current.occupancy.series) == 10
+    assert today.previous.occupancy.mean_percent == 6.38
+
+
 def test_stays_turnover_and_dwell_count_the_stays_that_started_in_the_period(db: Session, town: Town) -> None:
     current, previous = report(db, town).current.stays, report(db, town).previous.stays
 

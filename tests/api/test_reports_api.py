@@ -1,0 +1,189 @@
+"""Bureau reports over HTTP: JSON, CSV and XLSX of the same figures, roles, bad parameters
+(the figures themselves are hand-computed in tests/unit/test_reports.py)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+from openpyxl import load_workbook
+from sqlalchemy.orm import Session
+from werkzeug.test import TestResponse
+
+from parking.staff import issue_staff_token
+from tests.conftest import TEST_NOW
+from tests.unit.test_reports import Town, town  # noqa: F401  (the hand-computed Testville)
+
+SUMMARY = "/api/v1/testville/reports/summary"
+PROBLEMS = "/api/v1/testville/reports/top-problems"
+
+
+@pytest.fixture
+def tokens(db: Session, town: Town) -> dict[str, str]:  # noqa: F811
+    out = {
+        role: issue_staff_token(db, town.small.district, role, f"{role} one", TEST_NOW)[1]
+        for role in ("admin", "bureau", "city", "warden", "police", "attendant")
+    }
+    db.commit()
+    return out
+
+
+def get(client: FlaskClient, url: str, token: str | None, **query: Any) -> TestResponse:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    return client.get(url, query_string={"start": "2026-03-01", **query}, headers=headers)
+
+
+def test_the_json_report_holds_both_periods_with_their_figures(
+    client: FlaskClient, tokens: dict[str, str]
+) -> None:
+    response = get(client, SUMMARY, tokens["bureau"], period="day")
+
+    assert response.status_code == 200, response.get_json()
+    body = response.get_json()
+    assert (body["district"], body["currency"], body["time_zone"]) == ("testville", "CNY", "Asia/Shanghai")
+    assert body["place"] == {"type": "district", "id": None, "name": "Testville"}
+    current, previous = body["current"], body["previous"]
+    assert current["period"] == {
+        "kind": "day",
+        "start": "2026-03-01",
+        "end": "2026-03-01",
+        "granularity": "hour",
+    }
+    assert previous["period"]["start"] == "2026-02-28"
+    assert current["occupancy"]["mean_percent"] == 6.38
+    assert current["occupancy"]["peak_hours"][0] == {"hour": 9, "occupancy_percent": 37.5}
+    assert current["stays"]["turnover_per_bay_per_day"] == 1.0
+    assert current["revenue"] == {
+        "fees": 4, "billed": 2100, "paid": 700, "outstanding": 1400, "collection_rate": 0.3333,
+        "collected": 1200, "refunded": 100, "net_collected": 1100,
+    }  # fmt: skip
+    assert current["channels"][0] == {"channel": "auto", "payments": 1, "amount": 600, "share": 0.5}
+    assert current["arrears_ageing"][0] == {
+        "label": "0-7",
+        "from_days": 0,
+        "to_days": 7,
+        "fees": 1,
+        "amount": 200,
+    }
+    assert current["stays"]["dwell_bins"][2] == {
+        "label": "30-60",
+        "from_minutes": 30,
+        "to_minutes": 60,
+        "stays": 1,
+    }
+    assert {d["kind"]: d["uptime_percent"] for d in current["devices"]}["data_feed"] == 95.83
+    warden = next(r for r in current["response_times"] if r["team"] == "warden")
+    assert (warden["take_median_seconds"], warden["take_p90_seconds"]) == (1200.0, 1680.0)
+
+
+def test_the_csv_export_parses_into_the_same_figures(client: FlaskClient, tokens: dict[str, str]) -> None:
+    response = get(client, SUMMARY, tokens["bureau"], format="csv")
+
+    assert response.status_code == 200
+    assert response.mimetype == "text/csv"
+    assert "attachment" in response.headers["Content-Disposition"]
+    sections: dict[str, list[list[str]]] = {}
+    name = None
+    for row in csv.reader(io.StringIO(response.get_data(as_text=True))):
+        if not row:
+            name = None
+        elif name is None:
+            name = row[0]
+            sections[name] = []
+        else:
+            sections[name].append(row)
+    assert list(sections)[:3] == ["about", "summary", "occupancy_series"]
+    summary = {row[0]: row[1:] for row in sections["summary"][1:]}
+    assert summary["occupancy_mean_percent"] == ["percent", "6.38", "2.43"]
+    assert summary["revenue_billed"] == ["CNY", "2100", "150"]
+    assert sections["channels"][0] == ["period", "channel", "payments", "amount", "share", "currency"]
+    assert ["current", "pos_cash", "1", "100", "0.0833", "CNY"] in sections["channels"]
+
+
+def test_the_xlsx_export_has_one_sheet_per_section_with_numbers(
+    client: FlaskClient, tokens: dict[str, str]
+) -> None:
+    response = get(client, SUMMARY, tokens["admin"], format="xlsx")
+
+    assert response.status_code == 200
+    assert response.mimetype == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    book = load_workbook(io.BytesIO(response.get_data()))
+    assert book.sheetnames[:4] == ["about", "summary", "occupancy_series", "occupancy_by_hour"]
+    assert "arrears_ageing" in book.sheetnames and "devices" in book.sheetnames
+    summary = {row[0]: row[1:] for row in book["summary"].iter_rows(min_row=2, values_only=True)}
+    assert summary["revenue_billed"] == ("CNY", 2100, 150)
+    assert summary["occupancy_mean_percent"] == ("percent", 6.38, 2.43)
+    ageing = list(book["arrears_ageing"].iter_rows(values_only=True))
+    assert ageing[1] == ("current", "0-7", 0, 7, 1, 200, "CNY")
+    assert ageing[4][3] is None  # 91+ has no upper bound: an empty cell
+
+
+def test_a_road_report_and_top_problems(client: FlaskClient, tokens: dict[str, str], town: Town) -> None:  # noqa: F811
+    road = town.small.roads[1]
+    body = get(client, SUMMARY, tokens["city"], place_type="road", place_id=road.uuid).get_json()
+    problems = get(client, PROBLEMS, tokens["bureau"], limit=1)
+
+    assert body["place"] == {"type": "road", "id": road.uuid, "name": road.name}
+    assert body["current"]["revenue"]["billed"] == 1500
+    assert problems.status_code == 200
+    assert [r["name"] for r in problems.get_json()["lowest_collection_rate"]] == [road.name]
+    book = load_workbook(io.BytesIO(get(client, PROBLEMS, tokens["bureau"], format="xlsx").get_data()))
+    assert book.sheetnames == [
+        "most_violations",
+        "lowest_collection_rate",
+        "highest_occupancy",
+        "lowest_occupancy",
+    ]
+    assert get(client, PROBLEMS, tokens["bureau"], format="csv").mimetype == "text/csv"
+
+
+@pytest.mark.parametrize("role", ["warden", "police", "attendant"])
+def test_street_roles_may_not_read_reports(client: FlaskClient, tokens: dict[str, str], role: str) -> None:
+    assert get(client, SUMMARY, tokens[role]).get_json()["code"] == "forbidden"
+    assert get(client, PROBLEMS, tokens[role]).status_code == 403
+
+
+def test_a_report_needs_a_token(client: FlaskClient, tokens: dict[str, str]) -> None:
+    assert get(client, SUMMARY, None).status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("query", "status", "code"),
+    [
+        ({"start": "2026-13-01"}, 400, "invalid_parameters"),
+        ({"period": "year"}, 400, "invalid_parameters"),
+        ({"format": "pdf"}, 400, "invalid_parameters"),
+        ({"period": "week"}, 400, "bad_period"),  # 2026-03-01 is a Sunday
+        ({"start": "2026-03-05"}, 400, "period_in_future"),
+        ({"place_type": "road"}, 400, "bad_place"),
+        ({"place_type": "road", "place_id": "nope"}, 400, "bad_place"),
+        ({"place_type": "area", "place_id": "00000000-0000-4000-8000-000000000000"}, 404, "unknown_place"),
+    ],
+)
+def test_bad_parameters_have_stable_codes(
+    client: FlaskClient, tokens: dict[str, str], query: dict[str, str], status: int, code: str
+) -> None:
+    response = get(client, SUMMARY, tokens["bureau"], **query)
+
+    assert response.status_code == status
+    assert response.get_json()["code"] == code
+
+
+def test_a_missing_start_and_an_unknown_district(client: FlaskClient, tokens: dict[str, str]) -> None:
+    response = client.get(SUMMARY, headers={"Authorization": f"Bearer {tokens['bureau']}"})
+
+    assert response.get_json()["code"] == "invalid_parameters"
+    assert get(client, "/api/v1/nowhere/reports/summary", tokens["bureau"]).status_code == 404
+
+
+def test_the_reports_are_in_the_openapi_document(client: FlaskClient) -> None:
+    paths = client.get("/openapi.json").get_json()["paths"]
+
+    operation = paths["/api/v1/{district}/reports/summary"]["get"]
+    assert set(operation["responses"]["200"]["content"]) == {
+        "application/json", "text/csv", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    }  # fmt: skip
+    assert "/api/v1/{district}/reports/top-problems" in paths
