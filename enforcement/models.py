@@ -39,6 +39,13 @@ UPHELD = "upheld"
 VOIDED = "voided"
 
 
+# Violations and tasks name their district, bay, road and device without foreign keys, on
+# purpose: sweeps write them set-based from a SELECT over those very tables (so every reference
+# is valid when written), inventory and devices are never deleted (CDS ids live for ever), and a
+# per-row foreign-key check would lock each referenced bay row (FOR KEY SHARE) against the
+# intake, which locks bays FOR UPDATE, and cost most of a 100,000-bay sweep (docs/BENCHMARKS.md).
+
+
 class Violation(Base):
     """One rule broken by one stay: from `started_at` (the instant the rule was first broken)
     until the vehicle left (`ended_at`)."""
@@ -53,11 +60,11 @@ class Violation(Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     uuid: Mapped[str] = mapped_column(String(36), unique=True, default=new_uuid)
-    district_id: Mapped[int] = mapped_column(ForeignKey("district.id"))
+    district_id: Mapped[int]
     rule: Mapped[str] = mapped_column(String(20))
     stay_id: Mapped[int] = mapped_column(BigId)
-    bay_id: Mapped[int] = mapped_column(ForeignKey("bay.id"))
-    road_id: Mapped[int] = mapped_column(ForeignKey("road.id"))
+    bay_id: Mapped[int]
+    road_id: Mapped[int]
     plate: Mapped[str | None] = mapped_column(String(16))
     stay_started_at: Mapped[datetime]
     started_at: Mapped[datetime]
@@ -81,14 +88,14 @@ class Task(Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     uuid: Mapped[str] = mapped_column(String(36), unique=True, default=new_uuid)
-    district_id: Mapped[int] = mapped_column(ForeignKey("district.id"))
+    district_id: Mapped[int]
     key: Mapped[str] = mapped_column(String(120))
     team: Mapped[str] = mapped_column(String(12))
     kind: Mapped[str] = mapped_column(String(20))
     violation_id: Mapped[int | None] = mapped_column(BigId)
-    device_id: Mapped[int | None] = mapped_column(ForeignKey("device.id"))
-    bay_id: Mapped[int | None] = mapped_column(ForeignKey("bay.id"))
-    road_id: Mapped[int | None] = mapped_column(ForeignKey("road.id"))
+    device_id: Mapped[int | None]
+    bay_id: Mapped[int | None]
+    road_id: Mapped[int | None]
     lat: Mapped[float | None]
     lng: Mapped[float | None]
     details: Mapped[dict[str, Any]]
