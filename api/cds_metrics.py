@@ -7,7 +7,6 @@ from __future__ import annotations
 import csv
 import io
 import uuid
-from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
@@ -25,9 +24,7 @@ from parking.inventory import get_district
 from parking.metrics import (
     METRICS,
     PLACE_TYPES,
-    Interval,
     aggregates,
-    device_outages,
     floor_to_local_hour,
     load_bays,
     load_stays,
@@ -37,7 +34,8 @@ from parking.metrics import (
     unwatched_bays,
 )
 from parking.models import Bay, District, Road, Stay
-from sensors.models import DATA_FEED, VIDEO_STAKE, CurbEvent, Device, device_bay
+from sensors.models import CurbEvent
+from sensors.watch import device_watch
 
 bp = Blueprint("cds_metrics", __name__, url_prefix="/cds/<district>/metrics")
 
@@ -47,7 +45,6 @@ METRICS_ROLES = ("admin", "bureau", "city")
 CDS_CSV = "application/vnd.cds+csv;version=1.1"
 MAX_WINDOW = timedelta(days=31, hours=1)
 _GEO_PARAMS = ("min_lat", "min_lng", "max_lat", "max_lng", "lat", "lng", "radius")
-_COMMS = {"comms_lost": False, "comms_restored": True}
 AGGREGATE_COLUMNS = ("curb_place_type", "curb_place_id", "metric_type", "date", "hour", "value")
 SESSION_COLUMNS = (
     "session_type",
@@ -233,35 +230,6 @@ def metric_arg() -> tuple[str, ...]:
             ["metric_type"],
         )
     return asked
-
-
-def device_watch(
-    db: Session, district_id: int, start: datetime, end: datetime
-) -> tuple[list[int], dict[int, list[int]], dict[int, list[Interval]]]:
-    """The district's data feeds, the stakes of each bay, and each sensing device's outages
-    in [start, end) from the comms_lost/comms_restored events in the log."""
-    feeds = list(
-        db.scalars(select(Device.id).where(Device.district_id == district_id, Device.kind == DATA_FEED))
-    )
-    stakes: dict[int, list[int]] = defaultdict(list)
-    for device_id, bay_id in db.execute(
-        select(Device.id, device_bay.c.bay_id)
-        .join(device_bay, device_bay.c.device_id == Device.id)
-        .where(Device.district_id == district_id, Device.kind == VIDEO_STAKE)
-    ):
-        stakes[bay_id].append(device_id)
-    transitions = db.execute(
-        select(CurbEvent.device_id, CurbEvent.event_time, CurbEvent.event_type)
-        .join(Device, Device.id == CurbEvent.device_id)
-        .where(
-            CurbEvent.district_id == district_id,
-            CurbEvent.event_type.in_(_COMMS),
-            CurbEvent.event_time < end,
-            Device.kind.in_((DATA_FEED, VIDEO_STAKE)),
-        )
-    )
-    outages = device_outages(((d, at, _COMMS[kind]) for d, at, kind in transitions), start, end)
-    return feeds, stakes, outages
 
 
 def csv_lines(columns: tuple[str, ...], rows: Iterable[tuple[Any, ...]]) -> Iterator[str]:

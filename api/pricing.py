@@ -12,7 +12,6 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from sqlalchemy.orm import Session
 
 from api.cds import clock_now, require_staff
-from api.cds_metrics import device_watch
 from api.database import get_db, get_write_db
 from api.errors import ApiError
 from api.openapi import documented
@@ -29,6 +28,7 @@ from billing.tariff import hhmm
 from parking.inventory import get_district
 from parking.metrics import BayPlace, Hour, Interval, floor_to_local_hour, local_hours, unwatched_bays
 from parking.models import District
+from sensors.watch import device_watch
 
 bp = Blueprint("pricing", __name__, url_prefix="/api/v1/<district>/pricing")
 
