@@ -7,13 +7,16 @@ device watching it, is at most `VACANCY_STALE_MINUTES` old. Otherwise it is unkn
 
 from __future__ import annotations
 
+import time
+from bisect import bisect_right
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import orjson
 from flask import Blueprint, Response, current_app, jsonify, request
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from api.cds import clock_now
@@ -29,24 +32,37 @@ from api.schemas_vacancy import (
     tariff_line,
 )
 from billing.models import TariffVersion
-from billing.tariffs import TariffBook
+from billing.tariff import Tariff
+from billing.tariffs import compiled
 from parking.forecast import forecast_at
 from parking.geo import degrees_box, distance_m, valid_lat_lng
 from parking.inventory import get_district
-from parking.models import Bay, District, Road
-from sensors.availability import OCCUPIED, VACANT, bay_states
-from sensors.models import DATA_FEED, VIDEO_STAKE, Device, device_bay
+from parking.models import District, Road
+from sensors.availability import OCCUPIED, VACANT, BayReport, road_bay_reports
 
 bp = Blueprint("vacancy", __name__, url_prefix="/api/v1/<district>")
 
 FREE, TAKEN, UNKNOWN = "free", "occupied", "unknown"
+# The roads whose outline box meets the search box: only the columns the answer needs (not
+# the geometry, the costliest to load). Built once; the index ix_road_box serves it.
+_ROADS_IN_BOX = select(
+    Road.id, Road.uuid, Road.name, Road.tariff_code, Road.min_lat, Road.min_lng, Road.max_lat, Road.max_lng
+).where(
+    Road.district_id == bindparam("district"),
+    Road.min_lat <= bindparam("max_lat"),
+    Road.max_lat >= bindparam("min_lat"),
+    Road.max_lng >= bindparam("min_lng"),
+    Road.min_lng <= bindparam("max_lng"),
+)
 
 
 @dataclass(frozen=True)
 class BayView:
-    bay: Bay
+    bay: BayReport
     state: str  # free, occupied or unknown
-    reported_at: datetime | None
+
+
+_QUERY = VacancyQuery()  # a schema keeps no state between loads
 
 
 @bp.get("/vacancy")
@@ -57,41 +73,37 @@ def vacancy(district: str) -> Response:
     """Roads nearest first (to the point, or to the box's centre), each with free, occupied and
     unknown bays, the age of its newest report, its tariff now and its free bays."""
     db = get_db()
-    place = get_district(db, district)
-    args = VacancyQuery().load(request.args)
+    place = _district(db, district)
+    args = _QUERY.load(request.args)
     now = clock_now()
     lat, lng, box, radius = _place_args(args)
-    roads = list(
-        db.scalars(
-            select(Road).where(
-                Road.district_id == place.id,
-                Road.max_lat >= box[0],
-                Road.min_lat <= box[2],
-                Road.max_lng >= box[1],
-                Road.min_lng <= box[3],
-            )
-        )
-    )
+    roads = db.execute(
+        _ROADS_IN_BOX,
+        {"district": place.id, "min_lat": box[0], "min_lng": box[1], "max_lat": box[2], "max_lng": box[3]},
+    ).all()
     distances = {r.id: _distance_to_road(r, lat, lng) for r in roads}
     if radius is not None:
         roads = [r for r in roads if distances[r.id] <= radius]
     roads = sorted(roads, key=lambda r: (distances[r.id], r.id))[: args["limit"]]
-    views = bay_views(db, place, [r.id for r in roads], now)
-    book = TariffBook.load(db, place)
-    items = [
-        _road_summary(road, views.get(road.id, []), book, place, now)
-        | {
-            "distance_m": round(distances[road.id], 1),
-            "free_bays": [
-                {"id": v.bay.uuid, "name": v.bay.name, "lat": v.bay.lat, "lng": v.bay.lng}
-                for v in views.get(road.id, [])
-                if v.state == FREE
-            ],
-        }
-        for road in roads
-    ]
-    body = {"district": place.slug, "at": now, "stale_after_minutes": _stale_minutes(), "roads": items}
-    return jsonify(VacancyOut().dump(body))
+    reports = _reports(db, place.id, [r.id for r in roads])
+    stale_before = now - timedelta(minutes=_stale_minutes())
+    tariffs = _TariffsNow(db, place, now)
+    items = []
+    for road in roads:
+        shown = reports.get(road.id, _NO_BAYS).shown(stale_before)
+        items.append(
+            _road_summary(road, shown, tariffs, now)
+            | {"distance_m": round(distances[road.id], 1), "free_bays": shown.free_bays}
+        )
+    body = {
+        "district": place.slug,
+        "at": now.isoformat(),
+        "stale_after_minutes": _stale_minutes(),
+        "roads": items,
+    }
+    # Built as VacancyOut describes it and encoded by orjson: marshmallow's dump of a few
+    # hundred bays took longer than the queries.
+    return Response(orjson.dumps(body), mimetype="application/json")
 
 
 @bp.get("/roads/<road>/bays")
@@ -102,8 +114,10 @@ def road_bays(district: str, road: str) -> Response:
     place = get_district(db, district)
     found = _road(db, place, road)
     now = clock_now()
-    views = bay_views(db, place, [found.id], now).get(found.id, [])
-    body = _road_summary(found, views, TariffBook.load(db, place), place, now) | {
+    stale_before = now - timedelta(minutes=_stale_minutes())
+    reports = _reports(db, place.id, [found.id]).get(found.id, _NO_BAYS)
+    views = reports.views(stale_before)
+    body = _road_summary(found, reports.shown(stale_before), _TariffsNow(db, place, now), now) | {
         "at": now,
         "bays": [
             {
@@ -156,39 +170,54 @@ def forecast(district: str) -> Response:
     return jsonify(ForecastOut().dump(body))
 
 
-def bay_views(db: Session, place: District, road_ids: list[int], now: datetime) -> dict[int, list[BayView]]:
-    """Per road, its bays in order with the state a driver should see and the newest report."""
-    if not road_ids:
-        return {}
-    bays = list(
-        db.scalars(select(Bay).where(Bay.road_id.in_(road_ids)).order_by(Bay.road_id, Bay.space_number))
-    )
-    ids = [b.id for b in bays]
-    states = bay_states(db, place.id, ids)
-    stakes: dict[int, datetime | None] = {
-        bay_id: seen
-        for bay_id, seen in db.execute(
-            select(device_bay.c.bay_id, func.max(Device.last_seen_at))
-            .join(Device, Device.id == device_bay.c.device_id)
-            .where(device_bay.c.bay_id.in_(ids), Device.kind == VIDEO_STAKE)
-            .group_by(device_bay.c.bay_id)
-        )
-    }
-    feed = db.scalar(
-        select(func.max(Device.last_seen_at)).where(Device.district_id == place.id, Device.kind == DATA_FEED)
-    )
-    stale_before = now - timedelta(minutes=_stale_minutes())
-    out: dict[int, list[BayView]] = {}
-    for bay in bays:
-        seen = [t for t in (bay.last_event_at, stakes.get(bay.id), feed) if t is not None]
-        reported = max(seen) if seen else None
-        state = states.get(bay.id, UNKNOWN)
-        if reported is None or reported < stale_before or state not in (VACANT, OCCUPIED):
-            shown = UNKNOWN
-        else:
-            shown = FREE if state == VACANT else TAKEN
-        out.setdefault(bay.road_id, []).append(BayView(bay, shown, reported))
-    return out
+class RoadReports:
+    """One road's bays as last read, and what a driver is shown of them at a given moment:
+    a bay is free or occupied only while its newest report is younger than `stale_before`."""
+
+    def __init__(self, bays: list[BayReport]) -> None:
+        self.bays = bays
+        known = [b.reported_at for b in bays if b.state in (VACANT, OCCUPIED) and b.reported_at]
+        self._oldest_known = min(known, default=None)
+        self._all_fresh = self._count(None)
+
+    def shown(self, stale_before: datetime) -> RoadShown:
+        if self._oldest_known is None or self._oldest_known >= stale_before:
+            return self._all_fresh  # no known report has gone stale: counted once, when read
+        return self._count(stale_before)
+
+    def views(self, stale_before: datetime) -> list[BayView]:
+        return [BayView(bay, _shown(bay, stale_before)) for bay in self.bays]
+
+    def _count(self, stale_before: datetime | None) -> RoadShown:
+        free_bays, taken = [], 0
+        for bay in self.bays:
+            state = _shown(bay, stale_before)
+            if state == FREE:
+                free_bays.append({"id": bay.uuid, "name": bay.name, "lat": bay.lat, "lng": bay.lng})
+            taken += state == TAKEN
+        reports = [b.reported_at for b in self.bays if b.reported_at is not None]
+        return RoadShown(len(self.bays), len(free_bays), taken, max(reports, default=None), free_bays)
+
+
+@dataclass(frozen=True)
+class RoadShown:
+    total: int
+    free: int
+    occupied: int
+    newest_report_at: datetime | None
+    free_bays: list[dict[str, Any]]
+
+
+_NO_BAYS = RoadReports([])
+
+
+def _shown(bay: BayReport, stale_before: datetime | None) -> str:
+    reported = bay.reported_at
+    if reported is None or bay.state not in (VACANT, OCCUPIED):
+        return UNKNOWN
+    if stale_before is not None and reported < stale_before:
+        return UNKNOWN
+    return FREE if bay.state == VACANT else TAKEN
 
 
 def district_holidays(db: Session, place: District) -> frozenset[date]:
@@ -203,25 +232,139 @@ def district_holidays(db: Session, place: District) -> frozenset[date]:
     return frozenset(days)
 
 
-def _road_summary(
-    road: Road, views: list[BayView], book: TariffBook, place: District, now: datetime
-) -> dict[str, Any]:
-    reports = [v.reported_at for v in views if v.reported_at is not None]
-    found = book.in_force(road.tariff_code, now)
-    tariff = found[1] if found else None
-    restriction = tariff.restriction_at(now) if tariff else None
+def _road_summary(road: Any, shown: RoadShown, tariffs: _TariffsNow, now: datetime) -> dict[str, Any]:
+    newest = shown.newest_report_at
+    line, max_stay, restriction = tariffs.of(road.tariff_code)
     return {
         "id": road.uuid,
         "name": road.name,
-        "total": len(views),
-        "free": sum(v.state == FREE for v in views),
-        "occupied": sum(v.state == TAKEN for v in views),
-        "unknown": sum(v.state == UNKNOWN for v in views),
-        "data_age_seconds": max(0, int((now - max(reports)).total_seconds())) if reports else None,
-        "tariff": tariff_line(tariff, now, place.currency) if tariff else None,
-        "max_stay_minutes": tariff.max_stay_minutes if tariff else None,
-        "restriction_now": restriction.name if restriction else None,
+        "total": shown.total,
+        "free": shown.free,
+        "occupied": shown.occupied,
+        "unknown": shown.total - shown.free - shown.occupied,
+        "data_age_seconds": max(0, int((now - newest).total_seconds())) if newest else None,
+        "tariff": line,
+        "max_stay_minutes": max_stay,
+        "restriction_now": restriction,
     }
+
+
+class _TariffsNow:
+    """The district's tariffs in force at one moment, by code: (one line, max stay, name of
+    the restriction in force). Reads only the versions' keys; a version's compiled tariff is
+    cached by `billing.tariffs.compiled` (versions never change)."""
+
+    def __init__(self, db: Session, place: District | _Place, now: datetime) -> None:
+        self._db, self._place, self._now = db, place, now
+        self._versions = _tariff_versions(db, place.id)
+        self._found: dict[str, tuple[str | None, int | None, str | None]] = {}
+
+    def of(self, code: str) -> tuple[str | None, int | None, str | None]:
+        found = self._found.get(code)
+        if found is None:
+            found = self._found[code] = self._describe(code)
+        return found
+
+    def _describe(self, code: str) -> tuple[str | None, int | None, str | None]:
+        versions = self._versions.get(code, [])
+        i = bisect_right([starts for starts, _ in versions], self._now) - 1
+        if i < 0:
+            return None, None, None
+        tariff = _compiled(self._db, versions[i][1], self._place.time_zone)
+        restriction = tariff.restriction_at(self._now)
+        return (
+            tariff_line(tariff, self._now, self._place.currency),
+            tariff.max_stay_minutes,
+            restriction.name if restriction else None,
+        )
+
+
+def _tariff_versions(db: Session, district_id: int) -> dict[str, list[tuple[datetime, str]]]:
+    """By tariff code: (effective from, version uuid) in order (cached like the bays)."""
+    ttl, clock = _cache_seconds(), time.monotonic()
+    hit = _cache("tariffs").get(district_id) if ttl > 0 else None
+    if hit is not None and clock - hit[0] < ttl:
+        cached: dict[str, list[tuple[datetime, str]]] = hit[1]
+        return cached
+    versions: dict[str, list[tuple[datetime, str]]] = {}
+    for code, starts, uuid in db.execute(_VERSIONS_OF_DISTRICT, {"district": district_id}):
+        versions.setdefault(code, []).append((starts, uuid))
+    if ttl > 0:
+        _cache("tariffs")[district_id] = (clock, versions)
+    return versions
+
+
+_VERSIONS_OF_DISTRICT = (
+    select(TariffVersion.code, TariffVersion.effective_from, TariffVersion.uuid)
+    .where(TariffVersion.district_id == bindparam("district"))
+    .order_by(TariffVersion.code, TariffVersion.effective_from)
+)
+
+
+def _compiled(db: Session, version_uuid: str, time_zone: str) -> Tariff:
+    version = _VERSIONS.get(version_uuid)
+    if version is None:
+        version = _VERSIONS[version_uuid] = db.scalars(
+            select(TariffVersion).where(TariffVersion.uuid == version_uuid)
+        ).one()
+        db.expunge(version)
+    return compiled(version, time_zone)
+
+
+# Tariff versions are immutable: each is read from the database once per process.
+_VERSIONS: dict[str, TariffVersion] = {}
+
+
+# -- the short cache (VACANCY_CACHE_SECONDS; 0, the default, turns it off) -------------------
+# Per process, per road: the bays' states and report times as read at most that many seconds
+# ago. An answer built from them is the truth of that moment: its `data_age_seconds` is
+# measured from the newest report it holds, and freshness is judged at the request's `now`,
+# so a cached bay never shows free once its report is older than VACANCY_STALE_MINUTES.
+
+
+@dataclass(frozen=True)
+class _Place:
+    id: int
+    slug: str
+    time_zone: str
+    currency: str
+
+
+def _cache_seconds() -> float:
+    return float(current_app.config.get("VACANCY_CACHE_SECONDS", 0))
+
+
+def _cache(name: str) -> dict[Any, tuple[float, Any]]:
+    found: dict[Any, tuple[float, Any]] = current_app.extensions.setdefault(f"vacancy.{name}", {})
+    return found
+
+
+def _district(db: Session, slug: str) -> _Place:
+    ttl, clock = _cache_seconds(), time.monotonic()
+    hit = _cache("districts").get(slug) if ttl > 0 else None
+    if hit is not None and clock - hit[0] < ttl:
+        place: _Place = hit[1]
+        return place
+    found = get_district(db, slug)
+    place = _Place(found.id, found.slug, found.time_zone, found.currency)
+    if ttl > 0:
+        _cache("districts")[slug] = (clock, place)
+    return place
+
+
+def _reports(db: Session, district_id: int, road_ids: list[int]) -> dict[int, RoadReports]:
+    ttl, clock = _cache_seconds(), time.monotonic()
+    cache = _cache("roads") if ttl > 0 else {}
+    missing = [r for r in road_ids if (hit := cache.get(r)) is None or clock - hit[0] >= ttl]
+    fresh: dict[int, list[BayReport]] = {r: [] for r in missing}
+    if missing:
+        for bay in road_bay_reports(db, district_id, missing):
+            fresh[bay.road_id].append(bay)
+    out = {road_id: RoadReports(bays) for road_id, bays in fresh.items()}
+    if ttl > 0:
+        cache.update((road_id, (clock, reports)) for road_id, reports in out.items())
+        out.update((r, cache[r][1]) for r in road_ids if r not in out)
+    return out
 
 
 def _road(db: Session, place: District, road_uuid: str) -> Road:
@@ -254,7 +397,7 @@ def _place_args(args: dict[str, Any]) -> tuple[float, float, tuple[float, float,
     return lat, lng, degrees_box(lat, lng, radius), radius
 
 
-def _distance_to_road(road: Road, lat: float, lng: float) -> float:
+def _distance_to_road(road: Any, lat: float, lng: float) -> float:
     """Metres from a point to the nearest point of the road's outline box (0 inside it)."""
     near_lat = min(max(lat, road.min_lat), road.max_lat)
     near_lng = min(max(lng, road.min_lng), road.max_lng)

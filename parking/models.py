@@ -49,7 +49,11 @@ class Road(Base):
     """A CDS curb zone: one block face of a street between two cross streets."""
 
     __tablename__ = "road"
-    __table_args__ = (UniqueConstraint("district_id", "name"),)
+    __table_args__ = (
+        UniqueConstraint("district_id", "name"),
+        # Vacancy near a point: the box overlap test runs inside this index.
+        Index("ix_road_box", "district_id", "min_lat", "max_lat", "min_lng", "max_lng"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     uuid: Mapped[str] = mapped_column(String(36), unique=True, default=new_uuid)

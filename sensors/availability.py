@@ -9,14 +9,32 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
+from datetime import datetime
 
-from sqlalchemy import ColumnElement, and_, case, exists, func, or_, select, true
+from sqlalchemy import ColumnElement, and_, bindparam, case, exists, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from parking.models import Bay
 from sensors.models import DATA_FEED, VIDEO_STAKE, Device, device_bay
 
 VACANT, OCCUPIED, UNKNOWN = "vacant", "occupied", "unknown"
+
+
+@dataclass(frozen=True)
+class BayReport:
+    """A bay as a driver may see it: where it is, its state (vacant, occupied or unknown, as
+    `bay_states` gives it) and its newest report (its own event, the newest heartbeat of a
+    stake covering it or of the district's data feed, online or not)."""
+
+    id: int
+    road_id: int
+    uuid: str
+    name: str
+    space_number: int
+    lat: float
+    lng: float
+    state: str
+    reported_at: datetime | None
 
 
 @dataclass(frozen=True)
@@ -80,3 +98,68 @@ def bay_states(db: Session, district_id: int, bay_ids: Collection[int]) -> dict[
         bay_id: (OCCUPIED if state == OCCUPIED else VACANT) if known else UNKNOWN
         for bay_id, state, known in rows
     }
+
+
+def road_bay_reports(db: Session, district_id: int, road_ids: Collection[int]) -> list[BayReport]:
+    """The bays of these roads, by road then space number, each with its state and newest
+    report: the same answer as `bay_states` plus the report times, in two reads (no ORM
+    objects: this is the vacancy hot path)."""
+    if not road_ids:
+        return []
+    online, heard, feed_seen = _feed(db, district_id)
+    out = []
+    for (
+        bay_id,
+        road_id,
+        uuid,
+        name,
+        number,
+        lat,
+        lng,
+        state,
+        event_at,
+        stake_seen,
+        stake_on,
+        stake_heard,
+    ) in db.execute(_BAYS_WITH_STAKES, {"roads": list(road_ids)}):
+        known = (state != UNKNOWN and (online or bool(stake_on))) or heard or bool(stake_heard)
+        seen = [t for t in (event_at, stake_seen, feed_seen) if t is not None]
+        shown = (OCCUPIED if state == OCCUPIED else VACANT) if known else UNKNOWN
+        out.append(
+            BayReport(bay_id, road_id, uuid, name, number, lat, lng, shown, max(seen) if seen else None)
+        )
+    return out
+
+
+def _feed(db: Session, district_id: int) -> tuple[bool, bool, datetime | None]:
+    """(an online data feed watches the district, one that has reported, the newest
+    heartbeat of any of its data feeds)."""
+    online, heard, seen = db.execute(_FEEDS, {"district": district_id}).one()
+    return bool(online), bool(heard), seen
+
+
+def _online(heard: bool) -> ColumnElement[int]:
+    """1 for an online device (that has reported, with `heard`), else 0: max() of it over a
+    bay's devices says whether one such watches it."""
+    condition = and_(Device.online, Device.last_seen_at.is_not(None)) if heard else Device.online
+    return case((condition, 1), else_=0)
+
+
+_FEEDS = select(func.max(_online(False)), func.max(_online(True)), func.max(Device.last_seen_at)).where(
+    Device.district_id == bindparam("district"), Device.kind == DATA_FEED
+)
+# Per bay, its stakes folded in: the newest heartbeat, and whether an online stake (one that
+# has reported) covers it. Driven from the bays of the roads, then device_bay by bay: joining
+# the other way, PostgreSQL merged along the whole bay table.
+_BAYS_WITH_STAKES = (
+    select(
+        Bay.id, Bay.road_id, Bay.uuid, Bay.name, Bay.space_number, Bay.lat, Bay.lng, Bay.state, Bay.last_event_at,
+        func.max(Device.last_seen_at), func.max(_online(False)), func.max(_online(True)),
+    )
+    .select_from(Bay)
+    .outerjoin(device_bay, device_bay.c.bay_id == Bay.id)
+    .outerjoin(Device, and_(Device.id == device_bay.c.device_id, Device.kind == VIDEO_STAKE))
+    .where(Bay.road_id.in_(bindparam("roads", expanding=True)))
+    .group_by(Bay.id)
+    .order_by(Bay.road_id, Bay.space_number)
+)  # fmt: skip
