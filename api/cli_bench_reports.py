@@ -4,6 +4,8 @@ Two cases, each in a temporary database (SQLite, or a throwaway PostgreSQL clust
 - a month of the demo district: every day simulated by the street simulator (~5,500 stays a
   day, ~170,000 in January 2026), its stays, fees and payments written straight to the tables;
 - a day of a city of `--city-bays` bays (20 to a road, one data feed) with ~5.5 stays a bay.
+Both cases also build the period before (December 2025, the day before) with the same
+generator, as a real report always shows the previous period beside the current one.
 Each report is produced twice (the second run has warm caches); both times are printed."""
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ from sensors.devices import create_device
 
 ZONE = ZoneInfo(DEMO_TIME_ZONE)
 MONTH = date(2026, 1, 1)
+PREVIOUS_MONTH = date(2025, 12, 1)
 CITY_DAY = date(2026, 1, 15)
 BUILT = datetime(2025, 12, 1, tzinfo=UTC)
 NOW = datetime(2026, 2, 2, 4, 0, tzinfo=UTC)
@@ -65,7 +68,11 @@ CITY_TARIFF = {
 )
 @click.option("--city-bays", default=100_000, show_default=True, type=click.IntRange(BAYS_PER_ROAD))
 @click.option(
-    "--days", default=31, show_default=True, type=click.IntRange(1, 31), help="days of the demo month"
+    "--days",
+    default=31,
+    show_default=True,
+    type=click.IntRange(1, 31),
+    help="days simulated of the demo month and of the month before",
 )
 def bench_reports(database: str, city_bays: int, days: int) -> None:
     """Seconds to produce the summary report (and top problems) of a demo month and a city day."""
@@ -106,9 +113,10 @@ def _case(
             middle = time.perf_counter()
             top_problems(db, district, period_of(period, first, ZONE), NOW)
             figures.append((middle - begin, time.perf_counter() - middle))
-    stays = report.current.stays
+    stays, before = report.current.stays, report.previous.stays
     click.echo(
-        f"{kind}: {name}: {stays.bays_in_service} bays, {stays.count} stays, built in {built:.0f} s; "
+        f"{kind}: {name}: {stays.bays_in_service} bays, {stays.count} stays "
+        f"({before.count} in the previous period), built in {built:.0f} s; "
         f"summary {figures[0][0]:.2f} s / {figures[1][0]:.2f} s (first / second run), "
         f"top-problems {figures[0][1]:.2f} s / {figures[1][1]:.2f} s; "
         f"occupancy {report.current.occupancy.mean_percent} %, billed {report.current.revenue.billed}"
@@ -129,7 +137,8 @@ def _database(kind: str) -> Iterator[str]:
 
 
 def _build_demo_month(db: Session, days: int) -> int:
-    """The demo district with `days` simulated days of January 2026; returns its id."""
+    """The demo district with `days` simulated days of December 2025 and of January 2026;
+    returns its id."""
     seed_demo(db, BUILT)
     district = db.scalars(select(District)).one()
     rows = db.execute(
@@ -143,10 +152,11 @@ def _build_demo_month(db: Session, days: int) -> int:
     bays = sim_bays({r[0]: (r[1], r[2]) for r in rows}, devices)
     ids = {r[1]: (r[3], r[4], r[5]) for r in rows}
     rng = random.Random(7)
-    for n in range(days):
-        day = datetime.combine(MONTH + timedelta(days=n), datetime.min.time(), tzinfo=ZONE)
-        stays = _stays_of_events(simulate_day(bays, day, 1000 + n), ids)
-        _write_day(db, district, stays, rng)
+    for month, seed in ((PREVIOUS_MONTH, 2000), (MONTH, 1000)):
+        for n in range(days):
+            day = datetime.combine(month + timedelta(days=n), datetime.min.time(), tzinfo=ZONE)
+            stays = _stays_of_events(simulate_day(bays, day, seed + n), ids)
+            _write_day(db, district, stays, rng)
     db.execute(update(Bay).where(Bay.district_id == district.id).values(last_event_at=BUILT))
     return district.id
 
@@ -261,7 +271,8 @@ def _write_payments(
 
 
 def _build_city(db: Session, bays: int) -> int:
-    """A city district of `bays` bays, one data feed, and ~5.5 stays a bay on CITY_DAY."""
+    """A city district of `bays` bays, one data feed, and ~5.5 stays a bay on CITY_DAY and on
+    the day before it."""
     rng = random.Random(42)
     district, _ = ensure_district(db, "city", BUILT, name="City", time_zone=DEMO_TIME_ZONE, currency="CNY")
     publish_tariff(db, district, "standard", CITY_TARIFF, BUILT, BUILT)
@@ -286,18 +297,19 @@ def _build_city(db: Session, bays: int) -> int:
         for b in range(bays)
     ]  # fmt: skip
     bay_rows = insert_rows(db, cast(Table, Bay.__table__), rows, returning=("id", "road_id"))
-    day = datetime.combine(CITY_DAY, datetime.min.time(), tzinfo=ZONE).astimezone(UTC)
     stays = []
-    for bay_id, road_id in bay_rows:
-        at = day + timedelta(minutes=rng.randint(0, 300))
-        while True:
-            end = at + timedelta(minutes=min(600, max(3, int(rng.lognormvariate(3.8, 0.8)))))
-            if end >= day + timedelta(days=1):
-                break
-            amount = 150 * -(-int((end - at).total_seconds()) // 1800)
-            stays.append({"space": None, "bay_id": bay_id, "road_id": road_id, "start": at, "end": end,
-                          "plate": f"贵A{rng.randrange(100000):05d}", "event_id": str(uuid.uuid4()), "fee": amount})  # fmt: skip
-            at = end + timedelta(minutes=rng.randint(30, 300))
+    for first in (CITY_DAY - timedelta(days=1), CITY_DAY):
+        day = datetime.combine(first, datetime.min.time(), tzinfo=ZONE).astimezone(UTC)
+        for bay_id, road_id in bay_rows:
+            at = day + timedelta(minutes=rng.randint(0, 300))
+            while True:
+                end = at + timedelta(minutes=min(600, max(3, int(rng.lognormvariate(3.8, 0.8)))))
+                if end >= day + timedelta(days=1):
+                    break
+                amount = 150 * -(-int((end - at).total_seconds()) // 1800)
+                stays.append({"space": None, "bay_id": bay_id, "road_id": road_id, "start": at, "end": end,
+                              "plate": f"贵A{rng.randrange(100000):05d}", "event_id": str(uuid.uuid4()), "fee": amount})  # fmt: skip
+                at = end + timedelta(minutes=rng.randint(30, 300))
     stays.sort(key=lambda s: s["start"])  # written as they happen: in the order they started
     for chunk in range(0, len(stays), 100_000):
         _write_day(db, district, stays[chunk : chunk + 100_000], rng)

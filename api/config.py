@@ -38,6 +38,11 @@ def defaults() -> dict[str, Any]:
         # Native vacancy: a bay whose newest report (its own event or a heartbeat of a device
         # watching it) is older than this is unknown, never free.
         "VACANCY_STALE_MINUTES": 15,
+        # Native vacancy: per worker process, bay states and devices are re-read (only what
+        # changed) at most this many seconds apart, so an answer may miss a change of the
+        # last few seconds (docs/API.md); 5 keeps 100,000 bays under 50 ms p99 on PostgreSQL
+        # (docs/BENCHMARKS.md). 0 reads everything on every request.
+        "VACANCY_CACHE_SECONDS": 5,
         "CDS_AUTHOR": "Smart on-street parking system",
         "CDS_LICENSE_URL": "https://creativecommons.org/licenses/by/4.0/",
         "JSON_SORT_KEYS": False,

@@ -7,7 +7,6 @@ device watching it, is at most `VACANCY_STALE_MINUTES` old. Otherwise it is unkn
 
 from __future__ import annotations
 
-import time
 from bisect import bisect_right
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -31,6 +30,8 @@ from api.schemas_vacancy import (
     VacancyQuery,
     tariff_line,
 )
+from api.vacancy_cache import Place, cache_seconds, district_bays, tariff_versions
+from api.vacancy_cache import district as cached_district
 from billing.models import TariffVersion
 from billing.tariff import Tariff
 from billing.tariffs import compiled
@@ -73,7 +74,7 @@ def vacancy(district: str) -> Response:
     """Roads nearest first (to the point, or to the box's centre), each with free, occupied and
     unknown bays, the age of its newest report, its tariff now and its free bays."""
     db = get_db()
-    place = _district(db, district)
+    place = cached_district(db, district)
     args = _QUERY.load(request.args)
     now = clock_now()
     lat, lng, box, radius = _place_args(args)
@@ -85,7 +86,7 @@ def vacancy(district: str) -> Response:
     if radius is not None:
         roads = [r for r in roads if distances[r.id] <= radius]
     roads = sorted(roads, key=lambda r: (distances[r.id], r.id))[: args["limit"]]
-    reports = _reports(db, place.id, [r.id for r in roads])
+    reports = _reports(db, place.id, [r.id for r in roads], now)
     stale_before = now - timedelta(minutes=_stale_minutes())
     tariffs = _TariffsNow(db, place, now)
     items = []
@@ -115,7 +116,7 @@ def road_bays(district: str, road: str) -> Response:
     found = _road(db, place, road)
     now = clock_now()
     stale_before = now - timedelta(minutes=_stale_minutes())
-    reports = _reports(db, place.id, [found.id]).get(found.id, _NO_BAYS)
+    reports = _reports(db, place.id, [found.id], now).get(found.id, _NO_BAYS)
     views = reports.views(stale_before)
     body = _road_summary(found, reports.shown(stale_before), _TariffsNow(db, place, now), now) | {
         "at": now,
@@ -254,9 +255,9 @@ class _TariffsNow:
     the restriction in force). Reads only the versions' keys; a version's compiled tariff is
     cached by `billing.tariffs.compiled` (versions never change)."""
 
-    def __init__(self, db: Session, place: District | _Place, now: datetime) -> None:
+    def __init__(self, db: Session, place: District | Place, now: datetime) -> None:
         self._db, self._place, self._now = db, place, now
-        self._versions = _tariff_versions(db, place.id)
+        self._versions = tariff_versions(db, place.id)
         self._found: dict[str, tuple[str | None, int | None, str | None]] = {}
 
     def of(self, code: str) -> tuple[str | None, int | None, str | None]:
@@ -279,28 +280,6 @@ class _TariffsNow:
         )
 
 
-def _tariff_versions(db: Session, district_id: int) -> dict[str, list[tuple[datetime, str]]]:
-    """By tariff code: (effective from, version uuid) in order (cached like the bays)."""
-    ttl, clock = _cache_seconds(), time.monotonic()
-    hit = _cache("tariffs").get(district_id) if ttl > 0 else None
-    if hit is not None and clock - hit[0] < ttl:
-        cached: dict[str, list[tuple[datetime, str]]] = hit[1]
-        return cached
-    versions: dict[str, list[tuple[datetime, str]]] = {}
-    for code, starts, uuid in db.execute(_VERSIONS_OF_DISTRICT, {"district": district_id}):
-        versions.setdefault(code, []).append((starts, uuid))
-    if ttl > 0:
-        _cache("tariffs")[district_id] = (clock, versions)
-    return versions
-
-
-_VERSIONS_OF_DISTRICT = (
-    select(TariffVersion.code, TariffVersion.effective_from, TariffVersion.uuid)
-    .where(TariffVersion.district_id == bindparam("district"))
-    .order_by(TariffVersion.code, TariffVersion.effective_from)
-)
-
-
 def _compiled(db: Session, version_uuid: str, time_zone: str) -> Tariff:
     version = _VERSIONS.get(version_uuid)
     if version is None:
@@ -315,56 +294,16 @@ def _compiled(db: Session, version_uuid: str, time_zone: str) -> Tariff:
 _VERSIONS: dict[str, TariffVersion] = {}
 
 
-# -- the short cache (VACANCY_CACHE_SECONDS; 0, the default, turns it off) -------------------
-# Per process, per road: the bays' states and report times as read at most that many seconds
-# ago. An answer built from them is the truth of that moment: its `data_age_seconds` is
-# measured from the newest report it holds, and freshness is judged at the request's `now`,
-# so a cached bay never shows free once its report is older than VACANCY_STALE_MINUTES.
-
-
-@dataclass(frozen=True)
-class _Place:
-    id: int
-    slug: str
-    time_zone: str
-    currency: str
-
-
-def _cache_seconds() -> float:
-    return float(current_app.config.get("VACANCY_CACHE_SECONDS", 0))
-
-
-def _cache(name: str) -> dict[Any, tuple[float, Any]]:
-    found: dict[Any, tuple[float, Any]] = current_app.extensions.setdefault(f"vacancy.{name}", {})
-    return found
-
-
-def _district(db: Session, slug: str) -> _Place:
-    ttl, clock = _cache_seconds(), time.monotonic()
-    hit = _cache("districts").get(slug) if ttl > 0 else None
-    if hit is not None and clock - hit[0] < ttl:
-        place: _Place = hit[1]
-        return place
-    found = get_district(db, slug)
-    place = _Place(found.id, found.slug, found.time_zone, found.currency)
+def _reports(db: Session, district_id: int, road_ids: list[int], now: datetime) -> dict[int, RoadReports]:
+    """The roads' bays as a driver may see them: from the cache (`api.vacancy_cache`: the
+    truth of at most VACANCY_CACHE_SECONDS ago, freshness still judged at `now`), or read."""
+    ttl = cache_seconds()
     if ttl > 0:
-        _cache("districts")[slug] = (clock, place)
-    return place
-
-
-def _reports(db: Session, district_id: int, road_ids: list[int]) -> dict[int, RoadReports]:
-    ttl, clock = _cache_seconds(), time.monotonic()
-    cache = _cache("roads") if ttl > 0 else {}
-    missing = [r for r in road_ids if (hit := cache.get(r)) is None or clock - hit[0] >= ttl]
-    fresh: dict[int, list[BayReport]] = {r: [] for r in missing}
-    if missing:
-        for bay in road_bay_reports(db, district_id, missing):
-            fresh[bay.road_id].append(bay)
-    out = {road_id: RoadReports(bays) for road_id, bays in fresh.items()}
-    if ttl > 0:
-        cache.update((road_id, (clock, reports)) for road_id, reports in out.items())
-        out.update((r, cache[r][1]) for r in road_ids if r not in out)
-    return out
+        return district_bays(district_id, RoadReports).reports(db, road_ids, ttl, now)
+    found: dict[int, list[BayReport]] = {r: [] for r in road_ids}
+    for bay in road_bay_reports(db, district_id, road_ids):
+        found[bay.road_id].append(bay)
+    return {road_id: RoadReports(bays) for road_id, bays in found.items()}
 
 
 def _road(db: Session, place: District, road_uuid: str) -> Road:

@@ -19,10 +19,12 @@ from array import array
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from itertools import starmap
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, Connection, String, cast, func, or_, select, type_coerce
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from parking.models import Area, Bay, Road, Stay
 
@@ -82,11 +84,15 @@ class BayPlace:
     in_service: bool
 
 
-@dataclass(frozen=True)
-class StayRow:
+class StayRow(NamedTuple):
+    """A stay as the fold reads it (a tuple: hundreds of thousands are made per report)."""
+
     bay_id: int
     started_at: datetime
     ended_at: datetime | None
+
+
+StayTuple = tuple[int, datetime, datetime | None]  # a StayRow, or the plain tuple of its fields
 
 
 class Tallies:
@@ -96,11 +102,11 @@ class Tallies:
         self.index = {bay.bay_id: i for i, bay in enumerate(bays)}
         self.width = len(hours)
         size = len(bays) * self.width
-        self.occupied = array("d", bytes(8 * size))
-        self.unwatched = array("d", bytes(8 * size))
-        self.sessions = array("q", bytes(8 * size))
-        self.dwell = array("d", bytes(8 * size))
-        self.dwelled = array("q", bytes(8 * size))
+        self.occupied = array("d", [0.0]) * size
+        self.unwatched = array("d", [0.0]) * size
+        self.sessions = array("q", [0]) * size
+        self.dwell = array("d", [0.0]) * size
+        self.dwelled = array("q", [0]) * size
 
 
 def _spread(
@@ -124,7 +130,7 @@ def _overlap(a: Interval, b: Interval) -> Interval | None:
 def tally(
     bays: Sequence[BayPlace],
     hours: Sequence[Hour],
-    stays: Iterable[StayRow],
+    stays: Iterable[StayTuple],
     unwatched: Mapping[int, Sequence[Interval]],
     now: datetime,
 ) -> Tallies:
@@ -134,7 +140,6 @@ def tally(
     if not hours:
         return out
     starts = [h.start for h in hours]
-    window = (hours[0].start, hours[-1].end)
     for bay_id, intervals in unwatched.items():
         row = out.index.get(bay_id)
         if row is None:
@@ -142,26 +147,62 @@ def tally(
         for interval in intervals:
             for i, seconds in _spread(interval, hours, starts):
                 out.unwatched[row * out.width + i] += seconds
-    for stay in stays:
-        row = out.index.get(stay.bay_id)
+    _fold_stays(out, hours, starts, stays, unwatched, now)
+    return out
+
+
+def _fold_stays(
+    out: Tallies,
+    hours: Sequence[Hour],
+    starts: Sequence[datetime],
+    stays: Iterable[StayTuple],
+    unwatched: Mapping[int, Sequence[Interval]],
+    now: datetime,
+) -> None:
+    """The stays' part of `tally`: `_spread` and `_overlap` written out in one loop (a
+    month's stays are hundreds of thousands; the same arithmetic, in the same order)."""
+    index, width, count = out.index, out.width, len(hours)
+    occupied, sessions, dwell, dwelled = out.occupied, out.sessions, out.dwell, out.dwelled
+    ends = [h.end for h in hours]
+    first, last = starts[0], ends[-1]
+    for bay_id, started_at, ended_at in stays:
+        row = index.get(bay_id)
         if row is None:
             continue
-        base = row * out.width
-        occupied = _overlap((stay.started_at, stay.ended_at or max(now, stay.started_at)), window)
-        if occupied is not None:
-            for i, seconds in _spread(occupied, hours, starts):
-                out.occupied[base + i] += seconds
-            for gap in unwatched.get(stay.bay_id, ()):
-                both = _overlap(occupied, gap)
-                for i, seconds in _spread(both, hours, starts) if both else ():
-                    out.occupied[base + i] -= seconds
-        if window[0] <= stay.started_at < window[1]:
-            i = bisect.bisect_right(starts, stay.started_at) - 1
-            out.sessions[base + i] += 1
-            if stay.ended_at is not None:
-                out.dwell[base + i] += (stay.ended_at - stay.started_at).total_seconds()
-                out.dwelled[base + i] += 1
-    return out
+        base = row * width
+        # The hour the stay starts in (its sessions' hour), found once; a stay that began
+        # before the window is occupied from its first hour.
+        if started_at < first:
+            begin, at, counted = first, 0, False
+        elif started_at < last:
+            begin, at, counted = started_at, bisect.bisect_right(starts, started_at) - 1, True
+        else:
+            begin, at, counted = started_at, count, False
+        finish = ended_at if ended_at is not None else now if now > started_at else started_at
+        if finish > last:
+            finish = last
+        if begin < finish:  # occupied within the window
+            i = at
+            while i < count and starts[i] < finish:
+                hour_end, hour_start = ends[i], starts[i]
+                seconds = (
+                    (finish if finish < hour_end else hour_end)
+                    - (begin if begin > hour_start else hour_start)
+                ).total_seconds()
+                if seconds > 0:
+                    occupied[base + i] += seconds
+                i += 1
+            gaps = unwatched.get(bay_id)
+            if gaps:
+                for gap in gaps:
+                    both = _overlap((begin, finish), gap)
+                    for i, seconds in _spread(both, hours, starts) if both else ():
+                        occupied[base + i] -= seconds
+        if counted:
+            sessions[base + at] += 1
+            if ended_at is not None:
+                dwell[base + at] += (ended_at - started_at).total_seconds()
+                dwelled[base + at] += 1
 
 
 @dataclass(frozen=True)
@@ -336,19 +377,60 @@ def load_bays(db: Session, district_id: int, place: tuple[str, str] | None = Non
 
 
 def load_stays(
-    db: Session, district_id: int, start: datetime, end: datetime, place: tuple[str, str] | None = None
+    db: Session | Connection,
+    district_id: int,
+    start: datetime,
+    end: datetime,
+    place: tuple[str, str] | None = None,
 ) -> Iterator[StayRow]:
     """Every stay of the district (or of one place) that overlaps [start, end), open ones included."""
-    query = select(Stay.bay_id, Stay.started_at, Stay.ended_at).where(
+    return starmap(StayRow, load_stay_tuples(db, district_id, start, end, place))
+
+
+def load_stay_tuples(
+    db: Session | Connection,
+    district_id: int,
+    start: datetime,
+    end: datetime,
+    place: tuple[str, str] | None = None,
+) -> Iterator[StayTuple]:
+    """`load_stays` as plain (bay id, started at, ended at) tuples, for folds of hundreds of
+    thousands of stays (a tuple is made in a fraction of a named tuple's time).
+
+    Read the cheapest way that still gives the aware UTC datetimes `UTCDateTime` gives: a
+    Core select on the connection, its rows fetched in batches straight from the DB-API
+    cursor (no ORM, no Row objects), the times as UTC text ("YYYY-MM-DD HH:MM:SS[.ffffff]",
+    SQLite's stored text, PostgreSQL's ISO output of the UTC timestamp) parsed here: three
+    times cheaper than the driver's zone-aware datetimes and `astimezone`."""
+    connection = db.connection() if isinstance(db, Session) else db
+    query = select(
+        Stay.bay_id, _utc_text(connection, Stay.started_at), _utc_text(connection, Stay.ended_at)
+    ).where(
         Stay.district_id == district_id,
         Stay.started_at < end,
         or_(Stay.ended_at.is_(None), Stay.ended_at > start),
     )
     if place is not None:
         query = query.where(stays_at(*place))
-    rows = db.execute(query)
-    for bay_id, started_at, ended_at in rows:
-        yield StayRow(bay_id, started_at, ended_at)
+    result = connection.execute(query)
+    parse, utc = datetime.fromisoformat, "+00:00"
+    try:
+        while rows := result.cursor.fetchmany(10_000):
+            yield from (
+                (bay, parse(started + utc), None if ended is None else parse(ended + utc))
+                for bay, started, ended in rows
+            )
+    finally:
+        result.close()
+
+
+def _utc_text(connection: Connection, column: InstrumentedAttribute[Any]) -> ColumnElement[str]:
+    """The column's UTC time as text without an offset."""
+    if connection.dialect.name == "sqlite":
+        return type_coerce(column, String)  # stored as that text
+    if connection.dialect.name == "postgresql":
+        return cast(func.timezone("UTC", column), String)  # ISO DateStyle, as psycopg needs
+    raise NotImplementedError(connection.dialect.name)
 
 
 def stays_at(kind: str, place_id: str) -> ColumnElement[bool]:

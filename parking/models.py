@@ -87,6 +87,7 @@ class Bay(Base):
     __table_args__ = (
         UniqueConstraint("district_id", "name"),
         Index("ix_bay_road_number", "road_id", "space_number"),
+        Index("ix_bay_district_updated", "district_id", "updated_at"),  # vacancy refresh
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -11,7 +11,16 @@ from typing import cast
 
 from sqlalchemy.orm import Session
 
-from parking.metrics import BayPlace, Hour, StayRow, Tallies, load_bays, load_stays, tally, unwatched_bays
+from parking.metrics import (
+    BayPlace,
+    Hour,
+    StayTuple,
+    Tallies,
+    load_bays,
+    load_stay_tuples,
+    tally,
+    unwatched_bays,
+)
 from reports.devices import DeviceWatch
 from reports.figures import HourSums, occupancy_percent
 
@@ -23,7 +32,7 @@ class Folded:
     bays: list[BayPlace]
     hours: list[Hour]
     tallies: Tallies
-    stays: list[StayRow]
+    stays: list[StayTuple]  # (bay id, started at, ended at)
 
     @property
     def rows_in_service(self) -> list[int]:
@@ -39,16 +48,16 @@ def core(db: Session) -> Session:
 
 def load_place(
     db: Session, district_id: int, place: tuple[str, str] | None, start: datetime, end: datetime
-) -> tuple[list[BayPlace], list[StayRow]]:
+) -> tuple[list[BayPlace], list[StayTuple]]:
     """The bays of the place and the stays overlapping [start, end), as CDS Metrics loads them."""
     connection = core(db)
     return load_bays(connection, district_id, place), list(
-        load_stays(connection, district_id, start, end, place)
+        load_stay_tuples(db, district_id, start, end, place)
     )
 
 
 def fold(
-    bays: list[BayPlace], hours: list[Hour], stays: list[StayRow], watch: DeviceWatch, now: datetime
+    bays: list[BayPlace], hours: list[Hour], stays: list[StayTuple], watch: DeviceWatch, now: datetime
 ) -> Folded:
     """Tally the stays and the unwatched time of every bay over the hours (one pass)."""
     window = (hours[0].start, hours[-1].end)

@@ -176,13 +176,12 @@ def _stays(sums: Sequence[HourSums], bays: int, dwell: list[float], which: Perio
 def _dwells(folded: Folded, split: datetime) -> dict[int, list[float]]:
     """Seconds of the ended stays that started in the folded hours, per period (PREVIOUS
     before `split`)."""
-    out: dict[int, list[float]] = {money.CURRENT: [], money.PREVIOUS: []}
     start, end = folded.hours[0].start, folded.hours[-1].end
-    for stay in folded.stays:
-        if stay.ended_at is not None and start <= stay.started_at < end:
-            tag = money.CURRENT if stay.started_at >= split else money.PREVIOUS
-            out[tag].append((stay.ended_at - stay.started_at).total_seconds())
-    return out
+    ended = [(s, e) for _, s, e in folded.stays if e is not None and start <= s < end]
+    return {
+        money.CURRENT: [(e - s).total_seconds() for s, e in ended if s >= split],
+        money.PREVIOUS: [(e - s).total_seconds() for s, e in ended if s < split],
+    }
 
 
 def _revenue(

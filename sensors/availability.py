@@ -10,21 +10,22 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 from sqlalchemy import ColumnElement, and_, bindparam, case, exists, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from parking.models import Bay
-from sensors.models import DATA_FEED, VIDEO_STAKE, Device, device_bay
+from sensors.models import DATA_FEED, VIDEO_STAKE, CurbEvent, Device, device_bay
 
 VACANT, OCCUPIED, UNKNOWN = "vacant", "occupied", "unknown"
 
 
-@dataclass(frozen=True)
-class BayReport:
+class BayReport(NamedTuple):
     """A bay as a driver may see it: where it is, its state (vacant, occupied or unknown, as
     `bay_states` gives it) and its newest report (its own event, the newest heartbeat of a
-    stake covering it or of the district's data feed, online or not)."""
+    stake covering it or of the district's data feed, online or not). A tuple of plain
+    values, which the garbage collector stops tracking: the vacancy cache holds many."""
 
     id: int
     road_id: int
@@ -163,3 +164,117 @@ _BAYS_WITH_STAKES = (
     .group_by(Bay.id)
     .order_by(Bay.road_id, Bay.space_number)
 )  # fmt: skip
+
+
+# -- the pieces of `road_bay_reports`, for a cache that refreshes them separately ------------
+
+
+class BayRow(NamedTuple):
+    """A bay as stored: what `road_bay_reports` reads of it, before its devices are folded in
+    (a plain tuple, as `BayReport`)."""
+
+    id: int
+    road_id: int
+    uuid: str
+    name: str
+    space_number: int
+    lat: float
+    lng: float
+    state: str
+    last_event_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Watchers:
+    """A district's sensing devices as `road_bay_reports` folds them in: whether an online
+    data feed (one that has reported) watches the district and its feeds' newest heartbeat;
+    each video stake's (online, last heard); the stakes covering each bay."""
+
+    feed_online: bool
+    feed_heard: bool
+    feed_seen: datetime | None
+    stakes: dict[int, tuple[bool, datetime | None]]
+    stakes_of_bay: dict[int, tuple[int, ...]]
+
+
+_BAY_COLUMNS = (
+    Bay.id, Bay.road_id, Bay.uuid, Bay.name, Bay.space_number, Bay.lat, Bay.lng, Bay.state, Bay.last_event_at
+)  # fmt: skip
+_BAYS_OF_ROADS = (
+    select(*_BAY_COLUMNS).where(Bay.road_id.in_(bindparam("roads", expanding=True))).order_by(Bay.road_id, Bay.space_number)
+)  # fmt: skip
+# Bays that may have changed since a moment: an event received for them (the timeline writes
+# their state in the same transaction), or an inventory edit (which sets `updated_at`). Two
+# statements, each served by its index (ix_curb_event_district_received, ix_bay_district_updated).
+_BAYS_WITH_EVENTS = select(*_BAY_COLUMNS).where(
+    Bay.id.in_(
+        select(CurbEvent.bay_id).where(
+            CurbEvent.district_id == bindparam("district"), CurbEvent.received_at >= bindparam("since")
+        )
+    )
+)
+_BAYS_EDITED = select(*_BAY_COLUMNS).where(
+    Bay.district_id == bindparam("district"), Bay.updated_at >= bindparam("since")
+)
+_STAKES = select(Device.id, Device.online, Device.last_seen_at).where(
+    Device.district_id == bindparam("district"), Device.kind == VIDEO_STAKE
+)
+_STAKE_BAYS = (
+    select(device_bay.c.bay_id, device_bay.c.device_id)
+    .join(Device, Device.id == device_bay.c.device_id)
+    .where(Device.district_id == bindparam("district"), Device.kind == VIDEO_STAKE)
+    .order_by(device_bay.c.bay_id, device_bay.c.device_id)
+)
+
+
+def bay_rows(db: Session, road_ids: Collection[int]) -> list[BayRow]:
+    """The stored bays of these roads, by road then space number."""
+    if not road_ids:
+        return []
+    return [BayRow(*row) for row in db.execute(_BAYS_OF_ROADS, {"roads": list(road_ids)})]
+
+
+def changed_bay_rows(db: Session, district_id: int, since: datetime) -> list[BayRow]:
+    """The district's bays with an event received, or an inventory edit, at `since` or later."""
+    params = {"district": district_id, "since": since}
+    found = {row.id: BayRow(*row) for row in db.execute(_BAYS_WITH_EVENTS, params)}
+    found.update((row.id, BayRow(*row)) for row in db.execute(_BAYS_EDITED, params))
+    return list(found.values())
+
+
+def district_watchers(db: Session, district_id: int) -> Watchers:
+    """The district's data feeds, its video stakes and the bays each stake covers."""
+    online, heard, seen = _feed(db, district_id)
+    stakes = {i: (bool(on), at) for i, on, at in db.execute(_STAKES, {"district": district_id})}
+    of_bay: dict[int, list[int]] = {}
+    for bay_id, device_id in db.execute(_STAKE_BAYS, {"district": district_id}):
+        of_bay.setdefault(bay_id, []).append(device_id)
+    return Watchers(online, heard, seen, stakes, {b: tuple(d) for b, d in of_bay.items()})
+
+
+def bay_report(row: BayRow, watchers: Watchers) -> BayReport:
+    """The bay as `road_bay_reports` gives it, from its stored row and its district's devices."""
+    stake_on = stake_heard = False
+    stake_seen: datetime | None = None
+    for device_id in watchers.stakes_of_bay.get(row.id, ()):
+        on, at = watchers.stakes.get(device_id, (False, None))  # created since: not yet read
+        stake_on = stake_on or on
+        stake_heard = stake_heard or (on and at is not None)
+        if at is not None and (stake_seen is None or at > stake_seen):
+            stake_seen = at
+    known = (
+        (row.state != UNKNOWN and (watchers.feed_online or stake_on)) or watchers.feed_heard or stake_heard
+    )
+    seen = [t for t in (row.last_event_at, stake_seen, watchers.feed_seen) if t is not None]
+    shown = (OCCUPIED if row.state == OCCUPIED else VACANT) if known else UNKNOWN
+    return BayReport(
+        row.id,
+        row.road_id,
+        row.uuid,
+        row.name,
+        row.space_number,
+        row.lat,
+        row.lng,
+        shown,
+        max(seen, default=None),
+    )

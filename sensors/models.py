@@ -63,6 +63,7 @@ class CurbEvent(Base):
         Index("ix_curb_event_bay_time", "bay_id", "event_time"),
         Index("ix_curb_event_district_time", "district_id", "event_time"),
         Index("ix_curb_event_session", "district_id", "session_id"),
+        Index("ix_curb_event_district_received", "district_id", "received_at"),  # vacancy refresh
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

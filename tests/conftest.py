@@ -83,4 +83,7 @@ def clock() -> FixedClock:
 
 @pytest.fixture
 def app(connection: Connection, clock: FixedClock) -> Flask:
-    return create_app({"TESTING": True, "DATABASE_BIND": connection, "CLOCK": clock})
+    # no vacancy cache: tests change bays and ask again at once
+    return create_app(
+        {"TESTING": True, "DATABASE_BIND": connection, "CLOCK": clock, "VACANCY_CACHE_SECONDS": 0}
+    )

@@ -193,3 +193,96 @@ def test_unknown_districts_and_roads_are_404(client: FlaskClient, town: SmallDis
     assert client.get(f"/api/v1/nowhere/vacancy?{NEAR_ROAD_1}").get_json()["code"] == "unknown_district"
     reply = client.get("/api/v1/testville/roads/00000000-0000-4000-8000-000000000000/bays")
     assert reply.status_code == 404 and reply.get_json()["code"] == "unknown_road"
+
+
+# -- the cache (VACANCY_CACHE_SECONDS): refreshed incrementally, freshness judged per request --
+
+
+class Monotonic:
+    """Stands in for time.monotonic in the vacancy cache: moves only when told."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def cached(app: Flask, monkeypatch: pytest.MonkeyPatch) -> Monotonic:
+    """The cache on (60 s), on a clock of its own; counts the roads read whole."""
+    import api.vacancy_cache as cache
+
+    app.config["VACANCY_CACHE_SECONDS"] = 60
+    ticks = Monotonic()
+    monkeypatch.setattr(cache.time, "monotonic", ticks)
+    return ticks
+
+
+def road_1_counts(client: FlaskClient) -> tuple[int, int, int]:
+    road = by_name(get_ok(client, f"{URL}?{NEAR_ROAD_1}"))["Jianshan Road"]
+    return road["free"], road["occupied"], road["unknown"]
+
+
+def test_the_cache_gives_the_same_answer_as_the_database(
+    client: FlaskClient, app: Flask, town: SmallDistrict, cached: Monotonic
+) -> None:
+    urls = [f"{URL}?{NEAR_ROAD_1}&radius=1000"] + [
+        f"/api/v1/testville/roads/{road.uuid}/bays" for road in town.roads
+    ]
+    from_cache = [get_ok(client, url) for url in urls]
+    app.config["VACANCY_CACHE_SECONDS"] = 0
+    assert from_cache == [get_ok(client, url) for url in urls]
+
+
+def test_a_bay_changed_after_the_cache_filled_is_seen_at_the_next_refresh(
+    client: FlaskClient,
+    town: SmallDistrict,
+    clock: FixedClock,
+    cached: Monotonic,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import api.vacancy_cache as cache
+
+    whole: list[list[int]] = []
+    read_roads = cache.bay_rows
+    monkeypatch.setattr(
+        cache, "bay_rows", lambda db, roads: whole.append(list(roads)) or read_roads(db, roads)
+    )
+    assert road_1_counts(client) == (2, 2, 0)
+    # a car parks in T1-3; another's arrival in T1-4 two minutes ago arrives only now (late:
+    # older than the newest event of the road, but received after the cache filled)
+    push(client, town, "a", [cds_event(town.stake_a, town.bay("T1-3"), "park_start", clock.now())])
+    late = clock.now() - timedelta(minutes=2)
+    push(client, town, "a", [cds_event(town.stake_a, town.bay("T1-4"), "park_start", late)])
+    cached.now += 59
+    assert road_1_counts(client) == (2, 2, 0)  # within VACANCY_CACHE_SECONDS: as cached
+    cached.now += 1
+    assert road_1_counts(client) == (0, 4, 0)
+    assert len(whole) == 1  # the roads were read whole once, then only their changes
+
+
+def test_a_device_going_offline_makes_its_bays_unknown_at_the_next_refresh(
+    client: FlaskClient, db: Session, town: SmallDistrict, cached: Monotonic
+) -> None:
+    assert road_1_counts(client) == (2, 2, 0)
+    town.stake_a.device.online = False
+    town.stake_a.device.offline_reason = "silent"
+    db.commit()
+    cached.now += 60
+    assert road_1_counts(client) == (0, 0, 4)
+    town.stake_a.device.online = True
+    town.stake_a.device.offline_reason = None
+    db.commit()
+    cached.now += 60
+    assert road_1_counts(client) == (2, 2, 0)
+
+
+def test_cached_bays_go_stale_at_the_request_time_with_their_true_age(
+    client: FlaskClient, town: SmallDistrict, clock: FixedClock, cached: Monotonic
+) -> None:
+    assert road_1_counts(client) == (2, 2, 0)
+    clock.advance(timedelta(minutes=11))  # the cache is not refreshed (same monotonic time)
+    road_1 = by_name(get_ok(client, f"{URL}?{NEAR_ROAD_1}"))["Jianshan Road"]
+    assert (road_1["free"], road_1["unknown"], road_1["data_age_seconds"]) == (0, 4, 960)
+    assert road_1["free_bays"] == []

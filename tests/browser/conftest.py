@@ -160,7 +160,13 @@ def live_site(
     with Session(engine) as db:
         seed_demo(db, clock.now())
         db.commit()
-    settings = {"TESTING": True, "DATABASE_URL": url, "CLOCK": clock, "SQLITE_CHECKPOINT_SECONDS": 0}
+    settings = {
+        "TESTING": True,
+        "DATABASE_URL": url,
+        "CLOCK": clock,
+        "SQLITE_CHECKPOINT_SECONDS": 0,
+        "VACANCY_CACHE_SECONDS": 0,  # tests change bays and ask again at once
+    }
     app = create_app(settings | live_site_config)
     server: BaseWSGIServer = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="live-site", daemon=True)
