@@ -16,7 +16,7 @@ from api.cds import bearer_token, clock_now
 from api.database import get_db, get_write_db
 from api.errors import ApiError, json_body
 from api.openapi import documented
-from api.payments_gateway import get_gateway
+from api.payments_gateway import charge_pending, get_gateway
 from api.schemas_billing import (
     AccountPaymentIn,
     CallbackIn,
@@ -48,7 +48,6 @@ from billing.accounts import (
 )
 from billing.models import (
     ARREARS,
-    PENDING,
     SUCCEEDED,
     DriverAccount,
     DriverPlate,
@@ -60,12 +59,10 @@ from billing.models import (
 from billing.notifications import SIGNATURE_HEADER, notifications_after, register_callback
 from billing.payments import (
     NothingToPayError,
-    PaymentDeclinedError,
     new_key,
     owed_by_plates,
     plan_account_payment,
-    record_charge,
-    send_payment,
+    require_succeeded,
 )
 from billing.tariffs import TariffBook, vehicle_class_for_plate
 from parking.inventory import get_district
@@ -362,18 +359,8 @@ def pay_mine() -> tuple[Response, int]:
         db, district, account, plates, body["amount"], body.get("payment_method"), key, clock_now()
     )
     db.commit()  # the pending payment exists before the provider is asked
-    if payment.status == PENDING:
-        result = send_payment(db, get_gateway(), payment)  # no write lock held meanwhile
-        db.commit()
-        payment = get_write_db().get_one(Payment, payment.id)
-        if payment.status == PENDING:
-            record_charge(db, payment, result, clock_now())
-        db.commit()
-    if payment.status != SUCCEEDED:
-        raise PaymentDeclinedError(
-            f"the card was not charged ({payment.failure_code}): the stays are still payable",
-            [payment.failure_message or payment.status],
-        )
+    payment = charge_pending(db, get_gateway(), payment.id, clock_now())
+    require_succeeded(payment)
     out: dict[str, Any] = PaymentOut().dump(payment)
     out["receipt_url"] = url_for("receipts.receipt_page", payment=payment.uuid)
     return jsonify(out), 201 if created else 200

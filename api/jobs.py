@@ -14,7 +14,6 @@ from sqlalchemy.orm import Session
 
 from api.database import begin_write, new_session
 from billing.gateway import GatewayUnavailable
-from billing.models import PENDING, Payment
 from billing.notifications import (
     collect_events,
     due_deliveries,
@@ -24,7 +23,7 @@ from billing.notifications import (
     record_push,
     send_push,
 )
-from billing.payments import mark_arrears, plan_auto_charges, record_charge, send_payment
+from billing.payments import mark_arrears, plan_auto_charges
 from billing.tariffs import price_ended_stays
 from enforcement.sweeps import sweep_obstructions, sweep_overstays, sweep_restrictions, sweep_unregistered
 from enforcement.tasks import escalate_arrears, escalate_tasks, raise_device_tasks
@@ -101,25 +100,21 @@ def _arrears(db: Session, now: datetime, district_id: int | None, app: Flask) ->
 def _charge_stays(db: Session, now: datetime, district_id: int | None, app: Flask) -> str:
     """Price, then charge saved cards: each charge is written pending and committed before
     the provider is asked, and its answer committed after (a retry reuses the same key)."""
-    from api.payments_gateway import get_gateway
+    from api.payments_gateway import charge_pending, get_gateway
 
     outcomes: dict[str, int] = {}
     for district in _districts(db, district_id):
         price_ended_stays(db, district, now)
         pending = plan_auto_charges(db, district, now)
         db.commit()
+        with app.app_context():
+            gateway = get_gateway()
         for payment_id in pending:
-            try:  # the provider is asked outside any write lock; its answer recorded after
-                with app.app_context():
-                    result = send_payment(db, get_gateway(), db.get_one(Payment, payment_id))
+            try:
+                payment = charge_pending(db, gateway, payment_id, now)
             except GatewayUnavailable as error:
                 db.rollback()
                 return f"payment provider unavailable, will retry: {error}"
-            db.commit()
-            payment = begin_write(db).get_one(Payment, payment_id)
-            if payment.status == PENDING:
-                record_charge(db, payment, result, now)
-            db.commit()
             outcomes[payment.status] = outcomes.get(payment.status, 0) + 1
     return "charges: " + (", ".join(f"{n} {s}" for s, n in sorted(outcomes.items())) or "none due")
 

@@ -11,7 +11,7 @@ from api.cds import clock_now, require_staff
 from api.database import get_db, get_write_db
 from api.errors import ApiError, json_body
 from api.openapi import documented
-from api.payments_gateway import get_gateway
+from api.payments_gateway import charge_pending, get_gateway
 from api.schemas_billing import (
     PaymentOut,
     PlateLedgerOut,
@@ -19,15 +19,13 @@ from api.schemas_billing import (
     RefundIn,
     RefundOut,
 )
-from billing.models import PENDING, SUCCEEDED, Payment, Refund
+from billing.models import SUCCEEDED, Payment, Refund
 from billing.payments import (
-    PaymentDeclinedError,
     new_key,
     plan_plate_payment,
     plan_refund,
     plate_ledger,
-    record_charge,
-    send_payment,
+    require_succeeded,
     send_refund,
 )
 from billing.webhooks import handle_event
@@ -85,18 +83,8 @@ def pay_plate(district: str, plate: str) -> tuple[Response, int]:
         currency=body.get("currency"),
     )
     db.commit()  # the pending payment exists before the provider is asked
-    if payment.status == PENDING:
-        result = send_payment(db, get_gateway(), payment)  # no write lock held meanwhile
-        db.commit()
-        payment = get_write_db().get_one(Payment, payment.id)
-        if payment.status == PENDING:
-            record_charge(db, payment, result, clock_now())
-        db.commit()
-    if payment.status != SUCCEEDED:
-        raise PaymentDeclinedError(
-            f"the card was not charged ({payment.failure_code}): the stays are still payable",
-            [payment.failure_message or payment.status],
-        )
+    payment = charge_pending(db, get_gateway(), payment.id, clock_now())
+    require_succeeded(payment)
     return jsonify(_payment_out(payment)), 201 if created else 200
 
 

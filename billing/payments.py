@@ -14,7 +14,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -45,22 +45,6 @@ from billing.tariffs import status_of
 from parking.errors import ConflictError, DomainError, InvalidInputError, NotFoundError
 from parking.models import Bay, District, Road, Stay
 
-CDS_PAYMENT_METHODS = frozenset(
-    (
-        "cash",
-        "credit_card",
-        "digital_wallet",
-        "smart_card",
-        "membership_card",
-        "billing",
-        "permit",
-        "voucher",
-        "courtesy",
-        "test",
-        "other",
-    )
-)
-PENDING_RETRY_AFTER = timedelta(minutes=2)
 CHANNEL_ACCOUNT = "account"  # a signed-in driver paying what their plates owe, in the app
 
 
@@ -356,6 +340,15 @@ def pay(db: Session, gateway: PaymentGateway, payment: Payment, now: datetime) -
     if payment.status != PENDING:
         return payment
     return record_charge(db, payment, send_payment(db, gateway, payment), now)
+
+
+def require_succeeded(payment: Payment) -> None:
+    """A card that was not charged is the driver's to know about; the stays stay payable."""
+    if payment.status != SUCCEEDED:
+        raise PaymentDeclinedError(
+            f"the card was not charged ({payment.failure_code}): the stays are still payable",
+            [payment.failure_message or payment.status],
+        )
 
 
 def send_payment(db: Session, gateway: PaymentGateway, payment: Payment) -> ChargeResult:
