@@ -30,7 +30,14 @@ from api.schemas_vacancy import (
     VacancyQuery,
     tariff_line,
 )
-from api.vacancy_cache import Place, cache_seconds, district_bays, tariff_versions
+from api.vacancy_cache import (
+    ROAD_COLUMNS,
+    Place,
+    cache_seconds,
+    district_bays,
+    district_roads,
+    tariff_versions,
+)
 from api.vacancy_cache import district as cached_district
 from billing.models import TariffVersion
 from billing.tariff import Tariff
@@ -44,11 +51,9 @@ from sensors.availability import OCCUPIED, VACANT, BayReport, road_bay_reports
 bp = Blueprint("vacancy", __name__, url_prefix="/api/v1/<district>")
 
 FREE, TAKEN, UNKNOWN = "free", "occupied", "unknown"
-# The roads whose outline box meets the search box: only the columns the answer needs (not
-# the geometry, the costliest to load). Built once; the index ix_road_box serves it.
-_ROADS_IN_BOX = select(
-    Road.id, Road.uuid, Road.name, Road.tariff_code, Road.min_lat, Road.min_lng, Road.max_lat, Road.max_lng
-).where(
+# The roads whose outline box meets the search box, when the cache is off. Built once; the
+# index ix_road_box serves it.
+_ROADS_IN_BOX = select(*ROAD_COLUMNS).where(
     Road.district_id == bindparam("district"),
     Road.min_lat <= bindparam("max_lat"),
     Road.max_lat >= bindparam("min_lat"),
@@ -78,10 +83,7 @@ def vacancy(district: str) -> Response:
     args = _QUERY.load(request.args)
     now = clock_now()
     lat, lng, box, radius = _place_args(args)
-    roads = db.execute(
-        _ROADS_IN_BOX,
-        {"district": place.id, "min_lat": box[0], "min_lng": box[1], "max_lat": box[2], "max_lng": box[3]},
-    ).all()
+    roads = _roads_in_box(db, place.id, box, now)
     distances = {r.id: _distance_to_road(r, lat, lng) for r in roads}
     if radius is not None:
         roads = [r for r in roads if distances[r.id] <= radius]
@@ -292,6 +294,23 @@ def _compiled(db: Session, version_uuid: str, time_zone: str) -> Tariff:
 
 # Tariff versions are immutable: each is read from the database once per process.
 _VERSIONS: dict[str, TariffVersion] = {}
+
+
+def _roads_in_box(
+    db: Session, district_id: int, box: tuple[float, float, float, float], now: datetime
+) -> list[Any]:
+    """The roads whose outline box meets `box`: from the cache (`api.vacancy_cache`), or read."""
+    ttl = cache_seconds()
+    if ttl > 0:
+        return district_roads(district_id).in_box(db, box, ttl, now)
+    params = {
+        "district": district_id,
+        "min_lat": box[0],
+        "min_lng": box[1],
+        "max_lat": box[2],
+        "max_lng": box[3],
+    }
+    return list(db.execute(_ROADS_IN_BOX, params))
 
 
 def _reports(db: Session, district_id: int, road_ids: list[int], now: datetime) -> dict[int, RoadReports]:

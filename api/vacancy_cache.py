@@ -12,6 +12,11 @@ after it started, or a server clock slightly behind another, is still caught. A 
 whole only the first time it is asked for, and again after `RELOAD_SECONDS`, a safety net for
 writes that bypass both marks (a `rebuild`, hand edits in SQL).
 
+The district's roads (their names, tariff codes and outline boxes: what a vacancy search
+needs to find them) are kept the same way: read whole once, then only those created or edited
+since (`road.updated_at`), with a grid over their boxes so a search looks only at the roads
+near it. A vacancy request then reads nothing from the database between refreshes.
+
 What is cached is stored state, never the verdict: a bay's state (free, occupied or unknown)
 and the age of its newest report are worked out from the bay row and the devices as last read,
 and freshness against `VACANCY_STALE_MINUTES` is judged at the request's own moment."""
@@ -31,6 +36,7 @@ from sqlalchemy.orm import Session
 
 from billing.models import TariffVersion
 from parking.inventory import get_district
+from parking.models import Road
 from sensors.availability import (
     BayReport,
     BayRow,
@@ -137,6 +143,99 @@ class DistrictBays(Generic[T]):
             road = self._roads[road_id]
             road.bays.sort(key=lambda b: (b.space_number, b.id))
             road.reports = None
+
+
+# The columns a vacancy search needs of a road (not its geometry, the costliest to load).
+ROAD_COLUMNS = (
+    Road.id,
+    Road.uuid,
+    Road.name,
+    Road.tariff_code,
+    Road.min_lat,
+    Road.min_lng,
+    Road.max_lat,
+    Road.max_lng,
+)
+_ALL_ROADS = select(*ROAD_COLUMNS).where(Road.district_id == bindparam("district"))
+_ROADS_EDITED = _ALL_ROADS.where(Road.updated_at >= bindparam("since"))
+CELL_DEGREES = 0.01  # the grid over road boxes: about 1.1 km north-south
+
+
+def _cells(min_lat: float, min_lng: float, max_lat: float, max_lng: float) -> list[tuple[int, int]]:
+    lat0, lat1 = int(min_lat // CELL_DEGREES), int(max_lat // CELL_DEGREES)
+    lng0, lng1 = int(min_lng // CELL_DEGREES), int(max_lng // CELL_DEGREES)
+    return [(a, b) for a in range(lat0, lat1 + 1) for b in range(lng0, lng1 + 1)]
+
+
+def _cell_count(min_lat: float, min_lng: float, max_lat: float, max_lng: float) -> int:
+    lat_cells = int(max_lat // CELL_DEGREES) - int(min_lat // CELL_DEGREES) + 1
+    return lat_cells * (int(max_lng // CELL_DEGREES) - int(min_lng // CELL_DEGREES) + 1)
+
+
+class DistrictRoads:
+    """One district's roads in one worker process, found by box through a grid of cells."""
+
+    def __init__(self, district_id: int) -> None:
+        self.district_id = district_id
+        self._rows: dict[int, Any] = {}
+        self._grid: dict[tuple[int, int], set[int]] = {}
+        self._loaded = float("-inf")
+        self._refreshed = float("-inf")
+        self._since: datetime | None = None
+        self._lock = threading.Lock()
+
+    def in_box(
+        self,
+        db: Session,
+        box: tuple[float, float, float, float],
+        ttl: float,
+        now: datetime,
+        clock: float | None = None,
+    ) -> list[Any]:
+        """The roads whose outline box meets `box` (min_lat, min_lng, max_lat, max_lng)."""
+        clock = time.monotonic() if clock is None else clock
+        with self._lock:
+            if clock - self._loaded >= RELOAD_SECONDS:
+                self._rows, self._grid = {}, {}
+                self._put(db.execute(_ALL_ROADS, {"district": self.district_id}))
+                self._loaded = self._refreshed = clock
+                self._since = now - LOOKBACK
+            elif clock - self._refreshed >= ttl:
+                self._put(db.execute(_ROADS_EDITED, {"district": self.district_id, "since": self._since}))
+                self._refreshed = clock
+                self._since = now - LOOKBACK
+            min_lat, min_lng, max_lat, max_lng = box
+            if _cell_count(*box) > len(self._rows):
+                candidates: Any = self._rows.keys()  # a box wider than the district: look at all
+            else:
+                candidates = set().union(*(self._grid.get(c, ()) for c in _cells(*box)))
+            rows = (self._rows[i] for i in candidates)
+            return [
+                r
+                for r in rows
+                if r.min_lat <= max_lat
+                and r.max_lat >= min_lat
+                and r.max_lng >= min_lng
+                and r.min_lng <= max_lng
+            ]
+
+    def _put(self, rows: Any) -> None:
+        for row in rows:
+            old = self._rows.get(row.id)
+            if old is not None:
+                for cell in _cells(old.min_lat, old.min_lng, old.max_lat, old.max_lng):
+                    self._grid[cell].discard(row.id)
+            self._rows[row.id] = row
+            for cell in _cells(row.min_lat, row.min_lng, row.max_lat, row.max_lng):
+                self._grid.setdefault(cell, set()).add(row.id)
+
+
+def district_roads(district_id: int) -> DistrictRoads:
+    found = cache("roads").get(district_id)
+    if found is None:
+        found = cache("roads")[district_id] = DistrictRoads(district_id)
+    roads: DistrictRoads = found
+    return roads
 
 
 def cache_seconds() -> float:

@@ -286,3 +286,36 @@ def test_cached_bays_go_stale_at_the_request_time_with_their_true_age(
     road_1 = by_name(get_ok(client, f"{URL}?{NEAR_ROAD_1}"))["Jianshan Road"]
     assert (road_1["free"], road_1["unknown"], road_1["data_age_seconds"]) == (0, 4, 960)
     assert road_1["free_bays"] == []
+
+
+def test_a_road_added_after_the_cache_filled_is_found_at_the_next_refresh(
+    client: FlaskClient, db: Session, town: SmallDistrict, clock: FixedClock, cached: Monotonic
+) -> None:
+    from parking.inventory import BaySpec, add_road
+
+    near_new_road = "lat=26.6900&lng=106.6400&radius=300"
+    assert get_ok(client, f"{URL}?{near_new_road}")["roads"] == []
+    add_road(db, town.district, "Xinhua Road", [BaySpec("X-1", 26.6900, 106.6400)], clock.now())
+    db.commit()
+    cached.now += 59
+    assert get_ok(client, f"{URL}?{near_new_road}")["roads"] == []  # as cached
+    cached.now += 1
+    roads = get_ok(client, f"{URL}?{near_new_road}")["roads"]
+    assert [(r["name"], r["total"], r["unknown"]) for r in roads] == [("Xinhua Road", 1, 1)]
+
+
+def test_the_cached_road_grid_finds_the_same_roads_as_the_database_for_any_box(
+    client: FlaskClient, app: Flask, town: SmallDistrict, cached: Monotonic
+) -> None:
+    boxes = [
+        "106.6300,26.6790,106.6303,26.6800",  # road 1's corner
+        "106.6299,26.6839,106.6302,26.6845",  # road 2 only
+        "106.62,26.67,106.64,26.69",  # both, across grid cells
+        "-180,-90,180,90",  # the whole world: wider than the district's grid
+        "106.70,26.70,106.71,26.71",  # none
+    ]
+    urls = [f"{URL}?bbox={box}" for box in boxes]
+    from_cache = [sorted(r["name"] for r in get_ok(client, url)["roads"]) for url in urls]
+    app.config["VACANCY_CACHE_SECONDS"] = 0
+    assert from_cache == [sorted(r["name"] for r in get_ok(client, url)["roads"]) for url in urls]
+    assert from_cache[0] == ["Jianshan Road"] and len(from_cache[2]) == 2 and from_cache[4] == []
