@@ -281,6 +281,48 @@ def test_a_demo_driver_signs_in_and_sees_the_stay_going_on_with_its_fee_so_far(
     expect(page.get_by_role("button", name="Sign in")).to_be_visible()
 
 
+def test_a_signed_in_driver_pays_what_is_outstanding_and_gets_the_receipt_in_the_history(
+    browser_page: Page, live_site: LiveSite
+) -> None:
+    plate, bay = DEMO_DRIVER_PLATES[1], "BY-06-020"  # road 6: the core tariff
+    now = live_site.clock.now()
+    live_site.push(
+        stake_of(bay),
+        [
+            live_site.camera_event(bay, "park_start", now - timedelta(minutes=50), plate),
+            # ended now: a driver's history holds the stays ended since the plate was linked
+            live_site.camera_event(bay, "park_end", now, plate),
+        ],
+    )
+    with live_site.session() as db:
+        price_ended_stays(db, get_district(db, live_site.slug), now)
+    page = browser_page
+    open_driver_page(page, live_site)
+    page.get_by_role("button", name="My stays").click()
+    page.get_by_label("Email").fill(demo_driver_email(1))
+    page.get_by_label("Password").fill(DEMO_DRIVER_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.locator("#whoami")).to_have_text("Signed in as Demo driver 2")
+    # 50 minutes on the core tariff: free for 15, then three started quarters at ¥1.50.
+    expect(page.locator("#outstanding")).to_have_text("¥4.50 owed for 1 stay(s)")
+    history = page.locator("#history-list li")
+    expect(history).to_have_count(1)
+    expect(history.locator("a.receipt")).to_have_count(0)
+
+    form = page.locator("#account-pay-form")
+    form.get_by_label("Card number").fill("4242 4242 4242 4242")
+    form.get_by_label("Expiry (MM/YY)").fill("12/34")
+    form.get_by_label("CVC").fill("123")
+    form.get_by_role("button", name="Pay outstanding").click()
+    expect(page.locator("#outstanding")).to_have_text("Nothing owed.")
+    expect(form).to_be_hidden()
+    expect(history).to_contain_text(f"{plate} · Bay {bay}")
+    history.get_by_role("link", name="Receipt").click()
+    expect(page).to_have_url(re.compile(r"/receipts/[0-9a-f-]{36}$"))
+    for text in (bay, plate, "4.50"):
+        expect(page.locator("body")).to_contain_text(text)
+
+
 def test_with_a_real_stripe_key_test_cards_are_refused_and_the_page_takes_no_card(
     live_site: LiveSite,
 ) -> None:
