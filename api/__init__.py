@@ -7,8 +7,9 @@ from typing import Any
 
 from flask import Flask
 
-from api import cli, config, database, errors
+from api import bodies, cli, config, database, errors
 from api.clock import SystemClock
+from parking.plates import use_plate_hash_key
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -20,10 +21,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     if test_config:
         app.config.update(test_config)
     app.extensions["parking.clock"] = app.config.get("CLOCK") or SystemClock()
+    use_plate_hash_key(str(app.config["PLATE_HASH_KEY"]))
     logging.basicConfig(level=app.config.get("LOG_LEVEL", "INFO"))
 
     database.init_app(app)
     errors.init_app(app)
+    bodies.init_app(app)
     from api import (
         billing,
         cds_curbs,
@@ -44,6 +47,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         reports,
         reports_pdf,
         staff,
+        staff_auth,
         test_cards,
         vacancy,
         warden,
@@ -54,6 +58,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         cds_curbs.bp,
         cds_metrics.bp,
         staff.bp,
+        staff_auth.bp,
         devices.bp,
         billing.bp,
         payments.bp,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
@@ -10,10 +9,13 @@ from urllib.parse import urlencode
 from flask import Response, current_app, jsonify, request
 from sqlalchemy.orm import Session
 
+from api.access import DEVICE, require_allowed
 from api.errors import ApiError
 from parking.clock import to_ms
 from parking.models import District, StaffToken
 from parking.staff import staff_for_token
+from sensors.devices import device_for_token
+from sensors.models import Device
 
 CDS_VERSION = "1.1.0"
 CDS_MEDIA_TYPE = "application/vnd.cds+json"
@@ -55,13 +57,25 @@ def bearer_token() -> str:
     return token.strip()
 
 
-def require_staff(db: Session, district: District, roles: Sequence[str] | None = None) -> StaffToken:
-    staff = staff_for_token(db, district.id, bearer_token())
+def require_staff(db: Session, district: District) -> StaffToken:
+    """The district's staff member behind the Bearer token (401 otherwise), if the access
+    matrix (api/access.py) lets their role call this endpoint (403 otherwise)."""
+    # Unknown: 401 `unauthorized`; revoked, expired or account disabled: 401 `invalid_token`.
+    staff = staff_for_token(db, district.id, bearer_token(), clock_now())
     if staff is None:
         raise ApiError(401, "unauthorized", "the token is unknown, revoked or for another district")
-    if roles is not None and staff.role not in roles:
-        raise ApiError(403, "forbidden", f"the {staff.role} role may not do this")
+    require_allowed(staff.role)
     return staff
+
+
+def require_device(db: Session, district: District) -> Device:
+    """The district's device behind the Bearer token (401 otherwise), if the access matrix
+    lets devices call this endpoint (403 otherwise)."""
+    device = device_for_token(db, district.id, bearer_token(), clock_now())
+    if device is None:
+        raise ApiError(401, "unauthorized", "the device token is unknown or for another district")
+    require_allowed(DEVICE)
+    return device
 
 
 def envelope(

@@ -9,13 +9,14 @@ import orjson
 from flask import Blueprint, Response, current_app, jsonify, request
 from sqlalchemy import func, select
 
+from api.bodies import check_nesting
 from api.cds import (
-    bearer_token,
     clock_now,
     envelope,
     negotiate,
     page_args,
     page_links,
+    require_device,
     require_staff,
 )
 from api.database import get_db, get_write_db
@@ -25,7 +26,6 @@ from enforcement.cds import enforcement_events
 from parking.inventory import get_district
 from parking.models import Area, Bay, District, Road
 from sensors.cds import ParsedEvent
-from sensors.devices import device_for_token
 from sensors.intake import check_items, ingest_checked
 from sensors.models import DATA_FEED, HANDHELD_POS, CurbEvent, Device, device_bay, device_road
 
@@ -40,9 +40,7 @@ def push_events(district: str) -> Response:
     media_type = negotiate()
     db = get_db()
     place = get_district(db, district)
-    device = device_for_token(db, place.id, bearer_token())
-    if device is None:
-        raise ApiError(401, "unauthorized", "the device token is unknown or for another district")
+    device = require_device(db, place)
     device_id, device_uuid = device.id, device.uuid
     db.rollback()  # parse and check outside any transaction; SQLite has one writer at a time
     items = _batch()
@@ -110,6 +108,7 @@ def _batch() -> list[Any]:
         raise ApiError(400, "not_an_array", "the request body must be a JSON array of curb events")
     if len(items) > limit:
         raise ApiError(413, "too_many_events", f"a batch holds at most {limit} events, this one {len(items)}")
+    check_nesting(items, current_app.config["MAX_JSON_DEPTH"])
     return items
 
 

@@ -25,6 +25,7 @@ from parking.stay_search import StayFilter, iter_stays
 
 
 def init_app(app: Flask) -> None:
+    from api.cli_access import access_matrix
     from api.cli_bench import bench_intake
     from api.cli_bench_pricing import bench_pricing
     from api.cli_bench_reports import bench_reports
@@ -32,8 +33,11 @@ def init_app(app: Flask) -> None:
     from api.cli_bench_vacancy import bench_vacancy
     from api.cli_demo import demo_cards, seed_history, simulate
     from api.cli_forecast import forecast_calibration
+    from api.cli_soak import soak
+    from api.cli_staff import create_staff
 
     for command in (
+        access_matrix,
         bench_intake,
         bench_pricing,
         bench_reports,
@@ -44,6 +48,7 @@ def init_app(app: Flask) -> None:
         import_bays_command,
         create_device_command,
         create_staff_token,
+        create_staff,
         district_settings,
         export_stays,
         replay,
@@ -54,6 +59,7 @@ def init_app(app: Flask) -> None:
         run_job_command,
         scheduler_command,
         forecast_calibration,
+        soak,
     ):
         app.cli.add_command(command)
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from parking.plates import DEVELOPMENT_PLATE_HASH_KEY
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 VAR_DIR = PROJECT_ROOT / "var"
 
@@ -27,9 +29,15 @@ def defaults() -> dict[str, Any]:
         "SCHEDULER_LEASE_SECONDS": 30,
         # A device clock may run this far ahead of ours before an event counts as "future".
         "EVENT_MAX_SKEW_SECONDS": 120,
-        # Largest push batch, in events and in bytes (Flask refuses larger bodies with 413).
+        # Request bodies (docs/API.md#limits). A push batch of 1,000 events is about 0.5 MB, so
+        # 4 MiB leaves room for long plates and payment fields yet bounds what one request can
+        # make a worker hold; bigger bodies get 413 `payload_too_large` before any parsing.
+        # The warden's resolve route alone allows its 5 MiB photo plus 2 MiB of form
+        # (api/warden.py). JSON deeper than MAX_JSON_DEPTH levels is 400 `nesting_too_deep`:
+        # no body this API takes nests more than a handful, and deep nesting breaks parsers.
         "MAX_BATCH_EVENTS": 1000,
         "MAX_CONTENT_LENGTH": 4 * 1024 * 1024,
+        "MAX_JSON_DEPTH": 32,
         # Pages of CDS lists and native lists.
         "PAGE_SIZE_DEFAULT": 500,
         "PAGE_SIZE_MAX": 2000,
@@ -43,6 +51,14 @@ def defaults() -> dict[str, Any]:
         # last few seconds (docs/API.md); 5 keeps 100,000 bays under 50 ms p99 on PostgreSQL
         # (docs/BENCHMARKS.md). 0 reads everything on every request.
         "VACANCY_CACHE_SECONDS": 5,
+        # Staff sign-in (docs/OPERATIONS.md): a token lasts a shift; failed sign-ins are limited
+        # per username and per client address within the window (429 beyond); a rotated device
+        # token keeps working this long beside its successor.
+        "STAFF_TOKEN_HOURS": 12,
+        "SIGNIN_MAX_FAILURES_PER_USER": 5,
+        "SIGNIN_MAX_FAILURES_PER_IP": 20,
+        "SIGNIN_WINDOW_MINUTES": 15,
+        "DEVICE_TOKEN_GRACE_HOURS": 24,
         "CDS_AUTHOR": "Smart on-street parking system",
         "CDS_LICENSE_URL": "https://creativecommons.org/licenses/by/4.0/",
         "JSON_SORT_KEYS": False,
@@ -76,4 +92,10 @@ def defaults() -> dict[str, Any]:
         "OPEN_DATA_MIN_STAYS": 5,
         "OPEN_DATA_ROUND_PERCENT": 5,
         "OPEN_DATA_DELAY_MINUTES": 60,
+        # Plate privacy (docs/PRIVACY.md): plates are looked up by an HMAC keyed with
+        # PARKING_PLATE_HASH_KEY. The default is public, for development and tests only:
+        # production must set its own secret. Plate text of settled stays is erased after
+        # PLATE_RETENTION_DAYS by the daily plate-retention job.
+        "PLATE_HASH_KEY": DEVELOPMENT_PLATE_HASH_KEY,
+        "PLATE_RETENTION_DAYS": 30,
     }

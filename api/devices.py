@@ -1,27 +1,32 @@
-"""Native device API: a device checks its own token and learns its id and district zone."""
+"""Native device API: a device checks its own token and learns its id and district zone, and
+device tokens are rotated (by an admin, or by the device itself) without downtime."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, jsonify
+from datetime import timedelta
 
-from api.cds import bearer_token
-from api.database import get_db
+from flask import Blueprint, Response, current_app, jsonify
+
+from api.cds import bearer_token, clock_now, require_staff
+from api.database import get_db, get_write_db
 from api.errors import ApiError
 from api.openapi import documented
 from api.schemas import DeviceOut
+from api.schemas_staff import RotatedTokenOut
 from parking.inventory import get_district
-from sensors.devices import device_for_token
+from sensors.devices import device_for_token, find_device, rotate_device_token
+from sensors.models import Device
 
-bp = Blueprint("devices", __name__, url_prefix="/api/v1/<district>/devices")
+bp = Blueprint("devices", __name__, url_prefix="/api/v1/<district>")
 
 
-@bp.get("/me")
+@bp.get("/devices/me")
 @documented("Who this device token belongs to", DeviceOut, auth="device")
 def me(district: str) -> Response:
     """Who this device token belongs to."""
     db = get_db()
     place = get_district(db, district)
-    device = device_for_token(db, place.id, bearer_token())
+    device = device_for_token(db, place.id, bearer_token(), clock_now())
     if device is None:
         raise ApiError(401, "unauthorized", "the device token is unknown or for another district")
     return jsonify(
@@ -36,3 +41,58 @@ def me(district: str) -> Response:
             }
         )
     )
+
+
+@bp.post("/devices/<device_id>/rotate-token")
+@documented(
+    "Rotate a device's token (admin): the new one is shown once; the old one works for "
+    "DEVICE_TOKEN_GRACE_HOURS more",
+    RotatedTokenOut,
+    errors=(401, 403, 404),
+)
+def rotate_token(district: str, device_id: str) -> Response:
+    db = get_write_db()
+    place = get_district(db, district)
+    require_staff(db, place)
+    device = find_device(db, place, device_id)
+    token = rotate_device_token(db, device, clock_now(), _grace())
+    db.commit()
+    return _rotated(device, token)
+
+
+@bp.post("/device/rotate-token")
+@documented(
+    "Rotate my own device token: the new one is shown once; the one I called with works for "
+    "DEVICE_TOKEN_GRACE_HOURS more",
+    RotatedTokenOut,
+    auth="device",
+    errors=(401, 404),
+)
+def rotate_own_token(district: str) -> Response:
+    """Calling again with the previous token (the answer never arrived) keeps that token
+    and its grace period, and replaces the new token it never received."""
+    db = get_write_db()
+    place = get_district(db, district)
+    presented = bearer_token()
+    now = clock_now()
+    device = device_for_token(db, place.id, presented, now)
+    if device is None:
+        raise ApiError(401, "unauthorized", "the device token is unknown or for another district")
+    token = rotate_device_token(db, device, now, _grace(), used_token=presented)
+    db.commit()
+    return _rotated(device, token)
+
+
+def _grace() -> timedelta:
+    return timedelta(hours=current_app.config["DEVICE_TOKEN_GRACE_HOURS"])
+
+
+def _rotated(device: Device, token: str) -> Response:
+    out = {
+        "data_source_device_id": device.uuid,
+        "token": token,
+        "previous_token_expires_at": device.previous_token_expires_at,
+    }
+    response = jsonify(RotatedTokenOut().dump(out))
+    response.headers["Cache-Control"] = "no-store"
+    return response

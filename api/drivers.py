@@ -12,6 +12,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, request, url_for
 from sqlalchemy import func, select
 
+from api.access import DRIVER, require_allowed
 from api.cds import bearer_token, clock_now
 from api.database import get_db, get_write_db
 from api.errors import ApiError, json_body
@@ -76,6 +77,7 @@ def _driver(db: Any) -> DriverAccount:
     account = account_for_token(db, bearer_token())
     if account is None:
         raise ApiError(401, "unauthorized", "sign in first: the token is unknown or revoked")
+    require_allowed(DRIVER)
     return account
 
 

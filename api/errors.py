@@ -12,7 +12,7 @@ from typing import Any
 
 from flask import Flask, Response, jsonify, request
 from marshmallow import ValidationError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from billing.gateway import (
     GatewayError,
@@ -104,6 +104,15 @@ def init_app(app: Flask) -> None:
         fields = sorted(messages) if isinstance(messages, dict) else []
         details = [f"{name}: {'; '.join(map(str, _flat(messages[name])))}" for name in fields]
         return error_response(400, "invalid_parameters", "the request has invalid fields", details)
+
+    @app.errorhandler(RequestEntityTooLarge)
+    def _too_large(_error: RequestEntityTooLarge) -> Response:
+        # Werkzeug refuses a body over MAX_CONTENT_LENGTH before reading it, and a form whose
+        # parts exceed its form limits while parsing.
+        limit = request.max_content_length
+        if limit is not None and (request.content_length or 0) > limit:
+            return error_response(413, "payload_too_large", f"the request body is over {limit} bytes")
+        return error_response(413, "payload_too_large", "the request body, or a part of it, is too large")
 
     @app.errorhandler(HTTPException)
     def _http_error(error: HTTPException) -> Response:

@@ -30,6 +30,7 @@ from enforcement.tasks import escalate_arrears, escalate_tasks, raise_device_tas
 from enforcement.violations import SweepResult
 from parking.inventory import get_district
 from parking.models import District
+from parking.retention import erase_old_plates
 from sensors.health import sweep_silent_devices
 
 
@@ -122,7 +123,10 @@ def _charge_stays(db: Session, now: datetime, district_id: int | None, app: Flas
 def _forecast(db: Session, now: datetime, district_id: int | None, app: Flask) -> str:
     from api.cli_forecast import fit_district
 
-    return "; ".join(f"{d.slug} {fit_district(db, d, now).summary()}" for d in _districts(db, district_id))
+    stale = timedelta(minutes=app.config["VACANCY_STALE_MINUTES"])
+    return "; ".join(
+        f"{d.slug} {fit_district(db, d, now, stale).summary()}" for d in _districts(db, district_id)
+    )
 
 
 def _reminders(db: Session, now: datetime, district_id: int | None, app: Flask) -> str:
@@ -156,6 +160,12 @@ def _notify(db: Session, now: datetime, district_id: int | None, app: Flask) -> 
         outcomes[outcome] = outcomes.get(outcome, 0) + 1
     pushed = ", ".join(f"{n} {o}" for o, n in sorted(outcomes.items())) or "none due"
     return f"{written} new notifications; pushes: {pushed}"
+
+
+def _plate_retention(db: Session, now: datetime, district_id: int | None, app: Flask) -> str:
+    days = int(app.config["PLATE_RETENTION_DAYS"])
+    erased = (f"{d.slug} {erase_old_plates(db, d, now, days).summary()}" for d in _districts(db, district_id))
+    return "; ".join(erased) or "no districts"
 
 
 def _districts(db: Session, district_id: int | None) -> list[District]:
@@ -247,6 +257,13 @@ JOBS = {
             "notify drivers of stays charged, failed charges and arrears; push notifications "
             "to their callbacks, signed, retried with backoff",
             _notify,
+        ),
+        Job(
+            "plate-retention",
+            timedelta(days=1),
+            "erase the plates of settled stays that ended PLATE_RETENTION_DAYS ago, and of their "
+            "fees, payments, events, violations, citations and plate checks (docs/PRIVACY.md)",
+            _plate_retention,
         ),
     )
 }

@@ -26,6 +26,7 @@ _ERRORS = {
     413: "The request, or a file in it, is too large",
     415: "The request body is not of the media type this endpoint takes",
     422: "Well-formed but refused by a business rule",
+    429: "Too many failed attempts; the Retry-After header says when to try again",
     502: "The payment provider could not be reached",
 }
 

@@ -32,8 +32,6 @@ from sensors.watch import device_watch
 
 bp = Blueprint("pricing", __name__, url_prefix="/api/v1/<district>/pricing")
 
-ADVICE_READERS = ("admin", "bureau")
-ADVICE_PUBLISHERS = ("admin", "bureau")
 ASSUMPTION = (
     "Demand is unchanged: the month's actual stays (same roads, times and vehicle classes) are "
     "re-priced by the advised tariff. The figures show revenue at unchanged demand, not a "
@@ -54,7 +52,7 @@ def get_advice(district: str) -> Response:
     in 30 days, within the configured bounds."""
     db = get_db()
     place = get_district(db, district)
-    require_staff(db, place, ADVICE_READERS)
+    require_staff(db, place)
     month, advice = _advice(db, place, AdviceQuery().load(request.args).get("month"))
     body = {
         "district": place.slug,
@@ -79,7 +77,7 @@ def get_what_if(district: str) -> Response:
     assuming unchanged demand (see `assumption` in the answer)."""
     db = get_db()
     place = get_district(db, district)
-    require_staff(db, place, ADVICE_READERS)
+    require_staff(db, place)
     month, advice = _advice(db, place, AdviceQuery().load(request.args).get("month"))
     start, end = month_bounds(month, place)
     replays = replay_month(db, place, advice, start, end)
@@ -120,7 +118,7 @@ def publish(district: str) -> tuple[Response, int]:
     code of the road's own (docs/PRICING.md)."""
     db = get_write_db()
     place = get_district(db, district)
-    require_staff(db, place, ADVICE_PUBLISHERS)
+    require_staff(db, place)
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         raise ApiError(400, "invalid_json", "the request body must be a JSON object")

@@ -20,16 +20,15 @@ from api.cds import clock_now, require_staff
 from api.database import get_db
 from api.openapi import documented
 from api.payments_gateway import get_gateway
+from api.schemas import CALENDAR_DAYS
 from billing.reconciliation import Reconciliation, reconcile
 from parking.inventory import get_district
 
 bp = Blueprint("reconciliation", __name__, url_prefix="/api/v1/<district>")
 
-RECONCILERS = ("admin", "bureau")
-
 
 class ReconciliationQuery(Schema):
-    date = fields.Date(required=True, format="%Y-%m-%d")
+    date = fields.Date(required=True, format="%Y-%m-%d", validate=CALENDAR_DAYS)
     format = fields.String(load_default="json", validate=validate.OneOf(["json", "csv"]))
 
 
@@ -108,7 +107,7 @@ def daily_reconciliation(district: str) -> Response:
     """One local day of the district (JSON, or CSV with `format=csv`; see the module docstring)."""
     db = get_db()
     place = get_district(db, district)
-    require_staff(db, place, RECONCILERS)
+    require_staff(db, place)
     args = ReconciliationQuery().load(request.args)
     result = reconcile(db, place, args["date"], get_gateway(), now=clock_now())
     if args["format"] == "csv":

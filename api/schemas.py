@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import UTC
+from datetime import UTC, date
 from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+# The calendar days a report or a ledger may ask about: beyond them, the day before or the
+# period after steps out of Python's calendar (year 1 to 9999).
+CALENDAR_DAYS = validate.Range(
+    min=date(2000, 1, 1), max=date(2099, 12, 31), error="give a date from 2000-01-01 to 2099-12-31"
+)
 
 
 class AwareDateTime(fields.DateTime):

@@ -249,7 +249,8 @@ class AccountPaymentIn(Schema):
 
 
 class NotificationQuery(Schema):
-    after = fields.Integer(strict=False, load_default=0, validate=validate.Range(min=0))
+    # A cursor is a notification id: a 64-bit integer (larger ones overflow the database's).
+    after = fields.Integer(strict=False, load_default=0, validate=validate.Range(min=0, max=2**63 - 1))
     limit = fields.Integer(strict=False, load_default=100, validate=validate.Range(min=1, max=500))
 
 

@@ -6,7 +6,8 @@ from marshmallow import Schema, fields, validate
 
 from api.schemas import AwareDateTime
 
-MONTH = validate.Regexp(r"^\d{4}-(0[1-9]|1[0-2])$", error="a month is YYYY-MM")
+# Months of this century: year 0 is no date, and the month after 9999-12 is none either.
+MONTH = validate.Regexp(r"^20\d{2}-(0[1-9]|1[0-2])$", error="a month is YYYY-MM, 2000-01 to 2099-12")
 
 
 class AdviceQuery(Schema):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from api.schemas import CALENDAR_DAYS
 from reports.periods import PERIOD_KINDS
 from reports.places import PLACE_TYPES
 
@@ -15,13 +16,13 @@ class SummaryQuery(Schema):
     place_type = fields.String(load_default="district", validate=validate.OneOf(PLACE_TYPES))
     place_id = fields.String(load_default=None)
     period = fields.String(load_default="day", validate=validate.OneOf(PERIOD_KINDS))
-    start = fields.Date(required=True, format="%Y-%m-%d")
+    start = fields.Date(required=True, format="%Y-%m-%d", validate=CALENDAR_DAYS)
     format = fields.String(load_default="json", validate=validate.OneOf(FORMATS))
 
 
 class ProblemsQuery(Schema):
     period = fields.String(load_default="day", validate=validate.OneOf(PERIOD_KINDS))
-    start = fields.Date(required=True, format="%Y-%m-%d")
+    start = fields.Date(required=True, format="%Y-%m-%d", validate=CALENDAR_DAYS)
     limit = fields.Integer(load_default=5, validate=validate.Range(1, 50))
     format = fields.String(load_default="json", validate=validate.OneOf(FORMATS))
 

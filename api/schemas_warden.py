@@ -156,7 +156,8 @@ class PlateCheckRowOut(Schema):
     staff = fields.String(attribute="staff_name")
     role = fields.String(attribute="staff_role")
     checked_at = fields.DateTime()
-    plate = fields.String()
+    route = fields.String()  # the staff route the plate was looked up through
+    plate = fields.String(allow_none=True)  # null once the retention erased it
     bay = fields.String(allow_none=True)
     lat = fields.Float(allow_none=True)
     lng = fields.Float(allow_none=True)

@@ -10,6 +10,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, request, url_for
 from sqlalchemy import select
 
+from api.bodies import refuse_nul
 from api.cds import clock_now, require_staff
 from api.database import get_db, get_write_db
 from api.errors import ApiError
@@ -31,12 +32,13 @@ from api.schemas_warden import (
 )
 from enforcement.citations import issue_citation
 from enforcement.models import TAKEN, Task, Violation
-from enforcement.models_warden import StaffPosition
-from enforcement.plate_check import CheckedFrom, check_plate, list_plate_checks
+from enforcement.models_warden import AUDIT_SEARCH, StaffPosition
+from enforcement.plate_check import CheckedFrom, check_plate, list_plate_checks, record_plate_lookup
 from enforcement.tasks import (
     MAX_PHOTO_BYTES,
     ListedTask,
     attach_photo,
+    check_beat,
     find_task,
     report_position,
     resolve_task,
@@ -48,16 +50,13 @@ from parking.clock import to_ms
 from parking.inventory import get_district
 from parking.models import District, StaffToken
 from parking.plates import normalise_plate
+from parking.staff import beat_of
 from sensors.intake import check_items, ingest_checked
 from sensors.models import HANDHELD_POS, CurbEvent, Device
 
 bp = Blueprint("warden", __name__, url_prefix="/api/v1/<district>")
 
 TEAM_OF_ROLE = {"warden": "warden", "attendant": "attendant", "city": "city"}
-WORKERS = ("admin", "warden", "attendant", "city")
-PLATE_CHECKERS = ("admin", "warden", "attendant", "police")
-AUDITORS = ("admin", "bureau")
-REGISTRARS = ("admin", "warden", "attendant")
 EVENT_OF_KIND = {"arrival": "park_start", "plate": "vehicle_detected", "departure": "park_end"}
 # The whole multipart request may exceed the app's 4 MiB limit, so that a photo just over
 # MAX_PHOTO_BYTES is answered `photo_too_large` rather than a bare 413.
@@ -105,17 +104,19 @@ def _me(db: Any, staff: StaffToken) -> dict[str, Any]:
 )
 def list_tasks(district: str) -> Response:
     """Distance is from my last reported position (`POST staff/position`); tasks without a
-    place (arrears) come after those with one. An admin sees every team's tasks."""
+    place (arrears) come after those with one. An admin sees every team's tasks; a warden or
+    attendant with a beat sees only the tasks on its roads."""
     db = get_db()
     place = get_district(db, district)
-    staff = require_staff(db, place, WORKERS)
+    staff = require_staff(db, place)
     args = TaskQuery().load(request.args)
     position = db.get(StaffPosition, staff.id)
     near = (position.lat, position.lng) if position else None
     team = TEAM_OF_ROLE.get(staff.role)
     statuses = (args["status"],) if "status" in args else ("open", "escalated", "taken")
     now = clock_now()
-    listed = tasks_for(db, place, None if team is None else [team], staff.name, now, near, statuses)
+    teams = None if team is None else [team]
+    listed = tasks_for(db, place, teams, staff.name, now, near, statuses, beat=beat_of(db, staff))
     tasks = [_task_out(place, item.task, staff, listed=item) for item in listed]
     return jsonify(TaskList().dump({"tasks": tasks, "position": position}))
 
@@ -125,8 +126,10 @@ def list_tasks(district: str) -> Response:
 def take(district: str, task_id: str) -> Response:
     db = get_write_db()
     place = get_district(db, district)
-    staff = require_staff(db, place, WORKERS)
-    _check_team(staff, find_task(db, place, task_id))
+    staff = require_staff(db, place)
+    found = find_task(db, place, task_id)
+    _check_team(staff, found)
+    check_beat(found, beat_of(db, staff))
     task = take_task(db, place, task_id, staff.name, clock_now())
     db.commit()
     return jsonify(TaskOut().dump(_task_out(place, task, staff)))
@@ -147,9 +150,10 @@ def resolve(district: str, task_id: str) -> Response:
     photo and the citation are written together or not at all."""
     db = get_write_db()
     place = get_district(db, district)
-    staff = require_staff(db, place, WORKERS)
+    staff = require_staff(db, place)
     form, photo = _resolve_form()
     task = find_task(db, place, task_id)
+    check_beat(task, beat_of(db, staff))
     if task.status == TAKEN and task.taken_by != staff.name and staff.role != "admin":
         raise ApiError(403, "not_your_task", f"the task is taken by {task.taken_by}", ["task"])
     if form["outcome"] == "citation_issued" and photo is None:
@@ -174,7 +178,7 @@ def _resolve_form() -> tuple[dict[str, Any], bytes | None]:
     request.max_content_length = MAX_RESOLVE_REQUEST_BYTES
     if request.mimetype != "multipart/form-data":
         raise ApiError(415, "multipart_required", "send the resolution as multipart/form-data")
-    form = ResolveForm().load(request.form.to_dict())
+    form = ResolveForm().load(refuse_nul(request.form.to_dict()))
     upload = request.files.get("photo")
     photo = upload.stream.read(MAX_PHOTO_BYTES + 1) if upload is not None else None
     return form, photo
@@ -265,7 +269,7 @@ def plate_check(district: str, plate: str) -> Response:
     was disclosed). Without `bay` or `lat`/`lng`, my last reported position is recorded."""
     db = get_write_db()
     place = get_district(db, district)
-    staff = require_staff(db, place, PLATE_CHECKERS)
+    staff = require_staff(db, place)
     args = PlateCheckQuery().load(request.args)
     if ("lat" in args) != ("lng" in args):
         raise ApiError(400, "invalid_parameters", "give both lat and lng", ["lat", "lng"])
@@ -283,9 +287,11 @@ def plate_check(district: str, plate: str) -> Response:
     "The plate-check audit log, newest first", AuditPage, query=AuditQuery, errors=(400, 401, 403, 404)
 )
 def plate_check_audit(district: str) -> Response:
-    db = get_db()
+    """Every staff lookup by plate, whichever route it came through (`route`); a search of
+    the log by plate is itself a lookup, and goes on the log."""
+    db = get_write_db() if request.args.get("plate") else get_db()
     place = get_district(db, district)
-    require_staff(db, place, AUDITORS)
+    staff = require_staff(db, place)
     args = AuditQuery().load(request.args)
     page, size = args["page"], args["page_size"]
     total, rows = list_plate_checks(
@@ -299,11 +305,14 @@ def plate_check_audit(district: str) -> Response:
         offset=(page - 1) * size,
     )
     checks = [{**_columns(check), "bay": bay} for check, bay in rows]
+    if args.get("plate"):
+        record_plate_lookup(db, place, args["plate"], staff, AUDIT_SEARCH, {"checks": total}, clock_now())
+        db.commit()
     return jsonify(AuditPage().dump({"checks": checks, "page": page, "page_size": size, "total": total}))
 
 
 def _columns(check: Any) -> dict[str, Any]:
-    names = ("uuid", "staff_name", "staff_role", "checked_at", "plate", "lat", "lng", "result")
+    names = ("uuid", "staff_name", "staff_role", "checked_at", "route", "plate", "lat", "lng", "result")
     return {name: getattr(check, name) for name in names}
 
 
@@ -322,7 +331,7 @@ def register(district: str) -> tuple[Response, int]:
     refuses answers 422 with the intake's code (e.g. `bay_not_covered`)."""
     db = get_write_db()
     place = get_district(db, district)
-    staff = require_staff(db, place, REGISTRARS)
+    staff = require_staff(db, place)
     body = RegistrationIn().load(request.get_json(silent=True) or {})
     device = _pos_device(db, place, str(body["device"]))
     event = _registration_event(db, place, body, device, staff)

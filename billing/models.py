@@ -15,7 +15,7 @@ from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from parking.db import Base, BigId
-from parking.models import new_uuid
+from parking.models import PlateKeyed, new_uuid
 
 # stay_fee.status
 DUE = "due"  # ended, priced, not fully paid, still inside the payment window
@@ -54,15 +54,16 @@ class TariffVersion(Base):
     created_at: Mapped[datetime]
 
 
-class StayFee(Base):
+class StayFee(PlateKeyed, Base):
     """The fee of an ended stay, priced by the tariff version in force when it started."""
 
     __tablename__ = "stay_fee"
-    __table_args__ = (Index("ix_stay_fee_plate", "district_id", "plate", "status"),)
+    __table_args__ = (Index("ix_stay_fee_plate_key", "district_id", "plate_key", "status"),)
 
     stay_id: Mapped[int] = mapped_column(BigId, ForeignKey("stay.id", ondelete="CASCADE"), primary_key=True)
     district_id: Mapped[int] = mapped_column(ForeignKey("district.id"))
     plate: Mapped[str | None] = mapped_column(String(16))
+    plate_key: Mapped[str | None] = mapped_column(String(32))
     tariff_version_id: Mapped[int] = mapped_column(ForeignKey("tariff_version.id"))
     vehicle_class: Mapped[str | None] = mapped_column(String(20))
     amount: Mapped[int]
@@ -113,7 +114,7 @@ class DriverToken(Base):
     revoked_at: Mapped[datetime | None]
 
 
-class Payment(Base):
+class Payment(PlateKeyed, Base):
     """Money received (or tried) for one or more stays: a card charge, cash or QR at a POS."""
 
     __tablename__ = "payment"
@@ -122,7 +123,8 @@ class Payment(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     uuid: Mapped[str] = mapped_column(String(36), unique=True, default=new_uuid)
     district_id: Mapped[int] = mapped_column(ForeignKey("district.id"))
-    plate: Mapped[str | None] = mapped_column(String(16), index=True)
+    plate: Mapped[str | None] = mapped_column(String(16))
+    plate_key: Mapped[str | None] = mapped_column(String(32), index=True)
     account_id: Mapped[int | None] = mapped_column(ForeignKey("driver_account.id"))
     channel: Mapped[str] = mapped_column(String(10))
     method: Mapped[str] = mapped_column(String(20))  # CDS payment_method

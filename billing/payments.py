@@ -44,6 +44,7 @@ from billing.models import (
 from billing.tariffs import status_of
 from parking.errors import ConflictError, DomainError, InvalidInputError, NotFoundError
 from parking.models import Bay, District, Road, Stay
+from parking.plates import plate_key
 
 CHANNEL_ACCOUNT = "account"  # a signed-in driver paying what their plates owe, in the app
 
@@ -130,7 +131,7 @@ def plate_ledger(db: Session, district: District, plate: str) -> PlateLedger:
         .join(Road, Road.id == Stay.road_id)
         .where(
             StayFee.district_id == district.id,
-            StayFee.plate == plate,
+            StayFee.plate_key == plate_key(plate),
             StayFee.status.in_((DUE, ARREARS)),
         )
     ).all()
@@ -203,7 +204,9 @@ def plan_plate_payment(
                     select(Stay.uuid)
                     .join(StayFee, StayFee.stay_id == Stay.id)
                     .where(
-                        Stay.uuid.in_(missing), StayFee.plate == plate, StayFee.status.not_in((DUE, ARREARS))
+                        Stay.uuid.in_(missing),
+                        StayFee.plate_key == plate_key(plate),
+                        StayFee.status.not_in((DUE, ARREARS)),
                     )
                 )
             )

@@ -138,6 +138,7 @@ def price_ended_stays(db: Session, district: District, now: datetime) -> int:
         select(
             stay.id,
             stay.plate,
+            stay.plate_key,
             stay.started_at,
             stay.ended_at,
             stay.updated_at,
@@ -187,6 +188,7 @@ def _price_rows(db: Session, district: District, book: TariffBook, rows: Sequenc
             "stay_id": row.id,
             "district_id": district_id,
             "plate": row.plate,
+            "plate_key": row.plate_key,
             "tariff_version_id": version_id,
             "vehicle_class": priced.vehicle_class,
             "amount": priced.amount,

@@ -14,7 +14,7 @@ from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from parking.db import Base, BigId
-from parking.models import new_uuid
+from parking.models import PlateKeyed, new_uuid
 
 # violation.rule
 OVERSTAY = "overstay"
@@ -46,7 +46,7 @@ VOIDED = "voided"
 # intake, which locks bays FOR UPDATE, and cost most of a 100,000-bay sweep (docs/BENCHMARKS.md).
 
 
-class Violation(Base):
+class Violation(PlateKeyed, Base):
     """One rule broken by one stay: from `started_at` (the instant the rule was first broken)
     until the vehicle left (`ended_at`)."""
 
@@ -56,6 +56,7 @@ class Violation(Base):
         Index("ix_violation_open", "district_id", "ended_at"),
         Index("ix_violation_district_started", "district_id", "started_at"),
         Index("ix_violation_detected", "district_id", "rule", "detected_at"),
+        Index("ix_violation_plate_key", "district_id", "plate_key"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -66,6 +67,7 @@ class Violation(Base):
     bay_id: Mapped[int]
     road_id: Mapped[int]
     plate: Mapped[str | None] = mapped_column(String(16))
+    plate_key: Mapped[str | None] = mapped_column(String(32))
     stay_started_at: Mapped[datetime]
     started_at: Mapped[datetime]
     detected_at: Mapped[datetime]
@@ -121,17 +123,21 @@ class Fine(Base):
     amount: Mapped[int]
 
 
-class Citation(Base):
+class Citation(PlateKeyed, Base):
     """A fine issued for a violation; its status moves only as `citations.TRANSITIONS` allows."""
 
     __tablename__ = "citation"
-    __table_args__ = (Index("ix_citation_district_issued", "district_id", "issued_at"),)
+    __table_args__ = (
+        Index("ix_citation_district_issued", "district_id", "issued_at"),
+        Index("ix_citation_plate_key", "district_id", "plate_key"),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     uuid: Mapped[str] = mapped_column(String(36), unique=True, default=new_uuid)
     district_id: Mapped[int] = mapped_column(ForeignKey("district.id"))
     violation_id: Mapped[int] = mapped_column(BigId, ForeignKey("violation.id"), index=True)
     plate: Mapped[str | None] = mapped_column(String(16))
+    plate_key: Mapped[str | None] = mapped_column(String(32))
     amount: Mapped[int]
     currency: Mapped[str] = mapped_column(String(3))
     status: Mapped[str] = mapped_column(String(10), default=ISSUED)

@@ -10,7 +10,12 @@ from sqlalchemy import ForeignKey, Index, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from parking.db import Base, BigId
-from parking.models import new_uuid
+from parking.models import PlateKeyed, new_uuid
+
+# plate_check.route: the staff route a plate was looked up through.
+WARDEN_PLATE_CHECK = "GET /api/v1/<district>/plates/<plate>/check"
+STAY_SEARCH = "GET /api/v1/<district>/stays?plate="
+AUDIT_SEARCH = "GET /api/v1/<district>/audit/plate-checks?plate="
 
 
 class StaffPosition(Base):
@@ -25,15 +30,16 @@ class StaffPosition(Base):
     reported_at: Mapped[datetime]
 
 
-class PlateCheck(Base):
-    """One plate check: who looked a plate up, when, from where, and what they were told.
-    Privacy needs every look-up on record, so the row is written in the same unit of work
-    as the answer."""
+class PlateCheck(PlateKeyed, Base):
+    """One plate lookup by staff: who looked a plate up, when, through which route (the
+    warden's plate check, the stay search...), from where, and what they were told. Privacy
+    needs every look-up on record, so the row is written in the same unit of work as the
+    answer. The plate text and key go after the retention (docs/PRIVACY.md); the row stays."""
 
     __tablename__ = "plate_check"
     __table_args__ = (
         Index("ix_plate_check_district_checked", "district_id", "checked_at"),
-        Index("ix_plate_check_plate", "district_id", "plate"),
+        Index("ix_plate_check_plate_key", "district_id", "plate_key"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -43,7 +49,9 @@ class PlateCheck(Base):
     staff_name: Mapped[str] = mapped_column(String(100))
     staff_role: Mapped[str] = mapped_column(String(16))
     checked_at: Mapped[datetime]
-    plate: Mapped[str] = mapped_column(String(16))
+    route: Mapped[str] = mapped_column(String(60), default=WARDEN_PLATE_CHECK)
+    plate: Mapped[str | None] = mapped_column(String(16))
+    plate_key: Mapped[str | None] = mapped_column(String(32))
     bay_id: Mapped[int | None] = mapped_column(ForeignKey("bay.id"))
     lat: Mapped[float | None]
     lng: Mapped[float | None]

@@ -14,10 +14,10 @@ from billing.models import SUCCEEDED, Payment, PaymentAllocation, StayFee
 from billing.payments import plate_ledger
 from billing.tariffs import TariffBook, vehicle_class_for_plate
 from enforcement.models import APPEALED, ISSUED, UPHELD, Citation, Violation
-from enforcement.models_warden import PlateCheck
+from enforcement.models_warden import WARDEN_PLATE_CHECK, PlateCheck
 from parking.errors import InvalidInputError, NotFoundError
 from parking.models import Bay, District, Road, StaffToken, Stay
-from parking.plates import normalise_plate
+from parking.plates import normalise_plate, plate_key
 
 STANDING = (ISSUED, APPEALED, UPHELD)  # citations still to be paid or decided
 
@@ -64,21 +64,41 @@ def check_plate(
         "violations": _open_violations(db, district, plate),
         "citations": _standing_citations(db, district, plate),
     }
+    row = record_plate_lookup(
+        db, district, plate, staff, WARDEN_PLATE_CHECK, _summary(result), now, bay, where
+    )
+    return row, result
+
+
+def record_plate_lookup(
+    db: Session,
+    district: District,
+    plate: str,
+    staff: StaffToken,
+    route: str,
+    result: dict[str, Any],
+    now: datetime,
+    bay: Bay | None = None,
+    where: CheckedFrom | None = None,
+) -> PlateCheck:
+    """Put one staff lookup by plate on the audit log the bureau reads: who (token, name,
+    role), when, through which route, the plate (text and key), and a summary of the answer."""
     row = PlateCheck(
         district_id=district.id,
         staff_token_id=staff.id,
         staff_name=staff.name,
         staff_role=staff.role,
         checked_at=now,
-        plate=plate,
+        route=route,
+        plate=normalise_plate(plate),
         bay_id=bay.id if bay else None,
-        lat=where.lat,
-        lng=where.lng,
-        result=_summary(result),
+        lat=where.lat if where else None,
+        lng=where.lng if where else None,
+        result=result,
     )
     db.add(row)
     db.flush()
-    return row, result
+    return row
 
 
 def _bay(db: Session, district: District, bay_uuid: str | None) -> Bay | None:
@@ -96,7 +116,7 @@ def _latest_stay(db: Session, district: District, plate: str) -> tuple[Stay, str
         select(Stay, Bay.name, Bay.uuid, Road)
         .join(Bay, Bay.id == Stay.bay_id)
         .join(Road, Road.id == Stay.road_id)
-        .where(Stay.district_id == district.id, Stay.plate == plate)
+        .where(Stay.district_id == district.id, Stay.plate_key == plate_key(plate))
         .order_by(Stay.ended_at.is_not(None), Stay.started_at.desc())
         .limit(1)
     ).first()
@@ -152,7 +172,11 @@ def _open_violations(db: Session, district: District, plate: str) -> list[dict[s
         select(Violation, Bay.name, Road.name)
         .join(Bay, Bay.id == Violation.bay_id)
         .join(Road, Road.id == Violation.road_id)
-        .where(Violation.district_id == district.id, Violation.plate == plate, Violation.ended_at.is_(None))
+        .where(
+            Violation.district_id == district.id,
+            Violation.plate_key == plate_key(plate),
+            Violation.ended_at.is_(None),
+        )
         .order_by(Violation.started_at)
     )
     return [
@@ -165,7 +189,11 @@ def _standing_citations(db: Session, district: District, plate: str) -> list[dic
     rows = db.execute(
         select(Citation, Violation.rule)
         .join(Violation, Violation.id == Citation.violation_id)
-        .where(Citation.district_id == district.id, Citation.plate == plate, Citation.status.in_(STANDING))
+        .where(
+            Citation.district_id == district.id,
+            Citation.plate_key == plate_key(plate),
+            Citation.status.in_(STANDING),
+        )
         .order_by(Citation.issued_at)
     )
     return [
@@ -208,7 +236,7 @@ def list_plate_checks(
     if until is not None:
         query = query.where(PlateCheck.checked_at < until)
     if plate is not None:
-        query = query.where(PlateCheck.plate == normalise_plate(plate))
+        query = query.where(PlateCheck.plate_key == plate_key(plate))
     if staff_name is not None:
         query = query.where(PlateCheck.staff_name == staff_name)
     total = db.scalar(select(func.count()).select_from(query.subquery())) or 0

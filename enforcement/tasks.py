@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -19,7 +19,7 @@ from enforcement.models import CANCELLED, ESCALATED, OPEN, RESOLVED, TAKEN, UNTA
 from enforcement.models_warden import StaffPosition, TaskPhoto
 from enforcement.violations import SweepResult, insert_skipping, task_row
 from parking.clock import to_ms
-from parking.errors import ConflictError, InvalidInputError, NotFoundError
+from parking.errors import ConflictError, DomainError, InvalidInputError, NotFoundError
 from parking.geo import distance_m
 from parking.models import Bay, District, Road, StaffToken, Stay
 from sensors.models import Device, device_bay
@@ -35,6 +35,11 @@ class UnknownTaskError(NotFoundError):
 
 class TaskTransitionError(ConflictError):
     code = "task_transition"
+
+
+class OutsideBeatError(DomainError):
+    code = "outside_beat"
+    status = 403
 
 
 class PhotoNotImageError(InvalidInputError):
@@ -267,20 +272,22 @@ def tasks_for(
     now: datetime,
     near: tuple[float, float] | None = None,
     statuses: Sequence[str] = (OPEN, ESCALATED, TAKEN),
+    beat: Collection[int] | None = None,
 ) -> list[ListedTask]:
     """The work of `teams` (None: every team) that is open, escalated or taken, and the tasks
-    `taker` has taken in any team; nearest to `near` first (tasks without a place last), then
-    oldest first."""
+    `taker` has taken in any team; only on the roads of `beat` when there is one (None: the
+    whole district); nearest to `near` first (tasks without a place last), then oldest first."""
     mine = and_(Task.status == TAKEN, Task.taken_by == taker)
     ours = and_(
         Task.status.in_((OPEN, ESCALATED, TAKEN)), *([Task.team.in_(teams)] if teams is not None else [])
     )
+    on_beat = [Task.road_id.in_(beat)] if beat is not None else []
     rows = db.execute(
         select(Task, Violation, Bay.name, Road.name)
         .outerjoin(Violation, Violation.id == Task.violation_id)
         .outerjoin(Bay, Bay.id == Task.bay_id)
         .outerjoin(Road, Road.id == Task.road_id)
-        .where(Task.district_id == district.id, or_(ours, mine), Task.status.in_(statuses))
+        .where(Task.district_id == district.id, or_(ours, mine), Task.status.in_(statuses), *on_beat)
     )
     listed = [
         ListedTask(task, violation, bay, road, _distance(task, near), now - task.created_at)
@@ -291,6 +298,13 @@ def tasks_for(
         key=lambda t: (t.distance_m if t.distance_m is not None else far, t.task.created_at, t.task.id)
     )
     return listed
+
+
+def check_beat(task: Task, beat: Collection[int] | None) -> None:
+    """Someone with a beat works only the tasks on its roads; a task on no road (arrears, a
+    device) is outside every beat. No beat (None) is the whole district."""
+    if beat is not None and task.road_id not in beat:
+        raise OutsideBeatError("the task is not on a road of your beat", ["task"])
 
 
 def _distance(task: Task, near: tuple[float, float] | None) -> float | None:

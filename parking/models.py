@@ -7,9 +7,10 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from parking.db import Base, BigId
+from parking.plates import plate_key_or_none
 
 
 def new_uuid() -> str:
@@ -111,7 +112,18 @@ class Bay(Base):
     road: Mapped[Road] = relationship(back_populates="bays")
 
 
-class Stay(Base):
+class PlateKeyed:
+    """A row that stores a plate also stores its keyed hash, which every lookup by plate
+    uses (docs/PRIVACY.md). Rows written through the ORM get the key here; set-based
+    writers fill `plate_key` themselves."""
+
+    @validates("plate")
+    def _key_plate(self, _name: str, plate: str | None) -> str | None:
+        self.plate_key = plate_key_or_none(plate)
+        return plate
+
+
+class Stay(PlateKeyed, Base):
     """One vehicle's stay in one bay, derived from that bay's events.
 
     Identity is the bay plus the event that started it, so re-deriving a timeline keeps
@@ -124,7 +136,7 @@ class Stay(Base):
         Index("ix_stay_bay_started", "bay_id", "started_at"),
         Index("ix_stay_district_started", "district_id", "started_at"),
         Index("ix_stay_road_started", "road_id", "started_at"),
-        Index("ix_stay_plate", "district_id", "plate"),
+        Index("ix_stay_plate_key", "district_id", "plate_key"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -133,6 +145,7 @@ class Stay(Base):
     bay_id: Mapped[int] = mapped_column(ForeignKey("bay.id"))
     road_id: Mapped[int] = mapped_column(ForeignKey("road.id"))
     plate: Mapped[str | None] = mapped_column(String(16))
+    plate_key: Mapped[str | None] = mapped_column(String(32))
     plate_confidence: Mapped[int | None]
     plate_source: Mapped[str | None] = mapped_column(String(16))
     started_at: Mapped[datetime]
@@ -175,6 +188,10 @@ class StaffToken(Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]
+    # A sign-in token belongs to a staff account (parking/models_staff.py) and expires; an
+    # operator script's token (`create-staff-token`) has neither.
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("staff_account.id"), index=True)
+    expires_at: Mapped[datetime | None]
 
 
 class SchedulerLease(Base):

@@ -1,7 +1,10 @@
-"""Licence plates: one normal form on the way in, and how much to trust a read."""
+"""Licence plates: one normal form on the way in, how much to trust a read, and the keyed
+hash that plates are stored and looked up by (docs/PRIVACY.md)."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import re
 
 from parking.errors import InvalidInputError
@@ -34,3 +37,32 @@ def plate_score(source: str, confidence: int | None) -> int:
     if source == "in_person":
         return IN_PERSON_SCORE
     return confidence if confidence is not None else UNRATED_READ_SCORE
+
+
+# Development and tests hash with this fixed, public key so their keys are reproducible.
+# Production MUST set PARKING_PLATE_HASH_KEY to a long random secret: anyone who knows the key
+# can hash every plausible plate and so turn a key back into its plate.
+DEVELOPMENT_PLATE_HASH_KEY = "development-only-plate-hash-key-not-secret"
+PLATE_KEY_LENGTH = 32
+
+_hash_key = [DEVELOPMENT_PLATE_HASH_KEY.encode()]
+
+
+def use_plate_hash_key(secret: str) -> None:
+    """Set the process's plate hash key (create_app does, from PLATE_HASH_KEY). One key per
+    process: every stored key and every lookup must be hashed with the same one."""
+    if not secret:
+        raise ValueError("the plate hash key must not be empty")
+    _hash_key[0] = secret.encode()
+
+
+def plate_key(plate: str) -> str:
+    """The keyed hash plates are looked up by: HMAC-SHA256 of the normalised plate, hex,
+    the first 32 characters (128 bits). Raises InvalidPlateError like `normalise_plate`."""
+    digest = hmac.new(_hash_key[0], normalise_plate(plate).encode(), hashlib.sha256)
+    return digest.hexdigest()[:PLATE_KEY_LENGTH]
+
+
+def plate_key_or_none(plate: str | None) -> str | None:
+    """`plate_key` of a stored plate, None for none."""
+    return None if plate is None else plate_key(plate)

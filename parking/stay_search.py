@@ -10,7 +10,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from parking.models import Bay, Road, Stay, TimelineAnomaly
-from parking.plates import normalise_plate
+from parking.plates import plate_key
 
 
 @dataclass(frozen=True)
@@ -52,7 +52,7 @@ def _query(district_id: int, flt: StayFilter) -> Select[Stay, str, str]:
     if flt.bay:
         query = query.where(Bay.name == flt.bay)
     if flt.plate:
-        query = query.where(Stay.plate == normalise_plate(flt.plate))
+        query = query.where(Stay.plate_key == plate_key(flt.plate))
     if flt.until:
         query = query.where(Stay.started_at < flt.until)
     if flt.since:

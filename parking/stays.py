@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from parking.db import insert_rows, update_rows
 from parking.models import Bay, Stay, TimelineAnomaly, new_uuid
+from parking.plates import plate_key_or_none
 from parking.timeline import DerivedStay, Timeline, TimelineEvent
 
 _STAY = cast(Table, Stay.__table__)
@@ -50,11 +51,14 @@ def apply_timeline_events(
     stats = ApplyStats(bays=len(events_by_bay))
     if not events_by_bay:
         return stats
+    # One writer per bay, locked in id order. FOR NO KEY UPDATE, not FOR UPDATE: the events
+    # another writer has just logged hold KEY SHARE locks on their bays (foreign key checks),
+    # and FOR UPDATE would wait on those while that writer waits for ours (docs/TIMELINE.md).
     bays = db.execute(
         select(*_BAY_COLUMNS)
         .where(_BAY.c.id.in_(sorted(events_by_bay)))
         .order_by(_BAY.c.id)
-        .with_for_update()
+        .with_for_update(key_share=True)
     ).all()
     open_ids = [b.open_stay_id for b in bays if b.open_stay_id is not None]
     open_stays = {s.id: s for s in db.execute(select(_STAY).where(_STAY.c.id.in_(open_ids)))}
@@ -169,6 +173,7 @@ def _stays_from(db: Session, bay_id: int, start: datetime) -> list[_Row]:
 
 _MUTABLE = (
     "plate",
+    "plate_key",
     "plate_confidence",
     "plate_source",
     "ended_at",
@@ -246,6 +251,7 @@ class _Writes:
             "bay_id": bay.id,
             "road_id": bay.road_id,
             "plate": derived.plate,
+            "plate_key": plate_key_or_none(derived.plate),
             "plate_confidence": derived.plate_confidence,
             "plate_source": derived.plate_source,
             "started_at": derived.started_at,

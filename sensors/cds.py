@@ -46,6 +46,8 @@ REQUIRED = (
 # device clock that was never set (1970) or a placeholder date (1900).
 EARLIEST_MS = 946_684_800_000
 LATEST_MS = 4_102_444_800_000  # 2100-01-01: a later time is a broken clock, not a plan
+# A POS names its attendant in data_source_device_name; payments keep it in 100 characters.
+MAX_DEVICE_NAME = 100
 
 
 class ItemError(Exception):
@@ -86,6 +88,19 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+def _holds_nul(value: Any) -> bool:
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str) and "\x00" in item:
+            return True
+        if isinstance(item, dict):
+            pending.extend([*item.keys(), *item.values()])
+        elif isinstance(item, list):
+            pending.extend(item)
+    return False
+
+
 def parse_event(item: Any) -> ParsedEvent:
     """Check one pushed item against the CDS Curb Event model and this system's rules."""
     if not isinstance(item, dict):
@@ -119,7 +134,14 @@ def parse_event(item: Any) -> ParsedEvent:
     raw_plate = item.get("vehicle_license_plate")
     if raw_plate is not None and not isinstance(raw_plate, str):
         bad.append("vehicle_license_plate")
+    device_name = item.get("data_source_device_name")
+    if device_name is not None and (
+        not isinstance(device_name, str) or not 1 <= len(device_name) <= MAX_DEVICE_NAME
+    ):
+        bad.append("data_source_device_name")
     bad += _payment_problems(item)
+    # PostgreSQL text cannot hold NUL, and the payload is stored as sent.
+    bad += [name for name in item if name not in bad and _holds_nul([name, item[name]])]
     if bad:
         raise ItemError("invalid_field", "fields have the wrong type or value", bad)
     if event_type not in ACCEPTED_EVENT_TYPES:
@@ -179,7 +201,8 @@ def _payment_problems(item: dict[str, Any]) -> list[str]:
     bad = []
     if cost is not None and (not _is_int(cost) or not 0 <= cost <= 100_000_000):
         bad.append("actual_cost")
-    if (method is not None or cost is not None) and method not in PAYMENT_METHODS:
+    known_method = isinstance(method, str) and method in PAYMENT_METHODS
+    if (method is not None or cost is not None) and not known_method:
         bad.append("payment_method")
     if transaction is not None and (not isinstance(transaction, str) or not 1 <= len(transaction) <= 100):
         bad.append("payment_transaction_id")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
@@ -21,6 +21,10 @@ class UnknownBayError(NotFoundError):
 
 class InvalidDeviceError(InvalidInputError):
     code = "invalid_device"
+
+
+class UnknownDeviceError(NotFoundError):
+    code = "unknown_device"
 
 
 def hash_token(token: str) -> str:
@@ -95,12 +99,54 @@ def _ids_by_name(
     return [found[n] for n in names]
 
 
-def device_for_token(db: Session, district_id: int, token: str) -> Device | None:
-    """The device a bearer token belongs to, if it belongs to this district."""
-    device = db.scalars(select(Device).where(Device.token_hash == hash_token(token))).first()
+def device_for_token(db: Session, district_id: int, token: str, now: datetime) -> Device | None:
+    """The device a bearer token belongs to, if it belongs to this district: its current
+    token, or the one its last rotation replaced while that one's grace period lasts."""
+    digest = hash_token(token)
+    device = db.scalars(select(Device).where(Device.token_hash == digest)).first()
+    if device is None:  # the common case is answered by one indexed lookup above
+        device = db.scalars(select(Device).where(Device.previous_token_hash == digest)).first()
+        if device is not None and not _in_grace(device, now):
+            return None
     if device is None or device.district_id != district_id:
         return None
     return device
+
+
+def _in_grace(device: Device, now: datetime) -> bool:
+    expires = device.previous_token_expires_at
+    return expires is not None and now < expires
+
+
+def find_device(db: Session, district: District, device_uuid: str) -> Device:
+    """A device of the district by its CDS data_source_device_id."""
+    device = db.scalars(
+        select(Device).where(Device.district_id == district.id, Device.uuid == device_uuid)
+    ).first()
+    if device is None:
+        raise UnknownDeviceError(f"no device {device_uuid} in {district.slug}", ["device"])
+    return device
+
+
+def rotate_device_token(
+    db: Session, device: Device, now: datetime, grace: timedelta, used_token: str | None = None
+) -> str:
+    """A new token for the device, returned this once only. The token it replaces keeps
+    working for `grace`, so the device switches over without a refused push. A device that
+    rotates with its previous token (the answer of its last rotation never reached it) keeps
+    that one, with its grace unchanged, and the token it never saw is dropped."""
+    kept_previous = (
+        used_token is not None
+        and device.previous_token_hash == hash_token(used_token)
+        and _in_grace(device, now)
+    )
+    if not kept_previous:
+        device.previous_token_hash = device.token_hash
+        device.previous_token_expires_at = now + grace
+    token = secrets.token_urlsafe(32)
+    device.token_hash = hash_token(token)
+    db.flush()
+    return token
 
 
 def covered_bay_ids(db: Session, device: Device) -> set[int] | None:

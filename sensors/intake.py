@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from parking.db import insert_rows
 from parking.models import Bay, Road
+from parking.plates import plate_key_or_none
 from parking.stays import ApplyStats, apply_timeline_events
 from parking.timeline import PARK_END, PARK_START, TimelineEvent
 from sensors.cds import ItemError, ParsedEvent, parse_event
@@ -81,10 +82,11 @@ def ingest_checked(
     parsed: list[tuple[int, ParsedEvent]],
     now: datetime,
 ) -> IntakeResult:
-    """Place, deduplicate, log and fold in the items that passed `check_items`."""
-    placed = _first_of_each_id(_place(db, device, parsed, result), result)
-    checked = _check_sessions(db, device.district_id, placed, result)
-    fresh = _log_new(db, device, checked, now, result)
+    """Place, check sessions, deduplicate, log and fold in the items that passed
+    `check_items`. Sessions are checked before duplicates are folded, so that a copy of a
+    refused event is refused too rather than counted as a resend."""
+    placed = _check_sessions(db, device.district_id, _place(db, device, parsed, result), result)
+    fresh = _log_new(db, device, _first_of_each_id(placed, result), now, result)
     result.logged = [(a.event, a.bay_id) for a in fresh]
     if fresh:
         _update_device(db, device, fresh, now)
@@ -183,13 +185,15 @@ def _resent(result: IntakeResult, accepted: _Accepted, stored: dict[str, Any]) -
 def _log_new(
     db: Session, device: Device, checked: list[_Accepted], now: datetime, result: IntakeResult
 ) -> list[_Accepted]:
-    """Append the events to the log; those already there are resends and are compared."""
+    """Append the events to the log; those already there are resends and are compared.
+    Rows go in event_id order: two writers inserting the same ids then wait for each other
+    in one order, never in a cycle (docs/TIMELINE.md, "Concurrent writers")."""
     if not checked:
         return []
     rows = insert_rows(
         db,
         _EVENT,
-        [_row(device, a, now) for a in checked],
+        [_row(device, a, now) for a in sorted(checked, key=lambda a: a.event.event_id)],
         returning=("event_id",),
         skip_conflicts_on=("district_id", "event_id"),
     )
@@ -266,6 +270,7 @@ def _row(device: Device, accepted: _Accepted, now: datetime) -> dict[str, Any]:
         "data_source_type": event.data_source_type,
         "session_id": event.session_id,
         "plate": event.plate,
+        "plate_key": plate_key_or_none(event.plate),
         "plate_confidence": event.plate_confidence,
         "payload": event.payload,
     }

@@ -9,7 +9,7 @@ from sqlalchemy import Column, ForeignKey, Index, String, Table, UniqueConstrain
 from sqlalchemy.orm import Mapped, mapped_column
 
 from parking.db import Base, BigId
-from parking.models import new_uuid
+from parking.models import PlateKeyed, new_uuid
 
 VIDEO_STAKE = "video_stake"
 HANDHELD_POS = "handheld_pos"
@@ -45,6 +45,10 @@ class Device(Base):
     kind: Mapped[str] = mapped_column(String(16))
     name: Mapped[str] = mapped_column(String(100))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # The token a rotation replaced keeps working until `previous_token_expires_at`, so a
+    # device can switch to its new token without a moment of refused pushes.
+    previous_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    previous_token_expires_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
     last_seen_at: Mapped[datetime | None]
     online: Mapped[bool] = mapped_column(default=True)
@@ -54,7 +58,7 @@ class Device(Base):
     status_changed_at: Mapped[datetime | None]
 
 
-class CurbEvent(Base):
+class CurbEvent(PlateKeyed, Base):
     """One CDS curb event as received: stored once, never changed, keyed by `event_id`."""
 
     __tablename__ = "curb_event"
@@ -64,6 +68,7 @@ class CurbEvent(Base):
         Index("ix_curb_event_district_time", "district_id", "event_time"),
         Index("ix_curb_event_session", "district_id", "session_id"),
         Index("ix_curb_event_district_received", "district_id", "received_at"),  # vacancy refresh
+        Index("ix_curb_event_plate_key", "district_id", "plate_key"),  # plate retention
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -78,5 +83,6 @@ class CurbEvent(Base):
     data_source_type: Mapped[str] = mapped_column(String(16))
     session_id: Mapped[str | None] = mapped_column(String(36))
     plate: Mapped[str | None] = mapped_column(String(16))
+    plate_key: Mapped[str | None] = mapped_column(String(32))
     plate_confidence: Mapped[int | None]
     payload: Mapped[dict[str, Any]]

@@ -17,6 +17,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from api.cli_forecast import fit_district
 from fixtures.builders import SmallDistrict, build_small_district
 from fixtures.tariffs import publish_demo_tariffs
 from parking.clock import FixedClock
@@ -118,6 +119,44 @@ def test_no_field_can_identify_a_vehicle_a_stay_or_a_bay(client: FlaskClient, to
     body = json.loads(texts[0])
     assert set(body["roads"][0]) == {"road_id", "road_name", "tariff", "hours"}
     assert set(body["roads"][0]["hours"][0]) == {"hour", "start", "occupancy_percent", "status"}
+
+
+def test_no_public_answer_carries_a_plate_its_key_or_a_stay(
+    client: FlaskClient, town: Town, db: Session, clock: FixedClock
+) -> None:
+    """Every public route (vacancy, curbs, forecast, open data, tariffs, quotes, pages) on a
+    district with plated stays: no plate, no plate key, no stay or event id in any body."""
+    road, bay = town.small.roads[0].uuid, town.small.bays[0].uuid
+    fit_district(db, town.small.district, clock.now())
+    db.commit()
+    urls = [
+        "/api/v1/testville/vacancy?lat=26.6795&lng=106.6301&radius=800",
+        f"/api/v1/testville/roads/{road}/bays",
+        f"/api/v1/testville/forecast?road={road}",
+        "/cds/testville/curbs/zones",
+        "/cds/testville/curbs/spaces",
+        "/cds/testville/curbs/policies",
+        "/cds/testville/curbs/areas",
+        f"{OPEN}/occupancy?date=2026-03-01",
+        f"{OPEN}/occupancy?date=2026-03-01&format=csv",
+        f"{OPEN}/tariffs",
+        "/api/v1/testville/tariffs",
+        f"/api/v1/testville/quote?road={road}&arrival=2026-03-02T10:00:00%2B08:00&minutes=90",
+        "/handheld/testville",
+        "/handheld/testville/bays.json",
+        "/drive/testville",
+    ]
+    secrets = [s.plate for s in town.stays] + [s.plate_key for s in town.stays]
+    secrets += [s.uuid for s in town.stays] + [s.start_event_id for s in town.stays]
+    assert all(secrets)
+    for url in urls:
+        response = client.get(url)
+        assert response.status_code == 200, (url, response.get_data(as_text=True)[:300])
+        text = response.get_data(as_text=True)
+        assert not [secret for secret in secrets if secret in text], url
+    assert bay in client.get("/cds/testville/curbs/spaces").get_data(
+        as_text=True
+    )  # the walk reads real bodies
 
 
 def test_the_feed_is_the_same_whether_or_not_plates_exist(

@@ -1,4 +1,5 @@
-"""The warden's handheld page in a real Chromium, phone-sized: signing in, checking a plate,
+"""The warden's handheld page in a real Chromium, phone-sized: signing in with a username and
+password (and out, which revokes the token), checking a plate,
 working a task from the list to resolved with a photo, the phone's location, and going
 offline."""
 
@@ -10,6 +11,8 @@ import zlib
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
+from argon2 import PasswordHasher
 from playwright.sync_api import Page, expect
 from sqlalchemy import func, select
 
@@ -19,13 +22,30 @@ from billing.tariffs import price_ended_stays
 from enforcement.models import Task
 from enforcement.models_warden import StaffPosition, TaskPhoto
 from enforcement.sweeps import sweep_overstays
+from fixtures.demo import DEMO_STAFF_PASSWORD
 from fixtures.tariffs import CORE
 from parking.inventory import get_district
 from parking.models import StaffToken, Stay
+from parking.staff import create_account
 from tests.browser.conftest import LiveSite, PageRecord, stake_of
 
 # Road 1 of the demo is priced by the core tariff (published by seed_demo with publish_tariff).
 CORE_MAX_STAY = timedelta(minutes=CORE["max_stay_minutes"] + CORE["grace_minutes"])
+PASSWORD = "handheld password"
+
+
+@pytest.fixture(autouse=True)
+def cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """argon2 at its production cost takes half a second a hash on a busy 2-core machine."""
+    monkeypatch.setattr("parking.staff.HASHER", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+
+
+def account(site: LiveSite, name: str, role: str = "warden") -> str:
+    """A staff account on the live site (password PASSWORD); its username."""
+    username = name.lower().replace(" ", ".")
+    with site.session() as db:
+        create_account(db, get_district(db, site.slug), username, PASSWORD, name, role, site.clock.now())
+    return username
 
 
 def png() -> bytes:
@@ -44,34 +64,60 @@ def open_handheld(page: Page, site: LiveSite) -> None:
     expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
 
 
-def sign_in(page: Page, token: str) -> None:
-    page.get_by_label("Staff token").fill(token)
+def sign_in(page: Page, username: str, password: str = PASSWORD) -> None:
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in", exact=True).click()
 
 
-def test_a_bad_token_is_refused_clearly_and_a_good_one_shows_who_i_am(
+def test_a_wrong_password_is_refused_clearly_and_the_right_one_shows_who_i_am_until_i_sign_out(
     browser_page: Page, live_site: LiveSite, page_record: PageRecord
 ) -> None:
     page = browser_page
+    username = account(live_site, "Wang Wei")
     open_handheld(page, live_site)
-    sign_in(page, "st_not-a-real-token")
+    sign_in(page, username, "not the password")
     error = page.locator("#sign-in-error")
-    expect(error).to_be_visible()
-    expect(error).to_contain_text("unauthorized")
-    expect(error).to_contain_text("the token is unknown, revoked or for another district")
+    expect(error).to_have_text("bad_credentials: the username or the password is wrong")
     expect(page.locator("#tabs")).to_be_hidden()
 
-    sign_in(page, live_site.staff_token("warden", "Wang Wei"))
+    sign_in(page, username)
     expect(page.locator("#whoami")).to_have_text("Signed in as Wang Wei (warden)")
     expect(page.locator("#sign-in-error")).to_be_hidden()
     expect(page.get_by_role("heading", name="Tasks")).to_be_visible()
+    expect(page.get_by_label("Password")).to_have_value("")
 
     page.reload()  # the token is kept for the tab's life (sessionStorage)
     expect(page.locator("#whoami")).to_have_text("Signed in as Wang Wei (warden)")
-    page.get_by_role("button", name="Sign out", exact=True).click()
+    with page.expect_response(lambda r: r.url.endswith("/staff/sign-out")) as signed_out:
+        page.get_by_role("button", name="Sign out", exact=True).click()
+    assert signed_out.value.ok
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    with live_site.session() as db:
+        revoked = db.scalars(select(StaffToken.revoked_at).where(StaffToken.name == "Wang Wei")).all()
+    assert len(revoked) == 1 and revoked[0] is not None  # signing out revoked the token
+    page.reload()
     expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
     assert page_record.foreign_requests() == []
     assert any("/staff/me" in url for url in page_record.requests)
+
+
+def test_the_demo_warden_signs_in_with_the_published_password_and_is_told_when_locked_out(
+    browser_page: Page, live_site: LiveSite
+) -> None:
+    page = browser_page
+    open_handheld(page, live_site)
+    for n in range(5):
+        with page.expect_response(lambda r: r.url.endswith("/staff/sign-in")) as answer:
+            sign_in(page, "warden-jianshan", f"guess {n}")
+        assert answer.value.status == 401
+        expect(page.locator("#sign-in-error")).to_contain_text("bad_credentials")
+    sign_in(page, "warden-jianshan", DEMO_STAFF_PASSWORD)
+    expect(page.locator("#sign-in-error")).to_have_text(
+        "too_many_attempts: too many failed sign-ins for this username: try again later (in 15 min)"
+    )
+    sign_in(page, "warden", DEMO_STAFF_PASSWORD)
+    expect(page.locator("#whoami")).to_have_text("Signed in as Demo warden (warden)")
 
 
 def test_a_plate_check_shows_the_bay_unpaid_and_the_arrears(
@@ -98,7 +144,7 @@ def test_a_plate_check_shows_the_bay_unpaid_and_the_arrears(
 
     page = browser_page
     open_handheld(page, live_site)
-    sign_in(page, live_site.staff_token("warden", "Li Na"))
+    sign_in(page, account(live_site, "Li Na"))
     page.get_by_role("button", name="Plate check", exact=True).click()
     page.get_by_label("Plate", exact=True).fill("贵a 88001")
     page.get_by_label("Bay (optional)").fill(bay)
@@ -129,7 +175,7 @@ def test_a_warden_takes_an_overstay_task_and_resolves_it_warned_with_a_photo(
 
     page = browser_page
     open_handheld(page, live_site)
-    sign_in(page, live_site.staff_token("warden", "Zhao Lei"))
+    sign_in(page, account(live_site, "Zhao Lei"))
     page.get_by_label("I'm at bay").fill(bay)
     page.get_by_role("button", name="Set", exact=True).click()
     expect(page.locator("#position-status")).to_contain_text(f"At bay {bay}")
@@ -178,7 +224,7 @@ def test_the_phones_location_is_reported_when_the_warden_allows_it(
     page.context.grant_permissions(["geolocation"], origin=live_site.url)
     page.context.set_geolocation({"latitude": bay.lat, "longitude": bay.lng, "accuracy": 5})
     open_handheld(page, live_site)
-    sign_in(page, live_site.staff_token("warden", "Sun Mei"))
+    sign_in(page, account(live_site, "Sun Mei"))
     expect(page.locator("#position-status")).to_contain_text(f"Position {bay.lat:.5f}, {bay.lng:.5f}")
     with live_site.session() as db:
         where = db.execute(
@@ -194,7 +240,7 @@ def test_offline_the_last_task_list_stays_on_screen_with_a_clear_note(
 ) -> None:
     page = browser_page
     open_handheld(page, live_site)
-    sign_in(page, live_site.staff_token("warden", "Qian Hui"))
+    sign_in(page, account(live_site, "Qian Hui"))
     expect(page.get_by_role("heading", name="Tasks")).to_be_visible()
     expect(page.locator("#tasks-note")).to_be_hidden()
     page.context.set_offline(True)
@@ -218,7 +264,7 @@ def test_a_task_someone_else_took_first_shows_the_conflict_and_who_has_it(
         sweep_overstays(db, get_district(db, live_site.slug), now)
     page = browser_page
     open_handheld(page, live_site)
-    sign_in(page, live_site.staff_token("warden", "Zhou Min"))
+    sign_in(page, account(live_site, "Zhou Min"))
     task = page.locator("#task-list li.task", has_text=plate)
     expect(task.get_by_role("button", name="Take", exact=True)).to_be_visible()
 

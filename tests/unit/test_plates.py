@@ -1,16 +1,23 @@
-"""Licence plates (parking/plates.py): one normal form, and how far a read is trusted."""
+"""Licence plates (parking/plates.py): one normal form, how far a read is trusted, and the\nkeyed hash plates are looked up by."""
 
 from __future__ import annotations
+
+import hashlib
+import hmac
 
 import pytest
 
 from parking.errors import InvalidInputError
 from parking.plates import (
+    DEVELOPMENT_PLATE_HASH_KEY,
     IN_PERSON_SCORE,
     UNRATED_READ_SCORE,
     InvalidPlateError,
     normalise_plate,
+    plate_key,
+    plate_key_or_none,
     plate_score,
+    use_plate_hash_key,
 )
 
 
@@ -112,3 +119,24 @@ def test_a_read_without_a_confidence_counts_as_fifty_whatever_its_source() -> No
     assert plate_score("camera", None) == plate_score("camera", 50)
     assert plate_score("data_feed", None) == 50
     assert plate_score("data_feed", 80) == 80
+
+
+def test_a_plate_key_is_the_truncated_hmac_of_the_normalised_plate() -> None:
+    expected = hmac.new(DEVELOPMENT_PLATE_HASH_KEY.encode(), "贵A12345".encode(), hashlib.sha256)
+    assert plate_key("贵a 12345") == expected.hexdigest()[:32]
+    assert len(plate_key("ABC123")) == 32 and plate_key("ABC123") != plate_key("ABC124")
+    assert plate_key_or_none(None) is None and plate_key_or_none("abc-123") == plate_key("ABC123")
+
+
+def test_a_plate_key_depends_on_the_secret_and_bad_plates_have_none() -> None:
+    default = plate_key("ABC123")
+    try:
+        use_plate_hash_key("another secret")
+        assert plate_key("ABC123") != default
+        with pytest.raises(ValueError):
+            use_plate_hash_key("")
+    finally:
+        use_plate_hash_key(DEVELOPMENT_PLATE_HASH_KEY)
+    assert plate_key("ABC123") == default
+    with pytest.raises(InvalidPlateError):
+        plate_key("not a plate!")

@@ -1,15 +1,17 @@
 /* The native API as the handheld sees it: same-origin requests with the staff token, and
-   every failure turned into one shape, {status, code, message, fields}, from problem+json. */
+   every failure turned into one shape, {status, code, message, fields, retryAfter}, from
+   problem+json (retryAfter: the seconds of a Retry-After header, else null). */
 "use strict";
 
 const TOKEN_KEY = "parking.handheld.token";
 
 class ApiProblem extends Error {
-  constructor(status, code, message, fields) {
+  constructor(status, code, message, fields, retryAfter) {
     super(message);
     this.status = status;
     this.code = code;
     this.fields = fields || [];
+    this.retryAfter = retryAfter || null;
   }
 }
 
@@ -53,7 +55,8 @@ const handheldApi = {
     if (!response.ok) {
       const code = (data && data.code) || "http_" + response.status;
       const message = (data && (data.title || data.detail)) || response.statusText || "request failed";
-      throw new ApiProblem(response.status, code, message, data && data.errors);
+      const retryAfter = parseInt(response.headers.get("Retry-After") || "", 10);
+      throw new ApiProblem(response.status, code, message, data && data.errors, retryAfter > 0 ? retryAfter : null);
     }
     return data;
   },

@@ -1,4 +1,4 @@
-/* The warden handheld: sign in with a staff token, report where I am, work the task list
+/* The warden handheld: sign in with a username and password, report where I am, work the task list
    (take, then resolve with an outcome, a note and a photo), and check plates at the curb.
    Plain DOM code; everything it loads comes from this server. */
 "use strict";
@@ -63,6 +63,7 @@
   function showProblem(target, problem) {
     target.replaceChildren(el("code", {}, problem.code || "error"), ": " + problem.message);
     if (problem.fields && problem.fields.length) target.append(" (" + problem.fields.join(", ") + ")");
+    if (problem.retryAfter) target.append(" (in " + minutes(Math.ceil(problem.retryAfter / 60)) + ")");
     target.hidden = false;
   }
 
@@ -121,21 +122,34 @@
     }
   }
 
-  // --- sign in
+  // --- sign in and out
 
-  async function signIn(token, quiet) {
+  async function signIn(username, password) {
+    const error = $("sign-in-error");
+    error.hidden = true;
+    let session;
+    try {
+      session = await api.call("POST", "/staff/sign-in", { json: { username, password } });
+    } catch (problem) {
+      showProblem(error, problem);
+      return;
+    }
+    $("password").value = "";
+    await enter(session.token, false);
+  }
+
+  /** Start working with a token: from signing in, or kept for the tab's life (sessionStorage). */
+  async function enter(token, quiet) {
     const error = $("sign-in-error");
     error.hidden = true;
     try {
       state.me = await api.call("GET", "/staff/me", { token });
     } catch (problem) {
       if (problem.status === 401) api.setToken(null);
-      else $("token").value = token; // offline: one tap on "Sign in" tries again
       if (!quiet || problem.status !== 401) showProblem(error, problem);
       return;
     }
     api.setToken(token);
-    $("token").value = "";
     const who = $("whoami");
     who.textContent = "Signed in as " + state.me.name + " (" + state.me.role + ")";
     who.hidden = false;
@@ -147,7 +161,20 @@
     locateIfAllowed();
   }
 
-  function signOut() {
+  /** Sign out on the server too (the token is revoked), then forget everything here. */
+  async function signOut() {
+    const token = api.token();
+    endSession();
+    if (!token) return;
+    try {
+      await api.call("POST", "/staff/sign-out", { token });
+    } catch (problem) {
+      /* offline, or the token had already ended: it is forgotten here either way */
+    }
+  }
+
+  /** Forget the token and everything shown with it (also when the server ended the token). */
+  function endSession() {
     api.setToken(null);
     sessionStorage.removeItem(TASKS_KEY);
     state.me = null;
@@ -158,18 +185,6 @@
     $("task-list").replaceChildren();
     $("plate-result").hidden = true;
     show("sign-in");
-  }
-
-  async function scanToken(event) {
-    const file = event.target.files[0];
-    if (!file || !("BarcodeDetector" in window)) return;
-    try {
-      const codes = await new BarcodeDetector({ formats: ["qr_code"] }).detect(await createImageBitmap(file));
-      if (codes.length) $("token").value = codes[0].rawValue.trim();
-      else showProblem($("sign-in-error"), { code: "no_qr_code", message: "no QR code found in the photo" });
-    } catch (err) {
-      showProblem($("sign-in-error"), { code: "scan_failed", message: String(err.message || err) });
-    }
   }
 
   // --- position: the phone's location when allowed, else the bay I say I'm at
@@ -233,7 +248,7 @@
       note.hidden = true;
       sessionStorage.setItem(TASKS_KEY, JSON.stringify({ at: new Date().toISOString(), tasks: data.tasks }));
     } catch (problem) {
-      if (problem.status === 401) return signOut();
+      if (problem.status === 401) return endSession();
       const kept = JSON.parse(sessionStorage.getItem(TASKS_KEY) || "null");
       if (kept) state.tasks = kept.tasks;
       note.textContent = problem.code + ": " + problem.message +
@@ -394,7 +409,7 @@
       renderPlate(await api.call("GET", "/plates/" + encodeURIComponent(plate) + "/check" + query));
     } catch (problem) {
       $("plate-result").hidden = true;
-      if (problem.status === 401) signOut();
+      if (problem.status === 401) endSession();
       showProblem(error, problem);
     }
   }
@@ -410,12 +425,10 @@
     addEventListener("offline", showNetwork);
     $("sign-in-form").addEventListener("submit", (event) => {
       event.preventDefault();
-      const token = $("token").value.trim();
-      if (token) signIn(token, false);
+      const username = $("username").value.trim();
+      if (username && $("password").value) signIn(username, $("password").value);
     });
     $("sign-out").addEventListener("click", signOut);
-    $("scan-row").hidden = !("BarcodeDetector" in window);
-    $("token-scan").addEventListener("change", scanToken);
     for (const tab of document.querySelectorAll("#tabs button")) {
       tab.addEventListener("click", () => show(tab.dataset.screen));
     }
@@ -435,7 +448,7 @@
     $("plate-form").addEventListener("submit", checkPlate);
     state.baysLoaded = loadBays();
     const token = api.token();
-    if (token) signIn(token, true).then(() => body.setAttribute("data-ready", "1"));
+    if (token) enter(token, true).then(() => body.setAttribute("data-ready", "1"));
     else body.setAttribute("data-ready", "1");
   }
 

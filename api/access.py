@@ -1,0 +1,181 @@
+"""The access matrix: for every endpoint of the app, who may call it. The one source of truth
+for roles: `require_staff`, `require_device` and the driver check look the current request's
+endpoint up here, docs/ACCESS.md is generated from it, and a test walks every route with
+every principal against it.
+
+Who may call is a set of principals: `public` (anyone, no token), `device` (a device token of
+the district), `driver` (a driver account token), or staff roles (a staff token of the
+district with that role). Scoping within a district (a device to its bays, a warden to their
+beat, a driver to their plates) is the handlers' business; see docs/ACCESS.md."""
+
+from __future__ import annotations
+
+from flask import Flask, request
+
+from api.errors import ApiError
+from parking.models import STAFF_ROLES
+
+PUBLIC, DEVICE, DRIVER = "public", "device", "driver"
+PRINCIPALS = (PUBLIC, DEVICE, DRIVER, *STAFF_ROLES)
+
+_ANYONE = frozenset({PUBLIC})
+_DEVICES = frozenset({DEVICE})
+_DRIVERS = frozenset({DRIVER})
+_ANY_STAFF = frozenset(STAFF_ROLES)
+_ADMIN = frozenset({"admin"})
+_ADMIN_BUREAU = frozenset({"admin", "bureau"})
+# Metrics and reports: administrators, the transport bureau (the CDS consumer the pilot
+# reports to) and city-management teams; they carry no plates and change nothing.
+_REPORT_READERS = frozenset({"admin", "bureau", "city"})
+_WORKERS = frozenset({"admin", "warden", "attendant", "city"})
+_PLATE_CHECKERS = frozenset({"admin", "warden", "attendant", "police"})
+_REGISTRARS = frozenset({"admin", "warden", "attendant"})
+_PAYMENT_READERS = frozenset({"admin", "bureau", "warden", "attendant", "police"})
+_FEED_READERS = frozenset({"admin", "police"})
+
+ACCESS: dict[str, frozenset[str]] = {
+    # CDS 1.1 under /cds/<district>/
+    "cds_curbs.zones": _ANYONE,
+    "cds_curbs.spaces": _ANYONE,
+    "cds_curbs.policies": _ANYONE,
+    "cds_curbs.policy": _ANYONE,
+    "cds_curbs.areas": _ANYONE,
+    "cds_events.push_events": _DEVICES,
+    "cds_events.list_events": _ANY_STAFF,
+    "cds_events.device_status": _ANY_STAFF,
+    "cds_metrics.get_aggregates": _REPORT_READERS,
+    "cds_metrics.get_sessions": _REPORT_READERS,
+    # devices: who am I, and token rotation (a device its own; an admin any device's)
+    "devices.me": _DEVICES,
+    "devices.rotate_own_token": _DEVICES,
+    "devices.rotate_token": _ADMIN,
+    # staff sign-in (public, rate-limited), sign-out, and the admin's accounts and tokens
+    "staff_auth.sign_in": _ANYONE,
+    "staff_auth.sign_out_view": _ANY_STAFF,
+    "staff_auth.create": _ADMIN,
+    "staff_auth.list_all": _ADMIN,
+    "staff_auth.disable": _ADMIN,
+    "staff_auth.revoke": _ADMIN,
+    # drivers: signing up and in is public, the rest is the driver's own
+    "drivers.create_driver": _ANYONE,
+    "drivers.create_session": _ANYONE,
+    "drivers.me": _DRIVERS,
+    "drivers.add_plate": _DRIVERS,
+    "drivers.card_setup": _DRIVERS,
+    "drivers.put_card": _DRIVERS,
+    "drivers.notices": _DRIVERS,
+    "drivers.current_stays": _DRIVERS,
+    "drivers.stay_history": _DRIVERS,
+    "drivers.outstanding": _DRIVERS,
+    "drivers.pay_mine": _DRIVERS,
+    "drivers.notifications": _DRIVERS,
+    "drivers.put_callback": _DRIVERS,
+    # tariffs, quotes and paying by plate: public; publishing and refunds: staff
+    "billing.list_tariffs": _ANYONE,
+    "billing.quote": _ANYONE,
+    "billing.create_tariff": _ADMIN_BUREAU,
+    "payments.unpaid": _ANYONE,
+    "payments.pay_plate": _ANYONE,
+    "payments.get_payment": _PAYMENT_READERS,
+    "payments.refund_payment": _ADMIN_BUREAU,
+    "payments.stripe_webhook": _ANYONE,  # verified by the provider's signature instead
+    "receipts.receipt_page": _ANYONE,  # by the payment's unguessable id
+    "receipts.receipt_document": _ANYONE,
+    "test_cards.create_test_card": _ANYONE,  # local test server only
+    "reconciliation.daily_reconciliation": _ADMIN_BUREAU,
+    # staff reads
+    "staff.list_stays": _ANY_STAFF,
+    "staff.list_anomalies": _ADMIN_BUREAU,
+    "police.feed": _FEED_READERS,
+    "reports.summary": _REPORT_READERS,
+    "reports.problems": _REPORT_READERS,
+    "report_documents.chart": _REPORT_READERS,
+    "report_documents.monthly_pdf": _REPORT_READERS,
+    "pricing.get_advice": _ADMIN_BUREAU,
+    "pricing.get_what_if": _ADMIN_BUREAU,
+    "pricing.publish": _ADMIN_BUREAU,
+    # the warden handheld
+    "warden.get_me": _ANY_STAFF,
+    "warden.post_position": _ANY_STAFF,
+    "warden.list_tasks": _WORKERS,
+    "warden.take": _WORKERS,
+    "warden.resolve": _WORKERS,
+    "warden.photo": _ANY_STAFF,
+    "warden.plate_check": _PLATE_CHECKERS,
+    "warden.plate_check_audit": _ADMIN_BUREAU,
+    "warden.register": _REGISTRARS,
+    # drivers' vacancy and open data
+    "vacancy.vacancy": _ANYONE,
+    "vacancy.road_bays": _ANYONE,
+    "vacancy.forecast": _ANYONE,
+    "open_data.occupancy": _ANYONE,
+    "open_data.tariffs": _ANYONE,
+    # pages (they call the API with the token the user pastes) and documents
+    "pages.handheld": _ANYONE,
+    "pages.bay_directory": _ANYONE,
+    "pages_bureau.bureau_page": _ANYONE,
+    "pages_driver.driver_page": _ANYONE,
+    "openapi.openapi_document": _ANYONE,
+    "static": _ANYONE,
+}
+
+
+class AccessMatrixError(RuntimeError):
+    """The app and the matrix disagree: an endpoint is missing, or the matrix names one
+    that does not exist."""
+
+
+def _check_matrix() -> None:
+    for endpoint, allowed in ACCESS.items():
+        if not allowed or not allowed <= set(PRINCIPALS) or (PUBLIC in allowed and len(allowed) > 1):
+            raise AccessMatrixError(
+                f"{endpoint}: {sorted(allowed)} is not public alone or a set of principals"
+            )
+
+
+_check_matrix()
+
+
+def allowed_for(endpoint: str | None) -> frozenset[str]:
+    """Who may call `endpoint`; an endpoint missing from the matrix admits nobody."""
+    return ACCESS.get(endpoint or "", frozenset())
+
+
+def require_allowed(principal: str) -> None:
+    """403 `forbidden` unless the matrix lets `principal` (a role, `device` or `driver`)
+    call this request's endpoint. Call it after the token is known to be valid."""
+    if principal not in allowed_for(request.endpoint):
+        raise ApiError(403, "forbidden", f"the {principal} role may not do this")
+
+
+def unlisted_endpoints(app: Flask) -> tuple[list[str], list[str]]:
+    """(endpoints of the app missing from the matrix, matrix entries the app lacks)."""
+    endpoints = set(app.view_functions)
+    return sorted(endpoints - ACCESS.keys()), sorted(ACCESS.keys() - endpoints)
+
+
+def check_app(app: Flask) -> None:
+    missing, stale = unlisted_endpoints(app)
+    if missing or stale:
+        raise AccessMatrixError(
+            f"access matrix out of date: missing {', '.join(missing) or 'none'}; "
+            f"not in the app {', '.join(stale) or 'none'} (api/access.py)"
+        )
+
+
+def shown(allowed: frozenset[str]) -> str:
+    """The principals in matrix order, e.g. `admin, bureau, city`."""
+    return ", ".join(p for p in PRINCIPALS if p in allowed)
+
+
+def matrix_table(app: Flask) -> str:
+    """The matrix as a Markdown table, one row per route and method, sorted by route."""
+    rows = []
+    for rule in app.url_map.iter_rules():
+        for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
+            rows.append((rule.rule, method, rule.endpoint, shown(allowed_for(rule.endpoint)) or "nobody"))
+    lines = ["| route | method | endpoint | who may call |", "|---|---|---|---|"]
+    lines += [
+        f"| `{route}` | {method} | `{endpoint}` | {who} |" for route, method, endpoint, who in sorted(rows)
+    ]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,151 @@
+"""Staff sign-in with a password, rate-limited by failed attempts recorded in the database,
+so the limit holds across every web worker.
+
+A sign-in is three steps because the password check (argon2, tens of milliseconds) must run
+outside any transaction: `start_sign_in` refuses a limited user or address and records the
+attempt as a failure (committed before the check, so parallel guesses all count);
+`check_password`; then `complete_sign_in` turns that record into a success and issues the
+token. An attempt that is refused never gets as far as the password."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
+
+from parking.errors import DomainError
+from parking.models import District, StaffToken
+from parking.models_staff import SignInAttempt, StaffAccount
+from parking.staff import issue_staff_token, normalise_username, password_matches
+
+
+class BadCredentialsError(DomainError):
+    code = "bad_credentials"
+    status = 401
+
+
+class TooManyAttemptsError(DomainError):
+    code = "too_many_attempts"
+    status = 429
+
+    def __init__(self, message: str, retry_after: timedelta) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+    @property
+    def retry_after_seconds(self) -> int:
+        return max(1, math.ceil(self.retry_after.total_seconds()))
+
+
+@dataclass(frozen=True)
+class SignInLimits:
+    """At most `per_user` failures per (district, username) and `per_ip` per client address
+    within `window`."""
+
+    per_user: int
+    per_ip: int
+    window: timedelta
+
+
+@dataclass(frozen=True)
+class PendingSignIn:
+    """An attempt under way: its record, and the account's hash to check (None: no such
+    account, or disabled, which a dummy hash stands in for)."""
+
+    attempt_id: int
+    account_id: int | None
+    password_hash: str | None
+
+
+def start_sign_in(
+    db: Session, district: District, username: str, client_ip: str, limits: SignInLimits, now: datetime
+) -> PendingSignIn:
+    """Refuse (`TooManyAttemptsError`) a username or address over its limit; else record the
+    attempt as a failure and return what the password is to be checked against."""
+    username = normalise_username(username)[:64]
+    # One sign-in of a district at a time counts and records (no-op on SQLite, whose write
+    # lock already does this); NO KEY UPDATE leaves rows that refer to the district alone.
+    db.execute(select(District.id).where(District.id == district.id).with_for_update(key_share=True))
+    db.execute(delete(SignInAttempt).where(SignInAttempt.attempted_at <= now - limits.window))
+    by_user = (
+        SignInAttempt.district_id == district.id,
+        SignInAttempt.username == username,
+        SignInAttempt.user_cleared.is_(False),
+    )
+    by_address = (SignInAttempt.client_ip == client_ip,)
+    for where, limit, who in (
+        (by_user, limits.per_user, "this username"),
+        (by_address, limits.per_ip, "this address"),
+    ):
+        until = _limited_until(db, where, limit, limits.window)
+        if until is not None:
+            raise TooManyAttemptsError(f"too many failed sign-ins for {who}: try again later", until - now)
+    attempt = SignInAttempt(
+        district_id=district.id, username=username, client_ip=client_ip, attempted_at=now, user_cleared=False
+    )
+    db.add(attempt)
+    db.flush()
+    account = db.scalar(
+        select(StaffAccount).where(StaffAccount.district_id == district.id, StaffAccount.username == username)
+    )
+    if account is None or account.disabled_at is not None:
+        return PendingSignIn(attempt.id, None, None)
+    return PendingSignIn(attempt.id, account.id, account.password_hash)
+
+
+def _limited_until(db: Session, where: tuple[Any, ...], limit: int, window: timedelta) -> datetime | None:
+    """When the failures matching `where` fall below `limit` (the limit-th newest one leaves
+    the window); None when they are below it already. Rows older than the window are gone."""
+    newest = (
+        select(SignInAttempt.attempted_at)
+        .where(*where)
+        .order_by(SignInAttempt.attempted_at.desc())
+        .offset(limit - 1)
+        .limit(1)
+    )
+    at = db.scalar(newest)
+    return None if at is None else at + window
+
+
+def check_password(pending: PendingSignIn, password: str) -> None:
+    """`BadCredentialsError` unless the password is the account's. An unknown or disabled
+    account costs the same work and gets the same answer as a wrong password."""
+    if not password_matches(pending.password_hash, password):
+        raise BadCredentialsError("the username or the password is wrong")
+
+
+def complete_sign_in(
+    db: Session, district: District, pending: PendingSignIn, lifetime: timedelta, now: datetime
+) -> tuple[StaffAccount, StaffToken, str]:
+    """After the right password: the attempt was no failure, the user's earlier failures no
+    longer count against the username (they still count against the address), and the
+    account gets a token that expires after `lifetime`."""
+    account = db.get(StaffAccount, pending.account_id) if pending.account_id is not None else None
+    if account is None or account.disabled_at is not None:  # disabled meanwhile
+        raise BadCredentialsError("the username or the password is wrong")
+    db.execute(delete(SignInAttempt).where(SignInAttempt.id == pending.attempt_id))
+    db.execute(
+        update(SignInAttempt)
+        .where(SignInAttempt.district_id == district.id, SignInAttempt.username == account.username)
+        .values(user_cleared=True)
+    )
+    row, token = issue_staff_token(
+        db,
+        district,
+        account.role,
+        account.display_name,
+        now,
+        account_id=account.id,
+        expires_at=now + lifetime,
+    )
+    return account, row, token
+
+
+def sign_out(db: Session, staff: StaffToken, now: datetime) -> None:
+    """Revoke the token the request came with."""
+    staff.revoked_at = now
+    db.flush()
