@@ -7,31 +7,26 @@ import json
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import click
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from api.config import PROJECT_ROOT
 from api.database import make_engine
 from api.migrations import upgrade
 from api.vacancy import district_holidays
-from parking.forecast import (
-    FitResult,
-    cell_at,
-    estimate,
-    fit_forecasts,
-    free_at,
-    history_counts,
-    load_history,
-    sample_instants,
-)
+from parking.forecast import HISTORY, Gap, merge_gaps
+from parking.forecast_calibration import Scores, calibrate
+from parking.forecast_history import FitResult, fit_forecasts, load_history
+from parking.metrics import load_bays, unwatched_bays
 from parking.models import Bay, District, Road
 from sensors.intake import ingest_batch
+from sensors.models import SENSING_KINDS, CurbEvent, Device
+from sensors.watch import device_watch
 
 MELBOURNE = PROJECT_ROOT.parent / "shared" / "data" / "melbourne"
 # Simulated demand. The demo's roads (73 to 132 bays) never fill under the simulator (a
@@ -53,79 +48,62 @@ SIM_FIRST_DAY = datetime(2026, 3, 2)  # a Monday
 _SKEW = timedelta(minutes=2)
 
 
-def fit_district(db: Session, district: District, now: datetime) -> FitResult:
-    """The `forecast` job for one district."""
+def fit_district(
+    db: Session, district: District, now: datetime, stale: timedelta = timedelta(minutes=15)
+) -> FitResult:
+    """The `forecast` job for one district: its last `HISTORY`, unwatched time left out."""
     zone = ZoneInfo(district.time_zone)
-    return fit_forecasts(db, district.id, zone, district_holidays(db, district), now)
+    unwatched = unwatched_history(db, district.id, now - HISTORY, now, stale)
+    return fit_forecasts(db, district.id, zone, district_holidays(db, district), now, unwatched)
 
 
-@dataclass
-class Scores:
-    """Brier scores of the model and of two baselines, and the reliability table."""
-
-    n: int = 0
-    model: float = 0.0
-    base: float = 0.0
-    road: float = 0.0
-    observed: float = 0.0
-    bins: list[list[float]] = field(default_factory=lambda: [[0, 0.0, 0.0] for _ in range(10)])
-
-    def add(self, p: float, base: float, road: float, free: bool) -> None:
-        y = 1.0 if free else 0.0
-        self.n += 1
-        self.model += (p - y) ** 2
-        self.base += (base - y) ** 2
-        self.road += (road - y) ** 2
-        self.observed += y
-        cell = self.bins[min(int(p * 10), 9)]
-        cell[0] += 1
-        cell[1] += p
-        cell[2] += y
-
-    def lines(self) -> list[str]:
-        n = max(self.n, 1)
-        out = [
-            f"held-out samples: {self.n}; observed rate of a free bay: {self.observed / n:.3f}",
-            "| predictor | Brier score | skill vs base rate |",
-            "|---|---|---|",
-        ]
-        for name, total in (
-            ("base rate (training)", self.base),
-            ("road rate", self.road),
-            ("model", self.model),
-        ):
-            out.append(f"| {name} | {total / n:.4f} | {1 - total / self.base if self.base else 0:.3f} |")
-        out += ["", "| predicted | samples | mean predicted | observed |", "|---|---|---|---|"]
-        for i, (count, p_sum, y_sum) in enumerate(self.bins):
-            if count:
-                out.append(
-                    f"| {i / 10:.1f}-{(i + 1) / 10:.1f} | {int(count)} | {p_sum / count:.3f} | {y_sum / count:.3f} |"
-                )
-        return out
+# A silence the health sweep logged: how far back before its comms_lost to look for the
+# device's last report (a sweep runs every few minutes; this bounds the scan).
+SILENCE_LOOKBACK = timedelta(hours=2)
 
 
-def calibrate(
-    db: Session, district: District, since: datetime, until: datetime, is_training: Callable[[datetime], bool]
-) -> Scores:
-    """Fit on the sampled instants `is_training` accepts, score on the others."""
-    zone = ZoneInfo(district.time_zone)
-    holidays = district_holidays(db, district)
-    history = load_history(db, district.id, since, until)
-    counts = history_counts(history, zone, holidays, keep=is_training)
-    models = {road: estimate(cells) for road, cells in counts.items()}
-    n = sum(c[0] for cells in counts.values() for c in cells.values())
-    base = sum(c[1] for cells in counts.values() for c in cells.values()) / max(n, 1)
-    instants = [t for t in sample_instants(history.since, history.until) if not is_training(t)]
-    cells = [cell_at(t, zone, holidays) for t in instants]
-    scores = Scores()
-    for road, model in models.items():
-        road_n = sum(c[0] for c in counts[road].values())
-        road_rate = (sum(c[1] for c in counts[road].values()) + 1) / (road_n + 2)
-        for cell, free in zip(
-            cells, free_at(history.stays.get(road, []), history.bays[road], instants), strict=True
-        ):
-            scores.add(model[cell], base, road_rate, free)
-    return scores
+def unwatched_history(
+    db: Session, district_id: int, since: datetime, until: datetime, stale: timedelta
+) -> dict[int, list[Gap]]:
+    """Per bay, when no online sensing device watched it in [since, until): the outages the
+    device log records (comms_lost to comms_restored, `sensors.watch`), each begun as early
+    as the device went stale (its last report before the comms_lost, plus `stale`), as the
+    live vacancy would have shown its bays unknown from then on."""
+    feeds, stakes, outages = device_watch(db, district_id, since, until)
+    for device, gap in _silences(db, district_id, since, until, stale):
+        outages[device] = merge_gaps([*outages.get(device, []), gap])
+    return unwatched_bays(load_bays(db, district_id), (since, until), feeds, stakes, outages)
+
+
+def _silences(
+    db: Session, district_id: int, since: datetime, until: datetime, stale: timedelta
+) -> list[tuple[int, Gap]]:
+    """(device, gap) from a sensing device's going stale to the comms_lost logged for it."""
+    lost = db.execute(
+        select(CurbEvent.device_id, CurbEvent.event_time)
+        .join(Device, Device.id == CurbEvent.device_id)
+        .where(
+            CurbEvent.district_id == district_id,
+            CurbEvent.event_type == "comms_lost",
+            CurbEvent.event_time >= since,
+            CurbEvent.event_time < until,
+            Device.kind.in_(SENSING_KINDS),
+        )
+    ).all()
+    out = []
+    for device, at in lost:
+        heard = db.scalar(
+            select(func.max(CurbEvent.event_time)).where(
+                CurbEvent.district_id == district_id,
+                CurbEvent.device_id == device,
+                CurbEvent.event_time >= at - SILENCE_LOOKBACK,
+                CurbEvent.event_time < at,
+            )
+        )
+        stale_from = max((heard or at - SILENCE_LOOKBACK) + stale, since)
+        if stale_from < at:
+            out.append((device, (stale_from, at)))
+    return out
 
 
 @click.command("forecast-calibration")
@@ -148,13 +126,23 @@ def forecast_calibration(source: str, days: int, seed: int) -> None:
                     district, since, until, split, what = _simulated(db, days, seed)
                 else:
                     district, since, until, split, what = _melbourne(db)
-                scores = calibrate(db, district, since, until, split)
+                scores = _calibrate(db, district, since, until, split)
         finally:
             engine.dispose()
     click.echo(what)
-    for line in scores.lines():
-        click.echo(line)
+    for score in scores:
+        for line in score.lines():
+            click.echo(line)
     click.echo(f"({time.perf_counter() - started:.0f} s)")
+
+
+def _calibrate(
+    db: Session, district: District, since: datetime, until: datetime, split: Split
+) -> list[Scores]:
+    zone = ZoneInfo(district.time_zone)
+    unwatched = unwatched_history(db, district.id, since, until, timedelta(minutes=15))
+    history = load_history(db, district.id, since, until, unwatched)
+    return calibrate(history, zone, district_holidays(db, district), split)
 
 
 Split = Callable[[datetime], bool]

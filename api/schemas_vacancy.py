@@ -97,9 +97,20 @@ class ForecastOut(Schema):
     road = fields.String()
     road_name = fields.String()
     arrival = fields.DateTime()
+    basis = fields.String(
+        metadata={
+            "enum": ["history", "history+current"],
+            "description": "history: the slot's history alone; history+current: the road's bays "
+            "now carried forward to the arrival (in= up to 120 minutes, some bay state known)",
+        }
+    )
     day_class = fields.String(metadata={"enum": ["weekday", "saturday", "sunday_holiday"]})
     slot = fields.String(metadata={"description": "local start of the 15-minute slot, HH:MM"})
     probability_free = fields.Float()
+    history_probability = fields.Float(metadata={"description": "the slot's history alone"})
+    free_now = fields.Integer(
+        allow_none=True, metadata={"description": "bays known free now (history+current only)"}
+    )
     samples = fields.Integer()
     road_rate = fields.Float()
     fitted_at = fields.DateTime()

@@ -42,7 +42,8 @@ from api.vacancy_cache import district as cached_district
 from billing.models import TariffVersion
 from billing.tariff import Tariff
 from billing.tariffs import compiled
-from parking.forecast import forecast_at
+from parking.forecast_current import CURRENT_HORIZON, RoadNow, probability_free
+from parking.forecast_history import dwell_curve, forecast_at, open_stay_ages
 from parking.geo import degrees_box, distance_m, valid_lat_lng
 from parking.inventory import get_district
 from parking.models import District, Road
@@ -147,30 +148,54 @@ def road_bays(district: str, road: str) -> Response:
 )
 def forecast(district: str) -> Response:
     """From the road's own history by day class and 15-minute slot (see docs/FORECAST.md):
-    the probability that at least one bay is free `in` minutes from now, or `at` a time."""
+    the probability that at least one bay is free `in` minutes from now, or `at` a time.
+    Up to CURRENT_HORIZON ahead (`in` only), the road's bays now are carried forward too."""
     db = get_db()
     place = get_district(db, district)
     args = ForecastQuery().load(request.args)
     found = _road(db, place, args["road"])
-    arrival = args.get("at") or clock_now() + timedelta(minutes=args.get("in_minutes", 0))
+    now = clock_now()
+    arrival = args.get("at") or now + timedelta(minutes=args.get("in_minutes", 0))
     zone = ZoneInfo(place.time_zone)
     answer = forecast_at(db, found.id, arrival, zone, district_holidays(db, place))
     if answer is None:
         raise ApiError(
             404, "no_forecast", "no forecast is fitted for this road yet (job `forecast`)", ["road"]
         )
+    probability, basis, free_now = answer.probability, "history", None
+    curve = dwell_curve(db, found.id) if "at" not in args and arrival - now <= CURRENT_HORIZON else None
+    if curve is not None:
+        state = _road_now(db, place.id, found.id, now)
+        if state.known:
+            probability = probability_free(state, answer.probability, curve, arrival - now)
+            basis, free_now = "history+current", state.free
     body = {
         "road": found.uuid,
         "road_name": found.name,
         "arrival": arrival,
+        "basis": basis,
         "day_class": answer.day_class,
         "slot": f"{answer.slot // 4:02d}:{answer.slot % 4 * 15:02d}",
-        "probability_free": round(answer.probability, 3),
+        "probability_free": round(probability, 3),
+        "history_probability": round(answer.probability, 3),
+        "free_now": free_now,
         "samples": answer.samples,
         "road_rate": round(answer.road_rate, 3),
         "fitted_at": answer.fitted_at,
     }
     return jsonify(ForecastOut().dump(body))
+
+
+def _road_now(db: Session, district_id: int, road_id: int, now: datetime) -> RoadNow:
+    """The road's bays as a driver sees them now, with the age of each occupied bay's stay."""
+    stale_before = now - timedelta(minutes=_stale_minutes())
+    views = _reports(db, district_id, [road_id], now).get(road_id, _NO_BAYS).views(stale_before)
+    ages = open_stay_ages(db, road_id, now)
+    return RoadNow(
+        len(views),
+        [ages.get(v.bay.id) for v in views if v.state == TAKEN],
+        sum(v.state == UNKNOWN for v in views),
+    )
 
 
 class RoadReports:

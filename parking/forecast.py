@@ -7,22 +7,19 @@ probability is a Beta posterior mean: its own samples, plus a prior worth `PRIOR
 samples centred on the neighbouring slots of the same day class, which are in turn pulled
 toward the road's rate for that day class and that toward the road's overall rate. So a cell
 with much history says what it saw, and a thin one borrows from what surrounds it.
+
+Only watched time counts: an instant at which any bay of the road had no online sensing
+device watching it (the outages the caller passes, from the device log) is left out of the
+road's samples, as if it had not been observed; a stay that overlaps such a gap is left out
+of the road's dwell curve (its end may be the moment the device came back).
 """
 
 from __future__ import annotations
 
 import bisect
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
-
-from sqlalchemy import delete, func, or_, select
-from sqlalchemy.orm import Session
-
-from parking.db import insert_rows
-from parking.forecast_models import RoadForecast
-from parking.models import Bay, Stay
 
 SLOT = timedelta(minutes=15)
 SLOTS_PER_DAY = 96
@@ -38,6 +35,8 @@ NEIGHBOUR_WEIGHTS = ((1, 0.5), (2, 0.25))
 Cell = tuple[str, int]  # (day class, slot)
 Counts = dict[Cell, list[int]]  # cell -> [samples, samples with a free bay]
 Interval = tuple[datetime, datetime | None]
+BayStay = tuple[int, datetime, datetime | None]  # (bay, started_at, ended_at)
+Gap = tuple[datetime, datetime]  # [start, end) when a bay was unwatched
 
 
 def day_class(day: date, holidays: frozenset[date]) -> str:
@@ -77,10 +76,34 @@ def free_at(stays: Iterable[Interval], bays: int, instants: Sequence[datetime]) 
     return out
 
 
-def count_cells(cells: Sequence[Cell], free: Sequence[bool]) -> Counts:
-    """Samples and free samples per cell."""
+def merge_gaps(gaps: Iterable[Gap]) -> list[Gap]:
+    """Gaps sorted and merged where they overlap or touch."""
+    out: list[Gap] = []
+    for start, end in sorted(gaps):
+        if out and start <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], end))
+        elif start < end:
+            out.append((start, end))
+    return out
+
+
+def unwatched_at(gaps: Sequence[Gap], instants: Sequence[datetime]) -> list[bool]:
+    """For each instant, whether it falls in one of the merged `gaps`."""
+    starts = [start for start, _ in gaps]
+    out = []
+    for at in instants:
+        i = bisect.bisect_right(starts, at) - 1
+        out.append(i >= 0 and at < gaps[i][1])
+    return out
+
+
+def count_cells(cells: Sequence[Cell], free: Sequence[bool], unwatched: Sequence[bool] = ()) -> Counts:
+    """Samples and free samples per cell, leaving out the unwatched instants."""
     counts: Counts = {}
-    for cell, is_free in zip(cells, free, strict=True):
+    skip = unwatched or [False] * len(cells)
+    for cell, is_free, masked in zip(cells, free, skip, strict=True):
+        if masked:
+            continue
         tally = counts.setdefault(cell, [0, 0])
         tally[0] += 1
         tally[1] += is_free
@@ -106,125 +129,3 @@ def estimate(counts: Mapping[Cell, Sequence[int]]) -> dict[Cell, float]:
             prior = (near_k + NEIGHBOUR_PRIOR_SAMPLES * class_rate) / (near_n + NEIGHBOUR_PRIOR_SAMPLES)
             out[(klass, s)] = (k[s] + PRIOR_SAMPLES * prior) / (n[s] + PRIOR_SAMPLES)
     return out
-
-
-# -- loading and storing --------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class History:
-    """A district's stays per road over a window, and each road's number of bays."""
-
-    since: datetime
-    until: datetime
-    stays: dict[int, list[Interval]]
-    bays: dict[int, int]
-
-
-def load_history(db: Session, district_id: int, since: datetime, until: datetime) -> History:
-    """Stays overlapping [since, until); the window starts no earlier than the first stay,
-    so days before the district had any data do not count as days of free bays."""
-    first = db.scalar(
-        select(func.min(Stay.started_at)).where(Stay.district_id == district_id, Stay.started_at < until)
-    )
-    since = max(since, first) if first is not None else until
-    bays: dict[int, int] = {
-        road: n
-        for road, n in db.execute(
-            select(Bay.road_id, func.count()).where(Bay.district_id == district_id).group_by(Bay.road_id)
-        )
-    }
-    stays: dict[int, list[Interval]] = {road: [] for road in bays}
-    rows = db.execute(
-        select(Stay.road_id, Stay.started_at, Stay.ended_at).where(
-            Stay.district_id == district_id,
-            Stay.started_at < until,
-            or_(Stay.ended_at.is_(None), Stay.ended_at > since),
-        )
-    )
-    for road_id, started_at, ended_at in rows:
-        stays.setdefault(road_id, []).append((started_at, ended_at))
-    return History(since, until, stays, bays)
-
-
-def history_counts(
-    history: History,
-    zone: ZoneInfo,
-    holidays: frozenset[date],
-    keep: Callable[[datetime], bool] | None = None,
-) -> dict[int, Counts]:
-    """Per road, the samples of its history per cell (only instants `keep` accepts)."""
-    instants = sample_instants(history.since, history.until)
-    if keep is not None:
-        instants = [t for t in instants if keep(t)]
-    cells = [cell_at(t, zone, holidays) for t in instants]
-    return {
-        road: count_cells(cells, free_at(history.stays.get(road, []), bays, instants))
-        for road, bays in history.bays.items()
-        if bays
-    }
-
-
-@dataclass(frozen=True)
-class FitResult:
-    roads: int
-    samples: int
-    since: datetime
-    until: datetime
-
-    def summary(self) -> str:
-        days = (self.until - self.since) / timedelta(days=1)
-        return f"{self.roads} roads fitted on {days:.1f} days ({self.samples} samples)"
-
-
-def fit_forecasts(
-    db: Session, district_id: int, zone: ZoneInfo, holidays: frozenset[date], now: datetime
-) -> FitResult:
-    """Refit every road of a district on the last `HISTORY` and replace its stored model."""
-    history = load_history(db, district_id, now - HISTORY, now)
-    counts = history_counts(history, zone, holidays)
-    db.execute(delete(RoadForecast).where(RoadForecast.district_id == district_id))
-    rows = [
-        {
-            "road_id": road,
-            "day_class": klass,
-            "slot": slot,
-            "district_id": district_id,
-            "probability": probability,
-            "samples": cells.get((klass, slot), [0, 0])[0],
-            "free_samples": cells.get((klass, slot), [0, 0])[1],
-            "fitted_at": now,
-        }
-        for road, cells in counts.items()
-        for (klass, slot), probability in estimate(cells).items()
-    ]
-    insert_rows(db, RoadForecast.__table__, rows)  # type: ignore[arg-type]
-    samples = sum(c[0] for cells in counts.values() for c in cells.values())
-    return FitResult(len(counts), samples, history.since, history.until)
-
-
-@dataclass(frozen=True)
-class Forecast:
-    day_class: str
-    slot: int
-    probability: float
-    samples: int
-    road_rate: float
-    fitted_at: datetime
-
-
-def forecast_at(
-    db: Session, road_id: int, at: datetime, zone: ZoneInfo, holidays: frozenset[date]
-) -> Forecast | None:
-    """The stored forecast for a road at an arrival time; None before the first fit."""
-    klass, slot = cell_at(at, zone, holidays)
-    cell = db.get(RoadForecast, (road_id, klass, slot))
-    if cell is None:
-        return None
-    total, free = db.execute(
-        select(func.sum(RoadForecast.samples), func.sum(RoadForecast.free_samples)).where(
-            RoadForecast.road_id == road_id
-        )
-    ).one()
-    road_rate = ((free or 0) + 1) / ((total or 0) + 2)
-    return Forecast(klass, slot, cell.probability, cell.samples, road_rate, cell.fitted_at)

@@ -1,5 +1,7 @@
-"""The `forecast` job fits each road on its history and the forecast endpoint answers from
-the fitted model: a road full every weekday morning is forecast full then, free otherwise."""
+"""The `forecast` job fits each road on its watched history and the forecast endpoint answers
+from the fitted model: a road full every weekday morning is forecast full then, free
+otherwise; for `in=` minutes the road's bays now are carried forward; hours when its camera
+was offline are left out of the history."""
 
 from __future__ import annotations
 
@@ -17,8 +19,9 @@ from api.jobs import run_job
 from fixtures.builders import SmallDistrict, build_small_district, cds_event
 from fixtures.simulator import SimBay, simulate_day
 from parking.clock import FixedClock
-from parking.forecast_models import RoadForecast
+from parking.forecast_models import RoadDwell, RoadForecast
 from parking.models import Stay
+from sensors.health import comms_event
 
 URL = "/api/v1/testville/forecast"
 ZONE = ZoneInfo("Asia/Shanghai")
@@ -81,7 +84,9 @@ def test_the_job_fits_every_road_on_a_simulated_history(
     summary = run_job(app, "forecast", "testville")
 
     assert summary.startswith("testville 2 roads fitted on 3.4 days")  # to now, Monday 10:00
+    assert summary.endswith("0 left out as unwatched)")
     assert db.scalar(select(func.count()).select_from(RoadForecast)) == 2 * 3 * 96
+    assert db.scalar(select(func.count()).select_from(RoadDwell)) == 2
     body = forecast(client, f"road={town.roads[0].uuid}&in=30")
     assert 0 < body["probability_free"] < 1
     assert body["day_class"] == "weekday" and body["slot"] == "10:30"
@@ -99,11 +104,66 @@ def test_a_road_full_every_morning_is_forecast_full_in_the_morning_only(
     afternoon = forecast(client, f"road={road_1}&at=2026-03-03T15:00:00%2B08:00")
     other_road = forecast(client, f"road={road_2}&in=15")
 
-    assert morning["probability_free"] < 0.2 and morning["slot"] == "10:15"
+    assert morning["history_probability"] < 0.2 and morning["slot"] == "10:15"
     assert morning["samples"] == 15  # five weekdays (Sunday and Saturday are apart), 3 a slot
     assert afternoon["probability_free"] > 0.9 and afternoon["day_class"] == "weekday"
+    assert afternoon["basis"] == "history" and afternoon["free_now"] is None
     assert other_road["probability_free"] > 0.9
     assert 0 < morning["road_rate"] < 1
+    # Today nobody came: four bays free now make a free bay in 15 minutes nearly certain.
+    assert morning["basis"] == "history+current" and morning["free_now"] == 4
+    assert morning["probability_free"] > 0.9
+
+
+def test_a_road_that_just_filled_up_is_forecast_full_for_the_next_minutes_only(
+    app: Flask, client: FlaskClient, town: SmallDistrict, clock: FixedClock
+) -> None:
+    fill_mornings(client, town, clock)
+    road = town.roads[1]  # free every morning in its history
+    push(
+        client,
+        town,
+        [cds_event(town.feed, b, "park_start", clock.now() - timedelta(minutes=5)) for b in road.bays],
+    )
+    run_job(app, "forecast", "testville")
+
+    soon = forecast(client, f"road={road.uuid}&in=5")
+    later = forecast(client, f"road={road.uuid}&in=90")
+    far = forecast(client, f"road={road.uuid}&in=180")
+
+    assert soon["basis"] == later["basis"] == "history+current" and soon["free_now"] == 0
+    assert soon["probability_free"] < 0.5 < soon["history_probability"]
+    assert soon["probability_free"] < later["probability_free"]
+    assert far["basis"] == "history" and far["probability_free"] == far["history_probability"]
+
+
+def test_hours_when_the_road_was_unwatched_are_left_out_not_counted_full(
+    app: Flask, client: FlaskClient, db: Session, town: SmallDistrict, clock: FixedClock
+) -> None:
+    """Every day of the last week, the camera and the feed were offline 12:00-16:00 local;
+    the cars seen parking at 11:55 seemed to stay until the devices came back at 16:05."""
+    events = []
+    for days_ago in range(1, 8):
+        noon = clock.now() - timedelta(days=days_ago) + timedelta(hours=2)
+        for bay in town.roads[0].bays:
+            events.append(cds_event(town.feed, bay, "park_start", noon - timedelta(minutes=5)))
+            events.append(cds_event(town.feed, bay, "park_end", noon + timedelta(hours=4, minutes=5)))
+        for device in (town.stake_a.device, town.feed.device):
+            db.add(comms_event(device, "comms_lost", noon))
+            db.add(comms_event(device, "comms_restored", noon + timedelta(hours=4)))
+    db.commit()
+    push(client, town, events)
+
+    summary = run_job(app, "forecast", "testville")
+
+    road = town.roads[0].uuid
+    during = forecast(client, f"road={road}&at=2026-03-03T13:00:00%2B08:00")
+    before = forecast(client, f"road={road}&at=2026-03-03T11:00:00%2B08:00")
+    assert "0 left out" not in summary
+    assert during["samples"] == 0  # not observed, not "full"
+    assert during["probability_free"] > 0.8
+    # Tuesday to Friday (the history starts at the first stay, last Monday 11:55), 3 a slot
+    assert before["samples"] == 12 and before["probability_free"] > 0.9
 
 
 def test_the_job_runs_from_the_command_line(app: Flask, town: SmallDistrict, clock: FixedClock) -> None:

@@ -1,5 +1,6 @@
-"""The forecast estimator on hand-made histories: what a road did is what it forecasts, and
-thin data lean on the neighbouring slots, the day class and the road's overall rate."""
+"""The forecast estimator on hand-made histories: what a road did is what it forecasts, thin
+data lean on the neighbouring slots, the day class and the road's overall rate, and time when
+the road was unwatched counts as not observed."""
 
 from __future__ import annotations
 
@@ -8,14 +9,18 @@ from zoneinfo import ZoneInfo
 
 from parking.forecast import (
     SLOTS_PER_DAY,
+    BayStay,
     Counts,
     cell_at,
     count_cells,
     day_class,
     estimate,
     free_at,
+    merge_gaps,
     sample_instants,
+    unwatched_at,
 )
+from parking.forecast_history import History, dwell_curves, history_counts
 
 ZONE = ZoneInfo("Asia/Shanghai")
 MONDAY = datetime(2026, 3, 2, tzinfo=ZONE)
@@ -107,3 +112,59 @@ def test_samples_fall_on_a_five_minute_grid_and_are_counted_per_cell() -> None:
     cells = [cell_at(t, ZONE, HOLIDAYS) for t in instants]
     counts = count_cells(cells, [True, False, True, True, True, True])
     assert counts == {("weekday", 0): [2, 1], ("weekday", 1): [3, 3], ("weekday", 2): [1, 1]}
+
+
+def test_gaps_merge_where_they_overlap_or_touch_and_mask_the_instants_inside() -> None:
+    t = MONDAY.astimezone(UTC)
+    h = timedelta(hours=1)
+    gaps = merge_gaps([(t + 3 * h, t + 4 * h), (t, t + h), (t + h, t + 2 * h), (t + 3 * h, t + 3 * h)])
+    assert gaps == [(t, t + 2 * h), (t + 3 * h, t + 4 * h)]
+    instants = [t - h, t, t + 2 * h, t + 3 * h + h / 2, t + 4 * h]
+    assert unwatched_at(gaps, instants) == [False, True, False, True, False]
+    assert count_cells([("weekday", 0)] * 3, [True, False, False], [False, True, False]) == {
+        ("weekday", 0): [2, 1]
+    }
+
+
+def outage_history(gaps: dict[int, list[tuple[datetime, datetime]]]) -> History:
+    """A week of a 2-bay road (bays 1 and 2): both taken 09:00-11:00 and 12:00-16:00 local
+    every day; the second stay's end is what an offline camera would leave behind."""
+    stays: list[BayStay] = []
+    for day in range(7):
+        start = MONDAY + timedelta(days=day)
+        for bay in (1, 2):
+            stays.append((bay, start + timedelta(hours=9), start + timedelta(hours=11)))
+            stays.append((bay, start + timedelta(hours=12), start + timedelta(hours=16)))
+    since, until = MONDAY.astimezone(UTC), (MONDAY + timedelta(days=7)).astimezone(UTC)
+    road_gaps = merge_gaps([g for bay_gaps in gaps.values() for g in bay_gaps])
+    return History(since, until, {7: stays}, {7: 2}, {7: road_gaps} if gaps else {}, gaps, {1: 7, 2: 7})
+
+
+def test_a_road_unwatched_for_hours_is_fitted_as_if_those_hours_were_not_observed() -> None:
+    outages = {
+        1: [(MONDAY + timedelta(days=d, hours=12), MONDAY + timedelta(days=d, hours=16)) for d in range(7)]
+    }
+
+    def observed(t: datetime) -> bool:
+        return not any(a <= t < b for a, b in outages[1])
+
+    masked = history_counts(outage_history(outages), ZONE, HOLIDAYS)[7]
+    as_if_unobserved = history_counts(outage_history({}), ZONE, HOLIDAYS, keep=observed)[7]
+    unmasked = history_counts(outage_history({}), ZONE, HOLIDAYS)[7]
+
+    assert masked == as_if_unobserved
+    assert ("weekday", 13 * 4) not in masked and unmasked[("weekday", 13 * 4)] == [15, 0]
+    assert estimate(masked)[("weekday", 13 * 4)] > 0.6  # the neighbours and the road, not "full"
+    assert estimate(unmasked)[("weekday", 13 * 4)] < 0.1
+    assert masked[("weekday", 10 * 4)] == [15, 0]  # the watched morning still counts
+
+
+def test_stays_that_met_an_outage_are_left_out_of_the_dwell_curve() -> None:
+    one_bay_out = {
+        1: [(MONDAY + timedelta(days=d, hours=13), MONDAY + timedelta(days=d, hours=14)) for d in range(7)]
+    }
+    curve, seen = dwell_curves(outage_history(one_bay_out))[7]
+    assert seen == 28 - 7  # bay 1's afternoon stays are out
+    _, all_seen = dwell_curves(outage_history({}))[7]
+    assert all_seen == 28
+    assert curve[0] == 1.0 and all(a >= b for a, b in zip(curve, curve[1:], strict=False))
