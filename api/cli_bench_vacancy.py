@@ -9,14 +9,10 @@ is measured the same way, for comparison."""
 from __future__ import annotations
 
 import json
-import os
 import random
 import shutil
 import subprocess
-import sys
 import tempfile
-import time
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -31,10 +27,10 @@ from api.database import make_engine
 from api.migrations import upgrade
 from fixtures.bench_city import CITY_SLUG, CityBox, build_city, seed_live_state
 from fixtures.demo import DEMO_SLUG, seed_demo
-from fixtures.pgcluster import _free_port, find_pg_bin, start_cluster
+from fixtures.pgcluster import find_pg_bin
+from fixtures.servers import ServerStartError, server_env, start_gunicorn, throwaway_database
 from parking.models import Road
 
-REPO = Path(__file__).resolve().parents[1]
 POINTS = 1000
 RADIUS_M = 500
 # wrk runs the script in every thread; each thread starts at its own place in the list and
@@ -238,52 +234,19 @@ def _figures(database: str, district: str, endpoint: str, r: dict[str, float]) -
 
 @contextmanager
 def _database(kind: str) -> Iterator[str]:
-    if kind == "sqlite":
-        with tempfile.TemporaryDirectory(prefix="parking-bench-vacancy-") as folder:
-            yield f"sqlite:///{folder}/bench.db"
-        return
-    cluster = start_cluster(durable=True)
-    try:
-        yield cluster.url
-    finally:
-        cluster.stop()
+    with throwaway_database(kind, prefix="parking-bench-vacancy-") as url:
+        yield url
 
 
 @contextmanager
 def _gunicorn(url: str, workers: int, threads: int, cache_seconds: float) -> Iterator[str]:
     """gunicorn on 127.0.0.1 and a free port (gthread when `threads` > 1); stopped on exit."""
-    port = _free_port()
-    env = {
-        **os.environ,
-        "PARKING_DATABASE_URL": url,
-        "PARKING_LOG_LEVEL": "WARNING",
-        "PARKING_VACANCY_CACHE_SECONDS": str(cache_seconds),
-    }
-    command = [sys.executable, "-m", "gunicorn", "-w", str(workers), "-b", f"127.0.0.1:{port}"]
-    if threads > 1:
-        command += ["-k", "gthread", "--threads", str(threads)]
-    command += ["--timeout", "120", "--no-control-socket", "--backlog", "2048", "api:create_app()"]
-    server = subprocess.Popen(
-        command, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    base = f"http://127.0.0.1:{port}"
+    env = server_env(url, {"PARKING_VACANCY_CACHE_SECONDS": str(cache_seconds)})
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(
-                    f"{base}/api/v1/{DEMO_SLUG}/vacancy?lat=26.68&lng=106.63", timeout=2
-                ):
-                    break
-            except OSError:
-                if time.monotonic() > deadline or server.poll() is not None:
-                    raise click.ClickException("gunicorn did not start") from None
-                time.sleep(0.2)
-        yield base
+        server = start_gunicorn(env, workers, threads, f"/api/v1/{DEMO_SLUG}/vacancy?lat=26.68&lng=106.63")
+    except ServerStartError:
+        raise click.ClickException("gunicorn did not start") from None
+    try:
+        yield server.base
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        server.stop()
