@@ -156,7 +156,10 @@ def _copy_insert(
                 copy.write_row([_json(row[n]) if n in json_columns else row[n] for n in names])
         sql = f"INSERT INTO {table.name} ({columns}) SELECT {columns} FROM {staging}"
         if skip_conflicts_on:
-            sql += f" ON CONFLICT ({', '.join(skip_conflicts_on)}) DO NOTHING"
+            # In key order, so two writers inserting the same keys take their unique-index
+            # entries in one order and cannot deadlock (docs/TIMELINE.md, concurrent writers).
+            keys = ", ".join(skip_conflicts_on)
+            sql += f" ORDER BY {keys} ON CONFLICT ({keys}) DO NOTHING"
         if not returning:
             cursor.execute(sql)
             return []
