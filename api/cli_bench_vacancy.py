@@ -99,6 +99,13 @@ class LoadFigures:
     "aiming at this many requests/s in all (0: skip).",
 )
 @click.option("--districts", type=click.Choice(["demo", "city", "both"]), default="both", show_default=True)
+@click.option(
+    "--warm-up",
+    default=3,
+    show_default=True,
+    type=click.IntRange(0, 300),
+    help="Seconds of unrecorded load before each run (fills the workers' caches).",
+)
 def bench_vacancy(
     database: str,
     duration: int,
@@ -109,6 +116,7 @@ def bench_vacancy(
     cache_seconds: float,
     paced_rate: int,
     districts: str,
+    warm_up: int,
 ) -> None:
     """Requests per second and p50/p90/p99 latency of GET /api/v1/<district>/vacancy (and of
     the CDS zones query) near points spread over the demo district and a generated city.
@@ -138,7 +146,8 @@ def bench_vacancy(
                     for endpoint, pause_ms in runs:
                         script = Path(folder) / f"{slug}-{endpoint}-{pause_ms}.lua"
                         script.write_text(_lua(_paths(slug, endpoint, box), pause_ms))
-                        _wrk(wrk, base, script, 3, connections)  # warm-up: caches, pools, plans
+                        if warm_up:  # caches, pools, plans
+                            _wrk(wrk, base, script, warm_up, connections)
                         result = _wrk(wrk, base, script, duration, connections)
                         label = f"{endpoint}+{pause_ms}ms" if pause_ms else endpoint
                         click.echo(_figures(kind, name, label, result).line())

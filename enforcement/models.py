@@ -79,7 +79,7 @@ class Task(Base):
     """Work for one team: check a violation, register a plate, fix a device, chase arrears.
 
     `key` names what the task is about (`violation:<uuid>`, `device:<uuid>:<outage start>`,
-    `arrears:<plate>:<local date>`), so a sweep that runs again creates nothing new."""
+    `arrears:<plate key>:<local date>`), so a sweep that runs again creates nothing new."""
 
     __tablename__ = "task"
     __table_args__ = (

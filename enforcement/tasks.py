@@ -22,6 +22,7 @@ from parking.clock import to_ms
 from parking.errors import ConflictError, DomainError, InvalidInputError, NotFoundError
 from parking.geo import distance_m
 from parking.models import Bay, District, Road, StaffToken, Stay
+from parking.plates import plate_key
 from sensors.models import Device, device_bay
 
 _TASK = cast(Table, Task.__table__)
@@ -131,7 +132,7 @@ def escalate_arrears(
     tasks = [
         task_row(
             district.id,
-            f"arrears:{plate}:{day}",
+            f"arrears:{plate_key(plate)}:{day}",  # the keyed hash: a key outlives the retention
             "warden",
             "collect_arrears",
             now,

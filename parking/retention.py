@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import JSON, ColumnElement, Update, column, exists, null, or_, select, table, update
+from sqlalchemy import JSON, Boolean, ColumnElement, Update, column, exists, null, or_, select, table, update
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.functions import FunctionElement
@@ -71,6 +71,14 @@ _plate_check = table(
     column("plate_key"),
     column("checked_at", UTCDateTime()),
 )
+_task = table(
+    "task",
+    column("district_id"),
+    column("status"),
+    column("created_at", UTCDateTime()),
+    column("details", JSON()),
+)
+CLOSED_TASKS = ("resolved", "cancelled")  # enforcement/models.py (task.status)
 _curb_event = table(
     "curb_event",
     column("district_id"),
@@ -135,6 +143,7 @@ def erase_old_plates(db: Session, district: District, now: datetime, days: int) 
     )
     result.erased["payments"] = _run(db, _erase_payments(d, cutoff))
     result.erased["curb_events"] = _run(db, _erase_events(d, cutoff))
+    result.erased["tasks"] = _run(db, _erase_tasks(d, cutoff))
     result.erased["plate_checks"] = _run(
         db,
         _erase(_plate_check, d).where(
@@ -194,6 +203,22 @@ def _erase_events(district_id: int, cutoff: datetime) -> Update:
     )
 
 
+def _erase_tasks(district_id: int, cutoff: datetime) -> Update:
+    """Tasks closed (resolved or cancelled) and created before the cutoff: the plate their
+    details copied (a violation's, or a plate in arrears) goes; the rest of the record stays."""
+    task = _task.c
+    return (
+        update(_task)
+        .where(
+            task.district_id == district_id,
+            task.status.in_(CLOSED_TASKS),
+            task.created_at < cutoff,
+            json_has(task.details, "plate"),
+        )
+        .values(details=json_without(task.details, "plate"))
+    )
+
+
 def _erase(target: Any, district_id: int) -> Update:
     """UPDATE `target` SET plate and plate_key to NULL, for its rows of the district that
     still have a key."""
@@ -243,3 +268,23 @@ def _json_without_sqlite(element: json_without, compiler: Any, **kw: Any) -> str
 def _json_without_postgresql(element: json_without, compiler: Any, **kw: Any) -> str:
     document, name = (compiler.process(c, **kw) for c in element.clauses)
     return f"CAST(CAST({document} AS JSONB) - CAST({name} AS TEXT) AS JSON)"
+
+
+class json_has(FunctionElement[bool]):
+    """Whether a JSON document has a top-level key (with any value but null)."""
+
+    type = Boolean()
+    inherit_cache = True
+
+
+@compiles(json_has, "sqlite")
+def _json_has_sqlite(element: json_has, compiler: Any, **kw: Any) -> str:
+    document, name = (compiler.process(c, **kw) for c in element.clauses)
+    return f"(json_extract({document}, '$.' || {name}) IS NOT NULL)"
+
+
+@compiles(json_has, "postgresql")
+def _json_has_postgresql(element: json_has, compiler: Any, **kw: Any) -> str:
+    document, name = (compiler.process(c, **kw) for c in element.clauses)
+    value = f"(CAST({document} AS JSONB) -> CAST({name} AS TEXT))"
+    return f"({value} IS NOT NULL AND {value} <> 'null'::jsonb)"

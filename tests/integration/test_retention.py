@@ -19,7 +19,7 @@ from api.jobs import run_job
 from billing.models import PAID, Payment, StayFee
 from billing.payments import mark_arrears, plate_ledger
 from billing.tariffs import price_ended_stays, publish_tariff
-from enforcement.models import ISSUED, OVERSTAY, VOIDED, Citation, Violation
+from enforcement.models import ISSUED, OPEN, OVERSTAY, RESOLVED, VOIDED, Citation, Task, Violation
 from enforcement.models_warden import PlateCheck
 from enforcement.plate_check import CheckedFrom, check_plate
 from fixtures.builders import SmallDistrict, build_small_district, cds_event
@@ -123,6 +123,22 @@ def town(db: Session, clock: FixedClock) -> Town:
     violation(db, stays["cited"], ISSUED)
     violation(db, stays["cleared"], VOIDED)
     assert mark_arrears(db, small.district, now) == 1
+    for key, plate, status, created in (
+        ("old-resolved", CLEARED, RESOLVED, old),  # erased: closed and old
+        ("old-open", CITED, OPEN, old),  # kept: still to be worked
+        ("recent-resolved", RECENT, RESOLVED, now - timedelta(days=5)),  # kept: too recent
+    ):
+        db.add(
+            Task(
+                district_id=small.district.id,
+                key=key,
+                team="warden",
+                kind="check_violation",
+                details={"plate": plate, "rule": OVERSTAY},
+                status=status,
+                created_at=created,
+            )
+        )
     staff = issue_staff_token(db, small.district, "warden", "warden one", old)[0]
     for plate in (PAID_OLD, OWING):
         check_plate(db, small.district, plate, staff, CheckedFrom(), old + timedelta(days=1))
@@ -145,6 +161,12 @@ def test_settled_old_plates_go_everywhere_and_those_still_needed_stay(
     assert plates_left(db, CurbEvent) == kept
     assert plates_left(db, Violation) == plates_left(db, Citation) == {CITED}
     assert plates_left(db, PlateCheck) == {OWING}
+    tasks = {t.key: t.details for t in db.scalars(select(Task))}
+    assert tasks == {
+        "old-resolved": {"rule": OVERSTAY},
+        "old-open": {"plate": CITED, "rule": OVERSTAY},
+        "recent-resolved": {"plate": RECENT, "rule": OVERSTAY},
+    }
     erased = db.get_one(Stay, town.stays["paid"].id)
     assert (erased.plate, erased.plate_key, erased.plate_source, erased.plate_confidence) == (None,) * 4
     events = db.scalars(select(CurbEvent).where(CurbEvent.bay_id == town.small.bays[0].id)).all()
@@ -160,6 +182,7 @@ def test_settled_old_plates_go_everywhere_and_those_still_needed_stay(
         "citations": 1,
         "payments": 2,
         "curb_events": 2,  # the park_starts: a park_end carries no plate here
+        "tasks": 1,
         "plate_checks": 1,
     }
     assert erase_old_plates(db, town.small.district, clock.now(), 30).total == 0
@@ -193,7 +216,7 @@ def test_the_job_reads_its_retention_from_the_config_and_reports(
     app.config["PLATE_RETENTION_DAYS"] = 45
     assert run_job(app, "plate-retention").startswith("testville 0 plates erased")
     app.config["PLATE_RETENTION_DAYS"] = 30
-    assert run_job(app, "plate-retention").startswith("testville 11 plates erased (2 stays")
+    assert run_job(app, "plate-retention").startswith("testville 12 plates erased (2 stays")
     assert plate_key(PAID_OLD) not in set(db.scalars(select(Stay.plate_key)))
 
 
@@ -220,6 +243,6 @@ def test_reports_and_cds_metrics_read_the_same_after_the_erasure(
         return out
 
     before = bodies()
-    assert erase_old_plates(db, town.small.district, clock.now(), 30).total == 11
+    assert erase_old_plates(db, town.small.district, clock.now(), 30).total == 12
     db.commit()
     assert bodies() == before
