@@ -24,6 +24,7 @@ def create_staff(
 ) -> None:
     """Create a staff account that signs in with a password (at least 10 characters), asked
     for twice unless it comes on standard input."""
+    from billing.passwords import hash_password
     from parking.staff import create_account
 
     if password_stdin:
@@ -33,7 +34,15 @@ def create_staff(
     with _unit_of_work() as db:
         place = get_district(db, district)
         account = create_account(
-            db, place, username, password, name or username, role, _now(), beat=_names(beat)
+            db,
+            place,
+            username,
+            password,
+            name or username,
+            role,
+            _now(),
+            beat=_names(beat),
+            hash_password=hash_password,
         )
         created = f"staff account {account.username!r} ({account.role}) created in {place.slug}"
         roads = len(account.beat or [])

@@ -23,10 +23,10 @@ from api.errors import ApiError, error_response
 from api.openapi import documented
 from api.reports import problems_json, report_json
 from api.schemas_reports import ProblemsOut, ReportOut, SummaryQuery
+from billing.pdf import WIDTH, FontMissingError, new_pdf, paragraph
 from billing.receipts import format_minor
 from parking.inventory import get_district
 from parking.models import District, Road
-from parking.pdf import WIDTH, FontMissingError, new_pdf, paragraph
 from reports.charts import CHART_NAMES, ChartFontMissingError, render_chart
 from reports.periods import Period, period_of, require_started
 from reports.places import Place, find_place

@@ -21,6 +21,7 @@ from api.schemas_staff import (
     StaffSignInOut,
     StaffTokenOut,
 )
+from billing.passwords import hash_password, password_matches
 from parking.inventory import get_district
 from parking.models import StaffToken
 from parking.models_staff import StaffAccount
@@ -59,7 +60,7 @@ def sign_in(district: str) -> Response:
         response.headers["Retry-After"] = str(error.retry_after_seconds)
         return response
     db.commit()  # the attempt counts as a failure until the password proves right
-    check_password(pending, body["password"])
+    check_password(pending, body["password"], password_matches)
     begin_write(db)
     hours = timedelta(hours=current_app.config["STAFF_TOKEN_HOURS"])
     account, row, token = complete_sign_in(db, place, pending, hours, clock_now())
@@ -119,6 +120,7 @@ def create(district: str) -> tuple[Response, int]:
         body["role"],
         clock_now(),
         beat=body.get("beat") or (),
+        hash_password=hash_password,
     )
     db.commit()
     return jsonify(StaffAccountOut().dump(_account_out(db, account, []))), 201

@@ -7,16 +7,13 @@ import hashlib
 import secrets
 from datetime import datetime
 
-from argon2 import PasswordHasher
-from argon2.exceptions import VerificationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from billing.gateway import PaymentGateway, SetupIntentResult
 from billing.models import DriverAccount, DriverPlate, DriverToken
+from billing.passwords import hash_password, password_matches
 from parking.errors import ConflictError, DomainError
-
-_HASHER = PasswordHasher()
 
 
 class EmailTakenError(ConflictError):
@@ -36,15 +33,11 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def hash_password(password: str) -> str:
-    return _HASHER.hash(password)
-
-
 def sign_up(db: Session, email: str, password: str, name: str | None, now: datetime) -> DriverAccount:
     email = email.strip().lower()
     if db.scalar(select(DriverAccount.id).where(DriverAccount.email == email)) is not None:
         raise EmailTakenError("an account with this email exists", ["email"])
-    account = DriverAccount(email=email, name=name, password_hash=_HASHER.hash(password), created_at=now)
+    account = DriverAccount(email=email, name=name, password_hash=hash_password(password), created_at=now)
     db.add(account)
     db.flush()
     return account
@@ -53,13 +46,9 @@ def sign_up(db: Session, email: str, password: str, name: str | None, now: datet
 def sign_in(db: Session, email: str, password: str, now: datetime) -> tuple[DriverAccount, str]:
     """A new session token for the right password; the same error for an unknown email."""
     account = db.scalar(select(DriverAccount).where(DriverAccount.email == email.strip().lower()))
-    try:
-        if account is None:
-            _HASHER.verify(_HASHER.hash("timing"), "not the password")  # same work either way
-        else:
-            _HASHER.verify(account.password_hash, password)
-    except VerificationError:
-        raise BadCredentialsError("the email or the password is wrong") from None
+    # an unknown email costs the same work as a wrong password
+    if not password_matches(account.password_hash if account else None, password):
+        raise BadCredentialsError("the email or the password is wrong")
     assert account is not None
     token = "dr_" + secrets.token_urlsafe(32)
     db.add(DriverToken(account_id=account.id, token_hash=_token_hash(token), created_at=now))

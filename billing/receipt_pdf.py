@@ -1,4 +1,4 @@
-"""A receipt as a PDF (A4, fpdf2): see parking/pdf.py for the fonts."""
+"""A receipt as a PDF (A4, fpdf2): see billing/pdf.py for the fonts."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from pathlib import Path
 
 from fpdf import FPDF
 
+from billing.pdf import CJK_FONT, LATIN_FONT, FontMissingError, new_pdf, paragraph
 from billing.receipts import Receipt, ReceiptStay
-from parking.pdf import CJK_FONT, LATIN_FONT, FontMissingError, new_pdf, paragraph
 
 ReceiptFontMissingError = FontMissingError
 

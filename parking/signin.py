@@ -10,6 +10,7 @@ token. An attempt that is refused never gets as far as the password."""
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -20,7 +21,7 @@ from sqlalchemy.orm import Session
 from parking.errors import DomainError
 from parking.models import District, StaffToken
 from parking.models_staff import SignInAttempt, StaffAccount
-from parking.staff import issue_staff_token, normalise_username, password_matches
+from parking.staff import issue_staff_token, normalise_username
 
 
 class BadCredentialsError(DomainError):
@@ -111,10 +112,10 @@ def _limited_until(db: Session, where: tuple[Any, ...], limit: int, window: time
     return None if at is None else at + window
 
 
-def check_password(pending: PendingSignIn, password: str) -> None:
+def check_password(pending: PendingSignIn, password: str, matches: Callable[[str | None, str], bool]) -> None:
     """`BadCredentialsError` unless the password is the account's. An unknown or disabled
     account costs the same work and gets the same answer as a wrong password."""
-    if not password_matches(pending.password_hash, password):
+    if not matches(pending.password_hash, password):
         raise BadCredentialsError("the username or the password is wrong")
 
 

@@ -1,4 +1,5 @@
-"""Staff accounts and bearer tokens. An account signs in with an argon2-hashed password and
+"""Staff accounts and bearer tokens. An account signs in with a hashed password (argon2, by
+`billing.passwords`, which the caller passes in: `parking` imports no hashing library) and
 gets a token that expires; operator scripts get tokens without an account. Tokens are kept
 only as a hash and are revocable; disabling an account revokes all of its tokens. A warden's
 or attendant's account may have a beat: the roads they work."""
@@ -9,12 +10,9 @@ import hashlib
 import re
 import secrets
 from collections import defaultdict
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from datetime import datetime
-from functools import cache
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
@@ -22,8 +20,6 @@ from parking.errors import ConflictError, DomainError, InvalidInputError, NotFou
 from parking.models import STAFF_ROLES, District, Road, StaffToken
 from parking.models_staff import StaffAccount
 
-# argon2id with the library's recommended cost; tests swap in a cheaper one.
-HASHER = PasswordHasher()
 # Only these roles work a beat; police, city, bureau and admin are district-wide.
 BEAT_ROLES = ("warden", "attendant")
 MIN_PASSWORD_LENGTH = 10
@@ -62,25 +58,6 @@ class SelfDisableError(ConflictError):
 
 def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
-
-
-def hash_password(password: str) -> str:
-    return HASHER.hash(password)
-
-
-def password_matches(password_hash: str | None, password: str) -> bool:
-    """Whether `password` is the one hashed. No hash (no such account) is checked against a
-    dummy hash of the same cost, so it takes as long, and never matches."""
-    try:
-        HASHER.verify(password_hash or _dummy_hash(HASHER), password)
-    except (VerificationError, InvalidHashError):
-        return False
-    return password_hash is not None
-
-
-@cache
-def _dummy_hash(hasher: PasswordHasher) -> str:
-    return hasher.hash("a password nobody has")
 
 
 def normalise_username(username: str) -> str:
@@ -152,10 +129,12 @@ def create_account(
     role: str,
     now: datetime,
     beat: Collection[str] = (),
+    *,
+    hash_password: Callable[[str], str],
 ) -> StaffAccount:
-    """A staff account. The username is unique in the district; the password has at least
-    MIN_PASSWORD_LENGTH characters; only wardens and attendants have a beat (roads by name
-    or CDS curb zone id)."""
+    """A staff account, its password stored as `hash_password` hashes it. The username is
+    unique in the district; the password has at least MIN_PASSWORD_LENGTH characters; only
+    wardens and attendants have a beat (roads by name or CDS curb zone id)."""
     username = normalise_username(username)
     if not _USERNAME.fullmatch(username):
         raise InvalidInputError(

@@ -26,8 +26,8 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Polygon
 from matplotlib.typing import RcKeyType
 
+from billing.pdf import CJK_FONT
 from billing.receipts import CURRENCY_EXPONENTS
-from parking.pdf import CJK_FONT
 
 Format = Literal["svg", "png"]
 Report = dict[str, Any]

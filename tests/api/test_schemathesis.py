@@ -36,7 +36,6 @@ from sqlalchemy.orm import Session
 
 from api import create_app
 from api.openapi import build_spec
-from billing import accounts
 from billing.accounts import link_plate, sign_in, sign_up
 from billing.fake_gateway import FakeGateway
 from billing.models import Payment
@@ -114,7 +113,7 @@ def app(connection: Connection, clock: FixedClock) -> Flask:
 def cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
     """Argon2 at its cheapest: sign-ups and sign-ins are examples too, and the run tests
     the API, not the hash (half a second a hash would take the run far past its minute)."""
-    monkeypatch.setattr(accounts, "_HASHER", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
+    monkeypatch.setattr("billing.passwords.HASHER", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
+from billing.passwords import hash_password
 from enforcement.models import Task
 from fixtures.builders import SmallDistrict, build_small_district
 from parking.clock import FixedClock
@@ -27,7 +28,9 @@ FORM = "multipart/form-data"
 @pytest.fixture(autouse=True)
 def cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
     """argon2 at its production cost takes half a second a hash on a busy 2-core machine."""
-    monkeypatch.setattr("parking.staff.HASHER", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+    monkeypatch.setattr(
+        "billing.passwords.HASHER", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    )
 
 
 @dataclass
@@ -64,9 +67,19 @@ def beat(db: Session, clock: FixedClock) -> Beat:
     small = build_small_district(db, now)
     found = Beat(small, task(db, small, 0, now), task(db, small, 1, now), task(db, small, None, now), now)
     create_account(
-        db, small.district, "beat.warden", PASSWORD, "Beat Warden", "warden", now, ["Jianshan Road"]
+        db,
+        small.district,
+        "beat.warden",
+        PASSWORD,
+        "Beat Warden",
+        "warden",
+        now,
+        ["Jianshan Road"],
+        hash_password=hash_password,
     )
-    create_account(db, small.district, "free.warden", PASSWORD, "Free Warden", "warden", now)
+    create_account(
+        db, small.district, "free.warden", PASSWORD, "Free Warden", "warden", now, hash_password=hash_password
+    )
     db.commit()
     return found
 
@@ -136,7 +149,15 @@ def test_an_attendants_beat_limits_the_attendant_team_tasks_too(
     near = task(db, beat.small, 0, beat.now, team="attendant")
     far = task(db, beat.small, 1, beat.now, team="attendant")
     create_account(
-        db, beat.small.district, "attendant", PASSWORD, "Attendant", "attendant", beat.now, ["Zhaohui Road"]
+        db,
+        beat.small.district,
+        "attendant",
+        PASSWORD,
+        "Attendant",
+        "attendant",
+        beat.now,
+        ["Zhaohui Road"],
+        hash_password=hash_password,
     )
     db.commit()
     auth = signed_in(client, "attendant")
@@ -148,7 +169,16 @@ def test_city_and_admin_tokens_are_district_wide(
     client: FlaskClient, db: Session, beat: Beat, clock: FixedClock
 ) -> None:
     city_task = task(db, beat.small, 1, beat.now, team="city")
-    create_account(db, beat.small.district, "city.one", PASSWORD, "City One", "city", beat.now)
+    create_account(
+        db,
+        beat.small.district,
+        "city.one",
+        PASSWORD,
+        "City One",
+        "city",
+        beat.now,
+        hash_password=hash_password,
+    )
     _, admin = issue_staff_token(db, beat.small.district, "admin", "operator", clock.now())
     db.commit()
     assert listed(client, signed_in(client, "city.one")) == {city_task.uuid}

@@ -17,6 +17,7 @@ from playwright.sync_api import Page, expect
 from sqlalchemy import func, select
 
 from billing.models import StayFee
+from billing.passwords import hash_password
 from billing.payments import mark_arrears
 from billing.tariffs import price_ended_stays
 from enforcement.models import Task
@@ -37,14 +38,25 @@ PASSWORD = "handheld password"
 @pytest.fixture(autouse=True)
 def cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
     """argon2 at its production cost takes half a second a hash on a busy 2-core machine."""
-    monkeypatch.setattr("parking.staff.HASHER", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+    monkeypatch.setattr(
+        "billing.passwords.HASHER", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    )
 
 
 def account(site: LiveSite, name: str, role: str = "warden") -> str:
     """A staff account on the live site (password PASSWORD); its username."""
     username = name.lower().replace(" ", ".")
     with site.session() as db:
-        create_account(db, get_district(db, site.slug), username, PASSWORD, name, role, site.clock.now())
+        create_account(
+            db,
+            get_district(db, site.slug),
+            username,
+            PASSWORD,
+            name,
+            role,
+            site.clock.now(),
+            hash_password=hash_password,
+        )
     return username
 
 

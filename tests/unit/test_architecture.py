@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -112,6 +113,17 @@ def test_the_domain_packages_import_no_web_or_scheduling_framework_and_not_the_a
 
 def test_parking_imports_no_other_project_package() -> None:
     assert imports_of(python_files("parking"), PROJECT_PACKAGES) == []
+
+
+def test_parking_imports_only_the_standard_library_and_sqlalchemy() -> None:
+    allowed = {*sys.stdlib_module_names, "sqlalchemy", "parking", "__future__"}
+    found = [
+        f"{path.relative_to(REPO)} imports {name}"
+        for path in python_files("parking")
+        for name in sorted(imported_modules(path))
+        if name.split(".")[0] not in allowed
+    ]
+    assert found == []
 
 
 def test_only_one_module_of_billing_imports_stripe() -> None:
