@@ -17,6 +17,7 @@ from flask import Flask, request
 from flask.json.provider import DefaultJSONProvider
 
 from api.errors import ApiError
+from sensors.cds import holds_nul
 
 T = TypeVar("T")
 
@@ -33,21 +34,6 @@ def nesting_depth(value: Any) -> int:
         deepest = max(deepest, depth)
         pending.extend((child, depth + 1) for child in children)
     return deepest
-
-
-def holds_nul(value: Any) -> bool:
-    """Whether any string in the value, key or item, holds a NUL character."""
-    pending = [value]
-    while pending:
-        item = pending.pop()
-        if isinstance(item, str) and "\x00" in item:
-            return True
-        if isinstance(item, dict):
-            pending.extend(item.keys())
-            pending.extend(item.values())
-        elif isinstance(item, list):
-            pending.extend(item)
-    return False
 
 
 def check_nesting(value: Any, limit: int) -> Any:

@@ -11,11 +11,9 @@ Each report is produced twice (the second run has warm caches); both times are p
 from __future__ import annotations
 
 import random
-import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, cast
 from zoneinfo import ZoneInfo
@@ -29,7 +27,8 @@ from api.migrations import upgrade
 from billing.models import Payment, PaymentAllocation, StayFee, TariffVersion
 from billing.tariffs import publish_tariff, vehicle_class_for_plate
 from fixtures.demo import DEMO_DRIVER_PLATES, DEMO_TIME_ZONE, seed_demo
-from fixtures.pgcluster import find_pg_bin, start_cluster
+from fixtures.pgcluster import find_pg_bin
+from fixtures.servers import throwaway_database
 from fixtures.simulator import demo_tariff, sim_bays, simulate_day
 from parking.db import insert_rows
 from parking.inventory import ensure_district
@@ -80,7 +79,7 @@ def bench_reports(database: str, city_bays: int, days: int) -> None:
     if "postgresql" in kinds and find_pg_bin() is None:
         raise click.ClickException("PostgreSQL is not installed here (no initdb/pg_ctl)")
     for kind in kinds:
-        with _database(kind) as url:
+        with throwaway_database(kind, prefix="parking-bench-reports-") as url:
             upgrade(url)
             engine = make_engine(url)
             try:
@@ -121,19 +120,6 @@ def _case(
         f"top-problems {figures[0][1]:.2f} s / {figures[1][1]:.2f} s; "
         f"occupancy {report.current.occupancy.mean_percent} %, billed {report.current.revenue.billed}"
     )
-
-
-@contextmanager
-def _database(kind: str) -> Iterator[str]:
-    if kind == "sqlite":
-        with tempfile.TemporaryDirectory(prefix="parking-bench-reports-") as folder:
-            yield f"sqlite:///{folder}/bench.db"
-        return
-    cluster = start_cluster(durable=True)
-    try:
-        yield cluster.url
-    finally:
-        cluster.stop()
 
 
 def _build_demo_month(db: Session, days: int) -> int:

@@ -7,11 +7,8 @@ writes the violations and tasks) and a second one (which must write nothing), ea
 from __future__ import annotations
 
 import random
-import tempfile
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
@@ -24,7 +21,8 @@ from api.migrations import upgrade
 from billing.tariffs import publish_tariff
 from enforcement.models import Task, Violation
 from enforcement.sweeps import sweep_overstays
-from fixtures.pgcluster import find_pg_bin, start_cluster
+from fixtures.pgcluster import find_pg_bin
+from fixtures.servers import throwaway_database
 from parking.db import insert_rows, update_rows
 from parking.inventory import ensure_district
 from parking.models import Bay, District, Road, Stay
@@ -60,7 +58,7 @@ def bench_sweep(database: str, bays: int, open_stays: int) -> None:
     if "postgresql" in kinds and find_pg_bin() is None:
         raise click.ClickException("PostgreSQL is not installed here (no initdb/pg_ctl)")
     for kind in kinds:
-        with _database(kind) as url:
+        with throwaway_database(kind, prefix="parking-bench-sweep-") as url:
             click.echo(f"{kind}: building {bays} bays, {open_stays} open stays...", err=True)
             upgrade(url)
             engine = make_engine(url)
@@ -85,19 +83,6 @@ def bench_sweep(database: str, bays: int, open_stays: int) -> None:
                 f"({found} violations), second run {second:.3f} s ({again} new); "
                 f"rows: {written[0]} violations, {written[1]} tasks"
             )
-
-
-@contextmanager
-def _database(kind: str) -> Iterator[str]:
-    if kind == "sqlite":
-        with tempfile.TemporaryDirectory(prefix="parking-bench-sweep-") as folder:
-            yield f"sqlite:///{folder}/bench.db"
-        return
-    cluster = start_cluster(durable=True)
-    try:
-        yield cluster.url
-    finally:
-        cluster.stop()
 
 
 def _timed_sweep(engine: Any, district_id: int) -> tuple[float, int]:

@@ -88,7 +88,8 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _holds_nul(value: Any) -> bool:
+def holds_nul(value: Any) -> bool:
+    """Whether any string in the value, key or item, holds a NUL character."""
     pending = [value]
     while pending:
         item = pending.pop()
@@ -141,7 +142,7 @@ def parse_event(item: Any) -> ParsedEvent:
         bad.append("data_source_device_name")
     bad += _payment_problems(item)
     # PostgreSQL text cannot hold NUL, and the payload is stored as sent.
-    bad += [name for name in item if name not in bad and _holds_nul([name, item[name]])]
+    bad += [name for name in item if name not in bad and holds_nul([name, item[name]])]
     if bad:
         raise ItemError("invalid_field", "fields have the wrong type or value", bad)
     if event_type not in ACCEPTED_EVENT_TYPES:
