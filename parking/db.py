@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     DateTime,
     Dialect,
     Integer,
@@ -295,3 +296,42 @@ def _json_object(element: json_object, compiler: Any, **kw: Any) -> str:
         arguments.append("'" + key.replace("'", "''") + "'")
         arguments.append(compiler.process(value, **kw))
     return f"{name}({', '.join(arguments)})"
+
+
+class json_without(FunctionElement[Any]):
+    """A JSON document without one top-level key (the document itself when it has none)."""
+
+    type = JSON()
+    inherit_cache = True
+
+
+@compiles(json_without, "sqlite")
+def _json_without_sqlite(element: json_without, compiler: Any, **kw: Any) -> str:
+    document, name = (compiler.process(c, **kw) for c in element.clauses)
+    return f"json_remove({document}, '$.' || {name})"
+
+
+@compiles(json_without, "postgresql")
+def _json_without_postgresql(element: json_without, compiler: Any, **kw: Any) -> str:
+    document, name = (compiler.process(c, **kw) for c in element.clauses)
+    return f"CAST(CAST({document} AS JSONB) - CAST({name} AS TEXT) AS JSON)"
+
+
+class json_has(FunctionElement[bool]):
+    """Whether a JSON document has a top-level key (with any value but null)."""
+
+    type = Boolean()
+    inherit_cache = True
+
+
+@compiles(json_has, "sqlite")
+def _json_has_sqlite(element: json_has, compiler: Any, **kw: Any) -> str:
+    document, name = (compiler.process(c, **kw) for c in element.clauses)
+    return f"(json_extract({document}, '$.' || {name}) IS NOT NULL)"
+
+
+@compiles(json_has, "postgresql")
+def _json_has_postgresql(element: json_has, compiler: Any, **kw: Any) -> str:
+    document, name = (compiler.process(c, **kw) for c in element.clauses)
+    value = f"(CAST({document} AS JSONB) -> CAST({name} AS TEXT))"
+    return f"({value} IS NOT NULL AND {value} <> 'null'::jsonb)"

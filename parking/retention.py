@@ -16,12 +16,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ColumnElement, Update, column, exists, null, or_, select, table, update
-from sqlalchemy.ext.compiler import compiles
+from sqlalchemy import JSON, ColumnElement, Update, column, exists, null, or_, select, table, update
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.functions import FunctionElement
 
-from parking.db import UTCDateTime
+from parking.db import UTCDateTime, json_has, json_without
 from parking.models import District, Stay
 
 # Values of billing/models.py (stay_fee.status) and enforcement/models.py (citation.status).
@@ -249,42 +247,3 @@ def _kept(district_id: int, key: Any) -> ColumnElement[bool]:
 def _run(db: Session, statement: Update) -> int:
     result = db.execute(statement.execution_options(preserve_rowcount=True))
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
-
-
-class json_without(FunctionElement[Any]):
-    """A JSON document without one top-level key (the document itself when it has none)."""
-
-    type = JSON()
-    inherit_cache = True
-
-
-@compiles(json_without, "sqlite")
-def _json_without_sqlite(element: json_without, compiler: Any, **kw: Any) -> str:
-    document, name = (compiler.process(c, **kw) for c in element.clauses)
-    return f"json_remove({document}, '$.' || {name})"
-
-
-@compiles(json_without, "postgresql")
-def _json_without_postgresql(element: json_without, compiler: Any, **kw: Any) -> str:
-    document, name = (compiler.process(c, **kw) for c in element.clauses)
-    return f"CAST(CAST({document} AS JSONB) - CAST({name} AS TEXT) AS JSON)"
-
-
-class json_has(FunctionElement[bool]):
-    """Whether a JSON document has a top-level key (with any value but null)."""
-
-    type = Boolean()
-    inherit_cache = True
-
-
-@compiles(json_has, "sqlite")
-def _json_has_sqlite(element: json_has, compiler: Any, **kw: Any) -> str:
-    document, name = (compiler.process(c, **kw) for c in element.clauses)
-    return f"(json_extract({document}, '$.' || {name}) IS NOT NULL)"
-
-
-@compiles(json_has, "postgresql")
-def _json_has_postgresql(element: json_has, compiler: Any, **kw: Any) -> str:
-    document, name = (compiler.process(c, **kw) for c in element.clauses)
-    value = f"(CAST({document} AS JSONB) -> CAST({name} AS TEXT))"
-    return f"({value} IS NOT NULL AND {value} <> 'null'::jsonb)"
