@@ -3,12 +3,13 @@ week or month beside the period before, its charts (SVG drawn on the server by
 `reports.charts`), the top problem roads, CSV and XLSX exports and the monthly PDF.
 
 The page itself is public and holds no figures: it reads them from `/api/v1/<d>/reports/...`
-with the staff token the user pastes in (admin, bureau or city). Like every page, it loads
+with the token of a staff account signed in on the page (admin, bureau or city). Like every page, it loads
 nothing from another host (see `api.pages`).
 """
 
 from __future__ import annotations
 
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Response, render_template, url_for
@@ -25,7 +26,8 @@ bp = Blueprint("pages_bureau", __name__)
 
 @bp.get("/bureau/<district>")
 def bureau_page(district: str) -> Response:
-    """Opens on today's local date; the place picker lists the district's areas and roads."""
+    """Opens on the last complete local day (today's figures fill in only hour by hour); the
+    place picker lists the district's areas and roads."""
     db = get_db()
     place = get_district(db, district)
     areas = db.execute(select(Area.uuid, Area.name).where(Area.district_id == place.id).order_by(Area.name))
@@ -35,10 +37,11 @@ def bureau_page(district: str) -> Response:
         "bureau.html",
         district=place,
         today=today.isoformat(),
+        last_complete_day=(today - timedelta(days=1)).isoformat(),
         areas=list(areas),
         roads=list(roads),
         reports_base=url_for("reports.summary", district=place.slug).removesuffix("/summary"),
-        staff_me=url_for("warden.get_me", district=place.slug),
+        staff_base=url_for("staff_auth.sign_in", district=place.slug).removesuffix("/sign-in"),
     )
     response = Response(html, mimetype="text/html")
     response.headers["Content-Security-Policy"] = PAGE_POLICY

@@ -8,7 +8,7 @@ they test is the page in a real browser, the database is covered by the other su
 
 Fixtures for page tests:
 - `live_site`: the server (`url`, `slug`, `clock`), a `session()` to seed the database with,
-  `staff_token(role, name)`, `bay(name)`, `camera_event(bay_name, event_type, at, plate)`
+  `staff_token(role, name)`, `staff_account(name, role)` (signs in with STAFF_PASSWORD), `bay(name)`, `camera_event(bay_name, event_type, at, plate)`
   and `push(device_name, events)` (over HTTP, with the demo device tokens; `stake_of(bay)`
   names the stake watching a bay). Tests of a module share the site: seed your own plates
   and bays, and put the clock back if you move it.
@@ -46,12 +46,13 @@ from werkzeug.serving import BaseWSGIServer, make_server
 from api import create_app
 from api.database import make_engine
 from api.migrations import upgrade
+from billing.passwords import hash_password
 from fixtures.demo import DEMO_SLUG, demo_layout, demo_token, seed_demo
 from fixtures.localstripe import running_localstripe
 from parking.clock import FixedClock, to_ms
 from parking.inventory import get_district
 from parking.models import Bay
-from parking.staff import issue_staff_token
+from parking.staff import create_account, issue_staff_token
 from sensors.models import Device
 from tests.conftest import TEST_NOW
 
@@ -67,6 +68,7 @@ CHROMIUM_ARGS = [
 ]
 PHONE: ViewportSize = {"width": 360, "height": 640}
 LOCAL_HOSTS = {"127.0.0.1"}
+STAFF_PASSWORD = "staff password for the browser tests"
 
 
 @dataclass
@@ -89,6 +91,17 @@ class LiveSite:
         with self.session() as db:
             district = get_district(db, self.slug)
             return issue_staff_token(db, district, role, name, self.clock.now())[1]
+
+    def staff_account(self, name: str, role: str = "warden", password: str = STAFF_PASSWORD) -> str:
+        """A staff account that signs in with `password`; its username (the name, lower case,
+        spaces as dots)."""
+        username = name.lower().replace(" ", ".")
+        with self.session() as db:
+            district = get_district(db, self.slug)
+            create_account(
+                db, district, username, password, name, role, self.clock.now(), hash_password=hash_password
+            )
+        return username
 
     def bay(self, name: str) -> Bay:
         with self.session() as db:

@@ -1,5 +1,7 @@
 """The bureau dashboard in a real Chromium against a live site with two simulated days of
-traffic (28 February and 1 March 2026, priced): sign in, the charts load, changing the period
+traffic (28 February and 1 March 2026, priced): sign in with a username and password (a wrong
+one, or a role that may not read reports, is told so), it opens on the last complete day, the
+charts load, changing the period
 changes the figures, the CSV and XLSX downloads open, and the monthly PDF reads right."""
 
 from __future__ import annotations
@@ -8,7 +10,7 @@ import csv
 import io
 import json
 import urllib.request
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -24,7 +26,7 @@ from fixtures.simulator import sim_bays, simulate_day
 from parking.inventory import get_district
 from parking.models import Bay, Road
 from sensors.models import Device
-from tests.browser.conftest import LiveSite
+from tests.browser.conftest import STAFF_PASSWORD, LiveSite
 
 DAYS = (date(2026, 2, 28), date(2026, 3, 1))
 STAYS_PER_DAY = 300
@@ -71,11 +73,22 @@ def report(site: LiveSite, token: str, query: str) -> dict[str, Any]:
     return answer
 
 
-def sign_in(page: Page, site: LiveSite, token: str) -> None:
+@pytest.fixture(scope="module")
+def analyst(live_site: LiveSite) -> str:
+    """A bureau analyst's username (password STAFF_PASSWORD)."""
+    return live_site.staff_account("Bureau Analyst", "bureau")
+
+
+def sign_in(page: Page, site: LiveSite, username: str, password: str = STAFF_PASSWORD) -> None:
     page.goto(f"/bureau/{site.slug}")
-    page.get_by_label("Staff token").fill(token)
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
-    expect(page.locator("#who")).to_have_text("Signed in as bureau analyst (bureau)")
+
+
+def signed_in(page: Page, site: LiveSite, username: str) -> None:
+    sign_in(page, site, username)
+    expect(page.locator("#who")).to_have_text("Signed in as Bureau Analyst (bureau)")
     expect(page.locator("#dashboard")).to_have_attribute("data-state", "ready")
 
 
@@ -93,10 +106,10 @@ def figure(page: Page, label: str, column: int = 1) -> str:
 
 
 def test_signed_in_bureau_sees_the_charts_as_svg(
-    browser_page: Page, live_site: LiveSite, history: str
+    browser_page: Page, live_site: LiveSite, history: str, analyst: str
 ) -> None:
     page = browser_page
-    sign_in(page, live_site, history)
+    signed_in(page, live_site, analyst)
     show(page, "day", "2026-03-01")
     for name in CHARTS:
         chart = page.locator(f"#chart-{name}")
@@ -113,10 +126,10 @@ def test_signed_in_bureau_sees_the_charts_as_svg(
 
 
 def test_changing_the_period_changes_the_figures(
-    browser_page: Page, live_site: LiveSite, history: str
+    browser_page: Page, live_site: LiveSite, history: str, analyst: str
 ) -> None:
     page = browser_page
-    sign_in(page, live_site, history)
+    signed_in(page, live_site, analyst)
     show(page, "day", "2026-03-01")
     day = report(live_site, history, "period=day&start=2026-03-01")
     assert figure(page, "Stays started") == str(day["current"]["stays"]["count"])
@@ -129,9 +142,11 @@ def test_changing_the_period_changes_the_figures(
     assert "2026-02-01 – 2026-02-28" in page.locator("#period-title").inner_text()
 
 
-def test_csv_and_xlsx_download_and_open(browser_page: Page, live_site: LiveSite, history: str) -> None:
+def test_csv_and_xlsx_download_and_open(
+    browser_page: Page, live_site: LiveSite, history: str, analyst: str
+) -> None:
     page = browser_page
-    sign_in(page, live_site, history)
+    signed_in(page, live_site, analyst)
     show(page, "day", "2026-03-01")
     with page.expect_download() as csv_download:
         page.get_by_role("button", name="Download CSV").click()
@@ -150,10 +165,10 @@ def test_csv_and_xlsx_download_and_open(browser_page: Page, live_site: LiveSite,
 
 
 def test_the_monthly_pdf_downloads_with_its_figures(
-    browser_page: Page, live_site: LiveSite, history: str
+    browser_page: Page, live_site: LiveSite, history: str, analyst: str
 ) -> None:
     page = browser_page
-    sign_in(page, live_site, history)
+    signed_in(page, live_site, analyst)
     show(page, "month", "2026-03-01")
     with page.expect_download() as download:
         page.get_by_role("button", name="Monthly PDF").click()
@@ -167,3 +182,32 @@ def test_the_monthly_pdf_downloads_with_its_figures(
     assert DEMO_NAME in text
     assert f"Stays started {month['current']['stays']['count']} {month['previous']['stays']['count']}" in text
     assert f"Page 1/{len(reader.pages)}" in text
+
+
+def test_a_wrong_password_and_a_role_without_reports_are_told_so_on_the_page(
+    browser_page: Page, live_site: LiveSite
+) -> None:
+    page = browser_page
+    warden = live_site.staff_account("Street Warden", "warden")
+    sign_in(page, live_site, warden, "not the password")
+    error = page.locator("#sign-in-error")
+    expect(error).to_be_visible()
+    expect(error).to_have_text("bad_credentials: the username or the password is wrong")
+    expect(page.locator("#dashboard")).to_be_hidden()
+    sign_in(page, live_site, warden)
+    expect(error).to_have_text(
+        "forbidden: the warden role may not read reports; sign in as bureau, admin or city"
+    )
+    expect(page.locator("#dashboard")).to_be_hidden()
+    assert page.evaluate("sessionStorage.length") == 0
+
+
+def test_the_dashboard_opens_on_the_last_complete_day(
+    browser_page: Page, live_site: LiveSite, history: str, analyst: str
+) -> None:
+    page = browser_page
+    signed_in(page, live_site, analyst)
+    today = live_site.clock.now().astimezone(ZoneInfo(DEMO_TIME_ZONE)).date()
+    expect(page.locator("#start")).to_have_value((today - timedelta(days=1)).isoformat())
+    day = report(live_site, history, f"period=day&start={(today - timedelta(days=1)).isoformat()}")
+    assert figure(page, "Stays started") == str(day["current"]["stays"]["count"])

@@ -1,5 +1,6 @@
-/* The bureau dashboard: sign in with a staff token (kept in sessionStorage for the tab's
-   life), pick a period and a place, read the report JSON, show its charts (SVG drawn by the
+/* The bureau dashboard: sign in with a staff account's username and password (the token it
+   answers is kept in sessionStorage for the tab's life; signing out revokes it), pick a
+   period and a place, read the report JSON, show its charts (SVG drawn by the
    server, fetched with the token and shown through blob: URLs), the top problem roads, and
    download the CSV, XLSX and monthly PDF (fetch + Blob + <a download>). */
 "use strict";
@@ -21,13 +22,18 @@ class ApiProblem extends Error {
   }
 }
 
-async function call(url, accept = "application/json") {
+async function call(url, accept = "application/json", options = {}) {
   const headers = { Accept: accept + ", application/problem+json" };
   const token = sessionStorage.getItem(TOKEN_KEY);
   if (token) headers.Authorization = "Bearer " + token;
+  const init = { headers, cache: "no-store", method: options.method || "GET" };
+  if (options.json !== undefined) {
+    headers["Content-Type"] = "application/json";
+    init.body = JSON.stringify(options.json);
+  }
   let response;
   try {
-    response = await fetch(url, { headers, cache: "no-store" });
+    response = await fetch(url, init);
   } catch (err) {
     throw new ApiProblem(0, "network", "the server cannot be reached");
   }
@@ -45,11 +51,24 @@ async function call(url, accept = "application/json") {
   return response;
 }
 
-function showError(err) {
-  if (err.status === 401) signOut();
+function describe(err) {
   const fields = err.fields && err.fields.length ? ` (${[].concat(err.fields).join(", ")})` : "";
-  $("error").textContent = `${err.code || "error"}: ${err.message}${fields}`;
+  return `${err.code || "error"}: ${err.message}${fields}`;
+}
+
+function showError(err) {
+  if (err.status === 401) {
+    forget();
+    showSignInError(err);
+    return;
+  }
+  $("error").textContent = describe(err);
   $("error").hidden = false;
+}
+
+function showSignInError(err) {
+  $("sign-in-error").textContent = describe(err);
+  $("sign-in-error").hidden = false;
 }
 
 function money(amount) {
@@ -205,27 +224,45 @@ function downloadMonthly() {
   download(`${body.reports}/monthly.pdf?month=${month}`, `report-${month}.pdf`);
 }
 
-async function signIn(token) {
-  sessionStorage.setItem(TOKEN_KEY, token);
+async function signIn(username, password) {
+  $("sign-in-error").hidden = true;
   try {
-    const me = await (await call(body.staffMe)).json();
-    if (!READERS.includes(me.role)) {
-      sessionStorage.removeItem(TOKEN_KEY);
-      throw new ApiProblem(403, "forbidden", `the ${me.role} role may not read reports`);
-    }
-    $("who").textContent = `Signed in as ${me.name} (${me.role})`;
-    $("sign-in").hidden = true;
-    $("sign-out").hidden = false;
-    $("dashboard").hidden = false;
-    await load();
+    const session = await (
+      await call(`${body.staff}/sign-in`, "application/json", { method: "POST", json: { username, password } })
+    ).json();
+    $("password").value = "";
+    await enter(session.token);
   } catch (err) {
-    $("dashboard").hidden = false;
-    showError(err);
-    if (!sessionStorage.getItem(TOKEN_KEY)) $("dashboard").hidden = true;
+    showSignInError(err);
   }
 }
 
-function signOut() {
+/** Start with a token: from signing in, or kept for the tab's life. A role that may not read
+    reports is told so, and its token is revoked at once. */
+async function enter(token) {
+  sessionStorage.setItem(TOKEN_KEY, token);
+  let me;
+  try {
+    me = await (await call(`${body.staff}/me`)).json();
+  } catch (err) {
+    forget();
+    showSignInError(err);
+    return;
+  }
+  if (!READERS.includes(me.role)) {
+    await signOut();
+    showSignInError(new ApiProblem(403, "forbidden", `the ${me.role} role may not read reports; sign in as bureau, admin or city`));
+    return;
+  }
+  $("who").textContent = `Signed in as ${me.name} (${me.role})`;
+  $("sign-in").hidden = true;
+  $("sign-out").hidden = false;
+  $("dashboard").hidden = false;
+  await load();
+}
+
+/** Back to the sign-in form, keeping nothing. */
+function forget() {
   sessionStorage.removeItem(TOKEN_KEY);
   $("who").textContent = "";
   $("sign-in").hidden = false;
@@ -233,10 +270,20 @@ function signOut() {
   $("dashboard").hidden = true;
 }
 
+async function signOut() {
+  try {
+    if (sessionStorage.getItem(TOKEN_KEY)) await call(`${body.staff}/sign-out`, "application/json", { method: "POST" });
+  } catch (err) {
+    // the token was already expired or revoked: nothing left to end
+  }
+  forget();
+}
+
 document.addEventListener("DOMContentLoaded", () => {
   $("sign-in-form").addEventListener("submit", (event) => {
     event.preventDefault();
-    signIn($("token").value.trim());
+    const username = $("username").value.trim();
+    if (username && $("password").value) signIn(username, $("password").value);
   });
   $("sign-out").addEventListener("click", signOut);
   $("period-form").addEventListener("submit", (event) => {
@@ -256,5 +303,5 @@ document.addEventListener("DOMContentLoaded", () => {
   $("download-xlsx").addEventListener("click", () => downloadReport("xlsx"));
   $("download-pdf").addEventListener("click", downloadMonthly);
   const token = sessionStorage.getItem(TOKEN_KEY);
-  if (token) signIn(token);
+  if (token) enter(token);
 });
