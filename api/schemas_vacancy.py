@@ -67,6 +67,20 @@ class BayStateOut(Schema):
     state = fields.String(metadata={"enum": ["free", "occupied", "unknown"]})
 
 
+class BandAheadOut(Schema):
+    from_ = fields.DateTime(data_key="from", attribute="from")
+    until = fields.DateTime()
+    band = fields.String()
+    tariff = fields.String(metadata={"description": "the band's price in one line"})
+
+
+class RestrictionAheadOut(Schema):
+    from_ = fields.DateTime(data_key="from", attribute="from")
+    until = fields.DateTime()
+    name = fields.String()
+    activity = fields.String()
+
+
 class RoadBaysOut(Schema):
     id = fields.String()
     name = fields.String()
@@ -79,6 +93,14 @@ class RoadBaysOut(Schema):
     tariff = fields.String(allow_none=True)
     max_stay_minutes = fields.Integer(allow_none=True)
     restriction_now = fields.String(allow_none=True)
+    day_ahead = fields.List(
+        fields.Nested(BandAheadOut),
+        metadata={"description": "the tariff bands from now to the end of the local day"},
+    )
+    restrictions_ahead = fields.List(
+        fields.Nested(RestrictionAheadOut),
+        metadata={"description": "restrictions in force now or still to come today"},
+    )
     bays = fields.List(fields.Nested(BayStateOut))
 
 

@@ -40,7 +40,7 @@ from api.vacancy_cache import (
 )
 from api.vacancy_cache import district as cached_district
 from billing.models import TariffVersion
-from billing.tariff import Tariff
+from billing.tariff import BandPeriod, Tariff
 from billing.tariffs import compiled
 from parking.forecast_current import CURRENT_HORIZON, RoadNow, probability_free
 from parking.forecast_history import dwell_curve, forecast_at, open_stay_ages
@@ -121,8 +121,10 @@ def road_bays(district: str, road: str) -> Response:
     stale_before = now - timedelta(minutes=_stale_minutes())
     reports = _reports(db, place.id, [found.id], now).get(found.id, _NO_BAYS)
     views = reports.views(stale_before)
-    body = _road_summary(found, reports.shown(stale_before), _TariffsNow(db, place, now), now) | {
+    tariffs = _TariffsNow(db, place, now)
+    body = _road_summary(found, reports.shown(stale_before), tariffs, now) | {
         "at": now,
+        **_day_ahead(tariffs.tariff(found.tariff_code), now, place.currency),
         "bays": [
             {
                 "id": v.bay.uuid,
@@ -277,6 +279,41 @@ def _road_summary(road: Any, shown: RoadShown, tariffs: _TariffsNow, now: dateti
     }
 
 
+def _day_ahead(tariff: Tariff | None, now: datetime, currency: str) -> dict[str, Any]:
+    """The rest of the local day on a road: each band from now on with its price line, and
+    the restrictions in force or still to come (so 05:49 warns of the 08:00 price and the
+    17:00 clearway)."""
+    if tariff is None:
+        return {"day_ahead": [], "restrictions_ahead": []}
+    bands, restrictions = tariff.rest_of_day(now)
+    return {
+        "day_ahead": [
+            {
+                "from": b.starts_at,
+                "until": b.ends_at,
+                "band": b.band.name,
+                "tariff": _band_line(tariff, b, currency),
+            }
+            for b in bands
+        ],
+        "restrictions_ahead": [
+            {
+                "from": r.starts_at,
+                "until": r.ends_at,
+                "name": r.restriction.name,
+                "activity": r.restriction.activity,
+            }
+            for r in restrictions
+        ],
+    }
+
+
+def _band_line(tariff: Tariff, period: BandPeriod, currency: str) -> str:
+    if all(tier.amount == 0 for tier in period.band.tiers):
+        return "free"
+    return tariff_line(tariff, period.starts_at, currency)
+
+
 class _TariffsNow:
     """The district's tariffs in force at one moment, by code: (one line, max stay, name of
     the restriction in force). Reads only the versions' keys; a version's compiled tariff is
@@ -293,12 +330,16 @@ class _TariffsNow:
             found = self._found[code] = self._describe(code)
         return found
 
-    def _describe(self, code: str) -> tuple[str | None, int | None, str | None]:
+    def tariff(self, code: str) -> Tariff | None:
+        """The compiled tariff of `code` in force at this moment, if any."""
         versions = self._versions.get(code, [])
         i = bisect_right([starts for starts, _ in versions], self._now) - 1
-        if i < 0:
+        return _compiled(self._db, versions[i][1], self._place.time_zone) if i >= 0 else None
+
+    def _describe(self, code: str) -> tuple[str | None, int | None, str | None]:
+        tariff = self.tariff(code)
+        if tariff is None:
             return None, None, None
-        tariff = _compiled(self._db, versions[i][1], self._place.time_zone)
         restriction = tariff.restriction_at(self._now)
         return (
             tariff_line(tariff, self._now, self._place.currency),

@@ -142,6 +142,24 @@ class Fee:
         }
 
 
+@dataclass(frozen=True)
+class BandPeriod:
+    starts_at: datetime
+    ends_at: datetime
+    band: Band
+
+
+@dataclass(frozen=True)
+class RestrictionPeriod:
+    starts_at: datetime
+    ends_at: datetime
+    restriction: Restriction
+
+
+def _at(ms: int) -> datetime:
+    return _EPOCH + timedelta(milliseconds=ms)
+
+
 def _iso(ms: int) -> str:
     return (_EPOCH + timedelta(milliseconds=ms)).isoformat().replace("+00:00", "Z")
 
@@ -254,6 +272,32 @@ class Tariff:
             if restriction.days & kinds and any(a <= minute < b for a, b in restriction.windows):
                 return restriction
         return None
+
+    def rest_of_day(self, at: datetime) -> tuple[list[BandPeriod], list[RestrictionPeriod]]:
+        """What a driver arriving at `at` meets until the local day ends: the bands in force
+        from `at` on (consecutive pieces of one band merged), and the restrictions that are in
+        force or still to come that day."""
+        local = at.astimezone(self.zone)
+        day = local.date()
+        t = _ms(at)
+        starts, ends, bands = self._segments(day)
+        periods: list[BandPeriod] = []
+        for lo, hi, band in zip(starts, ends, bands, strict=True):
+            if hi <= t:
+                continue
+            if periods and periods[-1].band.name == band.name and _ms(periods[-1].ends_at) == lo:
+                periods[-1] = BandPeriod(periods[-1].starts_at, _at(hi), band)
+            else:
+                periods.append(BandPeriod(_at(max(lo, t)), _at(hi), band))
+        kinds = {WEEKDAYS[day.weekday()]} | ({"holiday"} if day in self.holidays else set())
+        restrictions = [
+            RestrictionPeriod(_at(max(self._local_ms(day, a), t)), _at(self._local_ms(day, b)), restriction)
+            for restriction in self.restrictions
+            if restriction.days & kinds
+            for a, b in restriction.windows
+            if self._local_ms(day, b) > t
+        ]
+        return periods, sorted(restrictions, key=lambda r: r.starts_at)
 
     def _band_at(self, t: int) -> tuple[int, Band, date]:
         """(end of the segment holding `t`, its band, its local date)."""

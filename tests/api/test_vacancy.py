@@ -319,3 +319,26 @@ def test_the_cached_road_grid_finds_the_same_roads_as_the_database_for_any_box(
     app.config["VACANCY_CACHE_SECONDS"] = 0
     assert from_cache == [sorted(r["name"] for r in get_ok(client, url)["roads"]) for url in urls]
     assert from_cache[0] == ["Jianshan Road"] and len(from_cache[2]) == 2 and from_cache[4] == []
+
+
+def test_a_road_tells_the_driver_the_rest_of_the_day_prices_and_restrictions_to_come(
+    client: FlaskClient, town: SmallDistrict, db: Session, clock: FixedClock
+) -> None:
+    town.roads[1].tariff_code = "clearway"
+    db.commit()
+    clock.set(clock.now().replace(hour=21, minute=49))  # 05:49 on Tuesday 3 March in Guiyang
+    road = get_ok(client, f"/api/v1/testville/roads/{town.roads[1].uuid}/bays")
+    assert road["tariff"] == "free now"
+    assert [(b["band"], b["from"], b["until"], b["tariff"]) for b in road["day_ahead"]] == [
+        ("night", "2026-03-02T21:49:00+00:00", "2026-03-03T00:00:00+00:00", "free"),
+        ("day", "2026-03-03T00:00:00+00:00", "2026-03-03T12:00:00+00:00", "¥2.40 per 30 min first 2 h, then ¥4.80 per 30 min; first 15 min free; max ¥30/day"),
+        ("night", "2026-03-03T12:00:00+00:00", "2026-03-03T16:00:00+00:00", "free"),
+    ]  # fmt: skip
+    assert road["restrictions_ahead"] == [
+        {
+            "from": "2026-03-03T09:00:00+00:00",
+            "until": "2026-03-03T11:00:00+00:00",
+            "name": "evening clearway",
+            "activity": "no stopping",
+        }
+    ]

@@ -172,6 +172,42 @@ def test_a_tapped_road_shows_its_bays_tariff_and_forecast(
     expect(page.locator("#bay-list li[data-state='free']")).to_have_count(2)
 
 
+def test_a_road_shows_the_rest_of_its_day_and_its_counts_refresh_by_themselves(
+    browser_page: Page, live_site: LiveSite, curb: dict[str, str]
+) -> None:
+    page = browser_page
+    page.clock.install()
+    open_driver_page(page, live_site)
+    road_item(page, live_site, RED_ROAD).get_by_role("button").click()
+    expect(page.locator("#road-counts")).to_have_text("0 free / 82")
+    stake = stakes_of_road(RED_ROAD)[0]
+    live_site.clock.advance(timedelta(minutes=1))
+    try:
+        live_site.push(stake.name, [report(live_site, stake.bay_names[0], "park_end")])
+        page.clock.run_for(31_000)  # one refresh period: no tap, no reload
+        expect(page.locator("#road-counts")).to_have_text("1 free / 82")
+        live_site.push(stake.name, [report(live_site, stake.bay_names[0], "park_start", "贵A70000")])
+    finally:
+        live_site.clock.advance(timedelta(minutes=-1))
+
+    page.get_by_role("button", name="Back to the map").click()
+    clearway = road_item(page, live_site, 7)
+    if not clearway.count():  # road 7 is outside the default radius: look around it
+        bay = next(b for b in road_plan(7).bays)
+        page.context.grant_permissions(["geolocation"], origin=live_site.url)
+        located = live_site.bay(bay.name)
+        page.context.set_geolocation({"latitude": located.lat, "longitude": located.lng, "accuracy": 5})
+        page.get_by_role("button", name="Use my location").click()
+    road_item(page, live_site, 7).get_by_role("button").click()
+    expect(page.locator("#road-day li")).to_have_text(
+        [
+            "10:00–20:00 ¥2.40 per 30 min first 2 h, then ¥4.80 per 30 min; first 15 min free; max ¥30/day",
+            "20:00–24:00 free",
+            "17:00–19:00 no stopping (evening clearway)",
+        ]
+    )
+
+
 def test_paying_a_plate_with_a_test_card_leads_to_its_receipt(
     browser_page: Page, live_site: LiveSite, page_record: PageRecord
 ) -> None:

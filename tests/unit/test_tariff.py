@@ -508,3 +508,47 @@ def test_the_breakdown_lines_add_up_to_the_gross(
     assert sum(line.amount for line in priced.lines) == priced.gross == breakdown["gross"]
     assert sum(line["amount"] for line in breakdown["lines"]) == breakdown["gross"]
     assert breakdown["amount"] == priced.amount <= priced.gross
+
+
+CLEARWAY = {"name": "clearway", "activity": "no stopping", "days": ["mon"], "windows": [["17:00", "19:00"]]}
+
+
+def test_the_rest_of_the_day_lists_each_band_from_now_and_the_restrictions_still_to_come() -> None:
+    tariff = Tariff(document(restrictions=[CLEARWAY]), SHANGHAI)
+    bands, restrictions = tariff.rest_of_day(local("2026-03-02 05:49"))  # a Monday
+    assert [(b.band.name, b.starts_at, b.ends_at) for b in bands] == [
+        ("night", local("2026-03-02 05:49"), local("2026-03-02 08:00")),
+        ("day", local("2026-03-02 08:00"), local("2026-03-02 20:00")),
+        ("night", local("2026-03-02 20:00"), local("2026-03-03 00:00")),
+    ]
+    assert [(r.restriction.name, r.starts_at, r.ends_at) for r in restrictions] == [
+        ("clearway", local("2026-03-02 17:00"), local("2026-03-02 19:00"))
+    ]
+
+
+def test_a_restriction_in_force_now_is_listed_from_now_and_a_past_one_is_not() -> None:
+    tariff = Tariff(document(restrictions=[CLEARWAY]), SHANGHAI)
+    _, during = tariff.rest_of_day(local("2026-03-02 18:00"))
+    assert [(r.starts_at, r.ends_at) for r in during] == [
+        (local("2026-03-02 18:00"), local("2026-03-02 19:00"))
+    ]
+    assert tariff.rest_of_day(local("2026-03-02 19:00"))[1] == []
+    assert tariff.rest_of_day(local("2026-03-03 09:00"))[1] == []  # a Tuesday: no clearway
+
+
+def test_the_windows_of_one_band_that_meet_are_one_period() -> None:
+    split = document(
+        flat(120),
+        bands=[
+            {
+                "name": "all day",
+                "days": EVERY_DAY,
+                "windows": [["00:00", "12:00"], ["12:00", "24:00"]],
+                "tiers": [{"increment_minutes": 60, "amount": 120}],
+            },
+        ],
+    )
+    bands, _ = Tariff(split, SHANGHAI).rest_of_day(local("2026-03-02 10:30"))
+    assert [(b.starts_at, b.ends_at) for b in bands] == [
+        (local("2026-03-02 10:30"), local("2026-03-03 00:00"))
+    ]

@@ -9,10 +9,13 @@
   const base = body.dataset.api; // /api/v1/<district>
   const testCards = body.dataset.testCards; // empty unless the app talks to the local test server
   const RADIUS_M = 1000;
+  const REFRESH_MS = 30000; // the free counts of the screen in view are read again this often
   const $ = (id) => document.getElementById(id);
   const state = {
     centre: { lat: Number(body.dataset.centreLat), lng: Number(body.dataset.centreLng) },
     roads: new Map(),
+    screen: "map",
+    road: null, // the id of the road in view
     plate: null,
     owed: null,
     outstanding: null,
@@ -40,6 +43,13 @@
   const money = new Intl.NumberFormat("zh-CN", { style: "currency", currency: body.dataset.currency });
   const minorDigits = money.resolvedOptions().maximumFractionDigits;
   const when = (iso) => (iso ? clock.format(new Date(iso)) : "—");
+  const hourMinute = new Intl.DateTimeFormat("en-GB", {
+    timeZone: body.dataset.timeZone, hour: "2-digit", minute: "2-digit", hour12: false,
+  });
+  const span = (from, until) => {
+    const end = hourMinute.format(new Date(until));
+    return `${hourMinute.format(new Date(from))}–${end === "00:00" ? "24:00" : end}`;
+  };
   const amount = (minor) => (minor === null || minor === undefined ? "—" : money.format(minor / 10 ** minorDigits));
 
   function duration(seconds) {
@@ -66,6 +76,7 @@
 
   function show(screen) {
     window.scrollTo(0, 0);
+    state.screen = screen;
     for (const section of document.querySelectorAll(".screen")) section.hidden = section.id !== "screen-" + screen;
     const tab = screen === "road" ? "map" : screen;
     for (const button of document.querySelectorAll("#tabs button")) {
@@ -165,21 +176,31 @@
 
   async function openRoad(id) {
     show("road");
+    state.road = id;
     const known = state.roads.get(id);
     $("road-title").textContent = known ? known.name : "Road";
     $("bay-list").replaceChildren();
+    $("road-day").replaceChildren();
     hide($("road-error"));
     $("forecast-15").textContent = $("forecast-30").textContent = "…";
+    await loadRoad(id);
+  }
+
+  /** The road's counts, tariff, the rest of its day, forecasts and bays; again every REFRESH_MS. */
+  async function loadRoad(id) {
     loadForecast(id, 15);
     loadForecast(id, 30);
     try {
       const road = await api.call("GET", `${base}/roads/${encodeURIComponent(id)}/bays`);
+      if (state.road !== id) return;
+      hide($("road-error"));
       $("road-title").textContent = road.name;
       $("road-counts").textContent = counts(road);
       $("road-tariff").textContent = road.tariff || "no tariff";
       $("road-max-stay").textContent = maxStay(road.max_stay_minutes);
       $("road-restriction").textContent = road.restriction_now || "none";
       $("road-age").textContent = age(road.data_age_seconds);
+      renderDayAhead(road);
       $("bay-list").replaceChildren(
         ...road.bays.map((bay) =>
           el("li", { class: "bay " + bay.state, "data-bay": bay.name, "data-state": bay.state },
@@ -189,6 +210,24 @@
     } catch (problem) {
       showProblem($("road-error"), problem);
     }
+  }
+
+  /** "05:49–08:00 free", "08:00–20:00 ¥2.40 per 30 min …", then "no stopping 17:00–19:00". */
+  function renderDayAhead(road) {
+    const bands = road.day_ahead.map((band) =>
+      el("li", { class: "band", "data-band": band.band }, el("span", { class: "when" }, span(band.from, band.until)), " ", band.tariff),
+    );
+    const restrictions = road.restrictions_ahead.map((r) =>
+      el("li", { class: "restriction" }, el("span", { class: "when" }, span(r.from, r.until)), ` ${r.activity} (${r.name})`),
+    );
+    $("road-day").replaceChildren(...bands, ...restrictions);
+  }
+
+  /** Keep the screen in view current without a reload: the map's roads, or the open road. */
+  function refresh() {
+    if (document.hidden || !navigator.onLine) return;
+    if (state.screen === "map") loadRoads();
+    else if (state.screen === "road" && state.road) loadRoad(state.road);
   }
 
   async function loadForecast(id, minutes) {
@@ -372,7 +411,11 @@
     });
   }
   $("locate").addEventListener("click", locate);
-  $("road-back").addEventListener("click", () => show("map"));
+  $("road-back").addEventListener("click", () => {
+    state.road = null;
+    show("map");
+    loadRoads();
+  });
   $("plate-form").addEventListener("submit", findUnpaid);
   $("card-form").addEventListener("submit", payPlate);
   $("sign-in-form").addEventListener("submit", signIn);
@@ -383,4 +426,6 @@
   window.addEventListener("offline", network);
   network();
   loadRoads();
+  setInterval(refresh, REFRESH_MS);
+  document.addEventListener("visibilitychange", refresh);
 })();
