@@ -4,7 +4,7 @@ endpoint up here, docs/ACCESS.md is generated from it, and a test walks every ro
 every principal against it.
 
 Who may call is a set of principals: `public` (anyone, no token), `device` (a device token of
-the district), `driver` (a driver account token), or staff roles (a staff token of the
+the district: stake, POS or data feed), `patrol_car` (a patrol car's device token), `driver` (a driver account token), or staff roles (a staff token of the
 district with that role). Scoping within a district (a device to its bays, a warden to their
 beat, a driver to their plates) is the handlers' business; see docs/ACCESS.md."""
 
@@ -15,11 +15,12 @@ from flask import Flask, request
 from api.errors import ApiError
 from parking.models import STAFF_ROLES
 
-PUBLIC, DEVICE, DRIVER = "public", "device", "driver"
-PRINCIPALS = (PUBLIC, DEVICE, DRIVER, *STAFF_ROLES)
+PUBLIC, DEVICE, PATROL, DRIVER = "public", "device", "patrol_car", "driver"
+PRINCIPALS = (PUBLIC, DEVICE, PATROL, DRIVER, *STAFF_ROLES)
 
 _ANYONE = frozenset({PUBLIC})
-_DEVICES = frozenset({DEVICE})
+_DEVICES = frozenset({DEVICE})  # stakes, handheld POS terminals and data feeds
+_PATROL_CARS = frozenset({PATROL})
 _DRIVERS = frozenset({DRIVER})
 _ANY_STAFF = frozenset(STAFF_ROLES)
 _ADMIN = frozenset({"admin"})
@@ -46,8 +47,8 @@ ACCESS: dict[str, frozenset[str]] = {
     "cds_metrics.get_aggregates": _REPORT_READERS,
     "cds_metrics.get_sessions": _REPORT_READERS,
     # devices: who am I, and token rotation (a device its own; an admin any device's)
-    "devices.me": _DEVICES,
-    "devices.rotate_own_token": _DEVICES,
+    "devices.me": _DEVICES | _PATROL_CARS,
+    "devices.rotate_own_token": _DEVICES | _PATROL_CARS,
     "devices.rotate_token": _ADMIN,
     # staff sign-in (public, rate-limited), sign-out, and the admin's accounts and tokens
     "staff_auth.sign_in": _ANYONE,
@@ -104,6 +105,8 @@ ACCESS: dict[str, frozenset[str]] = {
     "warden.plate_check": _PLATE_CHECKERS,
     "warden.plate_check_audit": _ADMIN_BUREAU,
     "warden.register": _REGISTRARS,
+    # a patrol car's plate reads
+    "patrol.reads": _PATROL_CARS,
     # drivers' vacancy and open data
     "vacancy.vacancy": _ANYONE,
     "vacancy.road_bays": _ANYONE,

@@ -9,13 +9,13 @@ from urllib.parse import urlencode
 from flask import Response, current_app, jsonify, request
 from sqlalchemy.orm import Session
 
-from api.access import DEVICE, require_allowed
+from api.access import DEVICE, PATROL, require_allowed
 from api.errors import ApiError
 from parking.clock import to_ms
 from parking.models import District, StaffToken
 from parking.staff import staff_for_token
 from sensors.devices import device_for_token
-from sensors.models import Device
+from sensors.models import PATROL_CAR, Device
 
 CDS_VERSION = "1.1.0"
 CDS_MEDIA_TYPE = "application/vnd.cds+json"
@@ -74,7 +74,7 @@ def require_device(db: Session, district: District) -> Device:
     device = device_for_token(db, district.id, bearer_token(), clock_now())
     if device is None:
         raise ApiError(401, "unauthorized", "the device token is unknown or for another district")
-    require_allowed(DEVICE)
+    require_allowed(PATROL if device.kind == PATROL_CAR else DEVICE)
     return device
 
 

@@ -31,7 +31,12 @@ from sensors.models import DATA_FEED, HANDHELD_POS, CurbEvent, Device, device_ba
 
 bp = Blueprint("cds_events", __name__, url_prefix="/cds/<district>/events")
 
-_SOURCE_TYPE = {"video_stake": "camera", HANDHELD_POS: "in_person", DATA_FEED: "data_feed"}
+_SOURCE_TYPE = {
+    "video_stake": "camera",
+    HANDHELD_POS: "in_person",
+    DATA_FEED: "data_feed",
+    "patrol_car": "camera",
+}
 
 
 @bp.post("/event")

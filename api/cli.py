@@ -181,7 +181,9 @@ def import_bays_command(
 
 @click.command("create-device")
 @click.option("--district", required=True)
-@click.option("--kind", required=True, type=click.Choice(["video_stake", "handheld_pos", "data_feed"]))
+@click.option(
+    "--kind", required=True, type=click.Choice(["video_stake", "handheld_pos", "data_feed", "patrol_car"])
+)
 @click.option("--bays", help="Comma-separated bay names a video stake covers (one to four).")
 @click.option("--roads", help="Comma-separated road names a handheld POS covers (its beat).")
 @click.option("--name", help="A name for the device, e.g. STAKE-0042.")

@@ -43,6 +43,11 @@ def defaults() -> dict[str, Any]:
         "PAGE_SIZE_MAX": 2000,
         # Vacancy searches by radius may not reach further than this.
         "MAX_RADIUS_M": 5000,
+        # Patrol cars (enforcement/patrol.py): reads below this confidence are "confirm by
+        # eye", never hits; a read is matched to the nearest bay within this many metres.
+        "PATROL_MIN_CONFIDENCE": 80,
+        "PATROL_MATCH_RADIUS_M": 10.0,
+        "PATROL_MAX_READS": 1000,
         # Native vacancy: a bay whose newest report (its own event or a heartbeat of a device
         # watching it) is older than this is unknown, never free.
         "VACANCY_STALE_MINUTES": 15,

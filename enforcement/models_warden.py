@@ -16,6 +16,7 @@ from parking.models import PlateKeyed, new_uuid
 WARDEN_PLATE_CHECK = "GET /api/v1/<district>/plates/<plate>/check"
 STAY_SEARCH = "GET /api/v1/<district>/stays?plate="
 AUDIT_SEARCH = "GET /api/v1/<district>/audit/plate-checks?plate="
+PATROL_READ = "POST /api/v1/<district>/patrol/reads"
 
 
 class StaffPosition(Base):
@@ -45,7 +46,8 @@ class PlateCheck(PlateKeyed, Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     uuid: Mapped[str] = mapped_column(String(36), unique=True, default=new_uuid)
     district_id: Mapped[int] = mapped_column(ForeignKey("district.id"))
-    staff_token_id: Mapped[int] = mapped_column(ForeignKey("staff_token.id"))
+    staff_token_id: Mapped[int | None] = mapped_column(ForeignKey("staff_token.id"))  # a person's look-up
+    device_id: Mapped[int | None] = mapped_column(ForeignKey("device.id"))  # a patrol car's read
     staff_name: Mapped[str] = mapped_column(String(100))
     staff_role: Mapped[str] = mapped_column(String(16))
     checked_at: Mapped[datetime]

@@ -12,7 +12,16 @@ from sqlalchemy.orm import Session
 
 from parking.errors import InvalidInputError, NotFoundError
 from parking.models import Bay, District, Road
-from sensors.models import DATA_FEED, DEVICE_KINDS, HANDHELD_POS, VIDEO_STAKE, Device, device_bay, device_road
+from sensors.models import (
+    DATA_FEED,
+    DEVICE_KINDS,
+    HANDHELD_POS,
+    PATROL_CAR,
+    VIDEO_STAKE,
+    Device,
+    device_bay,
+    device_road,
+)
 
 
 class UnknownBayError(NotFoundError):
@@ -61,8 +70,8 @@ def create_device(
         raise InvalidDeviceError("a video stake covers one to four bays", ["bays"])
     if kind == HANDHELD_POS and not road_names:
         raise InvalidDeviceError("a handheld POS needs a beat of one or more roads", ["roads"])
-    if kind == DATA_FEED and (bay_names or road_names):
-        raise InvalidDeviceError("a data feed covers its whole district", ["bays", "roads"])
+    if kind in (DATA_FEED, PATROL_CAR) and (bay_names or road_names):
+        raise InvalidDeviceError(f"a {kind.replace('_', ' ')} covers its whole district", ["bays", "roads"])
     bay_ids = _ids_by_name(db, Bay, district.id, bay_names, "bay")
     road_ids = _ids_by_name(db, Road, district.id, road_names, "road")
 
@@ -153,6 +162,8 @@ def covered_bay_ids(db: Session, device: Device) -> set[int] | None:
     """The bays a device may report on; None means every bay of its district."""
     if device.kind == DATA_FEED:
         return None
+    if device.kind == PATROL_CAR:
+        return set()
     if device.kind == VIDEO_STAKE:
         rows = db.execute(select(device_bay.c.bay_id).where(device_bay.c.device_id == device.id))
         return set(rows.scalars())

@@ -14,7 +14,8 @@ from parking.models import PlateKeyed, new_uuid
 VIDEO_STAKE = "video_stake"
 HANDHELD_POS = "handheld_pos"
 DATA_FEED = "data_feed"
-DEVICE_KINDS = (VIDEO_STAKE, HANDHELD_POS, DATA_FEED)
+PATROL_CAR = "patrol_car"  # reads plates as it drives (enforcement/patrol.py); reports no bay state
+DEVICE_KINDS = (VIDEO_STAKE, HANDHELD_POS, DATA_FEED, PATROL_CAR)
 # Devices that see occupancy; a POS only reports what its attendant enters.
 SENSING_KINDS = (VIDEO_STAKE, DATA_FEED)
 

@@ -21,7 +21,7 @@ from sqlalchemy import Connection, Engine, inspect, text
 from sqlalchemy.orm import Session
 
 from api import create_app
-from api.access import DEVICE, DRIVER, PUBLIC, allowed_for, matrix_table, unlisted_endpoints
+from api.access import DEVICE, DRIVER, PATROL, PUBLIC, allowed_for, matrix_table, unlisted_endpoints
 from api.cli_access import table_in
 from billing.accounts import sign_in, sign_up
 from billing.fake_gateway import FakeGateway
@@ -31,11 +31,12 @@ from fixtures.builders import build_small_district
 from parking.clock import FixedClock
 from parking.models import STAFF_ROLES
 from parking.staff import issue_staff_token
+from sensors.devices import create_device
 from tests.conftest import REPO, TEST_NOW
 
 SLUG = "testville"
 OTHER_STAFF, OTHER_DEVICE = "other-district staff", "other-district device"
-PRINCIPALS = ("anonymous", "bad token", DEVICE, DRIVER, *STAFF_ROLES, OTHER_STAFF, OTHER_DEVICE)
+PRINCIPALS = ("anonymous", "bad token", DEVICE, PATROL, DRIVER, *STAFF_ROLES, OTHER_STAFF, OTHER_DEVICE)
 ALWAYS_401 = ("anonymous", "bad token", OTHER_STAFF, OTHER_DEVICE)
 TARIFF = {
     "name": "flat",
@@ -136,6 +137,7 @@ def _principals_and_places(db: Session) -> tuple[dict[str, str], dict[str, str]]
     tokens = {role: issue_staff_token(db, town.district, role, f"{role} one", now)[1] for role in STAFF_ROLES}
     tokens[OTHER_STAFF] = issue_staff_token(db, other.district, "admin", "their admin", now)[1]
     tokens[DEVICE], tokens[OTHER_DEVICE] = town.stake_a.token, other.stake_a.token
+    tokens[PATROL] = create_device(db, town.district, "patrol_car", now, name="PATROL-1").token
     sign_up(db, "walker@example.org", "correct horse battery", None, now)
     tokens[DRIVER] = sign_in(db, "walker@example.org", "correct horse battery", now)[1]
     tokens["bad token"] = "not-a-token"
@@ -170,7 +172,8 @@ def _task(db: Session, district_id: int, team: str) -> Task:
 
 
 def _kind(principal: str) -> str:
-    return "staff" if principal in STAFF_ROLES else principal
+    """The kind of token: a staff role's, a device's (a patrol car holds a device token), a driver's."""
+    return "staff" if principal in STAFF_ROLES else DEVICE if principal == PATROL else principal
 
 
 def expected_refusal(route: Route, principal: str) -> int | None:
