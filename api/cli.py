@@ -29,6 +29,7 @@ def init_app(app: Flask) -> None:
     from api.cli_bench import bench_intake
     from api.cli_bench_pricing import bench_pricing
     from api.cli_bench_reports import bench_reports
+    from api.cli_bench_street import bench_patrol, bench_plate_check
     from api.cli_bench_sweep import bench_sweep
     from api.cli_bench_vacancy import bench_vacancy
     from api.cli_demo import demo_cards, seed_history, simulate
@@ -39,6 +40,8 @@ def init_app(app: Flask) -> None:
     for command in (
         access_matrix,
         bench_intake,
+        bench_patrol,
+        bench_plate_check,
         bench_pricing,
         bench_reports,
         bench_sweep,

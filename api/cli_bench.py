@@ -21,12 +21,34 @@ from fixtures.pgcluster import find_pg_bin
     show_default=True,
     help="Also time the replay of the Melbourne day through the same server.",
 )
+@click.option(
+    "--one-per-request",
+    is_flag=True,
+    help="Instead: one event a request, as a stake reports an arrival, under wrk "
+    "(--duration seconds, --connections).",
+)
+@click.option("--duration", default=15, show_default=True, type=click.IntRange(1, 300))
+@click.option("--connections", default=8, show_default=True, type=click.IntRange(1, 1000))
 def bench_intake(
-    database: str, events: int, batch_size: int, workers: int, clients: int, melbourne: bool
+    database: str,
+    events: int,
+    batch_size: int,
+    workers: int,
+    clients: int,
+    melbourne: bool,
+    one_per_request: bool,
+    duration: int,
+    connections: int,
 ) -> None:
     """Events per second through POST /cds/<district>/events/event under gunicorn."""
     from fixtures.bench import run_intake
 
+    if one_per_request:
+        from api.cli_bench_street import bench_single_events
+
+        for line in bench_single_events(database, duration, connections, workers):
+            click.echo(line)
+        return
     kinds = ["sqlite", "postgresql"] if database == "both" else [database]
     if "postgresql" in kinds and find_pg_bin() is None:
         raise click.ClickException("PostgreSQL is not installed here (no initdb/pg_ctl)")

@@ -1,0 +1,280 @@
+"""The requests the street makes one at a time, under gunicorn and `wrk` (issue 17):
+
+- `bench-intake --one-per-request`: one CDS event per request, as a stake reports an arrival;
+- `bench-plate-check`: a warden's plate check (`GET /api/v1/<d>/plates/<plate>/check?bay=`);
+- `bench-patrol`: a patrol car's batches of plate reads (`POST /api/v1/<d>/patrol/reads`).
+
+Each builds a throwaway database with the demo district, plants stays with plates through the
+push endpoint (so plate checks and reads find real stays, dues and strangers), starts gunicorn
+on 127.0.0.1 and loads it for `--duration` seconds with `--connections` connections. It prints
+requests/s with p50/p90/p99/max latency, and for the patrol reads/s; figures go to
+docs/BENCHMARKS.md with the command that made them."""
+
+from __future__ import annotations
+
+import json
+import random
+import shutil
+import tempfile
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import click
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from api.cli_bench_vacancy import LoadFigures, _figures, _wrk
+from api.database import make_engine
+from api.migrations import upgrade
+from fixtures.demo import DEMO_SLUG, seed_demo
+from fixtures.pgcluster import find_pg_bin
+from fixtures.servers import ServerStartError, server_env, start_gunicorn, throwaway_database
+from parking.clock import to_ms
+from parking.inventory import get_district
+from parking.models import Bay
+from parking.staff import issue_staff_token
+from sensors.devices import create_device
+
+PLANTED = 600  # stays with plates pushed before the run
+# wrk runs this in each thread: request bodies or paths from a list, cycled from a random start;
+# `%%ID%%` in a body becomes a fresh id and `%%MS%%` the time now in milliseconds.
+LUA = """
+local items = {%s}
+local method, token = %s, %s
+local i, n = 0, 0
+local tid = 0
+function setup(thread) tid = tid + 1; thread:set("tid", tid) end
+function init(args) math.randomseed(os.time() * 100 + tid); i = math.random(#items) end
+function request()
+  i = i %% #items + 1; n = n + 1
+  local item = items[i]
+  local headers = {["Authorization"] = "Bearer " .. token, ["Content-Type"] = "application/json"}
+  if method == "GET" then return wrk.format("GET", item, headers) end
+  local body = item.body:gsub("%%%%ID%%%%", string.format("%%08x-%%04x-4000-8000-%%012x", math.random(0, 0x7fffffff), tid, n))
+  body = body:gsub("%%%%MS%%%%", string.format("%%d", os.time() * 1000))
+  return wrk.format("POST", item.path, headers, body)
+end
+function done(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format('RESULT {"requests": %%d, "seconds": %%f, "p50": %%d, "p90": %%d, "p99": %%d, '
+    .. '"max": %%d, "errors": %%d, "status_errors": %%d}\\n', summary.requests, summary.duration / 1e6,
+    latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.max,
+    e.connect + e.read + e.write + e.timeout, e.status))
+end
+"""
+
+_DATABASE = click.option(
+    "--database", type=click.Choice(["sqlite", "postgresql", "both"]), default="both", show_default=True
+)
+_DURATION = click.option("--duration", default=15, show_default=True, type=click.IntRange(1, 300))
+_CONNECTIONS = click.option("--connections", default=8, show_default=True, type=click.IntRange(1, 1000))
+_WORKERS = click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 16))
+
+
+@click.command("bench-plate-check")
+@_DATABASE
+@_DURATION
+@_CONNECTIONS
+@_WORKERS
+def bench_plate_check(database: str, duration: int, connections: int, workers: int) -> None:
+    """A warden's plate checks, one a request: each answered and audited."""
+    for line in _run(database, duration, connections, workers, "plate-check"):
+        click.echo(line)
+
+
+@click.command("bench-patrol")
+@_DATABASE
+@_DURATION
+@_CONNECTIONS
+@_WORKERS
+@click.option(
+    "--batch", default=500, show_default=True, type=click.IntRange(1, 1000), help="Reads a request."
+)
+def bench_patrol(database: str, duration: int, connections: int, workers: int, batch: int) -> None:
+    """A patrol car's plate reads in batches: reads per second, every read audited."""
+    for line in _run(database, duration, connections, workers, "patrol", batch):
+        click.echo(line)
+
+
+def bench_single_events(database: str, duration: int, connections: int, workers: int) -> list[str]:
+    """One CDS event a request (bench-intake --one-per-request)."""
+    return _run(database, duration, connections, workers, "event")
+
+
+def _run(
+    database: str, duration: int, connections: int, workers: int, kind: str, batch: int = 1
+) -> list[str]:
+    wrk = shutil.which("wrk")
+    if wrk is None:
+        raise click.ClickException("wrk is not installed: `apt-get install wrk` (Debian) installs it")
+    kinds = ["sqlite", "postgresql"] if database == "both" else [database]
+    if "postgresql" in kinds and find_pg_bin() is None:
+        raise click.ClickException("PostgreSQL is not installed here (no initdb/pg_ctl)")
+    lines = []
+    for db_kind in kinds:
+        with (
+            throwaway_database(db_kind, prefix="parking-bench-street-") as url,
+            tempfile.TemporaryDirectory() as folder,
+        ):
+            click.echo(f"{db_kind}: building the demo district and planting {PLANTED} stays...", err=True)
+            tokens, bays = _build(url)
+            with _gunicorn(url, workers) as base:
+                plates = _plant(base, tokens, bays)
+                items, method, token = _items(kind, bays, plates, tokens, batch)
+                script = Path(folder) / f"{kind}.lua"
+                script.write_text(LUA % (", ".join(items), json.dumps(method), json.dumps(token)))
+                _wrk(wrk, base, script, 2, connections)  # warm up: pools, plans, caches
+                result = _wrk(wrk, base, script, duration, connections)
+                figures = _figures(db_kind, "demo", kind, result)
+                lines.append(_line(figures, batch))
+    return lines
+
+
+def _line(figures: LoadFigures, batch: int) -> str:
+    line = figures.line()
+    return line + (f"  = {figures.requests_per_s * batch:,.0f} reads/s" if batch > 1 else "")
+
+
+def _build(url: str) -> tuple[dict[str, str], list[tuple[str, float, float]]]:
+    """The demo district, a data feed, a warden and a patrol car: their tokens; the bays."""
+    upgrade(url)
+    engine = make_engine(url)
+    now = datetime.now(UTC)
+    try:
+        with Session(engine) as db:
+            seed_demo(db, now)
+            district = get_district(db, DEMO_SLUG)
+            feed = create_device(db, district, "data_feed", now, name="BENCH-FEED")
+            tokens = {
+                "feed": feed.token,
+                "feed_id": feed.device.uuid,
+                "car": create_device(db, district, "patrol_car", now, name="BENCH-CAR").token,
+                "warden": issue_staff_token(db, district, "warden", "bench warden", now)[1],
+            }
+            bays = [
+                (u, lat, lng)
+                for u, lat, lng in db.execute(select(Bay.uuid, Bay.lat, Bay.lng).order_by(Bay.id))
+            ]
+            db.commit()
+    finally:
+        engine.dispose()
+    return tokens, bays
+
+
+def _plant(base: str, tokens: dict[str, str], bays: list[tuple[str, float, float]]) -> list[str]:
+    """PLANTED stays going on, with plates, pushed as the feed; their plates."""
+    rng = random.Random(17)
+    now = datetime.now(UTC) - timedelta(minutes=30)
+    plates = [f"贵A{rng.randrange(10000, 99999)}" for _ in range(PLANTED)]
+    events = [
+        {
+            "event_id": str(uuid.uuid4()),
+            "event_type": "park_start",
+            "event_time": to_ms(now),
+            "event_publication_time": to_ms(now),
+            "curb_space_id": bay,
+            "data_source_type": "data_feed",
+            "data_source_device_id": tokens["feed_id"],
+            "vehicle_license_plate": plate,
+            "vehicle_license_plate_confidence": 95,
+        }
+        for (bay, _, _), plate in zip(bays, plates, strict=False)
+    ]
+    for first in range(0, len(events), 500):
+        _post(f"{base}/cds/{DEMO_SLUG}/events/event", tokens["feed"], events[first : first + 500])
+    return plates
+
+
+def _items(
+    kind: str, bays: list[tuple[str, float, float]], plates: list[str], tokens: dict[str, str], batch: int
+) -> tuple[list[str], str, str]:
+    rng = random.Random(5)
+    if kind == "plate-check":
+        paths = []
+        for _ in range(1000):
+            plate = rng.choice(plates) if rng.random() < 0.7 else f"贵B{rng.randrange(10000, 99999)}"
+            bay = rng.choice(bays)[0]
+            paths.append(
+                json.dumps(f"/api/v1/{DEMO_SLUG}/plates/{urllib.request.quote(plate)}/check?bay={bay}")
+            )
+        return paths, "GET", tokens["warden"]
+    if kind == "patrol":
+        bodies = []
+        for _ in range(50):
+            reads = []
+            for _ in range(batch):
+                bay, lat, lng = rng.choice(bays)
+                plate = rng.choice(plates) if rng.random() < 0.8 else f"贵B{rng.randrange(10000, 99999)}"
+                at = datetime.now(UTC).isoformat()
+                reads.append(
+                    {
+                        "plate": plate,
+                        "confidence": rng.choice((95, 90, 60)),
+                        "read_at": at,
+                        "lat": lat,
+                        "lng": lng,
+                    }
+                )
+            bodies.append(
+                _lua_item(
+                    f"/api/v1/{DEMO_SLUG}/patrol/reads", json.dumps({"reads": reads}, ensure_ascii=False)
+                )
+            )
+        return bodies, "POST", tokens["car"]
+    bodies = []  # each free bay: an arrival with its plate read, then the departure
+    for n, (bay, _, _) in enumerate(bays[PLANTED:]):
+        for event_type in ("park_start", "park_end"):
+            event = {
+                "event_id": "%ID%",
+                "event_type": event_type,
+                "event_time": "%MS%",
+                "event_publication_time": "%MS%",
+                "curb_space_id": bay,
+                "data_source_type": "data_feed",
+                "data_source_device_id": tokens["feed_id"],
+            }
+            if event_type == "park_start":
+                event |= {"vehicle_license_plate": f"贵C{10000 + n}", "vehicle_license_plate_confidence": 90}
+            body = json.dumps([event], ensure_ascii=False).replace('"%MS%"', "%MS%")
+            bodies.append(_lua_item(f"/cds/{DEMO_SLUG}/events/event", body))
+    return bodies, "POST", tokens["feed"]
+
+
+def _lua_item(path: str, body: str) -> str:
+    return f"{{path = {json.dumps(path)}, body = {_lua_string(body)}}}"
+
+
+def _lua_string(text: str) -> str:
+    """A Lua long string holding `text` exactly (JSON holds no `]==]`)."""
+    return "[==[" + text + "]==]"
+
+
+def _post(url: str, token: str, body: Any) -> None:
+    request = urllib.request.Request(
+        url,
+        data=json.dumps(body).encode(),
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+        method="POST",
+    )
+    direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    with direct.open(request, timeout=60) as response:
+        answer = json.loads(response.read())
+    if answer.get("failures"):
+        raise click.ClickException(f"planting failed: {answer['failures'][:3]}")
+
+
+@contextmanager
+def _gunicorn(url: str, workers: int) -> Iterator[str]:
+    try:
+        server = start_gunicorn(server_env(url), workers, 1, f"/cds/{DEMO_SLUG}/curbs/areas")
+    except ServerStartError:
+        raise click.ClickException("gunicorn did not start") from None
+    try:
+        yield server.base
+    finally:
+        server.stop()
