@@ -22,6 +22,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.config.update(test_config)
     app.extensions["parking.clock"] = app.config.get("CLOCK") or SystemClock()
     use_plate_hash_key(str(app.config["PLATE_HASH_KEY"]))
+    config.check_payment_settings(app.config)
     logging.basicConfig(level=app.config.get("LOG_LEVEL", "INFO"))
 
     database.init_app(app)

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from collections.abc import Mapping
 from typing import Any
 
 from parking.plates import DEVELOPMENT_PLATE_HASH_KEY
 
+# Public, in this repository: signs the webhooks of the local test server only.
+DEFAULT_WEBHOOK_SECRET = "whsec_local_demo"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 VAR_DIR = PROJECT_ROOT / "var"
 
@@ -68,11 +71,17 @@ def defaults() -> dict[str, Any]:
         "CDS_LICENSE_URL": "https://creativecommons.org/licenses/by/4.0/",
         "JSON_SORT_KEYS": False,
         # Payments. With no API key the app talks to a local Stripe-compatible server at
-        # STRIPE_API_BASE (the run command starts localstripe there); with a test-mode key
-        # and no base, to Stripe itself. Webhooks are verified with STRIPE_WEBHOOK_SECRET.
+        # STRIPE_API_BASE (the run command starts localstripe there) and the driver page loads
+        # that server's Stripe.js stand-in; with a key (test or live mode), to Stripe itself,
+        # and the page loads Stripe.js with STRIPE_PUBLISHABLE_KEY. Webhooks are verified with
+        # STRIPE_WEBHOOK_SECRET: with a key it must be the endpoint's own (check_payment_settings).
         "STRIPE_API_KEY": "",
+        "STRIPE_PUBLISHABLE_KEY": "",
         "STRIPE_API_BASE": "http://127.0.0.1:8420",
-        "STRIPE_WEBHOOK_SECRET": "whsec_local_demo",
+        "STRIPE_WEBHOOK_SECRET": DEFAULT_WEBHOOK_SECRET,
+        # sync-provider: charges created this far back are fetched again on every run, so a
+        # refund made on the provider's side within that time reaches reconciliation.
+        "PROVIDER_SYNC_DAYS": 3,
         # Driver notifications: a max-stay reminder this many minutes before the max stay
         # runs out; events of the last NOTIFY_LOOKBACK_DAYS are turned into notifications;
         # pushes are retried NOTIFY_MAX_ATTEMPTS times, waiting NOTIFY_BACKOFF_SECONDS × 2^n;
@@ -104,3 +113,25 @@ def defaults() -> dict[str, Any]:
         "PLATE_HASH_KEY": DEVELOPMENT_PLATE_HASH_KEY,
         "PLATE_RETENTION_DAYS": 30,
     }
+
+
+class PaymentSettingsError(RuntimeError):
+    """The payment settings would let anyone forge payments, or the card form cannot load."""
+
+
+def check_payment_settings(config: Mapping[str, Any]) -> None:
+    """Refuse a real Stripe key (payments go to Stripe itself) with the public webhook secret,
+    which would let anyone sign a `payment_intent.succeeded`, or without a publishable key."""
+    if not config.get("STRIPE_API_KEY"):
+        return  # the local test server: its public secret and stand-in key are fine
+    if config.get("STRIPE_WEBHOOK_SECRET") in ("", None, DEFAULT_WEBHOOK_SECRET):
+        raise PaymentSettingsError(
+            "PARKING_STRIPE_API_KEY is set, so payments go to Stripe itself, but "
+            "PARKING_STRIPE_WEBHOOK_SECRET is the public development default (or empty): anyone could "
+            "forge payment events. Set it to the signing secret (whsec_...) of this webhook endpoint."
+        )
+    if not str(config.get("STRIPE_PUBLISHABLE_KEY") or "").startswith("pk_"):
+        raise PaymentSettingsError(
+            "PARKING_STRIPE_API_KEY is set but PARKING_STRIPE_PUBLISHABLE_KEY (pk_...) is not: "
+            "the driver page's card form (Stripe.js) needs the publishable key of the same account."
+        )

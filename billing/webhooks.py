@@ -1,6 +1,9 @@
 """The payment provider's webhook events, applied idempotently and in any order.
 
 Each event id is recorded once; a resent event is answered "duplicate" and changes nothing.
+An event moves money only for the payment whose provider ids we stored, and only when its
+amount and currency agree with that payment (review finding M6): anything else is answered
+"refused: ..." and changes nothing.
 States only move forward: a payment that succeeded is never set back by a late failure, and
 a refunded total only grows (it is the provider's running total, so order does not matter).
 """
@@ -47,19 +50,70 @@ def handle_event(db: Session, event: dict[str, Any], now: datetime) -> str:
     db.flush()
     if kind not in HANDLED:
         return "ignored"
-    intent_id = obj.get("payment_intent") if kind.startswith(("charge.", "refund.")) else obj.get("id")
-    payment = db.scalar(select(Payment).where(Payment.payment_intent_id == intent_id)) if intent_id else None
-    if payment is None and kind.startswith("payment_intent."):
-        key = (obj.get("metadata") or {}).get("idempotency_key")
-        payment = db.scalar(select(Payment).where(Payment.idempotency_key == key)) if key else None
+    payment = _payment_of(db, kind, obj)
     if payment is None:
         return "unknown payment"
+    refusal = refuse_mismatch(db, payment, kind, obj)
+    if refusal is not None:
+        return "refused: " + refusal
     if kind.startswith("payment_intent."):
         return _intent(db, payment, kind, obj, now)
     if kind == "charge.refunded":
         settle_refunded(db, payment, now, int(obj.get("amount_refunded") or 0))
         return f"refunded {payment.refunded}"
     return _refund(db, payment, obj, now)
+
+
+def _payment_of(db: Session, kind: str, obj: dict[str, Any]) -> Payment | None:
+    """The payment an event is about, by the provider's PaymentIntent id we stored, and by
+    nothing else: metadata (our idempotency key, our uuid) is whatever the sender wrote.
+    A payment whose intent id we never learnt is settled by the retry that sends it again."""
+    intent_id = obj.get("payment_intent") if kind.startswith(("charge.", "refund.")) else obj.get("id")
+    if not isinstance(intent_id, str) or not intent_id:
+        return None
+    return db.scalar(select(Payment).where(Payment.payment_intent_id == intent_id))
+
+
+def refuse_mismatch(db: Session, payment: Payment, kind: str, obj: dict[str, Any]) -> str | None:
+    """Why an event must not move money for this payment, or None: its currency, its amount
+    (a payment's exact amount; a refund never beyond what is left, a refunded total never
+    beyond the payment) and the charge id we stored must agree with ours."""
+    currency = str(obj.get("currency") or "").lower()
+    if currency != payment.currency.lower():
+        return f"currency {currency or None} differs from the payment's {payment.currency.lower()}"
+    amount = obj.get("amount")
+    if kind.startswith("payment_intent.") or kind == "charge.refunded":
+        if amount != payment.amount:
+            return f"amount {amount} differs from the payment's {payment.amount}"
+    if kind == "charge.refunded":
+        if payment.charge_id is not None and obj.get("id") != payment.charge_id:
+            return f"charge {obj.get('id')} is not the payment's {payment.charge_id}"
+        refunded = obj.get("amount_refunded")
+        if not isinstance(refunded, int) or refunded > payment.amount:
+            return f"refunded {refunded} exceeds the payment's {payment.amount}"
+    if kind.startswith("refund."):
+        left = payment.amount - (0 if _known_refund(db, payment, obj) else payment.refunded)
+        if not isinstance(amount, int) or amount <= 0 or amount > left:
+            return f"refund of {amount} exceeds the {left} left of the payment"
+    return None
+
+
+def _known_refund(db: Session, payment: Payment, obj: dict[str, Any]) -> bool:
+    """A refund of this payment we already hold: by the provider's refund id we stored, or
+    one we asked for (its key names our refund) whose answer is not recorded yet."""
+    mine = Refund.payment_id == payment.id
+    refund_id = obj.get("id")
+    if refund_id and db.scalar(select(Refund.id).where(mine, Refund.refund_id == refund_id)) is not None:
+        return True
+    key = str((obj.get("metadata") or {}).get("idempotency_key") or "")
+    return key.startswith("refund:") and (
+        db.scalar(
+            select(Refund.id).where(
+                mine, Refund.uuid == key.removeprefix("refund:"), Refund.amount == obj.get("amount")
+            )
+        )
+        is not None
+    )
 
 
 def _intent(db: Session, payment: Payment, kind: str, obj: dict[str, Any], now: datetime) -> str:

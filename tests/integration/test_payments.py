@@ -288,7 +288,13 @@ def test_webhooks_are_verified_idempotent_and_never_go_backwards(
         "id": "evt_2",
         "type": "charge.refunded",
         "data": {
-            "object": {"id": "ch_1", "payment_intent": payment.payment_intent_id, "amount_refunded": 300}
+            "object": {
+                "id": payment.charge_id,
+                "payment_intent": payment.payment_intent_id,
+                "amount": 900,
+                "currency": "cny",
+                "amount_refunded": 300,
+            }
         },
     }
     assert _webhook(client, refunded).get_json()["outcome"] == "refunded 300"
