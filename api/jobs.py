@@ -24,6 +24,7 @@ from billing.notifications import (
     send_push,
 )
 from billing.payments import mark_arrears, plan_auto_charges
+from billing.provider_records import fetch_charges, store_charges
 from billing.tariffs import price_ended_stays
 from enforcement.sweeps import sweep_obstructions, sweep_overstays, sweep_restrictions, sweep_unregistered
 from enforcement.tasks import escalate_arrears, escalate_tasks, raise_device_tasks
@@ -118,6 +119,21 @@ def _charge_stays(db: Session, now: datetime, district_id: int | None, app: Flas
                 return f"payment provider unavailable, will retry: {error}"
             outcomes[payment.status] = outcomes.get(payment.status, 0) + 1
     return "charges: " + (", ".join(f"{n} {s}" for s, n in sorted(outcomes.items())) or "none due")
+
+
+def _sync_provider(db: Session, now: datetime, district_id: int | None, app: Flask) -> str:
+    """Copy the provider's recent charges for reconciliation: fetched with no write lock held
+    (the provider may be slow), then stored in one write. Provider-wide, not per district."""
+    from api.payments_gateway import get_gateway
+
+    db.rollback()
+    with app.app_context():
+        gateway = get_gateway()
+    fetched = fetch_charges(gateway, now, timedelta(days=app.config["PROVIDER_SYNC_DAYS"]))
+    run = store_charges(begin_write(db), fetched, now)
+    if run.error:
+        return f"payment provider unavailable, will retry: {run.error}"
+    return f"{run.charges} provider charges copied"
 
 
 def _forecast(db: Session, now: datetime, district_id: int | None, app: Flask) -> str:
@@ -232,6 +248,13 @@ JOBS = {
             timedelta(minutes=1),
             "price ended stays, then charge the saved cards of drivers whose plates they are",
             _charge_stays,
+        ),
+        Job(
+            "sync-provider",
+            timedelta(minutes=15),
+            "copy the payment provider's charges of the last PROVIDER_SYNC_DAYS (status, amount, "
+            "refunded) for reconciliation, which never calls the provider itself",
+            _sync_provider,
         ),
         Job(
             "mark-arrears",

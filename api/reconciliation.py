@@ -19,7 +19,6 @@ from marshmallow import Schema, fields, validate
 from api.cds import clock_now, require_staff
 from api.database import get_db
 from api.openapi import documented
-from api.payments_gateway import get_gateway
 from api.schemas import CALENDAR_DAYS
 from billing.reconciliation import Reconciliation, reconcile
 from parking.inventory import get_district
@@ -77,6 +76,7 @@ class ProviderCheckOut(Schema):
     checked = fields.Integer()
     unchecked = fields.Integer()
     error = fields.String(allow_none=True)
+    synced_at = fields.AwareDateTime(allow_none=True)
 
 
 class ReconciliationOut(Schema):
@@ -97,7 +97,8 @@ class ReconciliationOut(Schema):
 
 @bp.get("/reconciliation")
 @documented(
-    "Reconcile one local day: stays billed, payments taken, and every mismatch with the provider",
+    "Reconcile one local day: stays billed, payments taken, and every mismatch with the provider's "
+    "charges as the sync-provider job last copied them",
     ReconciliationOut,
     query=ReconciliationQuery,
     errors=(400, 401, 403, 404),
@@ -109,7 +110,7 @@ def daily_reconciliation(district: str) -> Response:
     place = get_district(db, district)
     require_staff(db, place)
     args = ReconciliationQuery().load(request.args)
-    result = reconcile(db, place, args["date"], get_gateway(), now=clock_now())
+    result = reconcile(db, place, args["date"], now=clock_now())
     if args["format"] == "csv":
         response = Response(as_csv(result), mimetype="text/csv")
         filename = f"reconciliation-{result.district}-{result.local_date.isoformat()}.csv"
@@ -136,6 +137,7 @@ def as_csv(result: Reconciliation) -> str:
         "provider_checked": result.provider.checked,
         "provider_unchecked": result.provider.unchecked,
         "provider_error": result.provider.error or "",
+        "provider_synced_at": result.provider.synced_at.isoformat() if result.provider.synced_at else "",
     }
     _section(writer, "summary", list(summary), [summary])
     _section(writer, "stays", list(StayTotalsOut().fields), [asdict(s) for s in result.stays])

@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any, Literal, TypeVar
 
 from billing.gateway import (
+    ChargeRecord,
     ChargeResult,
     ChargeStatus,
     GatewayUnavailable,
@@ -156,6 +157,22 @@ class FakeGateway:
     def list_refunds(self, payment_intent_id: str) -> list[RefundResult]:
         self.retrieve_payment_intent(payment_intent_id)
         return list(reversed(self.refunds.get(payment_intent_id, [])))
+
+    def list_charges(self, created_after: datetime, page_size: int = 100) -> list[ChargeRecord]:
+        """Every charge made (the fake keeps no creation times: all of them), with its refunds."""
+        return [
+            ChargeRecord(
+                id=payment.charge_id,
+                payment_intent_id=intent_id,
+                status="succeeded" if payment.status == "succeeded" else "failed",
+                amount=payment.amount,
+                currency=payment.currency,
+                amount_refunded=sum(refund.amount for refund in self.refunds.get(intent_id, [])),
+                created_at=created_after,
+            )
+            for intent_id, payment in self.payments.items()
+            if payment.charge_id is not None
+        ]
 
     def verify_webhook(
         self, payload: bytes, signature_header: str | None, *, now: datetime | None = None

@@ -14,11 +14,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Literal, Protocol
 
 import stripe
 from stripe.params import (
+    ChargeListParams,
     CustomerCreateParams,
     PaymentIntentCreateParams,
     PaymentMethodCreateParams,
@@ -108,6 +109,19 @@ class RefundResult:
     amount: int
 
 
+@dataclass(frozen=True)
+class ChargeRecord:
+    """The provider's own record of one charge, as reconciliation compares it with ours."""
+
+    id: str
+    payment_intent_id: str | None
+    status: str  # succeeded, failed or pending
+    amount: int
+    currency: str
+    amount_refunded: int
+    created_at: datetime
+
+
 class PaymentGateway(Protocol):
     def create_customer(self, email: str | None, name: str | None, metadata: dict[str, str]) -> str: ...
 
@@ -143,6 +157,8 @@ class PaymentGateway(Protocol):
     def retrieve_payment_intent(self, payment_intent_id: str) -> ChargeResult: ...
 
     def list_refunds(self, payment_intent_id: str) -> list[RefundResult]: ...
+
+    def list_charges(self, created_after: datetime, page_size: int = 100) -> list[ChargeRecord]: ...
 
     def verify_webhook(
         self, payload: bytes, signature_header: str | None, *, now: datetime | None = None
@@ -303,6 +319,12 @@ class StripeGateway:
         """Every refund of a payment, newest first."""
         return [_refund_result(refund) for refund in self._refunds_of(payment_intent_id)]
 
+    def list_charges(self, created_after: datetime, page_size: int = 100) -> list[ChargeRecord]:
+        """Every charge created after `created_after`, fetched a page at a time."""
+        params: ChargeListParams = {"created": {"gt": int(created_after.timestamp())}, "limit": page_size}
+        with stripe_errors("list charges"):
+            return [charge_record(c) for c in self._client.v1.charges.list(params).auto_paging_iter()]
+
     def verify_webhook(
         self, payload: bytes, signature_header: str | None, *, now: datetime | None = None
     ) -> dict[str, Any]:
@@ -434,6 +456,19 @@ def card_error_result(error: stripe.CardError, amount: int, currency: str) -> Ch
         decline_code=detail.get("decline_code") or error.code,
         message=error.user_message or str(error),
         client_secret=intent.get("client_secret") if needs_driver else None,
+    )
+
+
+def charge_record(charge: stripe.Charge) -> ChargeRecord:
+    intent = charge.payment_intent
+    return ChargeRecord(
+        id=charge.id,
+        payment_intent_id=intent if isinstance(intent, str) or intent is None else intent.id,
+        status=charge.status,
+        amount=charge.amount,
+        currency=charge.currency.lower(),
+        amount_refunded=charge.amount_refunded or 0,
+        created_at=datetime.fromtimestamp(charge.created, UTC),
     )
 
 

@@ -3,6 +3,8 @@ database, the payment provider and the ledger's own arithmetic disagree.
 
 The day is the district's local calendar day. Stays count on the day they ended; payments on
 the day they were created. Nothing is written: differences are listed for people to resolve.
+The provider's side is its charges as the `sync-provider` job last copied them
+(`billing.provider_records`): reconciling calls no provider, so a whole day answers at once.
 """
 
 from __future__ import annotations
@@ -15,15 +17,25 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from billing.gateway import ChargeResult, GatewayError, GatewayUnavailable, PaymentGateway
-from billing.models import CHANNEL_POS, PENDING, SUCCEEDED, Payment, PaymentAllocation, StayFee
+from billing.models import (
+    CHANNEL_POS,
+    DECLINED,
+    FAILED,
+    PENDING,
+    SUCCEEDED,
+    Payment,
+    PaymentAllocation,
+    StayFee,
+)
+from billing.provider_records import ProviderCharge, charges_of, latest_syncs
 from billing.receipts import device_names
 from parking.models import District, Stay
 
 PENDING_TOO_LONG = timedelta(hours=1)
 UNPRICED = "unpriced"  # an ended stay that has no fee yet
-# Our payment statuses as the provider words them (`processing` is our `pending`).
-_PROVIDER_STATUS = {PENDING: "processing"}
+# Our payment statuses as the provider words a charge's (`pending` is our `pending`; a
+# declined or failed payment is a `failed` charge).
+_CHARGE_STATUS = {DECLINED: "failed", FAILED: "failed"}
 
 
 @dataclass(frozen=True)
@@ -79,9 +91,13 @@ class InternalMismatch:
 
 @dataclass(frozen=True)
 class ProviderCheck:
+    """`checked`: payments compared with the copy; `unchecked`: payments newer than it (or no
+    copy yet); `synced_at`: when the copy was taken; `error`: why the newest copy failed."""
+
     checked: int
     unchecked: int
-    error: str | None  # the outage that stopped the check, if any
+    error: str | None
+    synced_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -125,10 +141,9 @@ def local_day(district: District, local_date: date) -> tuple[datetime, datetime]
     return start, end
 
 
-def reconcile(
-    db: Session, district: District, local_date: date, gateway: PaymentGateway, *, now: datetime
-) -> Reconciliation:
-    """The reconciliation of one district's local day, checked against the provider at `now`."""
+def reconcile(db: Session, district: District, local_date: date, *, now: datetime) -> Reconciliation:
+    """The reconciliation of one district's local day at `now`, against the provider's
+    charges as last copied into the database."""
     start, end = local_day(district, local_date)
     stays = db.execute(
         select(Stay.id, StayFee)
@@ -142,7 +157,7 @@ def reconcile(
             .order_by(Payment.created_at, Payment.id)
         )
     )
-    provider_mismatches, provider = check_provider(payments, gateway)
+    provider_mismatches, provider = check_provider(db, payments)
     fees = [fee for _, fee in stays if fee is not None]
     return Reconciliation(
         district=district.slug,
@@ -202,36 +217,36 @@ def terminal_totals(db: Session, payments: list[Payment]) -> list[TerminalTotals
     ]
 
 
-def check_provider(
-    payments: list[Payment], gateway: PaymentGateway
-) -> tuple[list[ProviderMismatch], ProviderCheck]:
-    """Compare every provider payment of the day (those with a PaymentIntent) with the provider:
-    status, amount, currency and refunded total. An outage stops the check and is reported;
-    a PaymentIntent the provider does not know is a mismatch."""
-    mismatches: list[ProviderMismatch] = []
+def check_provider(db: Session, payments: list[Payment]) -> tuple[list[ProviderMismatch], ProviderCheck]:
+    """Compare every provider payment of the day (those with a PaymentIntent) with the copy
+    of the provider's charges: status, amount, currency and refunded total. A payment newer
+    than the copy is left unchecked; a succeeded one the provider has no charge for is a
+    mismatch. Two queries, whatever the number of payments."""
+    newest, good = latest_syncs(db)
+    error = newest.error if newest is not None and newest.error else None
+    if good is None:
+        error = error or "the provider's charges were never copied: run the sync-provider job"
     candidates = [p for p in payments if p.payment_intent_id]
-    for checked, payment in enumerate(candidates):
-        intent_id = payment.payment_intent_id or ""
-        try:
-            intent = gateway.retrieve_payment_intent(intent_id)
-            refunded = sum(r.amount for r in gateway.list_refunds(intent_id) if r.status == "succeeded")
-        except GatewayUnavailable as error:
-            if error.http_status == 404:
-                mismatches.append(ProviderMismatch(payment.uuid, "payment_intent", intent_id, None))
-                continue
-            return mismatches, ProviderCheck(checked, len(candidates) - checked, str(error))
-        except GatewayError as error:
-            return mismatches, ProviderCheck(checked, len(candidates) - checked, str(error))
-        mismatches.extend(compare_with_provider(payment, intent, refunded))
-    return mismatches, ProviderCheck(len(candidates), 0, None)
+    cutoff = good.started_at if good is not None else None
+    checkable = [p for p in candidates if cutoff is not None and p.created_at < cutoff]
+    charges = charges_of(db, [p.payment_intent_id or "" for p in checkable])
+    mismatches: list[ProviderMismatch] = []
+    for payment in checkable:
+        mismatches.extend(compare_with_provider(payment, charges.get(payment.payment_intent_id or "")))
+    check = ProviderCheck(len(checkable), len(candidates) - len(checkable), error, cutoff)
+    return mismatches, check
 
 
-def compare_with_provider(payment: Payment, intent: ChargeResult, refunded: int) -> list[ProviderMismatch]:
+def compare_with_provider(payment: Payment, charge: ProviderCharge | None) -> list[ProviderMismatch]:
+    if charge is None:  # no charge: only a payment that never took money may lack one
+        if payment.status == SUCCEEDED:
+            return [ProviderMismatch(payment.uuid, "payment_intent", payment.payment_intent_id, None)]
+        return []
     pairs: list[tuple[str, str | int, str | int]] = [
-        ("status", _PROVIDER_STATUS.get(payment.status, payment.status), intent.status),
-        ("amount", payment.amount, intent.amount),
-        ("currency", payment.currency.lower(), intent.currency.lower()),
-        ("refunded", payment.refunded, refunded),
+        ("status", _CHARGE_STATUS.get(payment.status, payment.status), charge.status),
+        ("amount", payment.amount, charge.amount),
+        ("currency", payment.currency.lower(), charge.currency.lower()),
+        ("refunded", payment.refunded, charge.amount_refunded),
     ]
     return [
         ProviderMismatch(payment.uuid, name, ours, theirs) for name, ours, theirs in pairs if ours != theirs

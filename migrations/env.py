@@ -10,6 +10,7 @@ from alembic import context
 
 import billing.models  # noqa: F401  (register every table on the metadata)
 import billing.notification_models  # noqa: F401
+import billing.provider_records  # noqa: F401
 import enforcement.models  # noqa: F401
 import enforcement.models_warden  # noqa: F401
 import parking.forecast_models  # noqa: F401

@@ -6,6 +6,7 @@ from sqlalchemy import Connection
 
 import billing.models  # noqa: F401  (every table on the metadata, as migrations/env.py has them)
 import billing.notification_models  # noqa: F401
+import billing.provider_records  # noqa: F401
 import enforcement.models  # noqa: F401
 import enforcement.models_warden  # noqa: F401
 import parking.forecast_models  # noqa: F401

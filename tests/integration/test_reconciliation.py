@@ -1,25 +1,30 @@
-"""Daily reconciliation: a hand-built day gives the expected totals; the provider disagreeing,
-an allocation to a stay that is gone, a fee's `paid` that drifted and a payment pending too
-long are all listed; and one run against a real local Stripe-compatible server."""
+"""Daily reconciliation: a hand-built day gives the expected totals; the provider disagreeing
+(as the sync-provider job copied its charges), an allocation to a stay that is gone, a fee's
+`paid` that drifted and a payment pending too long are all listed; the route never calls the
+provider; and one copy paged from a real local Stripe-compatible server."""
 
 from __future__ import annotations
 
 import csv
+import gc
 import io
+import time
 import uuid
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import Connection
+from sqlalchemy import Connection, event
 from sqlalchemy.orm import Session
 
 from api import create_app
+from api.jobs import run_job
 from billing.fake_gateway import FakeGateway
-from billing.gateway import GatewayUnavailable, StripeGateway
+from billing.gateway import ChargeRecord, GatewayUnavailable, StripeGateway
 from billing.models import PENDING, Payment, Refund, StayFee
+from billing.provider_records import sync_provider
 from billing.reconciliation import InternalMismatch, ProviderMismatch, Reconciliation, reconcile
 from billing.tariffs import price_ended_stays, publish_tariff
 from fixtures.builders import SmallDistrict, build_small_district
@@ -32,6 +37,8 @@ from tests.api.test_receipts import add_payment, add_stay
 
 DAY = date(2026, 3, 2)  # TEST_NOW is 10:00 that day in Asia/Shanghai
 URL = "/api/v1/testville/reconciliation"
+LOOK_BACK = timedelta(days=3)
+SYNC_DELAY = timedelta(minutes=1)  # the job runs after the payments were made
 
 
 @dataclass
@@ -112,7 +119,9 @@ def day(db: Session, clock: FixedClock, gateway: FakeGateway) -> Day:
 
 
 def run(db: Session, day: Day, clock: FixedClock, gateway: object | None = None) -> Reconciliation:
-    return reconcile(db, day.small.district, DAY, gateway or day.gateway, now=clock.now())  # type: ignore[arg-type]
+    """Copy the provider's charges (as the sync-provider job does), then reconcile the day."""
+    sync_provider(db, gateway or day.gateway, clock.now() + SYNC_DELAY, LOOK_BACK)  # type: ignore[arg-type]
+    return reconcile(db, day.small.district, DAY, now=clock.now())
 
 
 def test_a_hand_built_day_gives_the_expected_totals(db: Session, clock: FixedClock, day: Day) -> None:
@@ -164,13 +173,27 @@ def test_a_payment_intent_the_provider_does_not_know_is_a_mismatch(
 
 def test_a_provider_outage_is_reported_not_hidden(db: Session, clock: FixedClock, day: Day) -> None:
     class Down(FakeGateway):
-        def retrieve_payment_intent(self, payment_intent_id: str) -> object:  # type: ignore[override]
-            raise GatewayUnavailable("Stripe could not retrieve a payment intent: connection refused")
+        def list_charges(self, created_after: datetime, page_size: int = 100) -> list[ChargeRecord]:
+            raise GatewayUnavailable("Stripe could not list charges: connection refused")
 
     result = run(db, day, clock, Down())
 
-    assert (result.provider.checked, result.provider.unchecked) == (0, 1)
+    assert (result.provider.checked, result.provider.unchecked, result.provider.synced_at) == (0, 1, None)
     assert result.provider.error is not None and "connection refused" in result.provider.error
+
+
+def test_before_any_copy_and_for_payments_newer_than_it_nothing_is_claimed_checked(
+    db: Session, clock: FixedClock, day: Day
+) -> None:
+    never = reconcile(db, day.small.district, DAY, now=clock.now())
+    assert (never.provider.checked, never.provider.unchecked) == (0, 1)
+    assert never.provider.error == "the provider's charges were never copied: run the sync-provider job"
+
+    sync_provider(db, day.gateway, clock.now() - SYNC_DELAY, LOOK_BACK)  # before the card payment
+    early = reconcile(db, day.small.district, DAY, now=clock.now())
+    assert (early.provider.checked, early.provider.unchecked, early.provider.error) == (0, 1, None)
+    assert early.provider.synced_at == clock.now() - SYNC_DELAY
+    assert early.provider_mismatches == []
 
 
 def test_an_allocation_to_a_stay_that_is_gone_is_listed(db: Session, clock: FixedClock, day: Day) -> None:
@@ -214,16 +237,28 @@ def test_against_a_real_local_stripe_a_provider_side_refund_is_a_mismatch(
     small = priced_district(db, now)
     stay = add_stay(db, small.bay("T1-1"), now - timedelta(hours=3), now - timedelta(minutes=30))
     price_ended_stays(db, small.district, now)
+    others = [
+        add_stay(db, small.bay(bay), now - timedelta(hours=3), now - timedelta(minutes=30))
+        for bay in ("T1-2", "T2-1")
+    ]
+    price_ended_stays(db, small.district, now)
     with running_localstripe() as base_url:
         stripe = StripeGateway(TEST_API_KEY, base_url, "whsec_reconcile", max_network_retries=0)
         payment = pay_by_card(db, small, stripe, stay, now, create_card_payment_method(base_url))
+        for other in others:
+            pay_by_card(db, small, stripe, other, now, create_card_payment_method(base_url))
         db.commit()
+        # The real clock: localstripe stamps charges with it, and the copy looks back from it.
+        wall = datetime.now(UTC)
+        assert len(stripe.list_charges(wall - LOOK_BACK, page_size=2)) == 3  # two pages
 
-        clean = reconcile(db, small.district, DAY, stripe, now=now)
+        sync_provider(db, stripe, wall, LOOK_BACK)
+        clean = reconcile(db, small.district, DAY, now=now)
         stripe.refund(payment.payment_intent_id or "", 100, "requested_by_customer", str(uuid.uuid4()))
-        refunded = reconcile(db, small.district, DAY, stripe, now=now)
+        sync_provider(db, stripe, wall + SYNC_DELAY, LOOK_BACK)
+        refunded = reconcile(db, small.district, DAY, now=now)
 
-    assert (clean.provider.checked, clean.provider.error) == (1, None)
+    assert (clean.provider.checked, clean.provider.error) == (3, None)
     assert clean.provider_mismatches == [] and clean.internal_mismatches == []
     assert refunded.provider_mismatches == [ProviderMismatch(payment.uuid, "refunded", 0, 100)]
 
@@ -239,9 +274,33 @@ def token(db: Session, day: Day, clock: FixedClock, role: str) -> dict[str, str]
     return {"Authorization": f"Bearer {plain}"}
 
 
+def copy_provider(db: Session, day: Day, clock: FixedClock) -> None:
+    sync_provider(db, day.gateway, clock.now() + SYNC_DELAY, LOOK_BACK)
+    db.commit()
+
+
+class NoProvider:
+    """A gateway that fails the test on any use."""
+
+    def __getattr__(self, name: str) -> object:
+        raise AssertionError(f"the reconciliation route called the payment provider ({name})")
+
+
+def test_the_route_never_calls_the_payment_provider(
+    connection: Connection, db: Session, clock: FixedClock, day: Day
+) -> None:
+    copy_provider(db, day, clock)
+    app = create_app({"TESTING": True, "DATABASE_BIND": connection, "CLOCK": clock, "GATEWAY": NoProvider()})
+    headers = token(db, day, clock, "bureau")
+
+    for query in ("date=2026-03-02", "date=2026-03-02&format=csv"):
+        assert app.test_client().get(f"{URL}?{query}", headers=headers).status_code == 200
+
+
 def test_the_endpoint_answers_json_for_bureau_staff(
     client: FlaskClient, db: Session, clock: FixedClock, day: Day
 ) -> None:
+    copy_provider(db, day, clock)
     response = client.get(f"{URL}?date=2026-03-02", headers=token(db, day, clock, "bureau"))
 
     assert response.status_code == 200
@@ -250,12 +309,19 @@ def test_the_endpoint_answers_json_for_bureau_staff(
     assert body["stays_total"]["count"] == 3
     assert body["terminals"][0]["device"] == "POS-1"
     assert body["provider_mismatches"] == [] and body["internal_mismatches"] == []
+    assert body["provider"] == {
+        "checked": 1,
+        "unchecked": 0,
+        "error": None,
+        "synced_at": (clock.now() + SYNC_DELAY).isoformat(),
+    }
 
 
 def test_the_csv_has_one_section_per_table(
     client: FlaskClient, db: Session, clock: FixedClock, day: Day
 ) -> None:
     day.gateway.refund(day.card.payment_intent_id or "", 50, "requested_by_customer", "behind")
+    copy_provider(db, day, clock)
 
     response = client.get(f"{URL}?date=2026-03-02&format=csv", headers=token(db, day, clock, "admin"))
 
@@ -307,3 +373,73 @@ def test_the_endpoint_refuses_strangers_other_roles_and_bad_dates(
     assert response.status_code == status
     assert response.mimetype == "application/problem+json"
     assert response.get_json()["code"] == code
+
+
+def test_the_sync_provider_job_copies_the_charges_and_says_when_the_provider_is_down(
+    connection: Connection, db: Session, clock: FixedClock, day: Day
+) -> None:
+    class Down(FakeGateway):
+        def list_charges(self, created_after: datetime, page_size: int = 100) -> list[ChargeRecord]:
+            raise GatewayUnavailable("Stripe could not list charges: connection refused")
+
+    settings = {"TESTING": True, "DATABASE_BIND": connection, "CLOCK": clock}
+    up = create_app(settings | {"GATEWAY": day.gateway})
+    down = create_app(settings | {"GATEWAY": Down()})
+
+    assert run_job(up, "sync-provider") == "1 provider charges copied"
+    assert run_job(down, "sync-provider") == (
+        "payment provider unavailable, will retry: Stripe could not list charges: connection refused"
+    )
+    result = reconcile(db, day.small.district, DAY, now=clock.now() + SYNC_DELAY)
+    # the good copy began at the same instant as the card payment: that payment is not claimed checked
+    assert (result.provider.synced_at, result.provider.unchecked) == (clock.now(), 1)
+    assert result.provider.error is not None and "connection refused" in result.provider.error
+
+
+PILOT_DAY_CARD_PAYMENTS = 700  # ~5,500 stays a day, about one in eight paid by card
+
+
+def test_a_pilot_day_of_card_payments_reconciles_in_a_few_queries(
+    connection: Connection, db: Session, clock: FixedClock, gateway: FakeGateway
+) -> None:
+    """The route's cost does not grow with the payments: a fixed number of queries (no
+    provider call, no query per payment). Timing: docs/BENCHMARKS.md (run with -s)."""
+    now = clock.now()
+    small = priced_district(db, now)
+    # Overlapping stays on the district's eight bays: reconciliation does not care, pricing
+    # neither, and a fee needs 20 minutes (the first 15 are free).
+    stays = [
+        add_stay(
+            db,
+            small.bays[i % len(small.bays)],
+            now - timedelta(hours=2) + i * timedelta(seconds=8),
+            now - timedelta(hours=2) + i * timedelta(seconds=8) + timedelta(minutes=20),
+        )
+        for i in range(PILOT_DAY_CARD_PAYMENTS)
+    ]
+    price_ended_stays(db, small.district, now)
+    for stay in stays:
+        pay_by_card(db, small, gateway, stay, now)
+    sync_provider(db, gateway, now + SYNC_DELAY, LOOK_BACK)
+    _, plain = issue_staff_token(db, small.district, "bureau", "bureau one", now)
+    db.commit()
+    client = create_app(
+        {"TESTING": True, "DATABASE_BIND": connection, "CLOCK": clock, "GATEWAY": NoProvider()}
+    ).test_client()
+    statements: list[str] = []
+    listen = (connection, "before_cursor_execute", lambda *args, **_: statements.append(args[2]))
+
+    event.listen(*listen)
+    db.expunge_all()  # as in a server: the request's objects are the only ones alive
+    gc.collect()
+    started = time.perf_counter()
+    response = client.get(f"{URL}?date=2026-03-02", headers={"Authorization": f"Bearer {plain}"})
+    elapsed = time.perf_counter() - started
+    event.remove(*listen)
+
+    assert response.status_code == 200
+    provider = response.get_json()["provider"]
+    assert (provider["checked"], provider["unchecked"]) == (PILOT_DAY_CARD_PAYMENTS, 0)
+    assert response.get_json()["provider_mismatches"] == []
+    assert len(statements) <= 20, statements
+    print(f"\nreconciliation of {PILOT_DAY_CARD_PAYMENTS} card payments: {elapsed * 1000:.0f} ms")
