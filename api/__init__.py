@@ -30,6 +30,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     bodies.init_app(app)
     from api import (
         billing,
+        card_payments,
         cds_curbs,
         cds_events,
         cds_metrics,
@@ -50,7 +51,6 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         reports_pdf,
         staff,
         staff_auth,
-        test_cards,
         vacancy,
         warden,
     )
@@ -77,7 +77,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         pages.bp,
         pages_driver.bp,
         pages_bureau.bp,
-        test_cards.bp,
+        card_payments.bp,
         pricing.bp,
         open_data.bp,
     ):

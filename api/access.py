@@ -82,7 +82,8 @@ ACCESS: dict[str, frozenset[str]] = {
     "payments.stripe_webhook": _ANYONE,  # verified by the provider's signature instead
     "receipts.receipt_page": _ANYONE,  # by the payment's unguessable id
     "receipts.receipt_document": _ANYONE,
-    "test_cards.create_test_card": _ANYONE,  # local test server only
+    "card_payments.create_card_setup": _ANYONE,  # a SetupIntent for Stripe.js; the card goes to Stripe
+    "card_payments.confirm_payment": _ANYONE,  # by the payment's unguessable id, like its receipt
     "reconciliation.daily_reconciliation": _ADMIN_BUREAU,
     # staff reads
     "staff.list_stays": _ANY_STAFF,

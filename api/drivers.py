@@ -13,6 +13,7 @@ from flask import Blueprint, Response, current_app, jsonify, request, url_for
 from sqlalchemy import func, select
 
 from api.access import DRIVER, require_allowed
+from api.card_payments import action_needed, stripe_js
 from api.cds import bearer_token, clock_now
 from api.database import get_db, get_write_db
 from api.errors import ApiError, json_body
@@ -154,7 +155,8 @@ def card_setup() -> tuple[Response, int]:
     account = _driver(db)
     intent = start_card_setup(db, get_gateway(), account)
     db.commit()
-    return jsonify({"setup_intent": intent.id, "client_secret": intent.client_secret}), 201
+    body = {"setup_intent": intent.id, "client_secret": intent.client_secret}
+    return jsonify(body | {"publishable_key": stripe_js().publishable_key}), 201
 
 
 @bp.put("/me/card")
@@ -362,6 +364,9 @@ def pay_mine() -> tuple[Response, int]:
     )
     db.commit()  # the pending payment exists before the provider is asked
     payment = charge_pending(db, get_gateway(), payment.id, clock_now())
+    authenticate = action_needed(payment)  # 3-D Secure: the browser finishes it (api/card_payments.py)
+    if authenticate is not None:
+        return authenticate
     require_succeeded(payment)
     out: dict[str, Any] = PaymentOut().dump(payment)
     out["receipt_url"] = url_for("receipts.receipt_page", payment=payment.uuid)

@@ -1,15 +1,16 @@
 """The driver's page (`/drive/<district>`): free bays around me on a map drawn from the road
 outlines, a road's bays, tariff and forecast, paying a plate without an account, and my stays
-once signed in. Like every page, it loads nothing from another host (see `api.pages`)."""
+once signed in. It loads nothing from another host but Stripe.js (its card form), and the CSP
+allows exactly that one origin for scripts, frames and requests (`driver_policy`)."""
 
 from __future__ import annotations
 
 from flask import Blueprint, Response, render_template, url_for
 from sqlalchemy import func, select
 
+from api.card_payments import StripeJs, stripe_js
 from api.database import get_db
 from api.pages import PAGE_POLICY
-from api.test_cards import on_test_server
 from parking.inventory import get_district
 from parking.models import Road
 
@@ -28,6 +29,7 @@ def driver_page(district: str) -> Response:
     ).one()
     centre = ((box[0] + box[1]) / 2, (box[2] + box[3]) / 2) if box[0] is not None else (0.0, 0.0)
     api_base = url_for("vacancy.vacancy", district=place.slug).removesuffix("/vacancy")
+    stripe = stripe_js()
     html = render_template(
         "driver.html",
         district=place,
@@ -35,12 +37,19 @@ def driver_page(district: str) -> Response:
         api_base=api_base,
         zones_url=url_for("cds_curbs.zones", district=place.slug),
         drivers_base=url_for("drivers.me").removesuffix("/me"),
-        test_cards_url=url_for("test_cards.create_test_card", district=place.slug)
-        if on_test_server()
-        else "",
+        card_setups_url=url_for("card_payments.create_card_setup", district=place.slug),
+        stripe=stripe,
     )
     response = Response(html, mimetype="text/html")
-    response.headers["Content-Security-Policy"] = PAGE_POLICY
+    response.headers["Content-Security-Policy"] = driver_policy(stripe)
     response.headers["Referrer-Policy"] = "no-referrer"
     response.headers["Cache-Control"] = "no-cache"
     return response
+
+
+def driver_policy(stripe: StripeJs) -> str:
+    """The pages' policy, plus Stripe.js: its script, its frames (card fields, 3-D Secure) and
+    the provider API it calls; nothing else from another host."""
+    policy = PAGE_POLICY.replace("script-src 'self'", f"script-src 'self' {stripe.script_origin}")
+    policy = policy.replace("connect-src 'self'", f"connect-src 'self' {stripe.connect_origin}")
+    return policy + f"; frame-src {stripe.frame_origin}"

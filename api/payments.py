@@ -7,6 +7,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, request, url_for
 from sqlalchemy import select
 
+from api.card_payments import action_needed
 from api.cds import clock_now, require_staff
 from api.database import get_db, get_write_db
 from api.errors import ApiError, json_body
@@ -81,6 +82,9 @@ def pay_plate(district: str, plate: str) -> tuple[Response, int]:
     )
     db.commit()  # the pending payment exists before the provider is asked
     payment = charge_pending(db, get_gateway(), payment.id, clock_now())
+    authenticate = action_needed(payment)  # 3-D Secure: the browser finishes it (api/card_payments.py)
+    if authenticate is not None:
+        return authenticate
     require_succeeded(payment)
     return jsonify(_payment_out(payment)), 201 if created else 200
 

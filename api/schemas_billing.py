@@ -164,6 +164,7 @@ class PlateIn(Schema):
 class SetupIntentOut(Schema):
     setup_intent = fields.String()
     client_secret = fields.String()
+    publishable_key = fields.String()  # for Stripe.js to confirm the SetupIntent with
 
 
 class CardIn(Schema):

@@ -96,6 +96,9 @@ class FakeGateway:
         setup_id = self._new_id("seti")
         return SetupIntentResult(setup_id, f"{setup_id}_secret_fake", "requires_payment_method")
 
+    def create_card_setup(self, metadata: dict[str, str]) -> SetupIntentResult:
+        return self.create_setup_intent(self.create_customer(None, None, metadata))
+
     def attach_payment_method(self, customer_id: str, payment_method_id: str) -> str:
         self._customer(customer_id)
         if self.outcomes.get(payment_method_id, SUCCEEDED).status == "declined":

@@ -127,6 +127,8 @@ class PaymentGateway(Protocol):
 
     def create_setup_intent(self, customer_id: str) -> SetupIntentResult: ...
 
+    def create_card_setup(self, metadata: dict[str, str]) -> SetupIntentResult: ...
+
     def attach_payment_method(self, customer_id: str, payment_method_id: str) -> str: ...
 
     def charge_off_session(
@@ -228,8 +230,12 @@ class StripeGateway:
         return SetupIntentResult(id=intent.id, client_secret=intent.client_secret or "", status=intent.status)
 
     def attach_payment_method(self, customer_id: str, payment_method_id: str) -> str:
-        """Save a card on the customer; the id of the attached method (a new one for `pm_card_*`)."""
+        """Save a card on the customer; the id of the attached method (a new one for `pm_card_*`).
+        A card the customer's own SetupIntent confirmed is attached already: Stripe refuses a
+        second attach, so it is kept as it is."""
         with stripe_errors("attach a payment method"):
+            if self._real_stripe and self._owner_of(payment_method_id) == customer_id:
+                return payment_method_id  # localstripe's SetupIntents attach nothing
             method = self._client.v1.payment_methods.attach(payment_method_id, {"customer": customer_id})
         return method.id
 
@@ -264,7 +270,9 @@ class StripeGateway:
         description: str,
         metadata: dict[str, str],
     ) -> ChargeResult:
-        """A one-off payment with no customer (pay by plate), confirmed at once."""
+        """A one-off payment confirmed at once (finalised on the server: the browser only
+        finishes 3-D Secure). A card from the card form belongs to the throwaway customer of
+        its SetupIntent (`create_card_setup`), and Stripe wants that customer named with it."""
         params: PaymentIntentCreateParams = {
             "amount": amount,
             "currency": check_amount(amount, currency),
@@ -272,7 +280,19 @@ class StripeGateway:
             "confirm": True,
             "metadata": payment_metadata(metadata, description, idempotency_key),
         }
+        if self._real_stripe:  # localstripe attaches nothing to the SetupIntent's customer
+            with stripe_errors("retrieve a payment method"):
+                owner = self._owner_of(payment_method_id)
+            if owner is not None:
+                params["customer"] = owner
         return self._create_payment_intent(params, description, idempotency_key)
+
+    def create_card_setup(self, metadata: dict[str, str]) -> SetupIntentResult:
+        """A SetupIntent for the card form of a payment without an account (pay by plate):
+        its card is attached to a customer of its own, as Stripe wants a card that is set up
+        and then charged."""
+        customer_id = self.create_customer(None, None, metadata)
+        return self.create_setup_intent(customer_id)
 
     def refund(
         self, payment_intent_id: str, amount: int, reason_code: str, idempotency_key: str
@@ -372,6 +392,11 @@ class StripeGateway:
             raise gateway_error("create a payment", error) from error
         return charge_result(intent)
 
+    def _owner_of(self, payment_method_id: str) -> str | None:
+        """The customer a payment method is attached to, if any (raises Stripe's errors)."""
+        owner = self._client.v1.payment_methods.retrieve(payment_method_id).customer
+        return owner if isinstance(owner, str) or owner is None else owner.id
+
     def _refunds_of(self, payment_intent_id: str) -> list[stripe.Refund]:
         with stripe_errors("list refunds"):
             page = self._client.v1.refunds.list({"payment_intent": payment_intent_id, "limit": 100})
@@ -411,7 +436,9 @@ def gateway_error(action: str, error: stripe.StripeError) -> GatewayError:
 def charge_result(intent: stripe.PaymentIntent) -> ChargeResult:
     """A PaymentIntent as a ChargeResult: final states map to results, the rest to `processing`."""
     charge = intent.latest_charge
-    error = intent.last_payment_error
+    last_error = intent.last_payment_error
+    # localstripe leaves out the fields it has no value for; Stripe sends them as null.
+    error = last_error.to_dict() if last_error is not None else None
     status: ChargeStatus
     if intent.status == "succeeded":
         status = "succeeded"
@@ -429,10 +456,10 @@ def charge_result(intent: stripe.PaymentIntent) -> ChargeResult:
         charge_id=charge if isinstance(charge, str) or charge is None else charge.id,
         amount=intent.amount,
         currency=intent.currency,
-        decline_code=(error.decline_code or error.code)
+        decline_code=(error.get("decline_code") or error.get("code"))
         if error is not None and status == "declined"
         else None,
-        message=error.message if error is not None and status != "succeeded" else None,
+        message=error.get("message") if error is not None and status != "succeeded" else None,
         client_secret=intent.client_secret if status == "requires_action" else None,
     )
 

@@ -82,9 +82,9 @@ def refuse_mismatch(db: Session, payment: Payment, kind: str, obj: dict[str, Any
     if currency != payment.currency.lower():
         return f"currency {currency or None} differs from the payment's {payment.currency.lower()}"
     amount = obj.get("amount")
-    if kind.startswith("payment_intent.") or kind == "charge.refunded":
-        if amount != payment.amount:
-            return f"amount {amount} differs from the payment's {payment.amount}"
+    whole_payment = kind.startswith("payment_intent.") or kind == "charge.refunded"
+    if whole_payment and amount != payment.amount:
+        return f"amount {amount} differs from the payment's {payment.amount}"
     if kind == "charge.refunded":
         if payment.charge_id is not None and obj.get("id") != payment.charge_id:
             return f"charge {obj.get('id')} is not the payment's {payment.charge_id}"

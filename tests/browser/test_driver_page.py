@@ -1,6 +1,7 @@
 """The driver's page in a real Chromium, phone-sized: free bays around a point drawn from the
 road outlines and coloured by what is known, a road's bays, tariff and forecast, paying a
-plate with a test card against a real localstripe, and a signed-in driver's current stay."""
+plate by card through Stripe.js (the stand-in localstripe serves) against a real localstripe,
+3-D Secure included, and a signed-in driver's current stay, payment and saved card."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
 from api import create_app
+from billing.models import DriverAccount, Payment
 from billing.tariffs import price_ended_stays
 from fixtures.demo import DEMO_DRIVER_PASSWORD, DEMO_DRIVER_PLATES, demo_driver_email, demo_layout
 from parking.forecast import day_class
@@ -29,6 +31,16 @@ CORE_LINE = "¥1.50 per 15 min first hour, then ¥6.00 per 30 min; first 15 min 
 @pytest.fixture(scope="module")
 def live_site_config(localstripe: str) -> dict[str, Any]:
     return {"STRIPE_API_BASE": localstripe}
+
+
+THREE_D_SECURE_CARD = "4000 0027 6000 3184"  # Stripe's (and localstripe's) "always authenticate"
+
+
+def type_card(form: Any, number: str) -> None:
+    """Type a card into the Stripe.js card field inside `form` (the stand-in's plain inputs)."""
+    digits = {"number": number.replace(" ", ""), "exp_month": "12", "exp_year": "34", "cvc": "123"}
+    for name, value in (digits | {"postal_code": "55001"}).items():
+        form.locator(f"input[placeholder='{name}']").fill(value)
 
 
 def road_plan(number: int) -> Any:
@@ -208,8 +220,8 @@ def test_a_road_shows_the_rest_of_its_day_and_its_counts_refresh_by_themselves(
     )
 
 
-def test_paying_a_plate_with_a_test_card_leads_to_its_receipt(
-    browser_page: Page, live_site: LiveSite, page_record: PageRecord
+def test_paying_a_plate_by_card_through_stripe_js_leads_to_its_receipt(
+    browser_page: Page, live_site: LiveSite, page_record: PageRecord, localstripe: str
 ) -> None:
     now, plate, bay = live_site.clock.now(), "贵A55001", "BY-05-020"
     live_site.push(
@@ -233,19 +245,18 @@ def test_paying_a_plate_with_a_test_card_leads_to_its_receipt(
     total = page.locator("#unpaid-total").inner_text().removeprefix("To pay: ")
     assert re.fullmatch(r"¥\d+\.\d\d", total), total
 
-    card = page.locator("#card-form")
-    card.get_by_label("Card number").fill("4242 4242 4242 4242")
-    card.get_by_label("Expiry (MM/YY)").fill("12/34")
-    card.get_by_label("CVC").fill("123")
-    card.get_by_role("button", name=f"Pay {total}").click()
+    type_card(page.locator("#card-element"), "4242 4242 4242 4242")
+    page.locator("#card-form").get_by_role("button", name=f"Pay {total}").click()
     expect(page.locator("#paid")).to_contain_text(f"Paid {total} for 贵A55001.")
     page.get_by_role("link", name="Receipt").click()
     expect(page).to_have_url(re.compile(r"/receipts/[0-9a-f-]{36}$"))
     receipt = page.locator("body")
     for text in (bay, road, total.replace("¥", "")):
         expect(receipt).to_contain_text(text)
-    card_posts = [url for url in page_record.requests if url.endswith("/test-cards")]
-    assert card_posts and all(url.startswith(live_site.url) for url in card_posts)
+    stripe_js = f"{localstripe}/js.stripe.com/v3/"
+    assert stripe_js in page_record.requests  # the stand-in localstripe itself serves
+    assert any(url.startswith(f"{localstripe}/v1/setup_intents/") for url in page_record.requests)
+    assert f"{live_site.url}/api/v1/{live_site.slug}/card-setups" in page_record.requests
 
     page.goto(f"/drive/{live_site.slug}")
     page.get_by_role("button", name="Pay by plate").click()
@@ -254,7 +265,7 @@ def test_paying_a_plate_with_a_test_card_leads_to_its_receipt(
     expect(page.locator("#unpaid-total")).to_have_text("Nothing to pay.")
 
 
-def test_a_declined_test_card_leaves_the_stay_payable_and_says_why(
+def test_a_declined_card_leaves_the_stay_payable_and_says_why(
     browser_page: Page, live_site: LiveSite
 ) -> None:
     now, plate, bay = live_site.clock.now(), "贵A55002", "BY-05-040"
@@ -272,11 +283,8 @@ def test_a_declined_test_card_leaves_the_stay_payable_and_says_why(
     page.get_by_role("button", name="Pay by plate").click()
     page.get_by_label("Plate", exact=True).fill(plate)
     page.get_by_role("button", name="Find unpaid stays").click()
-    card = page.locator("#card-form")
-    card.get_by_label("Card number").fill("4000 0000 0000 0341")  # declined when charged
-    card.get_by_label("Expiry (MM/YY)").fill("12/34")
-    card.get_by_label("CVC").fill("123")
-    card.get_by_role("button", name=re.compile(r"^Pay ¥")).click()
+    type_card(page.locator("#card-element"), "4000 0000 0000 0341")  # declined when charged
+    page.locator("#card-form").get_by_role("button", name=re.compile(r"^Pay ¥")).click()
     expect(page.locator("#pay-error")).to_contain_text("payment_declined")
     expect(page.locator("#paid")).to_be_hidden()
     expect(page.locator("#unpaid-list li")).to_have_count(1)
@@ -346,9 +354,7 @@ def test_a_signed_in_driver_pays_what_is_outstanding_and_gets_the_receipt_in_the
     expect(history.locator("a.receipt")).to_have_count(0)
 
     form = page.locator("#account-pay-form")
-    form.get_by_label("Card number").fill("4242 4242 4242 4242")
-    form.get_by_label("Expiry (MM/YY)").fill("12/34")
-    form.get_by_label("CVC").fill("123")
+    type_card(form, "4242 4242 4242 4242")
     form.get_by_role("button", name="Pay outstanding").click()
     expect(page.locator("#outstanding")).to_have_text("Nothing owed.")
     expect(form).to_be_hidden()
@@ -359,21 +365,119 @@ def test_a_signed_in_driver_pays_what_is_outstanding_and_gets_the_receipt_in_the
         expect(page.locator("body")).to_contain_text(text)
 
 
-def test_with_a_real_stripe_key_test_cards_are_refused_and_the_page_takes_no_card(
-    live_site: LiveSite,
+def test_a_3d_secure_card_completes_in_the_browser_and_the_stay_is_paid(
+    browser_page: Page, live_site: LiveSite
 ) -> None:
-    app = create_app(
+    now, plate, bay = live_site.clock.now(), "贵A55003", "BY-05-060"
+    live_site.push(
+        stake_of(bay),
+        [
+            live_site.camera_event(bay, "park_start", now - timedelta(hours=3), plate),
+            live_site.camera_event(bay, "park_end", now - timedelta(hours=1), plate),
+        ],
+    )
+    with live_site.session() as db:
+        price_ended_stays(db, get_district(db, live_site.slug), now)
+    page = browser_page
+    open_driver_page(page, live_site)
+    page.get_by_role("button", name="Pay by plate").click()
+    page.get_by_label("Plate", exact=True).fill(plate)
+    page.get_by_role("button", name="Find unpaid stays").click()
+    expect(page.locator("#unpaid-list li")).to_have_count(1)
+    total = page.locator("#unpaid-total").inner_text().removeprefix("To pay: ")
+    type_card(page.locator("#card-element"), THREE_D_SECURE_CARD)
+    page.locator("#card-form").get_by_role("button", name=f"Pay {total}").click()
+    # The bank's challenge (localstripe's stand-in asks on setting the card up, then on paying).
+    page.get_by_role("button", name="Complete authentication").click()
+    page.get_by_role("button", name="Complete authentication").click()
+    expect(page.locator("#paid")).to_contain_text(f"Paid {total} for {plate}.")
+    page.get_by_role("link", name="Receipt").click()
+    expect(page.locator("body")).to_contain_text(bay)
+    with live_site.session() as db:
+        payment = db.scalars(select(Payment).where(Payment.plate == plate)).one()
+        assert (payment.status, payment.failure_code) == ("succeeded", None)
+
+
+def test_a_failed_3d_secure_challenge_leaves_the_stay_payable(
+    browser_page: Page, live_site: LiveSite
+) -> None:
+    now, plate, bay = live_site.clock.now(), "贵A55004", "BY-05-080"
+    live_site.push(
+        stake_of(bay),
+        [
+            live_site.camera_event(bay, "park_start", now - timedelta(hours=3), plate),
+            live_site.camera_event(bay, "park_end", now - timedelta(hours=1), plate),
+        ],
+    )
+    with live_site.session() as db:
+        price_ended_stays(db, get_district(db, live_site.slug), now)
+    page = browser_page
+    open_driver_page(page, live_site)
+    page.get_by_role("button", name="Pay by plate").click()
+    page.get_by_label("Plate", exact=True).fill(plate)
+    page.get_by_role("button", name="Find unpaid stays").click()
+    type_card(page.locator("#card-element"), THREE_D_SECURE_CARD)
+    page.locator("#card-form").get_by_role("button", name=re.compile(r"^Pay ¥")).click()
+    page.get_by_role("button", name="Complete authentication").click()  # setting the card up
+    page.get_by_role("button", name="Fail authentication").click()  # paying
+    expect(page.locator("#pay-error")).to_contain_text("payment_declined")
+    expect(page.locator("#paid")).to_be_hidden()
+    expect(page.locator("#unpaid-list li")).to_have_count(1)
+
+
+def test_a_signed_in_driver_saves_a_card_through_a_setup_intent(
+    browser_page: Page, live_site: LiveSite
+) -> None:
+    page = browser_page
+    open_driver_page(page, live_site)
+    page.get_by_role("button", name="My stays").click()
+    page.get_by_label("Email").fill(demo_driver_email(2))
+    page.get_by_label("Password").fill(DEMO_DRIVER_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    form = page.locator("#save-card-form")
+    type_card(form, "4242 4242 4242 4242")
+    form.get_by_role("button", name="Save this card").click()
+    expect(page.locator("#saved-card")).to_have_text("Card saved: it is charged when your stays end.")
+    with live_site.session() as db:
+        account = db.scalars(select(DriverAccount).where(DriverAccount.email == demo_driver_email(2))).one()
+        assert account.payment_method_id is not None and account.payment_method_id.startswith("pm_")
+
+
+def test_the_page_loads_stripe_js_from_exactly_the_configured_origin(
+    live_site: LiveSite, localstripe: str
+) -> None:
+    def page_of(settings: dict[str, Any]) -> Any:
+        app = create_app(
+            {
+                "TESTING": True,
+                "DATABASE_URL": live_site.engine.url.render_as_string(hide_password=False),
+                "SQLITE_CHECKPOINT_SECONDS": 0,
+            }
+            | settings
+        )
+        page = app.test_client().get(f"/drive/{live_site.slug}")
+        cards = app.test_client().post(f"/api/v1/{live_site.slug}/test-cards", json={"number": "4242"})
+        app.extensions["parking.engine"].dispose()
+        return page, cards
+
+    local, cards = page_of({"STRIPE_API_BASE": localstripe})
+    policy = local.headers["Content-Security-Policy"]
+    assert f'<script src="{localstripe}/js.stripe.com/v3/" defer>' in local.get_data(as_text=True)
+    assert f"script-src 'self' {localstripe};" in policy
+    assert f"frame-src {localstripe}" in policy and f"connect-src 'self' {localstripe};" in policy
+    assert 'data-stripe-key="pk_test_localstripe"' in local.get_data(as_text=True)
+    assert cards.status_code == 404  # no server-side card numbers, test mode or not
+
+    real, _ = page_of(
         {
-            "TESTING": True,
-            "DATABASE_URL": live_site.engine.url.render_as_string(hide_password=False),
-            "STRIPE_API_KEY": "sk_test_not_the_local_server",
-            "SQLITE_CHECKPOINT_SECONDS": 0,
+            "STRIPE_API_KEY": "sk_live_51Hreal",
+            "STRIPE_PUBLISHABLE_KEY": "pk_live_51Hreal",
+            "STRIPE_WEBHOOK_SECRET": "whsec_from_the_dashboard",
         }
     )
-    client = app.test_client()
-    card = {"number": "4242 4242 4242 4242", "exp_month": 12, "exp_year": 2034, "cvc": "123"}
-    reply = client.post(f"/api/v1/{live_site.slug}/test-cards", json=card)
-    page = client.get(f"/drive/{live_site.slug}")
-    app.extensions["parking.engine"].dispose()
-    assert (reply.status_code, reply.get_json()["code"]) == (403, "not_test_mode")
-    assert 'data-test-cards=""' in page.get_data(as_text=True)
+    policy = real.headers["Content-Security-Policy"]
+    assert '<script src="https://js.stripe.com/v3/" defer>' in real.get_data(as_text=True)
+    assert "script-src 'self' https://js.stripe.com;" in policy
+    assert "frame-src https://js.stripe.com https://hooks.stripe.com" in policy
+    assert "connect-src 'self' https://api.stripe.com;" in policy
+    assert localstripe not in policy and 'data-stripe-key="pk_live_51Hreal"' in real.get_data(as_text=True)

@@ -1,13 +1,26 @@
 /* The driver's page: free bays around me (map and list), a road's bays, tariff and forecast,
    paying a plate with a card, and my stays once signed in. Plain DOM code; everything it loads
-   comes from this server. */
+   comes from this server, except Stripe.js: cards are typed into its Elements and go to the
+   payment provider only (a SetupIntent confirmed in the browser gives the card's payment method;
+   the server confirms the PaymentIntent; 3-D Secure is finished here with confirmCardPayment). */
 "use strict";
 
 (() => {
+  // Every user-visible text of the card payments, in one place for translation.
+  const TEXT = {
+    cardsUnavailable: "Card payments are not available on this page (the card form did not load).",
+    cardRefused: "the card was refused",
+    payAmount: (amount) => "Pay " + amount,
+    paidFor: (amount, plate) => `Paid ${amount} for ${plate}.`,
+    receipt: "Receipt",
+    cardSaved: "A card is saved: it is charged when your stays end.",
+    noCardSaved: "No card saved.",
+    cardSavedNow: "Card saved: it is charged when your stays end.",
+  };
   const api = driverApi;
   const body = document.body;
   const base = body.dataset.api; // /api/v1/<district>
-  const testCards = body.dataset.testCards; // empty unless the app talks to the local test server
+  const stripe = typeof Stripe === "function" ? Stripe(body.dataset.stripeKey) : null;
   const RADIUS_M = 1000;
   const REFRESH_MS = 30000; // the free counts of the screen in view are read again this often
   const $ = (id) => document.getElementById(id);
@@ -85,23 +98,37 @@
     }
   }
 
-  /** A card form's fields as the test-card endpoint takes them. */
-  function cardOf(form) {
-    const [month, year] = form.elements.exp.value.split("/").map((part) => part.trim());
-    return {
-      number: form.elements.number.value.replace(/[\s-]/g, ""),
-      exp_month: Number(month),
-      exp_year: 2000 + (Number(year) % 100),
-      cvc: form.elements.cvc.value.trim(),
-    };
+  /** A Stripe.js card field in `selector` (one Elements group each: the stand-in allows one card per group). */
+  function cardField(selector) {
+    if (!stripe) return null;
+    const card = stripe.elements().create("card");
+    card.mount(selector);
+    return card;
   }
 
-  async function paymentMethod(form) {
-    if (!testCards) {
-      throw new ApiProblem(0, "card_form_unavailable", "card payments need the provider's card form");
-    }
-    const answer = await api.call("POST", testCards, { json: cardOf(form) });
-    return answer.payment_method;
+  function cardProblem(error) {
+    return new ApiProblem(402, (error && (error.decline_code || error.code)) || "card_error",
+      (error && error.message) || TEXT.cardRefused);
+  }
+
+  /** Confirm a SetupIntent with the card typed into `card`: the card's payment method id. */
+  async function confirmSetup(clientSecret, card) {
+    const result = await stripe.confirmCardSetup(clientSecret, { payment_method: { card } });
+    if (result.error) throw cardProblem(result.error);
+    return result.setupIntent.payment_method;
+  }
+
+  /** Pay with the card in `card`: the server confirms the payment; 3-D Secure is finished here
+      and the server records how it ended. */
+  async function payByCard(url, json, card, auth) {
+    const setup = await api.call("POST", body.dataset.cardSetups);
+    const method = await confirmSetup(setup.client_secret, card);
+    const payment = await api.call("POST", url, {
+      auth, json: { ...json, payment_method: method }, headers: { "Idempotency-Key": newKey() },
+    });
+    if (payment.status !== "requires_action") return payment;
+    await stripe.confirmCardPayment(payment.client_secret); // its outcome is the server's to record
+    return api.call("POST", payment.confirmation_url);
   }
 
   const newKey = () => (crypto.randomUUID ? crypto.randomUUID() : String(Date.now()) + Math.random());
@@ -262,7 +289,7 @@
       $("unpaid-total").textContent = ledger.outstanding ? "To pay: " + amount(ledger.outstanding) : "Nothing to pay.";
       $("unpaid").hidden = false;
       $("card-form").hidden = !ledger.outstanding;
-      $("pay-button").textContent = "Pay " + amount(ledger.outstanding);
+      $("pay-button").textContent = TEXT.payAmount(amount(ledger.outstanding));
     } catch (problem) {
       showProblem($("plate-error"), problem);
     }
@@ -274,16 +301,12 @@
     const button = $("pay-button");
     button.disabled = true;
     try {
-      const method = await paymentMethod($("card-form"));
-      const payment = await api.call("POST", `${base}/plates/${encodeURIComponent(state.plate)}/payments`, {
-        json: { amount: state.owed, payment_method: method },
-        headers: { "Idempotency-Key": newKey() },
-      });
-      $("card-form").reset();
+      const payment = await payByCard(
+        `${base}/plates/${encodeURIComponent(state.plate)}/payments`, { amount: state.owed }, cards.plate, false);
       hide($("card-form"), $("unpaid"));
       $("paid").replaceChildren(
-        el("div", {}, `Paid ${amount(payment.amount)} for ${state.plate}.`),
-        el("a", { href: payment.receipt_url, id: "receipt-link" }, "Receipt"),
+        el("div", {}, TEXT.paidFor(amount(payment.amount), state.plate)),
+        el("a", { href: payment.receipt_url, id: "receipt-link" }, TEXT.receipt),
       );
       $("paid").hidden = false;
     } catch (problem) {
@@ -328,6 +351,7 @@
         api.call("GET", `${drivers}/me/outstanding`, { auth: true }),
       ]);
       $("whoami").textContent = `Signed in as ${me.name || me.email}`;
+      $("saved-card").textContent = me.card_saved ? TEXT.cardSaved : TEXT.noCardSaved;
       renderCurrent(current.stays);
       renderHistory(history.stays);
       renderOutstanding(outstanding.districts);
@@ -377,23 +401,32 @@
       ? `${amount(mine.outstanding)} owed for ${mine.stays.length} stay(s)` +
         (mine.arrears ? `, ${amount(mine.arrears)} in arrears` : "")
       : "Nothing owed.";
-    $("account-pay-form").hidden = !state.outstanding || !testCards;
+    $("account-pay-form").hidden = !state.outstanding || !stripe;
   }
 
   async function payOutstanding(event) {
     event.preventDefault();
     hide($("account-pay-error"));
     try {
-      const method = await paymentMethod($("account-pay-form"));
-      await api.call("POST", `${body.dataset.drivers}/me/payments`, {
-        auth: true,
-        json: { amount: state.outstanding.outstanding, payment_method: method, district: state.outstanding.district },
-        headers: { "Idempotency-Key": newKey() },
-      });
-      $("account-pay-form").reset();
+      await payByCard(`${body.dataset.drivers}/me/payments`,
+        { amount: state.outstanding.outstanding, district: state.outstanding.district }, cards.account, true);
       await loadAccount();
     } catch (problem) {
       showProblem($("account-pay-error"), problem);
+    }
+  }
+
+  async function saveCard(event) {
+    event.preventDefault();
+    hide($("save-card-error"));
+    const drivers = body.dataset.drivers;
+    try {
+      const setup = await api.call("POST", `${drivers}/me/card/setup`, { auth: true });
+      const method = await confirmSetup(setup.client_secret, cards.save);
+      await api.call("PUT", `${drivers}/me/card`, { auth: true, json: { payment_method: method } });
+      $("saved-card").textContent = TEXT.cardSavedNow;
+    } catch (problem) {
+      showProblem($("save-card-error"), problem);
     }
   }
 
@@ -421,7 +454,13 @@
   $("sign-in-form").addEventListener("submit", signIn);
   $("sign-out").addEventListener("click", signOut);
   $("account-pay-form").addEventListener("submit", payOutstanding);
-  if (!testCards) $("card-note").textContent = "Card payments are not available on this page.";
+  $("save-card-form").addEventListener("submit", saveCard);
+  const cards = { plate: cardField("#card-element"), account: cardField("#account-card-element"), save: cardField("#save-card-element") };
+  if (!stripe) {
+    $("card-note").textContent = TEXT.cardsUnavailable;
+    $("pay-button").disabled = true;
+    $("save-card-form").hidden = true;
+  }
   window.addEventListener("online", network);
   window.addEventListener("offline", network);
   network();
