@@ -16,6 +16,12 @@
     cardSaved: "A card is saved: it is charged when your stays end.",
     noCardSaved: "No card saved.",
     cardSavedNow: "Card saved: it is charged when your stays end.",
+    unpaidTitle: (plate, count) => `${plate}: ${count} unpaid stay(s)`,
+    toPay: (amount) => "To pay: " + amount,
+    nothingToPay: "Nothing to pay.",
+    owedFor: (amount, count) => `${amount} owed for ${count} stay(s)`,
+    inArrears: (amount) => `, ${amount} in arrears`,
+    nothingOwed: "Nothing owed.",
   };
   const api = driverApi;
   const body = document.body;
@@ -277,7 +283,7 @@
       const ledger = await api.call("GET", `${base}/plates/${encodeURIComponent(plate)}/unpaid`);
       state.plate = ledger.plate;
       state.owed = ledger.outstanding;
-      $("unpaid-title").textContent = `${ledger.plate}: ${ledger.stays.length} unpaid stay(s)`;
+      $("unpaid-title").textContent = TEXT.unpaidTitle(ledger.plate, ledger.stays.length);
       $("unpaid-list").replaceChildren(
         ...ledger.stays.map((stay) =>
           el("li", { class: "stay", "data-stay": stay.stay },
@@ -286,7 +292,7 @@
             el("div", { class: "owed" }, amount(stay.owed))),
         ),
       );
-      $("unpaid-total").textContent = ledger.outstanding ? "To pay: " + amount(ledger.outstanding) : "Nothing to pay.";
+      $("unpaid-total").textContent = ledger.outstanding ? TEXT.toPay(amount(ledger.outstanding)) : TEXT.nothingToPay;
       $("unpaid").hidden = false;
       $("card-form").hidden = !ledger.outstanding;
       $("pay-button").textContent = TEXT.payAmount(amount(ledger.outstanding));
@@ -398,9 +404,8 @@
     const mine = districts.find((d) => d.district === body.dataset.district) || districts[0];
     state.outstanding = mine && mine.outstanding ? mine : null;
     $("outstanding").textContent = state.outstanding
-      ? `${amount(mine.outstanding)} owed for ${mine.stays.length} stay(s)` +
-        (mine.arrears ? `, ${amount(mine.arrears)} in arrears` : "")
-      : "Nothing owed.";
+      ? TEXT.owedFor(amount(mine.outstanding), mine.stays.length) + (mine.arrears ? TEXT.inArrears(amount(mine.arrears)) : "")
+      : TEXT.nothingOwed;
     $("account-pay-form").hidden = !state.outstanding || !stripe;
   }
 
