@@ -2,7 +2,7 @@
 them, and a log of its runs (issue 12 item 7).
 
 Revision ID: 0018_provider_records
-Revises: 0014_forecast_state
+Revises: 0023_patrol_reads
 """
 
 import sqlalchemy as sa
@@ -11,7 +11,7 @@ from alembic import op
 import parking.db
 
 revision = "0018_provider_records"
-down_revision = "0014_forecast_state"
+down_revision = "0023_patrol_reads"
 branch_labels = None
 depends_on = None
 
