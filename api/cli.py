@@ -26,26 +26,13 @@ from parking.stay_search import StayFilter, iter_stays
 
 def init_app(app: Flask) -> None:
     from api.cli_access import access_matrix
-    from api.cli_bench import bench_intake
-    from api.cli_bench_pricing import bench_pricing
-    from api.cli_bench_reports import bench_reports
-    from api.cli_bench_street import bench_patrol, bench_plate_check
-    from api.cli_bench_sweep import bench_sweep
-    from api.cli_bench_vacancy import bench_vacancy
     from api.cli_demo import demo_cards, seed_history, simulate
     from api.cli_forecast import forecast_calibration
-    from api.cli_soak import soak
     from api.cli_staff import create_staff
+    from bench import commands as bench_commands
 
     for command in (
         access_matrix,
-        bench_intake,
-        bench_patrol,
-        bench_plate_check,
-        bench_pricing,
-        bench_reports,
-        bench_sweep,
-        bench_vacancy,
         migrate,
         seed_demo,
         import_bays_command,
@@ -62,9 +49,9 @@ def init_app(app: Flask) -> None:
         run_job_command,
         scheduler_command,
         forecast_calibration,
-        soak,
     ):
         app.cli.add_command(command)
+    bench_commands.init_app(app)
 
 
 def _now() -> datetime:

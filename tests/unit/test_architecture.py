@@ -11,7 +11,9 @@ REPO = Path(__file__).resolve().parents[2]
 DOMAIN_PACKAGES = ("parking", "sensors", "billing", "enforcement", "reports")
 # Only `api` may use the web and scheduling frameworks, and nothing imports `api`.
 SHELL_ONLY = frozenset(["flask", "werkzeug", "marshmallow", "apscheduler", "click", "api"])
-PROJECT_PACKAGES = frozenset(["api", "sensors", "billing", "enforcement", "fixtures", "reports"])
+PROJECT_PACKAGES = frozenset(["api", "sensors", "billing", "enforcement", "fixtures", "reports", "bench"])
+# The product: what runs in the web app, the scheduler and the operators' commands.
+PRODUCT_PACKAGES = ("parking", "sensors", "billing", "enforcement", "reports", "api")
 # The one sanctioned wall-clock read: the clock the shell injects (everything else takes `now`).
 CLOCK_READS_ALLOWED: frozenset[tuple[str, str]] = frozenset()  # the wall clock is api.clock
 
@@ -165,3 +167,11 @@ def test_the_clock_read_detector_sees_every_spelling() -> None:
     visitor.visit(ast.parse(source))
 
     assert [line for _, line in visitor.found] == [3, 4, 5, 6, 7]
+
+
+def test_benchmarks_live_outside_the_product_and_only_the_cli_registers_them() -> None:
+    product = python_files(*PRODUCT_PACKAGES)
+    registering = [REPO / "api/cli.py"]
+    assert not [p for p in product if "bench" in p.name], "benchmark modules belong in bench/"
+    assert imports_of([p for p in product if p not in registering], frozenset(["bench"])) == []
+    assert imports_of(registering, frozenset(["bench"])) == ["api/cli.py imports bench"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fixtures.soak_figures import MB, MemoryTrack, Recorder, percentile
+from bench.soak_figures import MB, MemoryTrack, Recorder, percentile
 
 
 def track(*rss_mb: float) -> MemoryTrack:

@@ -28,9 +28,9 @@ import click
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.cli_bench_vacancy import LoadFigures, _figures, _wrk
 from api.database import make_engine
 from api.migrations import upgrade
+from bench.vacancy import LoadFigures, _figures, _wrk
 from fixtures.demo import DEMO_SLUG, seed_demo
 from fixtures.pgcluster import find_pg_bin
 from fixtures.servers import ServerStartError, server_env, start_gunicorn, throwaway_database

@@ -41,10 +41,10 @@ def bench_intake(
     connections: int,
 ) -> None:
     """Events per second through POST /cds/<district>/events/event under gunicorn."""
-    from fixtures.bench import run_intake
+    from bench.intake import run_intake
 
     if one_per_request:
-        from api.cli_bench_street import bench_single_events
+        from bench.street import bench_single_events
 
         for line in bench_single_events(database, duration, connections, workers):
             click.echo(line)

@@ -15,9 +15,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from api.database import make_engine
+from bench.soak_traffic import World
 from billing.models import CHANNEL_PLATE, CHANNEL_POS, SUCCEEDED, Payment, StayFee
 from fixtures.demo import DEMO_DRIVER_PLATES
-from fixtures.soak_traffic import World
 from parking.models import District, Stay
 from sensors.models import CurbEvent
 

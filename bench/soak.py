@@ -3,14 +3,14 @@
 A fresh database (a temporary SQLite file or a throwaway PostgreSQL cluster) gets the demo
 district, its app users' test cards, yesterday's simulated traffic (so the forecast is fitted
 and drivers have stays to pay) and staff tokens; then localstripe, gunicorn (`--workers`) and
-the scheduler run on 127.0.0.1 while the clients of `fixtures/soak_traffic.py` and
-`fixtures/soak_visits.py` drive them. Every request's status and latency is recorded, and the
+the scheduler run on 127.0.0.1 while the clients of `bench/soak_traffic.py` and
+`bench/soak_visits.py` drive them. Every request's status and latency is recorded, and the
 resident memory of each server process sampled. At the end the database is checked: every
 event accepted is in the log once, and there are as many stays as arrivals sent.
 
 Exit status 1 when any request failed (5xx, connection error, an unexpected 4xx, or an event
 refused), a check failed, or a process's memory grew beyond the bound of
-`fixtures/soak_figures.py`."""
+`bench/soak_figures.py`."""
 
 from __future__ import annotations
 
@@ -29,7 +29,16 @@ import click
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from api.cli_soak_check import check_state, payable_plates
+from bench.soak_check import check_state, payable_plates
+from bench.soak_figures import MB, MemoryTrack, Recorder, render
+from bench.soak_traffic import (
+    PILOT_PEAK_ARRIVALS_PER_HOUR,
+    PILOT_PEAK_PER_HOUR,
+    CompressedStreet,
+    World,
+    street_loop,
+)
+from bench.soak_visits import VISITS, start_visitors
 from fixtures.demo import DEMO_SLUG, demo_layout, demo_token
 from fixtures.pgcluster import find_pg_bin
 from fixtures.servers import (
@@ -44,15 +53,6 @@ from fixtures.servers import (
     throwaway_database,
 )
 from fixtures.simulator import sim_bays
-from fixtures.soak_figures import MB, MemoryTrack, Recorder, render
-from fixtures.soak_traffic import (
-    PILOT_PEAK_ARRIVALS_PER_HOUR,
-    PILOT_PEAK_PER_HOUR,
-    CompressedStreet,
-    World,
-    street_loop,
-)
-from fixtures.soak_visits import VISITS, start_visitors
 from parking.clock import from_ms, to_ms
 
 STAFF_ROLES = ("warden", "attendant", "bureau")

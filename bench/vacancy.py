@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from api.database import make_engine
 from api.migrations import upgrade
-from fixtures.bench_city import CITY_SLUG, CityBox, build_city, seed_live_state
+from bench.city import CITY_SLUG, CityBox, build_city, seed_live_state
 from fixtures.demo import DEMO_SLUG, seed_demo
 from fixtures.pgcluster import find_pg_bin
 from fixtures.servers import ServerStartError, server_env, start_gunicorn, throwaway_database
