@@ -90,6 +90,7 @@ def _out(db: Any, account: DriverAccount) -> dict[str, Any]:
             "name": account.name,
             "plates": plates_of(db, account),
             "card_saved": account.payment_method_id is not None,
+            "card_usable": account.payment_method_id is not None and account.card_unusable_at is None,
         }
     )
     return body

@@ -13,7 +13,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.database import begin_write, new_session
-from billing.gateway import GatewayUnavailable
+from billing.gateway import GatewayError, GatewayUnavailable
+from billing.models import Payment, Refund
 from billing.notifications import (
     collect_events,
     due_deliveries,
@@ -23,7 +24,9 @@ from billing.notifications import (
     record_push,
     send_push,
 )
-from billing.payments import mark_arrears, plan_auto_charges
+from billing.overpayment_refunds import overpayment_refunds_to_send, plan_overpayment_refunds
+from billing.payments import mark_arrears, plan_auto_charges, send_refund
+from billing.pending_payments import stale_pending, time_out
 from billing.provider_records import fetch_charges, store_charges
 from billing.tariffs import price_ended_stays
 from enforcement.sweeps import sweep_obstructions, sweep_overstays, sweep_restrictions, sweep_unregistered
@@ -134,6 +137,45 @@ def _sync_provider(db: Session, now: datetime, district_id: int | None, app: Fla
     if run.error:
         return f"payment provider unavailable, will retry: {run.error}"
     return f"{run.charges} provider charges copied"
+
+
+def _settle_payments(db: Session, now: datetime, district_id: int | None, app: Flask) -> str:
+    """Card payments no longer in flight are sent again with their own key, or failed after
+    PENDING_TIMEOUT; then card overpayments are refunded. Every provider call is made with no
+    write lock held, its outcome committed at once (docs/BILLING.md, Pending and overpaid)."""
+    from api.payments_gateway import charge_pending, get_gateway
+
+    with app.app_context():
+        gateway = get_gateway()
+    outcomes: dict[str, int] = {}
+
+    def count(what: str) -> None:
+        outcomes[what] = outcomes.get(what, 0) + 1
+
+    for district in _districts(db, district_id):
+        for payment_id in stale_pending(db, district.id, now):
+            if time_out(begin_write(db), db.get_one(Payment, payment_id), now):
+                db.commit()
+                count("timed out")
+                continue
+            db.commit()
+            try:
+                count("sent again: " + charge_pending(db, gateway, payment_id, now).status)
+            except GatewayUnavailable:
+                db.rollback()
+                count("still unanswered")
+        plan_overpayment_refunds(begin_write(db), district.id, now)
+        db.commit()
+        for refund_id in overpayment_refunds_to_send(db, district.id):
+            try:
+                refund = send_refund(begin_write(db), gateway, db.get_one(Refund, refund_id), now)
+            except GatewayError:
+                db.rollback()
+                count("overpayment refunds unsent")
+                continue
+            db.commit()
+            count(f"overpayment refunds {refund.status}")
+    return "payments: " + (", ".join(f"{n} {s}" for s, n in sorted(outcomes.items())) or "nothing to settle")
 
 
 def _forecast(db: Session, now: datetime, district_id: int | None, app: Flask) -> str:
@@ -255,6 +297,13 @@ JOBS = {
             "copy the payment provider's charges of the last PROVIDER_SYNC_DAYS (status, amount, "
             "refunded) for reconciliation, which never calls the provider itself",
             _sync_provider,
+        ),
+        Job(
+            "settle-payments",
+            timedelta(minutes=1),
+            "send again card payments the provider has not answered (same key), fail them after "
+            "30 minutes, and refund card overpayments through the provider",
+            _settle_payments,
         ),
         Job(
             "mark-arrears",

@@ -1,7 +1,8 @@
 """Daily reconciliation for the bureau: `GET /api/v1/<district>/reconciliation?date=YYYY-MM-DD`.
 
 JSON by default; `?format=csv` answers `text/csv`, one section per table of the JSON, in this
-order: `summary`, `stays`, `payments`, `terminals`, `provider_mismatches`, `internal_mismatches`.
+order: `summary`, `stays`, `payments`, `terminals`, `provider_mismatches`, `internal_mismatches`,
+`overpayments`.
 Each section is a title row holding only the section's name, a header row, its data rows, then
 an empty row. Money is integer minor units of the summary's currency throughout.
 """
@@ -72,6 +73,16 @@ class InternalMismatchOut(Schema):
     actual = fields.Integer(allow_none=True)
 
 
+class OverpaymentOut(Schema):
+    overpayment = fields.String()
+    payment = fields.String()
+    stay = fields.String(allow_none=True)
+    reason = fields.String()
+    status = fields.String()
+    amount = fields.Integer()
+    created_at = fields.DateTime()
+
+
 class ProviderCheckOut(Schema):
     checked = fields.Integer()
     unchecked = fields.Integer()
@@ -93,6 +104,7 @@ class ReconciliationOut(Schema):
     provider = fields.Nested(ProviderCheckOut)
     provider_mismatches = fields.List(fields.Nested(ProviderMismatchOut))
     internal_mismatches = fields.List(fields.Nested(InternalMismatchOut))
+    overpayments = fields.List(fields.Nested(OverpaymentOut))
 
 
 @bp.get("/reconciliation")
@@ -154,6 +166,12 @@ def as_csv(result: Reconciliation) -> str:
         "internal_mismatches",
         list(InternalMismatchOut().fields),
         [asdict(m) for m in result.internal_mismatches],
+    )
+    _section(
+        writer,
+        "overpayments",
+        list(OverpaymentOut().fields),
+        [{**asdict(o), "created_at": o.created_at.isoformat()} for o in result.overpayments],
     )
     return out.getvalue()
 

@@ -150,6 +150,9 @@ class DriverOut(Schema):
     name = fields.String(allow_none=True)
     plates = fields.List(fields.String())
     card_saved = fields.Boolean()
+    card_usable = fields.Boolean(
+        metadata={"description": "false when the payment provider no longer knows the saved card: save it again"}
+    )
 
 
 class SessionOut(Schema):

@@ -95,4 +95,5 @@ def save_card(db: Session, gateway: PaymentGateway, account: DriverAccount, paym
     if account.customer_id is None:
         account.customer_id = gateway.create_customer(account.email, account.name, {"account": account.uuid})
     account.payment_method_id = gateway.attach_payment_method(account.customer_id, payment_method_id)
+    account.card_unusable_at = None  # a card saved again is charged again
     db.flush()

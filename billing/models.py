@@ -89,6 +89,8 @@ class DriverAccount(Base):
     password_hash: Mapped[str] = mapped_column(String(200))
     customer_id: Mapped[str | None] = mapped_column(String(100))
     payment_method_id: Mapped[str | None] = mapped_column(String(100))
+    # The provider no longer knows the saved card (or its customer): not charged until saved again.
+    card_unusable_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
 
 

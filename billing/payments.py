@@ -20,6 +20,13 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from billing.credits import (
+    ALLOCATION_CAPPED,
+    POS_EXCESS,
+    record_overpayment,
+    settle_overpayment_refund,
+    take_back,
+)
 from billing.gateway import ChargeResult, PaymentGateway
 from billing.models import (
     ARREARS,
@@ -41,7 +48,8 @@ from billing.models import (
     Refund,
     StayFee,
 )
-from billing.tariffs import status_of
+from billing.pending_payments import in_flight, stay_in_flight
+from billing.tariffs import TariffBook, status_of, vehicle_class_for_plate
 from parking.errors import ConflictError, DomainError, InvalidInputError, NotFoundError
 from parking.models import Bay, District, Road, Stay
 from parking.plates import plate_key
@@ -63,6 +71,12 @@ class AmountMismatchError(ConflictError):
 
 class PaymentInProgressError(ConflictError):
     code = "payment_in_progress"
+
+
+class KeyReusedError(ConflictError):
+    """An Idempotency-Key sent again with another plate, amount or card."""
+
+    code = "idempotency_key_reused"
 
 
 class RefundExceedsPaymentError(ConflictError):
@@ -160,16 +174,25 @@ def _check_amount(amount: Any, field: str = "amount") -> int:
     return amount
 
 
-def _pending_for(db: Session, stay_ids: Sequence[int]) -> bool:
+def _pending_for(db: Session, stay_ids: Sequence[int], now: datetime) -> bool:
+    """A payment in flight holds these stays (billing/pending_payments.py)."""
     return (
         db.scalar(
             select(func.count())
             .select_from(PaymentAllocation)
             .join(Payment, Payment.id == PaymentAllocation.payment_id)
-            .where(PaymentAllocation.stay_id.in_(stay_ids), Payment.status == PENDING)
+            .where(PaymentAllocation.stay_id.in_(stay_ids), in_flight(now))
         )
         or 0
     ) > 0
+
+
+def _same_request(existing: Payment, **asked: Any) -> Payment:
+    """A repeated idempotency key answers the first payment only if it asks for the same."""
+    differs = sorted(name for name, value in asked.items() if getattr(existing, name) != value)
+    if differs:
+        raise KeyReusedError("this Idempotency-Key was used for another payment: send a new key", differs)
+    return existing
 
 
 def plan_plate_payment(
@@ -185,11 +208,14 @@ def plan_plate_payment(
 ) -> tuple[Payment, bool]:
     """Write a pending card payment of `amount` for a plate's unpaid stays (all of them, or
     the named ones), allocated oldest arrears first. Returns (payment, created); a repeated
-    `key` returns the first payment and plans nothing new."""
+    `key` returns the first payment and plans nothing new, or is refused if it asks for
+    another plate, amount or card."""
+    amount = _check_amount(amount)
     existing = db.scalar(select(Payment).where(Payment.idempotency_key == key))
     if existing is not None:
-        return existing, False
-    amount = _check_amount(amount)
+        return _same_request(
+            existing, plate=plate, amount=amount, payment_method_id=payment_method, channel=CHANNEL_PLATE
+        ), False
     if currency is not None and currency.upper() != district.currency:
         raise InvalidInputError(f"this district takes {district.currency}", ["currency"])
     ledger = plate_ledger(db, district, plate)
@@ -220,7 +246,7 @@ def plan_plate_payment(
         raise NothingToPayError(f"{plate} owes nothing here")
     if amount > total:
         raise AmountMismatchError(f"{amount} is more than the {total} owed", ["amount"])
-    if _pending_for(db, [s.stay_id for s in owed]):
+    if _pending_for(db, [s.stay_id for s in owed], now):
         raise PaymentInProgressError("a payment for these stays is already in progress; try again shortly")
     payment = _new_payment(
         district,
@@ -325,12 +351,25 @@ def _failure_notice(payment: Payment) -> str:
 
 
 def _apply(db: Session, payment: Payment) -> None:
-    """Add a succeeded payment's allocations to the stays' paid amounts."""
-    for allocation in db.scalars(select(PaymentAllocation).where(PaymentAllocation.payment_id == payment.id)):
+    """Add a succeeded payment's allocations to the stays' paid amounts, each at most what
+    the stay still owes: the rest of an allocation becomes an overpayment (billing/credits.py)."""
+    allocations = db.scalars(
+        select(PaymentAllocation)
+        .where(PaymentAllocation.payment_id == payment.id)
+        .order_by(PaymentAllocation.stay_id)
+    )
+    for allocation in list(allocations):
         fee = db.get(StayFee, allocation.stay_id)
         if fee is None:
             continue  # not priced yet (a POS payment before the stay ends): pricing counts it
-        fee.paid += allocation.amount
+        part = min(allocation.amount, max(fee.amount - fee.paid, 0))
+        if part < allocation.amount:
+            surplus = allocation.amount - part
+            record_overpayment(
+                db, payment, allocation.stay_id, surplus, ALLOCATION_CAPPED, payment.updated_at
+            )
+            take_back(db, allocation, part)
+        fee.paid += part
         fee.status = status_of(fee.amount, fee.paid)
         if fee.status == PAID:
             fee.arrears_since = None
@@ -411,11 +450,13 @@ def plan_account_payment(
 ) -> tuple[Payment, bool]:
     """Write a pending card payment of `amount` towards what a driver's plates owe in a
     district, oldest arrears first, with the saved card unless another `payment_method` is
-    given. Returns (payment, created); a repeated `key` returns the first payment."""
+    given. Returns (payment, created); a repeated `key` returns the first payment (or is
+    refused if it asks for another amount or card)."""
+    amount = _check_amount(amount)
     existing = db.scalar(select(Payment).where(Payment.idempotency_key == key))
     if existing is not None:
-        return existing, False
-    amount = _check_amount(amount)
+        card = payment_method or account.payment_method_id
+        return _same_request(existing, amount=amount, payment_method_id=card, account_id=account.id), False
     owed = owed_by_plates(db, district, plates)
     total = sum(s.owed for _, s in owed)
     if total == 0:
@@ -425,7 +466,7 @@ def plan_account_payment(
     card = payment_method or account.payment_method_id
     if card is None:
         raise NoSavedCardError("no card is saved: save one, or give a payment_method", ["payment_method"])
-    if _pending_for(db, [s.stay_id for _, s in owed]):
+    if _pending_for(db, [s.stay_id for _, s in owed], now):
         raise PaymentInProgressError("a payment for these stays is already in progress; try again shortly")
     paying = {plate for plate, _ in owed}
     payment = _new_payment(
@@ -447,8 +488,9 @@ def plan_account_payment(
 
 def plan_auto_charges(db: Session, district: District, now: datetime) -> list[int]:
     """Write a pending automatic charge for every due stay whose plate belongs to a driver
-    with a saved card, once per stay and fee (the key), and return the ids of every pending
-    automatic payment to send (new ones, and any left pending by a crash)."""
+    with a usable saved card, once per stay and fee (the key), unless another payment for the
+    stay is in flight; return the ids of every pending automatic payment to send (new ones,
+    and any left pending by a crash)."""
     rows = db.execute(
         select(StayFee.stay_id, StayFee.amount, StayFee.paid, StayFee.plate, Stay.uuid, DriverAccount)
         .join(Stay, Stay.id == StayFee.stay_id)
@@ -458,6 +500,8 @@ def plan_auto_charges(db: Session, district: District, now: datetime) -> list[in
             StayFee.district_id == district.id,
             StayFee.status == DUE,
             DriverAccount.payment_method_id.is_not(None),
+            DriverAccount.card_unusable_at.is_(None),
+            ~stay_in_flight(StayFee.stay_id, now),  # someone is paying it right now
         )
     ).all()
     keys = {
@@ -512,7 +556,10 @@ def record_pos_payment(
     now: datetime,
 ) -> Payment | None:
     """Cash or QR taken at the curb, reported by a POS terminal as a CDS event with payment
-    fields. Allocated to the stay in the bay at that time. A resent event changes nothing."""
+    fields. Allocated to the stay in the bay at that time, booked at most at what that stay
+    owes then (its fee, or the meter so far if it has not ended, less what is paid): the rest
+    of what the terminal reported is a `pos_excess` overpayment, never booked. A resent event
+    changes nothing."""
     key = f"pos:{district.id}:{event_id}"
     if db.scalar(select(Payment.id).where(Payment.idempotency_key == key)) is not None:
         return None
@@ -528,11 +575,12 @@ def record_pos_payment(
             .order_by(Stay.started_at.desc())
             .limit(1)
         )
+    booked = min(amount, owed_at_the_curb(db, district, stay, at)) if stay is not None else 0
     payment = _new_payment(
         district,
         CHANNEL_POS,
         method,
-        amount,
+        booked,
         key,
         now,
         plate=plate or (stay.plate if stay else None),
@@ -542,11 +590,31 @@ def record_pos_payment(
     payment.transaction_id = transaction_id
     db.add(payment)
     db.flush()
-    if stay is not None and amount > 0:
-        db.add(PaymentAllocation(payment_id=payment.id, stay_id=stay.id, amount=amount))
+    if amount > booked:
+        record_overpayment(db, payment, stay.id if stay else None, amount - booked, POS_EXCESS, now)
+    if stay is not None and booked > 0:
+        db.add(PaymentAllocation(payment_id=payment.id, stay_id=stay.id, amount=booked))
         db.flush()
         _apply(db, payment)
     return payment
+
+
+def owed_at_the_curb(db: Session, district: District, stay: Stay, at: datetime) -> int:
+    """What a stay owes when a POS takes money for it: its fee by the tariff in force at its
+    start, up to its end (or up to `at` if it has not ended), less succeeded payments to it.
+    A stay with no tariff in force owes nothing."""
+    road = db.get_one(Road, stay.road_id)
+    found = TariffBook.load(db, district).in_force(road.tariff_code, stay.started_at)
+    if found is None:
+        return 0
+    until = stay.ended_at or max(at, stay.started_at)
+    fee = found[1].price(stay.started_at, until, vehicle_class_for_plate(stay.plate)).amount
+    paid = db.scalar(
+        select(func.coalesce(func.sum(PaymentAllocation.amount), 0))
+        .join(Payment, Payment.id == PaymentAllocation.payment_id)
+        .where(PaymentAllocation.stay_id == stay.id, Payment.status == SUCCEEDED)
+    )
+    return max(fee - int(paid or 0), 0)
 
 
 def plan_refund(
@@ -600,14 +668,30 @@ def send_refund(db: Session, gateway: PaymentGateway, refund: Refund, now: datet
         payment.payment_intent_id, refund.amount, "requested_by_customer", f"refund:{refund.uuid}"
     )
     refund.refund_id = result.id
-    if result.status in ("succeeded", "pending"):
+    if result.status == "succeeded":
         refund.status = SUCCEEDED
         db.flush()
         settle_refunded(db, payment, now)
-    else:
+    elif result.status != "pending":  # pending: its webhook says how it ends
         refund.status = FAILED
     db.flush()
+    settle_overpayment_refund(db, refund, now)
     return refund
+
+
+def fail_refund(db: Session, payment: Payment, refund: Refund, now: datetime) -> None:
+    """The provider failed or cancelled a refund (even one it first reported succeeded): the
+    money stays with the payment, which is refunded only by its other succeeded refunds."""
+    refund.status = FAILED
+    db.flush()
+    ours = db.scalar(
+        select(func.coalesce(func.sum(Refund.amount), 0)).where(
+            Refund.payment_id == payment.id, Refund.status == SUCCEEDED
+        )
+    )
+    payment.refunded, payment.updated_at = min(payment.amount, int(ours or 0)), now
+    settle_overpayment_refund(db, refund, now)
+    db.flush()
 
 
 def settle_refunded(db: Session, payment: Payment, now: datetime, provider_total: int = 0) -> None:

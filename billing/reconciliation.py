@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from billing.credits import held_overpayments, overpayments_to_list
 from billing.models import (
     CHANNEL_POS,
     DECLINED,
@@ -90,6 +91,19 @@ class InternalMismatch:
 
 
 @dataclass(frozen=True)
+class OverpaymentLine:
+    """Money beyond what a stay owed (billing/credits.py): its reason and where it stands."""
+
+    overpayment: str
+    payment: str
+    stay: str | None
+    reason: str
+    status: str
+    amount: int
+    created_at: datetime
+
+
+@dataclass(frozen=True)
 class ProviderCheck:
     """`checked`: payments compared with the copy; `unchecked`: payments newer than it (or no
     copy yet); `synced_at`: when the copy was taken; `error`: why the newest copy failed."""
@@ -112,6 +126,7 @@ class Reconciliation:
     provider: ProviderCheck
     provider_mismatches: list[ProviderMismatch] = field(default_factory=list)
     internal_mismatches: list[InternalMismatch] = field(default_factory=list)
+    overpayments: list[OverpaymentLine] = field(default_factory=list)
 
     @property
     def stays_total(self) -> StayTotals:
@@ -170,6 +185,10 @@ def reconcile(db: Session, district: District, local_date: date, *, now: datetim
         provider=provider,
         provider_mismatches=provider_mismatches,
         internal_mismatches=check_ledger(db, payments, fees, now),
+        overpayments=[
+            OverpaymentLine(row.uuid, payment, stay, row.reason, row.status, row.amount, row.created_at)
+            for row, payment, stay in overpayments_to_list(db, district.id, start, end)
+        ],
     )
 
 
@@ -268,7 +287,7 @@ def check_ledger(
     )
     allocated_ids = {a.stay_id for a in allocations}
     existing = set(db.scalars(select(Stay.id).where(Stay.id.in_(allocated_ids)))) if allocated_ids else set()
-    sums: dict[int, int] = defaultdict(int)
+    sums: dict[int, int] = defaultdict(int, held_overpayments(db, list(by_id)))  # they add up too
     for allocation in allocations:
         sums[allocation.payment_id] += allocation.amount
         if allocation.stay_id not in existing:

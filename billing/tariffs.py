@@ -11,6 +11,7 @@ from typing import Any, cast
 from sqlalchemy import Table, func, or_, select
 from sqlalchemy.orm import Session
 
+from billing.credits import trim_overpaid_fees
 from billing.models import DUE, FREE, PAID, SUCCEEDED, Payment, PaymentAllocation, StayFee, TariffVersion
 from billing.tariff import InvalidTariffError, Tariff
 from parking.db import insert_rows, update_rows
@@ -157,9 +158,12 @@ def price_ended_stays(db: Session, district: District, now: datetime) -> int:
     if not rows:
         return 0
     book = TariffBook.load(db, district)
-    return sum(
+    priced = sum(
         _price_rows(db, district, book, rows[i : i + _CHUNK], now) for i in range(0, len(rows), _CHUNK)
     )
+    # A paid stay re-priced lower: its surplus becomes an overpayment (billing/credits.py).
+    trim_overpaid_fees(db, [row.id for row in rows if int(row.paid) > 0], now)
+    return priced
 
 
 # Stays are priced and written this many at a time, so that a run over many stays holds only

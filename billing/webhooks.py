@@ -16,9 +16,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from billing.credits import settle_overpayment_refund
 from billing.gateway import ChargeResult
 from billing.models import PENDING, SUCCEEDED, Payment, Refund, StripeEvent
-from billing.payments import record_charge, settle_refunded
+from billing.payments import fail_refund, record_charge, settle_refunded
 
 HANDLED = (
     "payment_intent.succeeded",
@@ -27,6 +28,7 @@ HANDLED = (
     "charge.refunded",
     "refund.created",
     "refund.updated",
+    "refund.failed",
 )
 
 
@@ -140,6 +142,9 @@ def _intent(db: Session, payment: Payment, kind: str, obj: dict[str, Any], now: 
 
 
 def _refund(db: Session, payment: Payment, obj: dict[str, Any], now: datetime) -> str:
+    """A refund's state at the provider: a pending one stays pending; a failed or cancelled
+    one (`refund.failed`, `refund.updated`) un-refunds the payment, even if it was first
+    reported succeeded."""
     refund_id = obj.get("id")
     status = obj.get("status")
     known = db.scalar(select(Refund).where(Refund.refund_id == refund_id)) if refund_id else None
@@ -147,10 +152,16 @@ def _refund(db: Session, payment: Payment, obj: dict[str, Any], now: datetime) -
     if known is None and key.startswith("refund:"):  # ours, its answer not yet recorded
         known = db.scalar(select(Refund).where(Refund.uuid == key.removeprefix("refund:")))
     if known is not None:
-        if known.status == PENDING and status in ("succeeded", "pending"):
-            known.refund_id, known.status = refund_id, SUCCEEDED
+        known.refund_id = known.refund_id or refund_id
+        if known.status == PENDING and status == "succeeded":
+            known.status = SUCCEEDED
+            db.flush()
             settle_refunded(db, payment, now)
+            settle_overpayment_refund(db, known, now)
             return f"refunded {payment.refunded}"
+        if known.status in (PENDING, SUCCEEDED) and status in ("failed", "canceled"):
+            fail_refund(db, payment, known, now)
+            return f"refund {status}: refunded {payment.refunded}"
         return "refund already known"
     if status not in ("succeeded", "pending"):
         return f"refund {status}"
@@ -164,11 +175,11 @@ def _refund(db: Session, payment: Payment, obj: dict[str, Any], now: datetime) -
                 (obj.get("metadata") or {}).get("reason") or obj.get("reason") or "refunded at the provider"
             )[:300],
             staff="payment provider",
-            status=SUCCEEDED,
+            status=SUCCEEDED if status == "succeeded" else PENDING,
             refund_id=refund_id,
             created_at=now,
         )
     )
     db.flush()
     settle_refunded(db, payment, now)
-    return f"refunded {payment.refunded}"
+    return f"refunded {payment.refunded}" if status == "succeeded" else "refund pending"

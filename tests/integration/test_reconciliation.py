@@ -336,6 +336,7 @@ def test_the_csv_has_one_section_per_table(
         "terminals",
         "provider_mismatches",
         "internal_mismatches",
+        "overpayments",
     ]
     mismatches = rows.index(["provider_mismatches"])
     assert rows[mismatches + 1] == ["payment", "field", "database", "provider"]
