@@ -8,8 +8,8 @@ from typing import Any
 
 from alembic import context
 
-import billing.models  # noqa: F401  (register every table on the metadata)
 import billing.credits  # noqa: F401
+import billing.models  # noqa: F401  (register every table on the metadata)
 import billing.notification_models  # noqa: F401
 import billing.provider_records  # noqa: F401
 import enforcement.models  # noqa: F401

@@ -5,10 +5,10 @@ Revises: 0002
 Create Date: 2026-11-27 06:30:31.208542
 """
 
-from alembic import op
 import sqlalchemy as sa
-import parking.db
+from alembic import op
 
+import parking.db
 
 revision = "0003"
 down_revision = "0002"

@@ -4,8 +4,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Connection
 
-import billing.models  # noqa: F401  (every table on the metadata, as migrations/env.py has them)
 import billing.credits  # noqa: F401
+import billing.models  # noqa: F401  (every table on the metadata, as migrations/env.py has them)
 import billing.notification_models  # noqa: F401
 import billing.provider_records  # noqa: F401
 import enforcement.models  # noqa: F401

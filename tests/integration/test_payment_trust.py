@@ -242,12 +242,16 @@ def test_a_reused_idempotency_key_with_another_plate_or_amount_is_refused(
 class PendingRefunds(FakeGateway):
     """A provider that answers every refund `pending` (a bank transfer, say)."""
 
-    def refund(self, payment_intent_id: str, amount: int, reason_code: str, idempotency_key: str) -> RefundResult:
+    def refund(
+        self, payment_intent_id: str, amount: int, reason_code: str, idempotency_key: str
+    ) -> RefundResult:
         done = super().refund(payment_intent_id, amount, reason_code, idempotency_key)
         return RefundResult(done.id, "pending", done.amount)
 
 
-def refund_via_api(client: FlaskClient, db: Session, town: SmallDistrict, clock: FixedClock, amount: int) -> Any:
+def refund_via_api(
+    client: FlaskClient, db: Session, town: SmallDistrict, clock: FixedClock, amount: int
+) -> Any:
     payment = db.scalars(select(Payment)).one()
     _, token = issue_staff_token(db, town.district, "bureau", "Ms Refund", clock.now())
     return client.post(
