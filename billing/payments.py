@@ -14,7 +14,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -55,6 +55,9 @@ from parking.models import Bay, District, Road, Stay
 from parking.plates import plate_key
 
 CHANNEL_ACCOUNT = "account"  # a signed-in driver paying what their plates owe, in the app
+# An attendant takes the fee a few minutes before the driver leaves: cash or QR for a stay that
+# has not ended is taken up to its fee if it ended this long after the payment.
+POS_PREPAY = timedelta(minutes=15)
 
 
 class AlreadyPaidError(ConflictError):
@@ -574,6 +577,7 @@ def record_pos_payment(
             )
             .order_by(Stay.started_at.desc())
             .limit(1)
+            .execution_options(populate_existing=True)  # the intake has just re-derived it
         )
     booked = min(amount, owed_at_the_curb(db, district, stay, at)) if stay is not None else 0
     payment = _new_payment(
@@ -601,13 +605,13 @@ def record_pos_payment(
 
 def owed_at_the_curb(db: Session, district: District, stay: Stay, at: datetime) -> int:
     """What a stay owes when a POS takes money for it: its fee by the tariff in force at its
-    start, up to its end (or up to `at` if it has not ended), less succeeded payments to it.
-    A stay with no tariff in force owes nothing."""
+    start, up to its end (or, if it has not ended, up to POS_PREPAY after `at`), less
+    succeeded payments to it. A stay with no tariff in force owes nothing."""
     road = db.get_one(Road, stay.road_id)
     found = TariffBook.load(db, district).in_force(road.tariff_code, stay.started_at)
     if found is None:
         return 0
-    until = stay.ended_at or max(at, stay.started_at)
+    until = stay.ended_at or max(at, stay.started_at) + POS_PREPAY
     fee = found[1].price(stay.started_at, until, vehicle_class_for_plate(stay.plate)).amount
     paid = db.scalar(
         select(func.coalesce(func.sum(PaymentAllocation.amount), 0))

@@ -329,3 +329,81 @@ def test_a_saved_card_the_provider_forgot_is_marked_unusable_and_the_driver_told
     ).get_json()["token"]
     me = client.get("/api/v1/drivers/me", headers={"Authorization": f"Bearer {token}"}).get_json()
     assert (me["card_saved"], me["card_usable"]) == (True, False)
+
+
+# --- the review's POS observation, issue 18 item 3: cash and QR only for what is owed ----------
+
+
+def pos_paid(db: Session, town: SmallDistrict, events: list[dict[str, Any]], at: Any) -> Payment:
+    from api.cds_events import record_pos_payments
+
+    result = ingest_batch(db, town.pos.device, events, at, SKEW)
+    assert result.success == len(events), result.failures
+    record_pos_payments(db, town.district, town.pos.device, result.logged, at)
+    return db.scalars(select(Payment).order_by(Payment.id.desc())).first()  # type: ignore[return-value]
+
+
+def test_a_pos_reporting_more_than_owed_is_booked_at_the_fee_and_the_excess_flagged(
+    db: Session, clock: FixedClock, town: SmallDistrict
+) -> None:
+    t0 = clock.now() - timedelta(hours=3)
+    pos, bay = town.pos, town.bays[0]
+    start = cds_event(pos, bay, "park_start", t0, plate=PLATE)
+    end = cds_event(
+        pos, bay, "park_end", t0 + timedelta(minutes=70), actual_cost=100_000_000, payment_method="cash"
+    )
+
+    payment = pos_paid(db, town, [start, end], clock.now())
+
+    assert payment.amount == 900  # the 70-minute fee
+    assert overpayments(db) == [("pos_excess", "not_taken", 100_000_000 - 900)]
+    price_ended_stays(db, town.district, clock.now())
+    assert db.scalars(select(StayFee)).one().paid == 900
+    day = clock.now().astimezone(ZoneInfo(town.district.time_zone)).date()
+    listed = reconcile(db, town.district, day, FakeGateway(), now=clock.now())
+    assert listed.collected == 900
+    assert [(o.reason, o.status, o.amount) for o in listed.overpayments] == overpayments(db)
+    assert listed.internal_mismatches == []
+
+
+def test_money_for_a_free_stay_is_not_booked(db: Session, clock: FixedClock) -> None:
+    town = build_small_district(db, clock.now())  # no tariff: every stay is free
+    t0 = clock.now() - timedelta(hours=1)
+    events = [
+        cds_event(town.pos, town.bays[0], "park_start", t0, plate=PLATE),
+        cds_event(
+            town.pos,
+            town.bays[0],
+            "park_end",
+            t0 + timedelta(minutes=30),
+            actual_cost=500,
+            payment_method="cash",
+        ),
+    ]
+
+    payment = pos_paid(db, town, events, clock.now())
+
+    assert (payment.amount, payment.status) == (0, SUCCEEDED)
+    assert overpayments(db) == [("pos_excess", "not_taken", 500)]
+
+
+def test_qr_taken_before_the_driver_leaves_is_booked_up_to_the_fee_a_few_minutes_on(
+    db: Session, clock: FixedClock, town: SmallDistrict
+) -> None:
+    t0 = clock.now() - timedelta(minutes=50)
+    pos, bay = town.pos, town.bays[0]
+    start = cds_event(pos, bay, "park_start", t0, plate=PLATE)
+    paid = cds_event(
+        pos,
+        bay,
+        "vehicle_detected",
+        t0 + timedelta(minutes=55),
+        plate=PLATE,
+        actual_cost=5_000,
+        payment_method="digital_wallet",
+    )
+
+    payment = pos_paid(db, town, [start, paid], clock.now() + timedelta(minutes=6))
+
+    assert payment.amount == 900  # the meter at 70 minutes (55 + 15), not the 5,000 reported
+    assert overpayments(db) == [("pos_excess", "not_taken", 4_100)]
