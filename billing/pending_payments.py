@@ -110,13 +110,16 @@ def _card_unusable(db: Session, payment: Payment, now: datetime) -> None:
 
 
 def stale_pending(db: Session, district_id: int, now: datetime) -> list[int]:
-    """Ids of pending payments that are no longer in flight: to send again or to time out."""
+    """Ids of pending payments the provider never accepted (no PaymentIntent: one it accepted
+    and is processing is settled by its webhook) that are no longer in flight: to send again
+    or to time out."""
     return list(
         db.scalars(
             select(Payment.id)
             .where(
                 Payment.district_id == district_id,
                 Payment.status == PENDING,
+                Payment.payment_intent_id.is_(None),
                 or_(Payment.created_at <= now - IN_FLIGHT, Payment.failure_code.is_not(None)),
             )
             .order_by(Payment.id)
