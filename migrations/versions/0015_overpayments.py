@@ -2,7 +2,7 @@
 listed), and saved cards the payment provider no longer knows.
 
 Revision ID: 0015_overpayments
-Revises: 0014_forecast_state
+Revises: 0023_patrol_reads
 """
 
 import sqlalchemy as sa
@@ -11,7 +11,7 @@ from alembic import op
 import parking.db
 
 revision = "0015_overpayments"
-down_revision = "0014_forecast_state"
+down_revision = "0023_patrol_reads"
 branch_labels = None
 depends_on = None
 
