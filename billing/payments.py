@@ -560,7 +560,7 @@ def record_pos_payment(
 ) -> Payment | None:
     """Cash or QR taken at the curb, reported by a POS terminal as a CDS event with payment
     fields. Allocated to the stay in the bay at that time, booked at most at what that stay
-    owes then (its fee, or the meter so far if it has not ended, less what is paid): the rest
+    owes then (its fee, or if it has not ended the meter POS_PREPAY on, less what is paid): the rest
     of what the terminal reported is a `pos_excess` overpayment, never booked. A resent event
     changes nothing."""
     key = f"pos:{district.id}:{event_id}"
