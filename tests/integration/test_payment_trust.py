@@ -407,3 +407,25 @@ def test_qr_taken_before_the_driver_leaves_is_booked_up_to_the_fee_a_few_minutes
 
     assert payment.amount == 900  # the meter at 70 minutes (55 + 15), not the 5,000 reported
     assert overpayments(db) == [("pos_excess", "not_taken", 4_100)]
+
+
+def test_a_strangers_stale_pending_payment_does_not_block_the_owners_account_payment(
+    db: Session, connection: Connection, clock: FixedClock, town: SmallDistrict
+) -> None:
+    gateway = FakeGateway()
+    driver_with_card(db, gateway, clock.now())
+    park(db, town, clock.now() - timedelta(hours=3), 70)
+    plan_plate_payment(db, town.district, PLATE, 1, "pm_x", "plate:1:stranger", clock.now())  # never sent
+    client = app_with(connection, clock, gateway).test_client()
+    token = client.post(
+        "/api/v1/drivers/sessions", json={"email": "driver@example.org", "password": "correct horse battery"}
+    ).get_json()["token"]
+
+    def pay_mine() -> Any:
+        return client.post(
+            "/api/v1/drivers/me/payments", json={"amount": 900}, headers={"Authorization": f"Bearer {token}"}
+        )
+
+    assert pay_mine().get_json()["code"] == "payment_in_progress"  # it may still be in flight
+    clock.advance(timedelta(minutes=4))
+    assert pay_mine().status_code == 201
