@@ -151,7 +151,9 @@ class DriverOut(Schema):
     plates = fields.List(fields.String())
     card_saved = fields.Boolean()
     card_usable = fields.Boolean(
-        metadata={"description": "false when the payment provider no longer knows the saved card: save it again"}
+        metadata={
+            "description": "false when the payment provider no longer knows the saved card: save it again"
+        }
     )
 
 

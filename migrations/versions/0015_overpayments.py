@@ -2,7 +2,7 @@
 listed), and saved cards the payment provider no longer knows.
 
 Revision ID: 0015_overpayments
-Revises: 0023_patrol_reads
+Revises: 0018_provider_records
 """
 
 import sqlalchemy as sa
@@ -11,7 +11,7 @@ from alembic import op
 import parking.db
 
 revision = "0015_overpayments"
-down_revision = "0023_patrol_reads"
+down_revision = "0018_provider_records"
 branch_labels = None
 depends_on = None
 

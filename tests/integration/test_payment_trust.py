@@ -203,7 +203,7 @@ def test_a_paid_stay_shortened_by_a_late_event_is_refunded_the_difference_and_li
     assert (fee.amount, fee.paid, fee.status) == (300, 300, PAID)
     assert overpayments(db) == [(REPRICED, REFUND_DUE, 600)]
     day = clock.now().astimezone(ZoneInfo(town.district.time_zone)).date()
-    listed = reconcile(db, town.district, day, gateway, now=clock.now())
+    listed = reconcile(db, town.district, day, now=clock.now())
     assert [(o.reason, o.amount, o.stay) for o in listed.overpayments] == [(REPRICED, 600, stay.uuid)]
     assert [m.kind for m in listed.internal_mismatches] == []
     run_job(app, "settle-payments", "testville")
@@ -360,7 +360,7 @@ def test_a_pos_reporting_more_than_owed_is_booked_at_the_fee_and_the_excess_flag
     price_ended_stays(db, town.district, clock.now())
     assert db.scalars(select(StayFee)).one().paid == 900
     day = clock.now().astimezone(ZoneInfo(town.district.time_zone)).date()
-    listed = reconcile(db, town.district, day, FakeGateway(), now=clock.now())
+    listed = reconcile(db, town.district, day, now=clock.now())
     assert listed.collected == 900
     assert [(o.reason, o.status, o.amount) for o in listed.overpayments] == overpayments(db)
     assert listed.internal_mismatches == []
