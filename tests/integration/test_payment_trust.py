@@ -170,7 +170,7 @@ def test_a_late_success_after_3ds_for_stays_paid_otherwise_becomes_a_refund(
 ) -> None:
     stay = park(db, town, clock.now() - timedelta(hours=3), 70)
     client = app_with(connection, clock, FakeGateway(webhook_secret="whsec_fake")).test_client()
-    assert pay_plate(client, 900, "pm_auth_required").status_code == 402
+    assert pay_plate(client, 900, "pm_auth_required").status_code == 202  # 3-D Secure, in the page
     waiting = db.scalars(select(Payment)).one()
     assert pay_plate(client, 900, "pm_ok").status_code == 201  # paid another way meanwhile
 
@@ -273,7 +273,13 @@ def test_a_pending_refund_is_booked_pending_and_a_failed_one_un_refunds_the_paym
     assert answer.status_code == 201 and answer.get_json()["status"] == "pending"
     payment, refund = db.scalars(select(Payment)).one(), db.scalars(select(Refund)).one()
     assert payment.refunded == 0
-    failed = {"id": refund.refund_id, "payment_intent": payment.payment_intent_id, "status": "failed"}
+    failed = {
+        "id": refund.refund_id,
+        "payment_intent": payment.payment_intent_id,
+        "status": "failed",
+        "amount": 900,
+        "currency": "cny",
+    }
     assert _webhook(client, {"id": "evt_f", "type": kind, "data": {"object": failed}}).status_code == 200
     db.refresh(refund)
     db.refresh(payment)
@@ -290,7 +296,13 @@ def test_a_refund_reported_succeeded_then_failed_gives_the_money_back_to_the_pay
     payment, refund = db.scalars(select(Payment)).one(), db.scalars(select(Refund)).one()
     assert payment.refunded == 900
 
-    failed = {"id": refund.refund_id, "payment_intent": payment.payment_intent_id, "status": "failed"}
+    failed = {
+        "id": refund.refund_id,
+        "payment_intent": payment.payment_intent_id,
+        "status": "failed",
+        "amount": 900,
+        "currency": "cny",
+    }
     outcome = _webhook(client, {"id": "evt_f", "type": "refund.updated", "data": {"object": failed}})
 
     assert outcome.get_json()["outcome"] == "refund failed: refunded 0"
