@@ -28,7 +28,7 @@ from sensors.intake import ingest_batch
 from sensors.models import SENSING_KINDS, CurbEvent, Device
 from sensors.watch import device_watch
 
-MELBOURNE = PROJECT_ROOT.parent / "shared" / "data" / "melbourne"
+MELBOURNE = PROJECT_ROOT / "fixtures" / "data" / "melbourne"
 # Simulated demand. The demo's roads (73 to 132 bays) never fill under the simulator (a
 # driver takes a bay only if it is free for the whole stay, which fragments the day), so
 # there would be nothing to forecast; calibration uses a town of small block faces (2 to 6

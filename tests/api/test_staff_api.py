@@ -20,7 +20,7 @@ from fixtures.builders import SmallDistrict, build_small_district, cds_event
 from parking.clock import FixedClock
 from parking.staff import issue_staff_token
 from sensors.devices import NewDevice
-from tests.conftest import SHARED
+from fixtures.cds_check import envelope_errors
 
 STAYS = "/api/v1/testville/stays"
 ANOMALIES = "/api/v1/testville/timeline/anomalies"
@@ -120,21 +120,7 @@ def assert_problem(response: TestResponse, status: int, code: str) -> dict[str, 
 
 
 def assert_valid_cds(body: dict[str, Any], tmp_path: Path) -> None:
-    file = tmp_path / "payload.json"
-    file.write_text(json.dumps(body, ensure_ascii=False))
-    result = subprocess.run(
-        [
-            sys.executable,
-            str(SHARED / "cds/validate_cds.py"),
-            str(SHARED / "cds/openapi-v1.1"),
-            str(file),
-            "--patched",
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
+    assert envelope_errors(body) == []
 
 
 # --- stays -------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""The real Melbourne day (../shared/data/melbourne/), imported with `import-bays` and replayed
+"""The real Melbourne day (fixtures/data/melbourne/), imported with `import-bays` and replayed
 through the HTTP push endpoint as one data feed, gives the stays and hourly occupancy computed
 independently from the CSV here, however often and in whatever order it is sent."""
 
@@ -24,7 +24,7 @@ from sensors.models import CurbEvent
 
 pytestmark = pytest.mark.slow
 
-DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "melbourne"
+DATA = Path(__file__).resolve().parents[2] / "fixtures" / "data" / "melbourne"
 SESSIONS = DATA / "sessions_2014-01-11.csv"
 BAY_LOCATIONS = DATA / "bay_locations_2014.geojson"
 SLUG = "melbourne"

@@ -31,7 +31,7 @@ from sensors.health import sweep_silent_devices
 from sensors.intake import ingest_batch
 from sensors.models import CurbEvent
 from sensors.models import Device as DeviceRow
-from tests.conftest import SHARED
+from fixtures.cds_check import envelope_errors
 
 WEEK = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 PLATE = "贵A12345"
@@ -356,21 +356,7 @@ def test_the_cds_events_api_lists_violation_and_citation_events_that_validate(
 
 
 def assert_valid_cds(body: dict[str, Any], tmp_path: Path) -> None:
-    file = tmp_path / "events.json"
-    file.write_text(json.dumps(body, ensure_ascii=False))
-    result = subprocess.run(
-        [
-            sys.executable,
-            str(SHARED / "cds/validate_cds.py"),
-            str(SHARED / "cds/openapi-v1.1"),
-            str(file),
-            "--patched",
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
+    assert envelope_errors(body) == []
 
 
 def test_violation_counts_stay_one_per_stay_and_rule(

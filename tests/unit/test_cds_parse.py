@@ -11,7 +11,7 @@ import pytest
 
 from sensors.cds import ItemError, parse_event
 
-EXAMPLES = Path(__file__).resolve().parents[2].parent / "shared" / "cds" / "example_events.json"
+EXAMPLES = Path(__file__).resolve().parents[2] / "fixtures" / "data" / "cds" / "example_events.json"
 REQUIRED = [
     "event_id",
     "event_type",
