@@ -17,13 +17,14 @@ import click
     default=60.0,
     show_default=True,
     type=click.FloatRange(min=0, min_open=True),
-    help="Simulated minutes per real minute (more vehicles per minute, never future times).",
+    help="How fast the day's clock runs (its arrival curve) against real time; stays keep their real length.",
 )
 @click.option("--duration", type=click.FloatRange(min=0), help="Stop after this many real seconds.")
 @click.option("--seed", type=int, help="Seed of the traffic (default: drawn from the start time).")
 def simulate(url: str, speed: float, duration: float | None, seed: int | None) -> None:
-    """Push live simulated stake and POS traffic for the demo district to a running server,
-    each device with its own (published, demo-only) token, until stopped."""
+    """Push the live street of the demo district to a running server until stopped: stake
+    and POS traffic, each device with its own (published, demo-only) token, stays of real
+    length, plate payments, and now and then a stake that falls silent (docs/DEMO.md)."""
     from fixtures.demo import DEMO_SLUG, demo_layout, demo_token
     from fixtures.live import run_live
 
