@@ -45,8 +45,10 @@ def _exit_quietly(signum: int, frame: FrameType | None) -> None:
 
 @click.command("demo-cards")
 def demo_cards() -> None:
-    """Save a test card for every demo driver without one, through the configured payment
-    provider (with no Stripe key: the local server that `make run` starts)."""
+    """Save a test card for every demo driver whose card the payment provider does not know:
+    one without a card, and one whose card the provider has forgotten (the local server that
+    `make run` starts keeps no state, so after a restart every saved card is gone). Run at
+    every start; a card the provider still has is left as it is."""
     from flask import current_app
     from sqlalchemy import select
 
@@ -57,14 +59,22 @@ def demo_cards() -> None:
     from billing.models import DriverAccount
 
     db = new_session(current_app)
+    new = replaced = 0
     try:
         accounts = db.scalars(
-            select(DriverAccount).where(
-                DriverAccount.email.like("%@demo.baiyun.example"), DriverAccount.payment_method_id.is_(None)
-            )
+            select(DriverAccount)
+            .where(DriverAccount.email.like("%@demo.baiyun.example"))
+            .order_by(DriverAccount.id)
         ).all()
         gateway = get_gateway()
         for account in accounts:
+            if account.payment_method_id is None or account.customer_id is None:
+                new += 1
+            elif gateway.has_payment_method(account.customer_id, account.payment_method_id):
+                continue
+            else:  # the provider forgot the customer with the card: both are made again
+                account.customer_id = account.payment_method_id = None
+                replaced += 1
             save_card(db, gateway, account, "pm_card_visa")
         db.commit()
     except GatewayError as error:
@@ -72,7 +82,10 @@ def demo_cards() -> None:
         raise click.ClickException(f"the payment provider did not answer: {error}") from None
     finally:
         db.close()
-    click.echo(f"{len(accounts)} demo drivers now have a test card saved")
+    click.echo(
+        f"demo cards: {new} saved, {replaced} saved again (the provider had forgotten them), "
+        f"{len(accounts) - new - replaced} kept"
+    )
 
 
 @click.command("seed-history")

@@ -108,6 +108,9 @@ class FakeGateway:
         self.attached[payment_method_id] = customer_id
         return payment_method_id
 
+    def has_payment_method(self, customer_id: str, payment_method_id: str) -> bool:
+        return self.attached.get(payment_method_id) == customer_id
+
     def charge_off_session(
         self,
         customer_id: str,

@@ -131,6 +131,8 @@ class PaymentGateway(Protocol):
 
     def attach_payment_method(self, customer_id: str, payment_method_id: str) -> str: ...
 
+    def has_payment_method(self, customer_id: str, payment_method_id: str) -> bool: ...
+
     def charge_off_session(
         self,
         customer_id: str,
@@ -238,6 +240,20 @@ class StripeGateway:
                 return payment_method_id  # localstripe's SetupIntents attach nothing
             method = self._client.v1.payment_methods.attach(payment_method_id, {"customer": customer_id})
         return method.id
+
+    def has_payment_method(self, customer_id: str, payment_method_id: str) -> bool:
+        """Whether the provider still keeps this card on this customer (a local server that
+        keeps no state forgets every card when it restarts)."""
+        try:
+            method = self._client.v1.payment_methods.retrieve(payment_method_id)
+        except stripe.InvalidRequestError as error:
+            if error.http_status == 404:
+                return False
+            raise gateway_error("look up a payment method", error) from error
+        except stripe.StripeError as error:
+            raise gateway_error("look up a payment method", error) from error
+        customer = method.customer
+        return (customer if isinstance(customer, str) else getattr(customer, "id", None)) == customer_id
 
     def charge_off_session(
         self,
