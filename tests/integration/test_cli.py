@@ -418,6 +418,6 @@ def test_seed_history_loads_yesterdays_traffic_through_the_intake_once(app: Flas
     assert first.exit_code == 0, first.output
     assert re.search(r"2026-03-01: \d+ events, \d+ new", first.output)
     assert 5000 <= (stays or 0) <= 5600
-    assert 300 <= (cash or 0) <= 800
+    assert 1800 <= (cash or 0) <= 2800  # about half the stays are paid at the curb (docs/DEMO.md)
     assert again.exit_code == 0 and ", 0 new" in again.output
     assert db.scalar(select(func.count()).select_from(Stay)) == stays
