@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 import uuid
 from datetime import timedelta
 from pathlib import Path
@@ -16,8 +13,8 @@ from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
-from fixtures.cds_check import envelope_errors, file_errors
 from fixtures.builders import SmallDistrict, build_small_district, cds_event
+from fixtures.cds_check import envelope_errors, file_errors
 from parking.clock import FixedClock, to_ms
 from parking.geo import distance_m
 from parking.inventory import BaySpec, add_area, add_road

@@ -4,8 +4,6 @@ the CDS events and device status read back by staff."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -17,10 +15,10 @@ from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
 from fixtures.builders import SmallDistrict, build_small_district, cds_event
+from fixtures.cds_check import envelope_errors
 from parking.clock import FixedClock
 from parking.staff import issue_staff_token
 from sensors.devices import NewDevice
-from fixtures.cds_check import envelope_errors
 
 STAYS = "/api/v1/testville/stays"
 ANOMALIES = "/api/v1/testville/timeline/anomalies"

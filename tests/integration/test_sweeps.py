@@ -3,9 +3,6 @@ device outages, escalation, arrears, citations, and violations in the CDS Events
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 import uuid
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -24,6 +21,7 @@ from enforcement.rules import CitationTransitionError
 from enforcement.sweeps import sweep_obstructions, sweep_overstays, sweep_restrictions, sweep_unregistered
 from enforcement.tasks import escalate_arrears, escalate_tasks, police_feed, raise_device_tasks, take_task
 from fixtures.builders import SmallDistrict, build_small_district, cds_event
+from fixtures.cds_check import envelope_errors
 from parking.clock import FixedClock
 from parking.models import Stay
 from parking.staff import issue_staff_token
@@ -31,7 +29,6 @@ from sensors.health import sweep_silent_devices
 from sensors.intake import ingest_batch
 from sensors.models import CurbEvent
 from sensors.models import Device as DeviceRow
-from fixtures.cds_check import envelope_errors
 
 WEEK = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 PLATE = "贵A12345"
