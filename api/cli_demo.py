@@ -94,7 +94,8 @@ def demo_cards() -> None:
 def seed_history(days: int, seed: int) -> None:
     """Fill the demo district with the simulated traffic of the last DAYS whole local days,
     through the same intake as the devices (a day already there changes nothing), so that
-    billing, enforcement and reports have a history the live simulation alone cannot give."""
+    billing, enforcement and reports have a history the live simulation alone cannot give.
+    Yesterday includes the README tour's plate, parked 09:00-11:30 and unpaid."""
     from datetime import datetime, timedelta
 
     from flask import current_app
@@ -103,8 +104,8 @@ def seed_history(days: int, seed: int) -> None:
 
     from api.cds_events import record_pos_payments
     from api.database import begin_write, new_session
-    from fixtures.demo import DEMO_SLUG, DEMO_TIME_ZONE
-    from fixtures.simulator import sim_bays, simulate_day
+    from fixtures.demo import DEMO_SLUG, DEMO_TIME_ZONE, TOUR_PLATE
+    from fixtures.simulator import sim_bays, simulate_day, tour_stay
     from parking.inventory import get_district
     from parking.models import Bay, Road
     from sensors.intake import ingest_batch
@@ -130,9 +131,12 @@ def seed_history(days: int, seed: int) -> None:
         skew = timedelta(seconds=current_app.config["EVENT_MAX_SKEW_SECONDS"])
         for back in range(days, 0, -1):
             day = today - timedelta(days=back)
-            events = simulate_day(
-                bays, datetime.combine(day, datetime.min.time(), tzinfo=zone), seed + day.toordinal()
-            )
+            day_start = datetime.combine(day, datetime.min.time(), tzinfo=zone)
+            events = simulate_day(bays, day_start, seed + day.toordinal())
+            if back == 1:  # yesterday: the tour's plate parks and does not pay (README)
+                events = sorted(
+                    events + tour_stay(bays, events, day_start, TOUR_PLATE), key=lambda e: e["event_time"]
+                )
             accepted = 0
             with tqdm(total=len(events), desc=f"{day} ", unit="ev", disable=None) as bar:
                 for start in range(0, len(events), 2000):
