@@ -4,7 +4,11 @@ ensure_venv() {
   local requirements="$1"
   if [ ! -x .venv/bin/python ]; then
     echo "creating the virtual environment in .venv"
-    python3 -m venv .venv
+    if ! python3 -m venv .venv; then
+      rm -rf .venv
+      echo "could not create .venv: Python 3.11+ with venv is needed (Debian: apt-get install python3-venv)" >&2
+      exit 1
+    fi
   fi
   local stamp=".venv/.installed-$(basename "$requirements")"
   local digest
