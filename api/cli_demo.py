@@ -70,7 +70,9 @@ def demo_cards() -> None:
         for account in accounts:
             if account.payment_method_id is None or account.customer_id is None:
                 new += 1
-            elif gateway.has_payment_method(account.customer_id, account.payment_method_id):
+            elif account.card_unusable_at is None and gateway.has_payment_method(
+                account.customer_id, account.payment_method_id
+            ):
                 continue
             else:  # the provider forgot the customer with the card: both are made again
                 account.customer_id = account.payment_method_id = None
