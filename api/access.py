@@ -30,6 +30,9 @@ _ADMIN_BUREAU = frozenset({"admin", "bureau"})
 _REPORT_READERS = frozenset({"admin", "bureau", "city"})
 _WORKERS = frozenset({"admin", "warden", "attendant", "city"})
 _PLATE_CHECKERS = frozenset({"admin", "warden", "attendant", "police"})
+# The roles that enforce see plates in bulk answers (stays, CDS events), audited; the others
+# get those answers without plates (api/plate_access.py).
+PLATE_READERS = _PLATE_CHECKERS
 _REGISTRARS = frozenset({"admin", "warden", "attendant"})
 _PAYMENT_READERS = frozenset({"admin", "bureau", "warden", "attendant", "police"})
 _FEED_READERS = frozenset({"admin", "police"})
@@ -46,10 +49,12 @@ ACCESS: dict[str, frozenset[str]] = {
     "cds_events.device_status": _ANY_STAFF,
     "cds_metrics.get_aggregates": _REPORT_READERS,
     "cds_metrics.get_sessions": _REPORT_READERS,
-    # devices: who am I, and token rotation (a device its own; an admin any device's)
+    # devices: who am I, and token rotation (a device its own; an admin any device's, or
+    # decommissioning it)
     "devices.me": _DEVICES | _PATROL_CARS,
     "devices.rotate_own_token": _DEVICES | _PATROL_CARS,
     "devices.rotate_token": _ADMIN,
+    "devices.revoke": _ADMIN,
     # staff sign-in (public, rate-limited), sign-out, and the admin's accounts and tokens
     "staff_auth.sign_in": _ANYONE,
     "staff_auth.sign_out_view": _ANY_STAFF,

@@ -37,6 +37,7 @@ def init_app(app: Flask) -> None:
         seed_demo,
         import_bays_command,
         create_device_command,
+        revoke_device_command,
         create_staff_token,
         create_staff,
         district_settings,
@@ -192,6 +193,20 @@ def create_device_command(
         device_uuid = new.device.uuid
     click.echo(f"data_source_device_id: {device_uuid}")
     click.echo(new.token)
+
+
+@click.command("revoke-device")
+@click.option("--district", required=True)
+@click.option("--device", "device_uuid", required=True, help="Its CDS data_source_device_id.")
+@_domain_errors
+def revoke_device_command(district: str, device_uuid: str) -> None:
+    """Decommission a device at once: none of its tokens works any more."""
+    from sensors.devices import find_device, revoke_device
+
+    with _unit_of_work() as db:
+        device = revoke_device(db, find_device(db, get_district(db, district), device_uuid), _now())
+        revoked_at = device.revoked_at
+    click.echo(f"device {device_uuid} revoked at {revoked_at}")
 
 
 @click.command("district-settings")

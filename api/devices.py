@@ -1,5 +1,6 @@
-"""Native device API: a device checks its own token and learns its id and district zone, and
-device tokens are rotated (by an admin, or by the device itself) without downtime."""
+"""Native device API: a device checks its own token and learns its id and district zone; a
+device rotates its own token without downtime; an admin resets a device's token (the old one
+ends at once) or decommissions the device."""
 
 from __future__ import annotations
 
@@ -12,9 +13,15 @@ from api.database import get_db, get_write_db
 from api.errors import ApiError
 from api.openapi import documented
 from api.schemas import DeviceOut
-from api.schemas_staff import RotatedTokenOut
+from api.schemas_staff import RevokedDeviceOut, RotatedTokenOut
 from parking.inventory import get_district
-from sensors.devices import device_for_token, find_device, rotate_device_token
+from sensors.devices import (
+    device_for_token,
+    find_device,
+    reset_device_token,
+    revoke_device,
+    rotate_device_token,
+)
 from sensors.models import Device
 
 bp = Blueprint("devices", __name__, url_prefix="/api/v1/<district>")
@@ -45,19 +52,36 @@ def me(district: str) -> Response:
 
 @bp.post("/devices/<device_id>/rotate-token")
 @documented(
-    "Rotate a device's token (admin): the new one is shown once; the old one works for "
-    "DEVICE_TOKEN_GRACE_HOURS more",
+    "Rotate a device's token (admin), the answer to a leak: the new one is shown once; every "
+    "earlier token ends at once",
     RotatedTokenOut,
-    errors=(401, 403, 404),
+    errors=(401, 403, 404, 409),
 )
 def rotate_token(district: str, device_id: str) -> Response:
     db = get_write_db()
     place = get_district(db, district)
     require_staff(db, place)
     device = find_device(db, place, device_id)
-    token = rotate_device_token(db, device, clock_now(), _grace())
+    token = reset_device_token(db, device)
     db.commit()
     return _rotated(device, token)
+
+
+@bp.post("/devices/<device_id>/revoke")
+@documented(
+    "Decommission a device (admin): none of its tokens works any more; revoking again "
+    "changes nothing",
+    RevokedDeviceOut,
+    errors=(401, 403, 404),
+)
+def revoke(district: str, device_id: str) -> Response:
+    db = get_write_db()
+    place = get_district(db, district)
+    require_staff(db, place)
+    device = revoke_device(db, find_device(db, place, device_id), clock_now())
+    db.commit()
+    out = {"data_source_device_id": device.uuid, "name": device.name, "revoked_at": device.revoked_at}
+    return jsonify(RevokedDeviceOut().dump(out))
 
 
 @bp.post("/device/rotate-token")
@@ -70,7 +94,8 @@ def rotate_token(district: str, device_id: str) -> Response:
 )
 def rotate_own_token(district: str) -> Response:
     """Calling again with the previous token (the answer never arrived) keeps that token
-    and its grace period, and replaces the new token it never received."""
+    and its grace period, and replaces the new token it never received. Only a token the
+    device's own rotation replaced has a grace period: an admin's rotation leaves none."""
     db = get_write_db()
     place = get_district(db, district)
     presented = bearer_token()

@@ -61,3 +61,9 @@ class RotatedTokenOut(Schema):
     data_source_device_id = fields.String()
     token = fields.String()
     previous_token_expires_at = fields.DateTime(allow_none=True)
+
+
+class RevokedDeviceOut(Schema):
+    data_source_device_id = fields.String()
+    name = fields.String()
+    revoked_at = fields.DateTime()

@@ -95,13 +95,45 @@ class DriverAccount(Base):
 
 
 class DriverPlate(Base):
-    """A plate linked to one driver account."""
+    """A plate linked to one driver account, since the link was proven (`linked_at`): the
+    account's stays of the plate are those that began at or after it."""
 
     __tablename__ = "driver_plate"
 
     plate: Mapped[str] = mapped_column(String(16), primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("driver_account.id"), index=True)
     linked_at: Mapped[datetime]
+
+
+# plate_claim.status
+CLAIM_PENDING = "pending"
+CLAIM_PROVEN = "proven"
+CLAIM_REFUSED = "refused"
+CLAIM_WITHDRAWN = "withdrawn"
+# plate_claim.proof
+PROOF_PAYMENT = "payment"  # the account paid the plate's stays
+PROOF_STAFF = "staff"  # an admin or the bureau approved it
+
+
+class PlateClaim(Base):
+    """A driver's request to link a plate, pending until it is proven (a payment of the
+    plate's stays from the account, or a staff decision). A claim for a plate linked to
+    another account is decided by staff only; approving it ends the other link."""
+
+    __tablename__ = "plate_claim"
+    __table_args__ = (Index("ix_plate_claim_district_status", "district_id", "status", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uuid: Mapped[str] = mapped_column(String(36), unique=True, default=new_uuid)
+    account_id: Mapped[int] = mapped_column(ForeignKey("driver_account.id"), index=True)
+    district_id: Mapped[int] = mapped_column(ForeignKey("district.id"))
+    plate: Mapped[str] = mapped_column(String(16), index=True)
+    status: Mapped[str] = mapped_column(String(10))
+    proof: Mapped[str | None] = mapped_column(String(10))
+    evidence: Mapped[str | None] = mapped_column(String(500))  # what the driver offers staff
+    created_at: Mapped[datetime]
+    decided_at: Mapped[datetime | None]
+    decided_by: Mapped[str | None] = mapped_column(String(100))
 
 
 class DriverToken(Base):
@@ -113,6 +145,7 @@ class DriverToken(Base):
     account_id: Mapped[int] = mapped_column(ForeignKey("driver_account.id"), index=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime]
+    expires_at: Mapped[datetime | None]  # None only for tokens issued before tokens expired
     revoked_at: Mapped[datetime | None]
 
 

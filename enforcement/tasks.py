@@ -71,7 +71,7 @@ def raise_device_tasks(db: Session, district: District, now: datetime) -> SweepR
             Device.id, Device.uuid, Device.name, Device.offline_reason, Device.status_changed_at, first_bay
         )
         .outerjoin(first_bay, first_bay.c.device_id == Device.id)
-        .where(Device.district_id == district.id, Device.online.is_(False))
+        .where(Device.district_id == district.id, Device.online.is_(False), Device.revoked_at.is_(None))
     ).all()
     rows = [
         task_row(

@@ -32,8 +32,10 @@ class StaffAccount(Base):
 
 class SignInAttempt(Base):
     """One failed sign-in (or one still being checked: it is written before the password is,
-    so that parallel guesses are counted). A success for the username clears its rows from
-    the per-user count; the per-address count keeps them until they age out and are pruned."""
+    so that parallel guesses are counted), of a staff member (`district_id` is theirs) or of
+    a driver (`district_id` None, `username` a SHA-256 of the email), or one driver sign-up.
+    A success for the username clears its rows from the per-user count; the per-address
+    count keeps them until they age out and are pruned."""
 
     __tablename__ = "signin_attempt"
     __table_args__ = (
@@ -43,7 +45,7 @@ class SignInAttempt(Base):
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    district_id: Mapped[int] = mapped_column(ForeignKey("district.id"))
+    district_id: Mapped[int | None] = mapped_column(ForeignKey("district.id"))
     username: Mapped[str] = mapped_column(String(64))
     client_ip: Mapped[str] = mapped_column(String(45))
     attempted_at: Mapped[datetime]

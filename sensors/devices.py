@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from parking.errors import InvalidInputError, NotFoundError
+from parking.errors import ConflictError, InvalidInputError, NotFoundError
 from parking.models import Bay, District, Road
 from sensors.models import (
     DATA_FEED,
@@ -34,6 +34,10 @@ class InvalidDeviceError(InvalidInputError):
 
 class UnknownDeviceError(NotFoundError):
     code = "unknown_device"
+
+
+class DeviceRevokedError(ConflictError):
+    code = "device_revoked"
 
 
 def hash_token(token: str) -> str:
@@ -109,15 +113,16 @@ def _ids_by_name(
 
 
 def device_for_token(db: Session, district_id: int, token: str, now: datetime) -> Device | None:
-    """The device a bearer token belongs to, if it belongs to this district: its current
-    token, or the one its last rotation replaced while that one's grace period lasts."""
+    """The device a bearer token belongs to, if it belongs to this district and was not
+    decommissioned: its current token, or the one its own last rotation replaced while that
+    one's grace period lasts."""
     digest = hash_token(token)
     device = db.scalars(select(Device).where(Device.token_hash == digest)).first()
     if device is None:  # the common case is answered by one indexed lookup above
         device = db.scalars(select(Device).where(Device.previous_token_hash == digest)).first()
         if device is not None and not _in_grace(device, now):
             return None
-    if device is None or device.district_id != district_id:
+    if device is None or device.district_id != district_id or device.revoked_at is not None:
         return None
     return device
 
@@ -140,18 +145,47 @@ def find_device(db: Session, district: District, device_uuid: str) -> Device:
 def rotate_device_token(
     db: Session, device: Device, now: datetime, grace: timedelta, used_token: str | None = None
 ) -> str:
-    """A new token for the device, returned this once only. The token it replaces keeps
-    working for `grace`, so the device switches over without a refused push. A device that
-    rotates with its previous token (the answer of its last rotation never reached it) keeps
-    that one, with its grace unchanged, and the token it never saw is dropped."""
-    kept_previous = (
-        used_token is not None
-        and device.previous_token_hash == hash_token(used_token)
-        and _in_grace(device, now)
-    )
+    """A new token for the device, returned this once only, when the device rotates its own
+    (`used_token`, the token it called with). The token it replaces keeps working for
+    `grace`, so the device switches over without a refused push. A device that rotates with
+    its previous token (the answer of its last rotation never reached it) keeps that one,
+    with its grace unchanged, and the token it never saw is dropped."""
+    if device.revoked_at is not None:
+        raise DeviceRevokedError("the device was decommissioned", ["device"])
+    assert used_token is not None, "an admin rotation is reset_device_token"
+    kept_previous = device.previous_token_hash == hash_token(used_token) and _in_grace(device, now)
     if not kept_previous:
         device.previous_token_hash = device.token_hash
         device.previous_token_expires_at = now + grace
+    return _new_token(db, device)
+
+
+def reset_device_token(db: Session, device: Device) -> str:
+    """An admin's rotation, the answer to a leaked token: a new token, returned this once
+    only, and every earlier token ends at once. No grace is left that a holder of the old
+    token could use to rotate again (the lost-answer recovery is only for the device's own
+    rotation)."""
+    if device.revoked_at is not None:
+        raise DeviceRevokedError("the device was decommissioned", ["device"])
+    device.previous_token_hash = None
+    device.previous_token_expires_at = None
+    return _new_token(db, device)
+
+
+def revoke_device(db: Session, device: Device, now: datetime) -> Device:
+    """Decommission a device: none of its tokens works from now on; revoking again changes
+    nothing. Its events and history stay; it counts as offline (no bay is free on its word)
+    but raises no repair task."""
+    if device.revoked_at is None:
+        device.revoked_at = now
+        device.previous_token_hash = None
+        device.previous_token_expires_at = None
+        device.online, device.offline_reason, device.status_changed_at = False, "revoked", now
+        db.flush()
+    return device
+
+
+def _new_token(db: Session, device: Device) -> str:
     token = secrets.token_urlsafe(32)
     device.token_hash = hash_token(token)
     db.flush()

@@ -51,6 +51,8 @@ class Device(Base):
     previous_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     previous_token_expires_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
+    # Decommissioned by an admin: no token of it works any more.
+    revoked_at: Mapped[datetime | None]
     last_seen_at: Mapped[datetime | None]
     online: Mapped[bool] = mapped_column(default=True)
     # Why it is offline: "reported" (its own comms_lost or status report) or "silent" (the
