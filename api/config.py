@@ -32,6 +32,8 @@ def defaults() -> dict[str, Any]:
         "SCHEDULER_LEASE_SECONDS": 30,
         # A device clock may run this far ahead of ours before an event counts as "future".
         "EVENT_MAX_SKEW_SECONDS": 120,
+        # How far back a device event or a registration by hand may be dated.
+        "EVENT_MAX_AGE_HOURS": 72,
         # Request bodies (docs/API.md#limits). A push batch of 1,000 events is about 0.5 MB, so
         # 4 MiB leaves room for long plates and payment fields yet bounds what one request can
         # make a worker hold; bigger bodies get 413 `payload_too_large` before any parsing.

@@ -37,6 +37,7 @@ from enforcement.plate_check import CheckedFrom, check_plate, list_plate_checks,
 from enforcement.tasks import (
     MAX_PHOTO_BYTES,
     ListedTask,
+    OutsideBeatError,
     attach_photo,
     check_beat,
     find_task,
@@ -46,9 +47,9 @@ from enforcement.tasks import (
     task_photo,
     tasks_for,
 )
-from parking.clock import to_ms
+from parking.clock import from_ms, to_ms
 from parking.inventory import get_district
-from parking.models import District, StaffToken
+from parking.models import Bay, District, StaffToken
 from parking.plates import normalise_plate
 from parking.staff import beat_of
 from sensors.intake import check_items, ingest_checked
@@ -328,14 +329,19 @@ def register(district: str) -> tuple[Response, int]:
     """The event goes through the device intake as the handheld POS named by `device`, which
     must cover the bay; `client_id` is its event_id, so an offline queue uploaded twice
     creates nothing twice (201 the first time, 200 `duplicate` after). An event the intake
-    refuses answers 422 with the intake's code (e.g. `bay_not_covered`)."""
+    refuses answers 422 with the intake's code (e.g. `bay_not_covered`). A warden or
+    attendant with a beat registers only on its roads (403 `outside_beat`), and `at` goes
+    back at most EVENT_MAX_AGE_HOURS (422 `event_too_old`)."""
     db = get_write_db()
     place = get_district(db, district)
     staff = require_staff(db, place)
     body = RegistrationIn().load(request.get_json(silent=True) or {})
+    _check_registration_beat(db, place, staff, str(body["bay"]))
     device = _pos_device(db, place, str(body["device"]))
     event = _registration_event(db, place, body, device, staff)
     now = clock_now()
+    if from_ms(event["event_time"]) < now - _max_age():
+        raise ApiError(422, "event_too_old", "`at` is older than EVENT_MAX_AGE_HOURS", ["at"])
     result, parsed = check_items([event], device.uuid, now, _max_skew())
     ingest_checked(db, device, result, parsed, now)
     if result.failures:
@@ -351,6 +357,16 @@ def register(district: str) -> tuple[Response, int]:
         "result": "duplicate" if result.duplicates else "created",
     }
     return jsonify(RegistrationOut().dump(out)), 200 if result.duplicates else 201
+
+
+def _check_registration_beat(db: Any, place: District, staff: StaffToken, bay_uuid: str) -> None:
+    """The beat rule of tasks, for registrations: an unknown bay is left to the intake."""
+    beat = beat_of(db, staff)
+    if beat is None:
+        return
+    road_id = db.scalar(select(Bay.road_id).where(Bay.district_id == place.id, Bay.uuid == bay_uuid))
+    if road_id is not None and road_id not in beat:
+        raise OutsideBeatError("the bay is not on a road of your beat", ["bay"])
 
 
 def _pos_device(db: Any, place: District, device_uuid: str) -> Device:
@@ -395,3 +411,7 @@ def _registration_event(
 
 def _max_skew() -> timedelta:
     return timedelta(seconds=current_app.config["EVENT_MAX_SKEW_SECONDS"])
+
+
+def _max_age() -> timedelta:
+    return timedelta(hours=current_app.config["EVENT_MAX_AGE_HOURS"])
