@@ -21,8 +21,10 @@ from api.cds import (
 )
 from api.database import get_db, get_write_db
 from api.errors import ApiError
+from api.plate_access import audit_plate_listing, reads_plates, without_cds_plates
 from billing.payments import record_pos_payment
 from enforcement.cds import enforcement_events
+from enforcement.models_warden import EVENT_LIST
 from parking.inventory import get_district
 from parking.models import Area, Bay, District, Road
 from sensors.cds import ParsedEvent
@@ -124,7 +126,7 @@ def list_events(district: str) -> Response:
     media_type = negotiate()
     db = get_db()
     place = get_district(db, district)
-    require_staff(db, place)
+    staff = require_staff(db, place)
     now = clock_now()
     since, until = _hour_window(request.args.get("event_time"), now)
     query = select(CurbEvent.event_time, CurbEvent.payload).where(
@@ -149,6 +151,12 @@ def list_events(district: str) -> Response:
     logged = db.execute(query.order_by(CurbEvent.event_time.desc(), CurbEvent.id.desc()).limit(page * size))
     merged = sorted([*logged, *derived], key=lambda event: event[0], reverse=True)
     items = [payload for _, payload in merged[(page - 1) * size : page * size]]
+    if not reads_plates(staff):
+        items = [without_cds_plates(item) for item in items]
+    elif any(item.get("vehicle_license_plate") for item in items):
+        plates = len({item["vehicle_license_plate"] for item in items if item.get("vehicle_license_plate")})
+        summary = {"query": request.query_string.decode()[:300], "events": len(items), "plates": plates}
+        audit_plate_listing(db, place, staff, EVENT_LIST, summary, now)
     return envelope(place, "events", items, now, media_type, page_links(page, size, total))
 
 

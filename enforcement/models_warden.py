@@ -15,6 +15,9 @@ from parking.models import PlateKeyed, new_uuid
 # plate_check.route: the staff route a plate was looked up through.
 WARDEN_PLATE_CHECK = "GET /api/v1/<district>/plates/<plate>/check"
 STAY_SEARCH = "GET /api/v1/<district>/stays?plate="
+# A listing that carried plates without a plate asked for: one row per answer, no plate.
+STAY_LIST = "GET /api/v1/<district>/stays"
+EVENT_LIST = "GET /cds/<district>/events/events"
 AUDIT_SEARCH = "GET /api/v1/<district>/audit/plate-checks?plate="
 PATROL_READ = "POST /api/v1/<district>/patrol/reads"
 

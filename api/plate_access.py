@@ -1,0 +1,61 @@
+"""Who may see plates in bulk answers (docs/PRIVACY.md, "Plates in staff listings").
+
+The roles that enforce (admin, warden, attendant, police: the plate checkers of the access
+matrix) get stays and CDS events with their plates, and every answer that carries a plate
+puts one row on the plate-lookup audit log. The roles that do not enforce (bureau, city) get
+the same answers with the plates left out, and may not filter by plate."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from api.access import PLATE_READERS
+from api.database import begin_write
+from api.errors import ApiError
+from enforcement.models_warden import PlateCheck
+from parking.models import District, StaffToken
+
+# The fields of a CDS event that identify a vehicle.
+CDS_PLATE_FIELDS = ("vehicle_license_plate", "vehicle_license_plate_confidence")
+
+
+def reads_plates(staff: StaffToken) -> bool:
+    return staff.role in PLATE_READERS
+
+
+def refuse_plate_filter(staff: StaffToken, plate: str | None) -> None:
+    """403 `plates_not_allowed` for a search by plate from a role that does not enforce."""
+    if plate and not reads_plates(staff):
+        raise ApiError(403, "plates_not_allowed", f"the {staff.role} role does not search by plate", ["plate"])
+
+
+def without_cds_plates(event: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in event.items() if key not in CDS_PLATE_FIELDS}
+
+
+def audit_plate_listing(
+    db: Session, district: District, staff: StaffToken, route: str, summary: dict[str, Any], now: datetime
+) -> None:
+    """Put a listing that carried plates on the audit log (no plate: `summary` says what was
+    asked and how many plates came back), in a write transaction of its own, committed
+    before the answer leaves."""
+    token_id = staff.id
+    db.commit()  # the read is done; take the write lock only for the audit row
+    begin_write(db)
+    staff = db.get_one(StaffToken, token_id)
+    db.add(
+        PlateCheck(
+            district_id=district.id,
+            staff_token_id=staff.id,
+            staff_name=staff.name,
+            staff_role=staff.role,
+            checked_at=now,
+            route=route,
+            plate=None,
+            result=summary,
+        )
+    )
+    db.commit()
