@@ -48,13 +48,14 @@ bp = Blueprint("staff_auth", __name__, url_prefix="/api/v1/<district>/staff")
 )
 def sign_in(district: str) -> Response:
     """401 `bad_credentials` for an unknown username, a wrong password or a disabled account
-    alike. Failed sign-ins are limited per username and per client address (429
-    `too_many_attempts` with `Retry-After`, even for the right password)."""
+    alike. Failed sign-ins are limited per (username, client address) and per client address
+    (429 `too_many_attempts` with `Retry-After`, even for the right password, from that
+    address only). The body is read before the write lock is taken."""
+    body = StaffSignInIn().load(json_body())
     db = get_write_db()
     place = get_district(db, district)
-    body = StaffSignInIn().load(json_body())
     try:
-        pending = start_sign_in(db, place, body["username"], _client_ip(), _limits(), clock_now())
+        pending = start_sign_in(db, place, body["username"], client_ip(), limits(), clock_now())
     except TooManyAttemptsError as error:
         response = error_response(error.status, error.code, error.message)
         response.headers["Retry-After"] = str(error.retry_after_seconds)
@@ -71,12 +72,13 @@ def sign_in(district: str) -> Response:
     return response
 
 
-def _client_ip() -> str:
+def client_ip() -> str:
     # The peer address; behind a reverse proxy, configure it to set the real one (docs/OPERATIONS.md).
     return (request.remote_addr or "unknown")[:45]
 
 
-def _limits() -> SignInLimits:
+def limits() -> SignInLimits:
+    """The sign-in limits of the configuration (drivers share them)."""
     config = current_app.config
     return SignInLimits(
         per_user=int(config["SIGNIN_MAX_FAILURES_PER_USER"]),

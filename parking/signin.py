@@ -1,11 +1,17 @@
-"""Staff sign-in with a password, rate-limited by failed attempts recorded in the database,
-so the limit holds across every web worker.
+"""Sign-in with a password, rate-limited by failed attempts recorded in the database, so the
+limit holds across every web worker. Staff (per district) and drivers (`district_id` None,
+see billing/accounts.py) share it.
 
 A sign-in is three steps because the password check (argon2, tens of milliseconds) must run
-outside any transaction: `start_sign_in` refuses a limited user or address and records the
-attempt as a failure (committed before the check, so parallel guesses all count);
-`check_password`; then `complete_sign_in` turns that record into a success and issues the
-token. An attempt that is refused never gets as far as the password."""
+outside any transaction: `start_sign_in` (or `record_attempt`) refuses a limited pair or
+address and records the attempt as a failure (committed before the check, so parallel
+guesses all count); `check_password`; then `complete_sign_in` (or `clear_attempt`) turns that
+record into a success and issues the token. An attempt that is refused never gets as far as
+the password.
+
+Failures are counted per (username, client address) and per address, never per username
+alone: an outsider who guesses a username's password locks out only their own address, and
+the right password from any other address still works (docs/ACCESS.md, "Sign-in limits")."""
 
 from __future__ import annotations
 
@@ -15,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from parking.errors import DomainError
@@ -44,8 +50,8 @@ class TooManyAttemptsError(DomainError):
 
 @dataclass(frozen=True)
 class SignInLimits:
-    """At most `per_user` failures per (district, username) and `per_ip` per client address
-    within `window`."""
+    """At most `per_user` failures per (realm, username, client address) and `per_ip` per
+    client address within `window`; the realm is a district, or None for drivers."""
 
     per_user: int
     per_ip: int
@@ -62,40 +68,82 @@ class PendingSignIn:
     password_hash: str | None
 
 
-def start_sign_in(
-    db: Session, district: District, username: str, client_ip: str, limits: SignInLimits, now: datetime
-) -> PendingSignIn:
-    """Refuse (`TooManyAttemptsError`) a username or address over its limit; else record the
-    attempt as a failure and return what the password is to be checked against."""
-    username = normalise_username(username)[:64]
-    # One sign-in of a district at a time counts and records (no-op on SQLite, whose write
-    # lock already does this); NO KEY UPDATE leaves rows that refer to the district alone.
-    db.execute(select(District.id).where(District.id == district.id).with_for_update(key_share=True))
+# Serialises driver sign-ins on PostgreSQL, as the district row does for staff.
+_DRIVER_SIGNIN_LOCK = 0x5349474E
+
+
+def record_attempt(
+    db: Session, district_id: int | None, username: str, client_ip: str, limits: SignInLimits, now: datetime
+) -> int:
+    """Refuse (`TooManyAttemptsError`) a (username, address) pair or an address over its
+    limit; else record the attempt as a failure and return its id."""
+    # One sign-in of a realm at a time counts and records (no-op on SQLite, whose write lock
+    # already does this); NO KEY UPDATE leaves rows that refer to the district alone.
+    if district_id is not None:
+        db.execute(select(District.id).where(District.id == district_id).with_for_update(key_share=True))
+    elif db.get_bind().dialect.name == "postgresql":
+        db.execute(select(func.pg_advisory_xact_lock(_DRIVER_SIGNIN_LOCK)))
     db.execute(delete(SignInAttempt).where(SignInAttempt.attempted_at <= now - limits.window))
-    by_user = (
-        SignInAttempt.district_id == district.id,
-        SignInAttempt.username == username,
-        SignInAttempt.user_cleared.is_(False),
-    )
+    by_pair = (*_of_user(district_id, username), SignInAttempt.client_ip == client_ip)
     by_address = (SignInAttempt.client_ip == client_ip,)
     for where, limit, who in (
-        (by_user, limits.per_user, "this username"),
+        (by_pair, limits.per_user, "this username from this address"),
         (by_address, limits.per_ip, "this address"),
     ):
         until = _limited_until(db, where, limit, limits.window)
         if until is not None:
             raise TooManyAttemptsError(f"too many failed sign-ins for {who}: try again later", until - now)
     attempt = SignInAttempt(
-        district_id=district.id, username=username, client_ip=client_ip, attempted_at=now, user_cleared=False
+        district_id=district_id, username=username, client_ip=client_ip, attempted_at=now, user_cleared=False
     )
     db.add(attempt)
     db.flush()
+    return attempt.id
+
+
+def _of_user(district_id: int | None, username: str) -> tuple[Any, ...]:
+    realm = (
+        SignInAttempt.district_id.is_(None)
+        if district_id is None
+        else SignInAttempt.district_id == district_id
+    )
+    return (realm, SignInAttempt.username == username, SignInAttempt.user_cleared.is_(False))
+
+
+def clear_attempt(db: Session, attempt_id: int) -> None:
+    """After the right password: the attempt was no failure, and the earlier failures of the
+    same username from the same address no longer count against the pair (they still count
+    against the address). Failures from other addresses keep counting against theirs."""
+    attempt = db.get(SignInAttempt, attempt_id)
+    if attempt is None:  # pruned meanwhile
+        return
+    db.execute(
+        update(SignInAttempt)
+        .where(*_of_user(attempt.district_id, attempt.username), SignInAttempt.client_ip == attempt.client_ip)
+        .values(user_cleared=True)
+        .execution_options(synchronize_session=False)
+    )
+    db.execute(
+        delete(SignInAttempt)
+        .where(SignInAttempt.id == attempt_id)
+        .execution_options(synchronize_session=False)
+    )
+    db.expunge(attempt)
+
+
+def start_sign_in(
+    db: Session, district: District, username: str, client_ip: str, limits: SignInLimits, now: datetime
+) -> PendingSignIn:
+    """A staff sign-in: refuse a limited pair or address, else record the attempt as a
+    failure and return what the password is to be checked against."""
+    username = normalise_username(username)[:64]
+    attempt_id = record_attempt(db, district.id, username, client_ip, limits, now)
     account = db.scalar(
         select(StaffAccount).where(StaffAccount.district_id == district.id, StaffAccount.username == username)
     )
     if account is None or account.disabled_at is not None:
-        return PendingSignIn(attempt.id, None, None)
-    return PendingSignIn(attempt.id, account.id, account.password_hash)
+        return PendingSignIn(attempt_id, None, None)
+    return PendingSignIn(attempt_id, account.id, account.password_hash)
 
 
 def _limited_until(db: Session, where: tuple[Any, ...], limit: int, window: timedelta) -> datetime | None:
@@ -122,18 +170,12 @@ def check_password(pending: PendingSignIn, password: str, matches: Callable[[str
 def complete_sign_in(
     db: Session, district: District, pending: PendingSignIn, lifetime: timedelta, now: datetime
 ) -> tuple[StaffAccount, StaffToken, str]:
-    """After the right password: the attempt was no failure, the user's earlier failures no
-    longer count against the username (they still count against the address), and the
-    account gets a token that expires after `lifetime`."""
+    """After the right password: the attempt is cleared (`clear_attempt`), and the account
+    gets a token that expires after `lifetime`."""
     account = db.get(StaffAccount, pending.account_id) if pending.account_id is not None else None
     if account is None or account.disabled_at is not None:  # disabled meanwhile
         raise BadCredentialsError("the username or the password is wrong")
-    db.execute(delete(SignInAttempt).where(SignInAttempt.id == pending.attempt_id))
-    db.execute(
-        update(SignInAttempt)
-        .where(SignInAttempt.district_id == district.id, SignInAttempt.username == account.username)
-        .values(user_cleared=True)
-    )
+    clear_attempt(db, pending.attempt_id)
     row, token = issue_staff_token(
         db,
         district,

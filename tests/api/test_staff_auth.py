@@ -126,7 +126,16 @@ def test_the_dummy_hash_for_unknown_users_never_lets_anyone_in() -> None:
         )
 
 
-def test_five_failures_lock_the_username_even_for_the_right_password_until_the_window_passes(
+def test_an_outsider_cannot_lock_a_staff_member_out_with_five_wrong_passwords(
+    client: FlaskClient, staff: Staff, clock: FixedClock, db: Session
+) -> None:
+    """Security review L3: five wrong passwords from anywhere refused the right one too."""
+    for n in range(15):
+        sign_in(client, "li.na", f"guess {n}", ip="203.0.113.7")
+    assert sign_in(client, "li.na", PASSWORD, ip="10.0.0.1").status_code == 200
+
+
+def test_five_failures_lock_the_username_from_that_address_until_the_window_passes(
     client: FlaskClient, staff: Staff, clock: FixedClock, db: Session
 ) -> None:
     for minute in range(5):
@@ -138,6 +147,7 @@ def test_five_failures_lock_the_username_even_for_the_right_password_until_the_w
     assert locked.headers["Retry-After"] == str(10 * 60)
     assert attempts(db) == 5  # a refused attempt is not recorded: it cannot extend the lock
     assert sign_in(client, "other", "whatever else").status_code == 401  # only that username is locked
+    assert sign_in(client, "li.na", PASSWORD, ip="10.0.0.2").status_code == 200  # and from that address
 
     clock.advance(timedelta(minutes=10) - timedelta(seconds=1))
     assert sign_in(client, "li.na", PASSWORD).headers["Retry-After"] == "1"
@@ -145,12 +155,13 @@ def test_five_failures_lock_the_username_even_for_the_right_password_until_the_w
     assert sign_in(client, "li.na", PASSWORD).status_code == 200
 
 
-def test_a_success_resets_the_usernames_count_but_not_the_addresss(
+def test_a_success_resets_the_pairs_count_but_not_the_addresss_nor_other_addresses(
     app: Flask, client: FlaskClient, staff: Staff, db: Session
 ) -> None:
     app.config["SIGNIN_MAX_FAILURES_PER_IP"] = 8
     for n in range(4):
         problem(sign_in(client, "li.na", f"guess {n}"), 401, "bad_credentials")
+        problem(sign_in(client, "li.na", f"elsewhere {n}", ip="10.0.0.3"), 401, "bad_credentials")
     assert sign_in(client, "li.na", PASSWORD).status_code == 200
     for n in range(4):  # four more for li.na: the earlier four no longer count against her
         problem(sign_in(client, "li.na", f"again {n}"), 401, "bad_credentials")
@@ -158,6 +169,9 @@ def test_a_success_resets_the_usernames_count_but_not_the_addresss(
     problem(sign_in(client, "li.na", PASSWORD), 429, "too_many_attempts")
     problem(sign_in(client, "someone.else", PASSWORD), 429, "too_many_attempts")
     assert sign_in(client, "li.na", PASSWORD, ip="10.0.0.2").status_code == 200
+    # her success did not give the other address a fresh budget for her username
+    problem(sign_in(client, "li.na", "fifth", ip="10.0.0.3"), 401, "bad_credentials")
+    problem(sign_in(client, "li.na", PASSWORD, ip="10.0.0.3"), 429, "too_many_attempts")
 
 
 def test_twenty_failures_from_one_address_lock_it_for_every_username(
