@@ -69,8 +69,7 @@ def rotate_token(district: str, device_id: str) -> Response:
 
 @bp.post("/devices/<device_id>/revoke")
 @documented(
-    "Decommission a device (admin): none of its tokens works any more; revoking again "
-    "changes nothing",
+    "Decommission a device (admin): none of its tokens works any more; revoking again changes nothing",
     RevokedDeviceOut,
     errors=(401, 403, 404),
 )

@@ -29,7 +29,9 @@ def reads_plates(staff: StaffToken) -> bool:
 def refuse_plate_filter(staff: StaffToken, plate: str | None) -> None:
     """403 `plates_not_allowed` for a search by plate from a role that does not enforce."""
     if plate and not reads_plates(staff):
-        raise ApiError(403, "plates_not_allowed", f"the {staff.role} role does not search by plate", ["plate"])
+        raise ApiError(
+            403, "plates_not_allowed", f"the {staff.role} role does not search by plate", ["plate"]
+        )
 
 
 def without_cds_plates(event: dict[str, Any]) -> dict[str, Any]:

@@ -9,8 +9,8 @@ from flask import Blueprint, Response, jsonify, request
 from api.cds import clock_now, require_staff
 from api.database import get_db, get_write_db
 from api.openapi import documented
-from api.schemas import AnomalyCount, AnomalyPage, StayPage, StayQuery
 from api.plate_access import audit_plate_listing, reads_plates, refuse_plate_filter
+from api.schemas import AnomalyCount, AnomalyPage, StayPage, StayQuery
 from enforcement.models_warden import STAY_LIST, STAY_SEARCH
 from enforcement.plate_check import record_plate_lookup
 from parking.inventory import get_district

@@ -94,7 +94,9 @@ def test_the_bureau_and_city_list_stays_and_events_without_plates_and_cannot_sea
         assert len(stays) == 1 and stays[0]["plate"] is None and stays[0]["plate_confidence"] is None
         events = client.get(EVENTS, headers=auth[role]).get_json()["data"]["events"]
         assert len(events) == 1
-        assert "vehicle_license_plate" not in events[0] and "vehicle_license_plate_confidence" not in events[0]
+        assert (
+            "vehicle_license_plate" not in events[0] and "vehicle_license_plate_confidence" not in events[0]
+        )
         search = client.get(f"/api/v1/testville/stays?plate={PLATE}", headers=auth[role])
         assert search.status_code == 403 and search.get_json()["code"] == "plates_not_allowed"
     assert db.scalar(select(PlateCheck.id)) is None  # nothing with a plate went out
@@ -110,13 +112,18 @@ def test_every_bulk_answer_with_plates_to_an_enforcing_role_is_audited(
         assert events[0]["vehicle_license_plate"] == PLATE
     rows = db.scalars(select(PlateCheck).order_by(PlateCheck.id)).all()
     assert [(row.staff_role, row.route) for row in rows] == [
-        (role, route) for role in ("admin", "warden", "attendant", "police") for route in (STAY_LIST, EVENT_LIST)
+        (role, route)
+        for role in ("admin", "warden", "attendant", "police")
+        for route in (STAY_LIST, EVENT_LIST)
     ]
     assert rows[0].plate is None and rows[0].result == {
         "query": "since=2026-01-01T00:00:00Z&page_size=1000",
         "stays": 1,
         "plates": 1,
     }
-    empty = client.get("/api/v1/testville/stays?since=2025-01-01T00:00:00Z&until=2025-01-02T00:00:00Z", headers=auth["police"])
+    empty = client.get(
+        "/api/v1/testville/stays?since=2025-01-01T00:00:00Z&until=2025-01-02T00:00:00Z",
+        headers=auth["police"],
+    )
     assert empty.get_json()["stays"] == []
     assert len(db.scalars(select(PlateCheck)).all()) == len(rows)  # no plate went out, no row

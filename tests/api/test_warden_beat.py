@@ -187,7 +187,11 @@ def test_city_and_admin_tokens_are_district_wide(
 
 
 def registration(beat: Beat, bay: str, **extra: object) -> dict[str, object]:
-    body: dict[str, object] = {"bay": beat.small.bay(bay).uuid, "kind": "arrival", "client_id": str(uuid.uuid4())}
+    body: dict[str, object] = {
+        "bay": beat.small.bay(bay).uuid,
+        "kind": "arrival",
+        "client_id": str(uuid.uuid4()),
+    }
     return body | {"device": beat.small.pos.device.uuid} | extra
 
 
@@ -210,16 +214,24 @@ def test_a_registration_outside_the_beat_is_refused_even_through_a_pos_that_cove
     outsider = signed_in(client, "zhaohui.warden")
     for kind, plate in (("arrival", None), ("plate", "贵AF4KE1")):
         extra = {"kind": kind} | ({"plate": plate} if plate else {})
-        answer = client.post(f"{API}/registrations", json=registration(beat, "T1-1", **extra), headers=outsider)
+        answer = client.post(
+            f"{API}/registrations", json=registration(beat, "T1-1", **extra), headers=outsider
+        )
         problem(answer, 403, "outside_beat")
-    inside = client.post(f"{API}/registrations", json=registration(beat, "T1-1"), headers=signed_in(client, "beat.warden"))
+    inside = client.post(
+        f"{API}/registrations", json=registration(beat, "T1-1"), headers=signed_in(client, "beat.warden")
+    )
     assert inside.status_code == 201, inside.get_data(as_text=True)
-    free = client.post(f"{API}/registrations", json=registration(beat, "T1-2"), headers=signed_in(client, "free.warden"))
+    free = client.post(
+        f"{API}/registrations", json=registration(beat, "T1-2"), headers=signed_in(client, "free.warden")
+    )
     assert free.status_code == 201, free.get_data(as_text=True)
 
 
 def test_a_registration_goes_only_through_a_pos_that_covers_the_bay(client: FlaskClient, beat: Beat) -> None:
-    answer = client.post(f"{API}/registrations", json=registration(beat, "T2-1"), headers=signed_in(client, "free.warden"))
+    answer = client.post(
+        f"{API}/registrations", json=registration(beat, "T2-1"), headers=signed_in(client, "free.warden")
+    )
     problem(answer, 422, "bay_not_covered")
 
 
@@ -229,6 +241,10 @@ def test_a_registration_may_not_be_dated_further_back_than_the_event_age_limit(
     """Security review M4/M5: `at` went back to 2000-01-01 and re-priced stays."""
     auth = signed_in(client, "beat.warden")
     for at in ("2000-01-01T00:00:00+00:00", (beat.now - timedelta(hours=73)).isoformat()):
-        problem(client.post(f"{API}/registrations", json=registration(beat, "T1-1", at=at), headers=auth), 422, "event_too_old")
+        problem(
+            client.post(f"{API}/registrations", json=registration(beat, "T1-1", at=at), headers=auth),
+            422,
+            "event_too_old",
+        )
     recent = registration(beat, "T1-1", at=(beat.now - timedelta(hours=71)).isoformat())
     assert client.post(f"{API}/registrations", json=recent, headers=auth).status_code == 201
