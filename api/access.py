@@ -62,9 +62,11 @@ ACCESS: dict[str, frozenset[str]] = {
     "staff_auth.list_all": _ADMIN,
     "staff_auth.disable": _ADMIN,
     "staff_auth.revoke": _ADMIN,
-    # drivers: signing up and in is public, the rest is the driver's own
-    "drivers.create_driver": _ANYONE,
-    "drivers.create_session": _ANYONE,
+    # drivers: signing up and in is public (rate-limited), the rest is the driver's own
+    "driver_auth.create_driver": _ANYONE,
+    "driver_auth.create_session": _ANYONE,
+    "driver_auth.delete_session": _DRIVERS,
+    "driver_auth.change_password": _DRIVERS,
     "drivers.me": _DRIVERS,
     "drivers.add_plate": _DRIVERS,
     "drivers.card_setup": _DRIVERS,
@@ -76,6 +78,10 @@ ACCESS: dict[str, frozenset[str]] = {
     "drivers.pay_mine": _DRIVERS,
     "drivers.notifications": _DRIVERS,
     "drivers.put_callback": _DRIVERS,
+    # drivers' claims to link a plate, decided by staff (billing/plate_links.py)
+    "plate_claims.list_all": _ADMIN_BUREAU,
+    "plate_claims.approve": _ADMIN_BUREAU,
+    "plate_claims.refuse": _ADMIN_BUREAU,
     # tariffs, quotes and paying by plate: public; publishing and refunds: staff
     "billing.list_tariffs": _ANYONE,
     "billing.quote": _ANYONE,

@@ -65,6 +65,9 @@ def defaults() -> dict[str, Any]:
         # per username and per client address within the window (429 beyond); a rotated device
         # token keeps working this long beside its successor.
         "STAFF_TOKEN_HOURS": 12,
+        # A driver's sign-in token lasts this long (30 days); signing out or changing the
+        # password revokes it sooner.
+        "DRIVER_TOKEN_HOURS": 720,
         "SIGNIN_MAX_FAILURES_PER_USER": 5,
         "SIGNIN_MAX_FAILURES_PER_IP": 20,
         "SIGNIN_WINDOW_MINUTES": 15,

@@ -1,8 +1,11 @@
-"""Driver accounts: sign up and in, link plates, save a card; my stays (current and past),
+"""Driver accounts: my account, linking plates, saving a card; my stays (current and past),
 what my plates owe and paying it; my notifications (polled, or pushed to my callback).
+Signing up, in and out is api/driver_auth.py.
 
-A driver sees only the plates they linked, and of those only stays that ended after the link
-(a plate's former driver's stays stay private); what a plate owes is public by plate anyway."""
+A plate is linked once proven (billing/plate_links.py). A driver sees only stays of their
+linked plates that began after the link was proven, plus any stay they paid for (a plate's
+former driver's stays stay private); what a plate owes is public by plate anyway, so it is
+shown for plates whose link is still pending too, and paying it proves the link."""
 
 from __future__ import annotations
 
@@ -10,12 +13,12 @@ from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request, url_for
-from sqlalchemy import func, select
+from sqlalchemy import exists, func, or_, select, union
 
 from api.access import DRIVER, require_allowed
 from api.card_payments import action_needed, stripe_js
 from api.cds import bearer_token, clock_now
-from api.database import get_db, get_write_db
+from api.database import begin_write, get_db, get_write_db
 from api.errors import ApiError, json_body
 from api.openapi import documented
 from api.payments_gateway import charge_pending, get_gateway
@@ -32,22 +35,11 @@ from api.schemas_billing import (
     NotificationQuery,
     OutstandingOut,
     PaymentOut,
-    PlateIn,
-    SessionOut,
     SetupIntentOut,
-    SignInIn,
-    SignUpIn,
     StayHistoryPage,
 )
-from billing.accounts import (
-    account_for_token,
-    link_plate,
-    plates_of,
-    save_card,
-    sign_in,
-    sign_up,
-    start_card_setup,
-)
+from api.schemas_identity import PlateLinkIn, PlateLinkOut
+from billing.accounts import account_for_token, save_card, start_card_setup
 from billing.models import (
     ARREARS,
     SUCCEEDED,
@@ -66,6 +58,13 @@ from billing.payments import (
     plan_account_payment,
     require_succeeded,
 )
+from billing.plate_links import (
+    linked_plates,
+    pending_plates,
+    prove_by_payment,
+    request_link,
+    stay_is_the_accounts,
+)
 from billing.tariffs import TariffBook, vehicle_class_for_plate
 from parking.inventory import get_district
 from parking.models import Bay, District, Road, Stay
@@ -74,21 +73,23 @@ from parking.plates import normalise_plate
 bp = Blueprint("drivers", __name__, url_prefix="/api/v1/drivers")
 
 
-def _driver(db: Any) -> DriverAccount:
-    account = account_for_token(db, bearer_token())
+def signed_in_driver(db: Any) -> DriverAccount:
+    """The account of the request's token (401 unless it is valid, unexpired, unrevoked)."""
+    account = account_for_token(db, bearer_token(), clock_now())
     if account is None:
-        raise ApiError(401, "unauthorized", "sign in first: the token is unknown or revoked")
+        raise ApiError(401, "unauthorized", "sign in first: the token is unknown, expired or revoked")
     require_allowed(DRIVER)
     return account
 
 
-def _out(db: Any, account: DriverAccount) -> dict[str, Any]:
+def driver_out(db: Any, account: DriverAccount) -> dict[str, Any]:
     body: dict[str, Any] = DriverOut().dump(
         {
             "uuid": account.uuid,
             "email": account.email,
             "name": account.name,
-            "plates": plates_of(db, account),
+            "plates": linked_plates(db, account),
+            "pending_plates": pending_plates(db, account),
             "card_saved": account.payment_method_id is not None,
             "card_usable": account.payment_method_id is not None and account.card_unusable_at is None,
         }
@@ -96,51 +97,54 @@ def _out(db: Any, account: DriverAccount) -> dict[str, Any]:
     return body
 
 
-@bp.post("")
-@documented("Sign up", DriverOut, body=SignUpIn, auth=None, errors=(400, 409), status=201)
-def create_driver() -> tuple[Response, int]:
-    db = get_write_db()
-    body = SignUpIn().load(json_body())
-    account = sign_up(db, body["email"], body["password"], body.get("name"), clock_now())
-    db.commit()
-    return jsonify(_out(db, account)), 201
-
-
-@bp.post("/sessions")
-@documented(
-    "Sign in: a bearer token for the driver endpoints",
-    SessionOut,
-    body=SignInIn,
-    auth=None,
-    errors=(400, 401),
-    status=201,
-)
-def create_session() -> tuple[Response, int]:
-    db = get_write_db()
-    body = SignInIn().load(json_body())
-    account, token = sign_in(db, body["email"], body["password"], clock_now())
-    db.commit()
-    return jsonify({"token": token, "driver": _out(db, account)}), 201
-
-
 @bp.get("/me")
 @documented("My account", DriverOut, auth="driver", errors=(401,))
 def me() -> Response:
     db = get_db()
-    return jsonify(_out(db, _driver(db)))
+    return jsonify(driver_out(db, signed_in_driver(db)))
 
 
 @bp.post("/me/plates")
 @documented(
-    "Link a plate to my account", DriverOut, body=PlateIn, auth="driver", errors=(400, 401, 409), status=201
+    "Ask to link a plate: pending until proven (pay its stays from this account, or staff approve)",
+    PlateLinkOut,
+    body=PlateLinkIn,
+    auth="driver",
+    errors=(400, 401, 404),
+    status=202,
 )
 def add_plate() -> tuple[Response, int]:
-    db = get_write_db()
-    account = _driver(db)
-    body = PlateIn().load(json_body())
-    link_plate(db, account, normalise_plate(body["plate"]), clock_now())
+    """202 `pending` alike whether the plate is unlinked or linked to someone else; 200
+    `linked` when it is mine already. Asking again checks for a payment that proves it."""
+    db = get_db()
+    account = signed_in_driver(db)
+    db.commit()  # the token is checked first; the body is read with no lock held
+    body = PlateLinkIn().load(json_body())
+    plate = normalise_plate(body["plate"])
+    begin_write(db)
+    now = clock_now()
+    prove_by_payment(db, account, now)
+    claim = request_link(
+        db, account, _claim_district(db, body.get("district")), plate, body.get("evidence"), now
+    )
     db.commit()
-    return jsonify(_out(db, account)), 201
+    if claim is None:
+        return jsonify(PlateLinkOut().dump({"plate": plate, "status": "linked"})), 200
+    district = db.get_one(District, claim.district_id).slug
+    out = {"plate": plate, "status": claim.status, "claim": claim.uuid, "district": district}
+    return jsonify(PlateLinkOut().dump(out)), 202
+
+
+def _claim_district(db: Any, slug: str | None) -> District:
+    if slug is not None:
+        return get_district(db, slug)
+    districts = db.scalars(select(District).limit(2)).all()
+    if len(districts) != 1:
+        raise ApiError(
+            400, "district_required", "name the district whose staff decide the claim", ["district"]
+        )
+    district: District = districts[0]
+    return district
 
 
 @bp.post("/me/card/setup")
@@ -153,7 +157,7 @@ def add_plate() -> tuple[Response, int]:
 )
 def card_setup() -> tuple[Response, int]:
     db = get_write_db()
-    account = _driver(db)
+    account = signed_in_driver(db)
     intent = start_card_setup(db, get_gateway(), account)
     db.commit()
     body = {"setup_intent": intent.id, "client_secret": intent.client_secret}
@@ -170,11 +174,11 @@ def card_setup() -> tuple[Response, int]:
 )
 def put_card() -> Response:
     db = get_write_db()
-    account = _driver(db)
+    account = signed_in_driver(db)
     body = CardIn().load(json_body())
     save_card(db, get_gateway(), account, body["payment_method"])
     db.commit()
-    return jsonify(_out(db, account))
+    return jsonify(driver_out(db, account))
 
 
 @bp.get("/me/notices")
@@ -183,7 +187,7 @@ def put_card() -> Response:
 )
 def notices() -> Response:
     db = get_db()
-    account = _driver(db)
+    account = signed_in_driver(db)
     rows = db.scalars(
         select(Notice).where(Notice.account_id == account.id).order_by(Notice.created_at.desc()).limit(100)
     )
@@ -201,13 +205,14 @@ def current_stays() -> Response:
     """Open stays of my linked plates, priced from their start to now by the tariff version
     in force when they started."""
     db = get_db()
-    account, now = _driver(db), clock_now()
+    account, now = signed_in_driver(db), clock_now()
     rows = db.execute(
         select(Stay, Bay.name, Road.name, Road.tariff_code, District)
         .join(Bay, Bay.id == Stay.bay_id)
         .join(Road, Road.id == Stay.road_id)
         .join(District, District.id == Stay.district_id)
-        .where(*_mine(db, account), Stay.ended_at.is_(None))
+        .join(DriverPlate, stay_is_the_accounts())
+        .where(*_of_linked(db, account), Stay.ended_at.is_(None))
         .order_by(Stay.started_at)
     ).all()
     books: dict[int, TariffBook] = {}
@@ -258,21 +263,13 @@ def _current(
 )
 def stay_history() -> Response:
     db = get_db()
-    account = _driver(db)
+    account = signed_in_driver(db)
     args = HistoryQuery().load(request.args)
     page, size = args["page"], args["page_size"]
-    mine = (
-        *_mine(db, account),
-        DriverPlate.account_id == account.id,
-        Stay.ended_at.is_not(None),
-        Stay.ended_at >= DriverPlate.linked_at,  # not the stays of the plate's former driver
-    )
-    total = db.scalar(
-        select(func.count()).select_from(Stay).join(DriverPlate, DriverPlate.plate == Stay.plate).where(*mine)
-    )
+    mine = (Stay.id.in_(_my_stays(db, account)), Stay.ended_at.is_not(None))
+    total = db.scalar(select(func.count()).select_from(Stay).where(*mine))
     rows = db.execute(
         select(Stay, StayFee, Bay.name, Road.name, District.slug, District.currency)
-        .join(DriverPlate, DriverPlate.plate == Stay.plate)
         .outerjoin(StayFee, StayFee.stay_id == Stay.id)
         .join(Bay, Bay.id == Stay.bay_id)
         .join(Road, Road.id == Stay.road_id)
@@ -287,6 +284,7 @@ def stay_history() -> Response:
         select(PaymentAllocation.stay_id, Payment.uuid)
         .join(Payment, Payment.id == PaymentAllocation.payment_id)
         .where(PaymentAllocation.stay_id.in_([r[0].id for r in rows]), Payment.status == SUCCEEDED)
+        .where(or_(Payment.account_id == account.id, _linked_since_started(account)))
         .order_by(Payment.created_at, Payment.id)
     )
     for stay_id, payment in paid_by:
@@ -321,7 +319,7 @@ def stay_history() -> Response:
 )
 def outstanding() -> Response:
     db = get_db()
-    plates = plates_of(db, _driver(db))
+    plates = _payable_plates(db, signed_in_driver(db))
     districts = []
     for district in db.scalars(select(District).order_by(District.slug)) if plates else ():
         owed = owed_by_plates(db, district, plates)
@@ -352,13 +350,13 @@ def pay_mine() -> tuple[Response, int]:
     """`district` may be left out when my plates owe in one district only. Send an
     `Idempotency-Key` header to make a retried request safe: it answers the first payment."""
     db = get_write_db()
-    account = _driver(db)
+    account = signed_in_driver(db)
     body = AccountPaymentIn().load(json_body())
     client_key = request.headers.get("Idempotency-Key", "").strip()
     if len(client_key) > 80:
         raise ApiError(400, "invalid_idempotency_key", "Idempotency-Key is at most 80 characters")
     key = f"account:{account.id}:{client_key}" if client_key else new_key(f"account:{account.id}")
-    plates = plates_of(db, account)
+    plates = _payable_plates(db, account)
     district = _paying_district(db, plates, body.get("district"))
     payment, created = plan_account_payment(
         db, district, account, plates, body["amount"], body.get("payment_method"), key, clock_now()
@@ -369,6 +367,9 @@ def pay_mine() -> tuple[Response, int]:
     if authenticate is not None:
         return authenticate
     require_succeeded(payment)
+    begin_write(db)
+    prove_by_payment(db, account, clock_now())  # paying a pending plate's stays proves the link
+    db.commit()
     out: dict[str, Any] = PaymentOut().dump(payment)
     out["receipt_url"] = url_for("receipts.receipt_page", payment=payment.uuid)
     return jsonify(out), 201 if created else 200
@@ -401,7 +402,7 @@ def notifications() -> Response:
     """Poll with `after` set to the last answer's `cursor`; a notification's `id` never
     repeats, so one pushed to the callback as well can be dropped as a repeat."""
     db = get_db()
-    account = _driver(db)
+    account = signed_in_driver(db)
     args = NotificationQuery().load(request.args)
     rows = notifications_after(db, account.id, args["after"], args["limit"])
     cursor = rows[-1].id if rows else args["after"]
@@ -421,7 +422,7 @@ def put_callback() -> tuple[Response, int]:
     """Registering again replaces the URL and the secret. Each push is a JSON POST signed in
     the `X-Parking-Signature` header (see docs/BILLING.md, Notifications)."""
     db = get_write_db()
-    account = _driver(db)
+    account = signed_in_driver(db)
     body = CallbackIn().load(json_body())
     allow_private = bool(current_app.config["NOTIFY_ALLOW_PRIVATE_URLS"])
     secret = register_callback(db, account.id, body["url"], clock_now(), allow_private)
@@ -430,9 +431,32 @@ def put_callback() -> tuple[Response, int]:
     return jsonify(CallbackOut().dump(out)), 201
 
 
-def _mine(db: Any, account: DriverAccount) -> tuple[Any, ...]:
-    """Stays of my linked plates. The district list lets the (district, plate) index serve
-    the lookup; districts are few."""
+def _payable_plates(db: Any, account: DriverAccount) -> list[str]:
+    """My linked plates and those I asked to link: what they owe is public by plate."""
+    return sorted({*linked_plates(db, account), *pending_plates(db, account)})
+
+
+def _of_linked(db: Any, account: DriverAccount) -> tuple[Any, ...]:
+    """Stays of my linked plates (join DriverPlate on `stay_is_the_accounts`). The district
+    list lets the (district, plate) index serve the lookup; districts are few."""
     districts = list(db.scalars(select(District.id)))
-    linked = select(DriverPlate.plate).where(DriverPlate.account_id == account.id)
-    return (Stay.district_id.in_(districts), Stay.plate.in_(linked))
+    return (Stay.district_id.in_(districts), DriverPlate.account_id == account.id)
+
+
+def _my_stays(db: Any, account: DriverAccount) -> Any:
+    """Ids of my stays: by the one rule of billing/plate_links.py (what I am charged for
+    automatically), and every stay a payment of mine paid."""
+    by_link = select(Stay.id).join(DriverPlate, stay_is_the_accounts()).where(*_of_linked(db, account))
+    paid = (
+        select(PaymentAllocation.stay_id)
+        .join(Payment, Payment.id == PaymentAllocation.payment_id)
+        .where(Payment.account_id == account.id, Payment.status == SUCCEEDED)
+    )
+    return union(by_link, paid).subquery().select()
+
+
+def _linked_since_started(account: DriverAccount) -> Any:
+    """A receipt of a stay of mine by the link rule (paid by anyone, e.g. by plate)."""
+    return exists().where(
+        PaymentAllocation.stay_id == Stay.id, DriverPlate.account_id == account.id, stay_is_the_accounts()
+    )

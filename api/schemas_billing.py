@@ -148,7 +148,8 @@ class DriverOut(Schema):
     id = fields.String(attribute="uuid")
     email = fields.String()
     name = fields.String(allow_none=True)
-    plates = fields.List(fields.String())
+    plates = fields.List(fields.String())  # linked: proven
+    pending_plates = fields.List(fields.String())  # asked for, not proven yet
     card_saved = fields.Boolean()
     card_usable = fields.Boolean(
         metadata={

@@ -57,9 +57,7 @@ def sign_in(district: str) -> Response:
     try:
         pending = start_sign_in(db, place, body["username"], client_ip(), limits(), clock_now())
     except TooManyAttemptsError as error:
-        response = error_response(error.status, error.code, error.message)
-        response.headers["Retry-After"] = str(error.retry_after_seconds)
-        return response
+        return too_many(error)
     db.commit()  # the attempt counts as a failure until the password proves right
     check_password(pending, body["password"], password_matches)
     begin_write(db)
@@ -69,6 +67,13 @@ def sign_in(district: str) -> Response:
     out = {"token": token, "role": account.role, "name": account.display_name, "expires_at": row.expires_at}
     response = jsonify(StaffSignInOut().dump(out))
     response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def too_many(error: TooManyAttemptsError) -> Response:
+    """429 `too_many_attempts` with the seconds to wait in `Retry-After`."""
+    response = error_response(error.status, error.code, error.message)
+    response.headers["Retry-After"] = str(error.retry_after_seconds)
     return response
 
 

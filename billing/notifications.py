@@ -49,6 +49,7 @@ from billing.notification_models import (
     Notification,
     NotificationCallback,
 )
+from billing.plate_links import stay_is_the_accounts
 from billing.tariffs import TariffBook
 from parking.db import insert_rows
 from parking.errors import InvalidInputError
@@ -94,7 +95,7 @@ def queue_reminders(db: Session, now: datetime, lead: timedelta) -> int:
         .select_from(Bay)  # open stays through their bays: bounded by the number of bays
         .join(Stay, Stay.id == Bay.open_stay_id)
         .join(Road, Road.id == Stay.road_id)
-        .join(DriverPlate, DriverPlate.plate == Stay.plate)
+        .join(DriverPlate, stay_is_the_accounts())
         .where(Stay.ended_at.is_(None), _not_told(MAX_STAY_REMINDER, DriverPlate.account_id, Stay.uuid))
     ).all()
     books: dict[int, TariffBook] = {}
@@ -183,14 +184,13 @@ def _arrears(db: Session, since: datetime) -> list[dict[str, Any]]:
     found = db.execute(
         select(DriverPlate.account_id, StayFee.plate, StayFee.amount, StayFee.paid, StayFee.currency)
         .add_columns(Stay.uuid.label("stay"), Bay.name.label("bay"), Road.name.label("road"))
-        .join(DriverPlate, DriverPlate.plate == StayFee.plate)
         .join(Stay, Stay.id == StayFee.stay_id)
+        .join(DriverPlate, stay_is_the_accounts())  # not a stay from before the link
         .join(Bay, Bay.id == Stay.bay_id)
         .join(Road, Road.id == Stay.road_id)
         .where(
             StayFee.status == ARREARS,
             StayFee.arrears_since >= since,
-            Stay.ended_at >= DriverPlate.linked_at,  # not the stays of a plate's former driver
             _not_told(ARREARS_NOTICE, DriverPlate.account_id, Stay.uuid),
         )
     ).all()

@@ -49,6 +49,7 @@ from billing.models import (
     StayFee,
 )
 from billing.pending_payments import in_flight, stay_in_flight
+from billing.plate_links import stay_is_the_accounts
 from billing.tariffs import TariffBook, status_of, vehicle_class_for_plate
 from parking.errors import ConflictError, DomainError, InvalidInputError, NotFoundError
 from parking.models import Bay, District, Road, Stay
@@ -497,7 +498,7 @@ def plan_auto_charges(db: Session, district: District, now: datetime) -> list[in
     rows = db.execute(
         select(StayFee.stay_id, StayFee.amount, StayFee.paid, StayFee.plate, Stay.uuid, DriverAccount)
         .join(Stay, Stay.id == StayFee.stay_id)
-        .join(DriverPlate, DriverPlate.plate == StayFee.plate)
+        .join(DriverPlate, stay_is_the_accounts())  # never a stay from before the link
         .join(DriverAccount, DriverAccount.id == DriverPlate.account_id)
         .where(
             StayFee.district_id == district.id,

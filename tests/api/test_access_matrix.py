@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from api import create_app
 from api.access import DEVICE, DRIVER, PATROL, PUBLIC, allowed_for, matrix_table, unlisted_endpoints
 from api.cli_access import table_in
-from billing.accounts import sign_in, sign_up
+from billing.accounts import issue_token, sign_up
 from billing.fake_gateway import FakeGateway
 from billing.tariffs import publish_tariff
 from enforcement.models import Task
@@ -138,8 +138,8 @@ def _principals_and_places(db: Session) -> tuple[dict[str, str], dict[str, str]]
     tokens[OTHER_STAFF] = issue_staff_token(db, other.district, "admin", "their admin", now)[1]
     tokens[DEVICE], tokens[OTHER_DEVICE] = town.stake_a.token, other.stake_a.token
     tokens[PATROL] = create_device(db, town.district, "patrol_car", now, name="PATROL-1").token
-    sign_up(db, "walker@example.org", "correct horse battery", None, now)
-    tokens[DRIVER] = sign_in(db, "walker@example.org", "correct horse battery", now)[1]
+    walker = sign_up(db, "walker@example.org", "correct horse battery", None, now)
+    tokens[DRIVER] = issue_token(db, walker, timedelta(hours=1), now)
     tokens["bad token"] = "not-a-token"
     tasks = {team: _task(db, town.district.id, team) for team in ("warden", "attendant", "city")}
     db.flush()

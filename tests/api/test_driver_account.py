@@ -22,6 +22,7 @@ from billing.tariffs import price_ended_stays, publish_tariff
 from fixtures.builders import SmallDistrict, build_small_district, cds_event
 from parking.clock import FixedClock
 from parking.models import Stay
+from parking.staff import issue_staff_token
 from sensors.intake import ingest_batch
 
 ALICE_PLATE, BOB_PLATE = "贵A12345", "贵B54321"
@@ -64,20 +65,31 @@ def app(connection: Connection, clock: FixedClock, gateway: FakeGateway) -> Flas
 def drivers(db: Session, client: FlaskClient, clock: FixedClock) -> Drivers:
     town = build_small_district(db, clock.now() - timedelta(days=40))
     publish_tariff(db, town.district, "standard", TARIFF, clock.now() - timedelta(days=30), clock.now())
+    _, admin = issue_staff_token(db, town.district, "admin", "admin one", clock.now())
     clock.advance(-timedelta(days=10))  # the plates are linked ten days ago
-    alice = sign_up(client, "alice@example.org", ALICE_PLATE)
-    bob = sign_up(client, "bob@example.org", BOB_PLATE)
+    alice = sign_up(client, "alice@example.org", ALICE_PLATE, admin)
+    bob = sign_up(client, "bob@example.org", BOB_PLATE, admin)
     clock.advance(timedelta(days=10))
     return Drivers(town, client, alice, bob)
 
 
-def sign_up(client: FlaskClient, email: str, plate: str) -> dict[str, str]:
+def sign_up(client: FlaskClient, email: str, plate: str, admin: str) -> dict[str, str]:
+    """A driver who signed up and signed in, with `plate` linked (staff approved the claim)."""
     password = "correct horse battery"
-    assert client.post("/api/v1/drivers", json={"email": email, "password": password}).status_code == 201
+    assert client.post("/api/v1/drivers", json={"email": email, "password": password}).status_code == 202
     token = client.post("/api/v1/drivers/sessions", json={"email": email, "password": password})
     auth = {"Authorization": f"Bearer {token.get_json()['token']}"}
-    assert client.post(f"{ME}/plates", json={"plate": plate}, headers=auth).status_code == 201
+    link(client, auth, plate, admin)
     return auth
+
+
+def link(client: FlaskClient, auth: dict[str, str], plate: str, admin: str) -> None:
+    asked = client.post(f"{ME}/plates", json={"plate": plate}, headers=auth)
+    assert asked.status_code == 202, asked.get_json()
+    claim = asked.get_json()["claim"]
+    staff = {"Authorization": f"Bearer {admin}"}
+    approved = client.post(f"/api/v1/testville/plate-claims/{claim}/approve", headers=staff)
+    assert approved.status_code == 200, approved.get_json()
 
 
 def park(
@@ -194,7 +206,8 @@ def test_another_drivers_plate_is_never_visible(db: Session, drivers: Drivers, c
     )
     assert paying.status_code == 409 and paying.get_json()["code"] == "nothing_to_pay"
     taken = drivers.client.post(f"{ME}/plates", json={"plate": BOB_PLATE}, headers=alice)
-    assert taken.status_code == 409 and taken.get_json()["code"] == "plate_linked_elsewhere"
+    assert taken.status_code == 202 and taken.get_json()["status"] == "pending"  # staff decide it
+    assert get(drivers, "/stays/current", alice)["stays"] == []
     # Bob sees his own.
     assert len(get(drivers, "/stays/current", drivers.bob)["stays"]) == 1
     assert get(drivers, "/stays/history", drivers.bob)["total"] == 1
@@ -215,7 +228,8 @@ def test_i_pay_what_my_plates_owe_with_my_saved_card_oldest_arrears_first_once_p
     now = clock.now()
     client, alice = drivers.client, drivers.alice
     second_plate = "贵A99999"
-    assert client.post(f"{ME}/plates", json={"plate": second_plate}, headers=alice).status_code == 201
+    admin = issue_staff_token(db, drivers.town.district, "admin", "admin two", now)[1]
+    link(client, alice, second_plate, admin)
     old = park(db, drivers.town, ALICE_PLATE, now - timedelta(days=3), 70)  # 900, in arrears
     recent = park(db, drivers.town, second_plate, now - timedelta(hours=2), 20, bay=1)  # 300, due
     mark_arrears(db, drivers.town.district, now)

@@ -115,7 +115,7 @@ def test_a_date_outside_the_calendar_is_invalid_parameters(
 
 def test_a_notification_cursor_past_64_bits_is_invalid_parameters(client: FlaskClient) -> None:
     account = {"email": "cursor@example.org", "password": "correct horse battery"}
-    assert client.post(SIGN_UP, json=account).status_code == 201
+    assert client.post(SIGN_UP, json=account).status_code == 202
     token = client.post(f"{SIGN_UP}/sessions", json=account).get_json()["token"]
     response = client.get(
         f"{SIGN_UP}/me/notifications?after={2**64}", headers={"Authorization": f"Bearer {token}"}

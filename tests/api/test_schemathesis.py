@@ -36,9 +36,10 @@ from sqlalchemy.orm import Session
 
 from api import create_app
 from api.openapi import build_spec
-from billing.accounts import link_plate, sign_in, sign_up
+from billing.accounts import issue_token, sign_up
 from billing.fake_gateway import FakeGateway
 from billing.models import Payment
+from billing.plate_links import link_plate
 from billing.tariffs import price_ended_stays, publish_tariff
 from enforcement.models import Task
 from enforcement.sweeps import sweep_unregistered
@@ -127,7 +128,7 @@ def world(db: Session, client: FlaskClient, clock: FixedClock) -> World:
     _, staff = issue_staff_token(db, district, "admin", "admin one", now)
     account = sign_up(db, "fuzz@example.org", "correct horse battery", "Fuzz", now - timedelta(days=1))
     link_plate(db, account, PLATE, now - timedelta(days=1))
-    _, driver = sign_in(db, "fuzz@example.org", "correct horse battery", now)
+    driver = issue_token(db, account, timedelta(hours=1), now)
     db.commit()
     t0 = now - timedelta(hours=3)
     pushes = [

@@ -126,7 +126,8 @@ def test_the_demo_warden_signs_in_with_the_published_password_and_is_told_when_l
         expect(page.locator("#sign-in-error")).to_contain_text("bad_credentials")
     sign_in(page, "warden-jianshan", DEMO_STAFF_PASSWORD)
     expect(page.locator("#sign-in-error")).to_have_text(
-        "too_many_attempts: too many failed sign-ins for this username: try again later (in 15 min)"
+        "too_many_attempts: too many failed sign-ins for this username from this address: try again later "
+        "(in 15 min)"
     )
     sign_in(page, "warden", DEMO_STAFF_PASSWORD)
     expect(page.locator("#whoami")).to_have_text("Signed in as Demo warden (warden)")

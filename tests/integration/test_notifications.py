@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from api import create_app
 from api.jobs import run_job
-from billing.accounts import link_plate, save_card, sign_up
+from billing.accounts import save_card, sign_up
 from billing.fake_gateway import FakeGateway
 from billing.models import DriverAccount, Payment
 from billing.notification_models import Notification
@@ -30,6 +30,7 @@ from billing.notifications import (
     verify_signature,
 )
 from billing.payments import mark_arrears, pay, plan_auto_charges
+from billing.plate_links import link_plate
 from billing.tariffs import price_ended_stays, publish_tariff
 from fixtures.builders import SmallDistrict, build_small_district, cds_event
 from parking.clock import FixedClock

@@ -17,11 +17,12 @@ from sqlalchemy import Connection, func, select
 from sqlalchemy.orm import Session
 
 from api import create_app
-from billing.accounts import link_plate, save_card, sign_up
+from billing.accounts import save_card, sign_up
 from billing.fake_gateway import FakeGateway, sign_webhook
 from billing.gateway import StripeGateway
 from billing.models import ARREARS, DUE, PAID, Notice, Payment, PaymentAllocation, StayFee, StripeEvent
 from billing.payments import mark_arrears, pay, plan_auto_charges, plate_ledger
+from billing.plate_links import link_plate
 from billing.tariffs import price_ended_stays, publish_tariff
 from fixtures.builders import SmallDistrict, build_small_district, cds_event
 from fixtures.localstripe import TEST_API_KEY, create_card_payment_method, running_localstripe
@@ -180,7 +181,7 @@ def test_a_saved_card_is_charged_once_when_the_stay_ends_against_localstripe(
     gateway = StripeGateway(TEST_API_KEY, localstripe, "whsec_test")
     now = clock.now()
     account = sign_up(db, "driver@example.org", "correct horse battery", "Driver", now)
-    link_plate(db, account, PLATE, now)
+    link_plate(db, account, PLATE, now - timedelta(days=1))  # before the stay began
     save_card(db, gateway, account, create_card_payment_method(localstripe))
     stay = park(db, town, now - timedelta(hours=3), 70)
 
@@ -203,7 +204,7 @@ def test_a_refused_automatic_charge_tells_the_driver_and_the_stay_stays_payable(
     gateway = FakeGateway()
     now = clock.now()
     account = sign_up(db, "driver@example.org", "correct horse battery", None, now)
-    link_plate(db, account, PLATE, now)
+    link_plate(db, account, PLATE, now - timedelta(days=1))  # before the stay began
     save_card(db, gateway, account, "pm_ok")
     account.payment_method_id = card  # the saved card later fails (expired, no funds, 3-D Secure)
     stay = park(db, town, now - timedelta(hours=3), 70)
@@ -223,7 +224,7 @@ def test_a_crash_between_planning_and_paying_resends_with_the_same_key(
     gateway = FakeGateway()
     now = clock.now()
     account = sign_up(db, "driver@example.org", "correct horse battery", None, now)
-    link_plate(db, account, PLATE, now)
+    link_plate(db, account, PLATE, now - timedelta(days=1))  # before the stay began
     save_card(db, gateway, account, "pm_ok")
     park(db, town, now - timedelta(hours=3), 70)
     first = plan_auto_charges(db, town.district, now)
