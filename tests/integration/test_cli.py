@@ -421,3 +421,17 @@ def test_seed_history_loads_yesterdays_traffic_through_the_intake_once(app: Flas
     assert 1800 <= (cash or 0) <= 2800  # about half the stays are paid at the curb (docs/DEMO.md)
     assert again.exit_code == 0 and ", 0 new" in again.output
     assert db.scalar(select(func.count()).select_from(Stay)) == stays
+
+
+def test_revoke_device_decommissions_it_at_once(app: Flask, client: FlaskClient, bays_file: Path) -> None:
+    imported(app, bays_file)
+    device_uuid, token = data_feed(app)
+    headers = {"Authorization": f"Bearer {token}"}
+    assert client.get(f"/api/v1/{SLUG}/devices/me", headers=headers).status_code == 200
+
+    result = run(app, "revoke-device", "--district", SLUG, "--device", device_uuid)
+
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith(f"device {device_uuid} revoked at ")
+    assert client.get(f"/api/v1/{SLUG}/devices/me", headers=headers).status_code == 401
+    assert_refused(run(app, "revoke-device", "--district", SLUG, "--device", "nope"), "no device nope")
