@@ -367,8 +367,11 @@ def pay_mine() -> tuple[Response, int]:
     if authenticate is not None:
         return authenticate
     require_succeeded(payment)
+    account_id = account.id
+    db.commit()  # end the read, then take the write lock for the proof
     begin_write(db)
-    prove_by_payment(db, account, clock_now())  # paying a pending plate's stays proves the link
+    # paying a pending plate's stays proves its link
+    prove_by_payment(db, db.get_one(DriverAccount, account_id), clock_now())
     db.commit()
     out: dict[str, Any] = PaymentOut().dump(payment)
     out["receipt_url"] = url_for("receipts.receipt_page", payment=payment.uuid)

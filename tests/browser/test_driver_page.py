@@ -334,7 +334,7 @@ def test_a_signed_in_driver_pays_what_is_outstanding_and_gets_the_receipt_in_the
         stake_of(bay),
         [
             live_site.camera_event(bay, "park_start", now - timedelta(minutes=50), plate),
-            # ended now: a driver's history holds the stays ended since the plate was linked
+            # ended now: a driver's history holds the stays begun since the plate was linked
             live_site.camera_event(bay, "park_end", now, plate),
         ],
     )
