@@ -3,7 +3,7 @@ plate is linked only once proven (plate claims); driver sign-ins and sign-ups sh
 sign-in attempt log with staff (`district_id` None).
 
 Revision ID: 0016_identity
-Revises: 0023_patrol_reads
+Revises: 0015_overpayments
 """
 
 import sqlalchemy as sa
@@ -12,7 +12,7 @@ from alembic import op
 import parking.db
 
 revision = "0016_identity"
-down_revision = "0023_patrol_reads"
+down_revision = "0015_overpayments"
 branch_labels = None
 depends_on = None
 
