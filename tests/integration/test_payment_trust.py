@@ -16,7 +16,7 @@ from sqlalchemy import Connection, func, select
 from sqlalchemy.orm import Session
 
 from api.jobs import run_job
-from billing.accounts import link_plate, save_card, sign_up
+from billing.accounts import save_card, sign_up
 from billing.credits import (
     ALLOCATION_CAPPED,
     REFUND_DUE,
@@ -28,6 +28,7 @@ from billing.fake_gateway import FakeGateway
 from billing.gateway import RefundResult, StripeGateway
 from billing.models import DUE, FAILED, PAID, PENDING, SUCCEEDED, Notice, Payment, Refund, StayFee
 from billing.payments import plan_auto_charges, plan_plate_payment
+from billing.plate_links import link_plate
 from billing.reconciliation import reconcile
 from billing.tariffs import price_ended_stays, publish_tariff
 from fixtures.builders import SmallDistrict, build_small_district, cds_event
@@ -124,7 +125,7 @@ def test_a_pending_payment_holds_its_stays_only_while_it_is_in_flight(
 
 def driver_with_card(db: Session, gateway: Any, now: Any) -> Any:
     account = sign_up(db, "driver@example.org", "correct horse battery", None, now)
-    link_plate(db, account, PLATE, now)
+    link_plate(db, account, PLATE, now - timedelta(days=1))  # before the stays began
     save_card(db, gateway, account, "pm_ok")
     return account
 
@@ -321,7 +322,7 @@ def test_a_saved_card_the_provider_forgot_is_marked_unusable_and_the_driver_told
     gateway = StripeGateway(TEST_API_KEY, localstripe, "whsec_test")
     app: Flask = app_with(connection, clock, gateway)
     account = sign_up(db, "driver@example.org", "correct horse battery", None, now)
-    link_plate(db, account, PLATE, now)
+    link_plate(db, account, PLATE, now - timedelta(days=1))  # before the stays began
     save_card(db, gateway, account, create_card_payment_method(localstripe))
     account.customer_id = "cus_forgotten_by_a_restart"  # localstripe keeps no state across restarts
     stay = park(db, town, now - timedelta(hours=3), 70)
