@@ -11,6 +11,7 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, request, url_for
 
 from api.cds import clock_now, require_staff
+from api.csv_cells import csv_cell
 from api.database import get_db
 from api.openapi import documented
 from api.schemas_warden import PoliceFeedOut, PoliceFeedQuery
@@ -77,7 +78,7 @@ def _csv(items: list[dict[str, Any]], slug: str) -> Response:
         evidence = item["evidence"]
         row = {**{k: item[k] for k in CSV_COLUMNS if k in item}, **evidence}
         row["event_ids"] = " ".join(evidence["event_ids"])
-        writer.writerow(["" if row.get(k) is None else row[k] for k in CSV_COLUMNS])
+        writer.writerow([csv_cell(row.get(k)) for k in CSV_COLUMNS])
     response = Response(out.getvalue(), mimetype="text/csv")
     response.headers["Content-Disposition"] = f'attachment; filename="police-feed-{slug}.csv"'
     return response

@@ -18,6 +18,7 @@ from flask import Blueprint, Response, jsonify, request
 from marshmallow import Schema, fields, validate
 
 from api.cds import clock_now, require_staff
+from api.csv_cells import csv_cell
 from api.database import get_db
 from api.openapi import documented
 from api.schemas import CALENDAR_DAYS
@@ -180,14 +181,7 @@ def _section(writer: Any, name: str, header: list[str], rows: list[dict[str, Any
     writer.writerow([name])
     writer.writerow(header)
     for row in rows:
-        writer.writerow([_cell(row[key]) for key in header])
+        writer.writerow([csv_cell(row[key]) for key in header])
     writer.writerow([])
 
 
-def _cell(value: Any) -> Any:
-    """Empty for None; text that a spreadsheet would run as a formula is quoted with `'`."""
-    if value is None:
-        return ""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value

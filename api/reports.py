@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint, Response, jsonify, request
 
 from api.cds import clock_now, require_staff
+from api.csv_cells import csv_cell
 from api.database import get_db
 from api.openapi import documented
 from api.schemas_reports import ProblemsOut, ProblemsQuery, ReportOut, RoadProblemOut, SummaryQuery
@@ -288,7 +289,7 @@ def to_csv(sections: list[Section]) -> str:
     for name, header, rows in sections:
         writer.writerow([name])
         writer.writerow(header)
-        writer.writerows([_cell(v) for v in row] for row in rows)
+        writer.writerows([csv_cell(v) for v in row] for row in rows)
         writer.writerow([])
     return out.getvalue()
 
@@ -313,13 +314,6 @@ def to_xlsx(sections: list[Section]) -> bytes:
     return buffer.getvalue()
 
 
-def _cell(value: Any) -> Any:
-    """Empty for None; text that a spreadsheet would run as a formula is quoted with `'`."""
-    if value is None:
-        return ""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
 
 
 def _xlsx_cell(value: Any) -> Any:

