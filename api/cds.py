@@ -127,8 +127,12 @@ def page_links(page: int, size: int, total: int) -> dict[str, str] | None:
         return None
     args = {k: v for k, v in request.args.items() if k not in ("page", "page_size")}
 
+    # Never built from the Host header (a cache or a client following links would carry an
+    # attacker's host): PUBLIC_BASE_URL when configured, else links relative to the root.
+    base = str(current_app.config.get("PUBLIC_BASE_URL") or "").rstrip("/") + request.script_root + request.path
+
     def url(number: int) -> str:
-        return f"{request.base_url}?{urlencode({**args, 'page': number, 'page_size': size})}"
+        return f"{base}?{urlencode({**args, 'page': number, 'page_size': size})}"
 
     links = {"first": url(1), "last": url(last)}
     if page > 1:

@@ -72,6 +72,10 @@ def defaults() -> dict[str, Any]:
         "SIGNIN_MAX_FAILURES_PER_IP": 20,
         "SIGNIN_WINDOW_MINUTES": 15,
         "DEVICE_TOKEN_GRACE_HOURS": 24,
+        # The public origin (scheme and host, e.g. https://parking.example.org) for links that
+        # must be absolute; empty: paging links are relative to the root (`/cds/...`). Links are
+        # never built from the request's Host header (docs/OPERATIONS.md).
+        "PUBLIC_BASE_URL": "",
         "CDS_AUTHOR": "Smart on-street parking system",
         "CDS_LICENSE_URL": "https://creativecommons.org/licenses/by/4.0/",
         "JSON_SORT_KEYS": False,

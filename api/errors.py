@@ -79,7 +79,16 @@ def error_response(status: int, code: str, message: str, details: list[str] | No
     return response
 
 
+def harden(response: Response) -> Response:
+    """Every answer, pages, JSON, CSV and errors alike: browsers must not guess another type
+    than the one declared (a JSON or CSV answer is never run as a script or page)."""
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    return response
+
+
 def init_app(app: Flask) -> None:
+    app.after_request(harden)
+
     @app.errorhandler(ApiError)
     def _api_error(error: ApiError) -> Response:
         return error_response(error.status, error.code, error.message, error.details)

@@ -149,6 +149,13 @@ def test_the_receipt_page_shows_bays_roads_times_breakdown_and_events(
     assert "http://" not in html and "https://" not in html  # nothing is fetched from elsewhere
 
 
+def test_the_receipt_page_cannot_be_framed_or_sniffed(client: FlaskClient, paid: Paid) -> None:
+    response = client.get(f"/receipts/{paid.payment.uuid}")
+
+    assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
 def test_a_stay_re_derived_away_still_shows_on_the_receipt(
     client: FlaskClient, db: Session, paid: Paid
 ) -> None:
