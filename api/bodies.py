@@ -7,19 +7,47 @@ stored CDS payload deeper than 255 levels cannot be encoded again. So every JSON
 held to MAX_JSON_DEPTH levels and refused whole, 400 `nesting_too_deep`, beyond it.
 PostgreSQL text cannot hold NUL (U+0000), and no name, plate or id has one: a path, query
 or JSON body with one is 400 `nul_character` (CDS events refuse it per item).
+
+The whole body is read before any view runs (`read_whole_body`), so no view can hold a
+database transaction, or SQLite's write lock, while a slow client trickles its body in
+(security review H1). A view that takes more than MAX_CONTENT_LENGTH says so with
+`@body_limit`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, TypeVar
 
-from flask import Flask, request
+from flask import Flask, current_app, request
 from flask.json.provider import DefaultJSONProvider
 
 from api.errors import ApiError
 from sensors.cds import holds_nul
 
 T = TypeVar("T")
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def body_limit(max_bytes: int) -> Callable[[F], F]:
+    """Let one view take a body up to `max_bytes` instead of MAX_CONTENT_LENGTH."""
+
+    def mark(view: F) -> F:
+        view.max_body_bytes = max_bytes  # type: ignore[attr-defined]
+        return view
+
+    return mark
+
+
+def read_whole_body() -> None:
+    """Before every request, before any view opens a database session: read the whole body
+    into memory, within the view's limit (413 `payload_too_large` beyond it, before reading).
+    Views then parse it from memory: `get_json`, `get_data` and `form` all use the copy."""
+    view = current_app.view_functions.get(request.endpoint or "")
+    limit = getattr(view, "max_body_bytes", None)
+    if limit is not None:
+        request.max_content_length = limit
+    request.get_data(cache=True)
 
 
 def nesting_depth(value: Any) -> int:
@@ -82,4 +110,5 @@ class BoundedJSONProvider(DefaultJSONProvider):
 
 def init_app(app: Flask) -> None:
     app.json = BoundedJSONProvider(app)
+    app.before_request(read_whole_body)
     app.before_request(refuse_nul_in_url)

@@ -10,7 +10,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, request, url_for
 from sqlalchemy import select
 
-from api.bodies import refuse_nul
+from api.bodies import body_limit, refuse_nul
 from api.cds import clock_now, require_staff
 from api.database import get_db, get_write_db
 from api.errors import ApiError
@@ -145,6 +145,7 @@ def take(district: str, task_id: str) -> Response:
     files=("photo",),
     errors=(400, 401, 403, 404, 409, 413, 415),
 )
+@body_limit(MAX_RESOLVE_REQUEST_BYTES)
 def resolve(district: str, task_id: str) -> Response:
     """`outcome` is citation_issued, warned, vehicle_gone or false_alarm; `photo` a JPEG, PNG
     or WebP of at most 5 MiB (required for citation_issued). All or nothing: the task, the
@@ -176,7 +177,6 @@ def resolve(district: str, task_id: str) -> Response:
 
 
 def _resolve_form() -> tuple[dict[str, Any], bytes | None]:
-    request.max_content_length = MAX_RESOLVE_REQUEST_BYTES
     if request.mimetype != "multipart/form-data":
         raise ApiError(415, "multipart_required", "send the resolution as multipart/form-data")
     form = ResolveForm().load(refuse_nul(request.form.to_dict()))
