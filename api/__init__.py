@@ -6,6 +6,7 @@ import logging
 from typing import Any
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from api import bodies, cli, config, database, errors
 from api.clock import SystemClock
@@ -87,4 +88,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     ):
         app.register_blueprint(blueprint)
     cli.init_app(app)
+    hops = int(app.config["PROXY_HOPS"])
+    if hops:  # behind nginx (deploy/nginx.conf): the client's address is the proxy's header
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
     return app

@@ -72,6 +72,10 @@ def defaults() -> dict[str, Any]:
         "SIGNIN_MAX_FAILURES_PER_IP": 20,
         "SIGNIN_WINDOW_MINUTES": 15,
         "DEVICE_TOKEN_GRACE_HOURS": 24,
+        # Reverse proxies in front of the app that set X-Forwarded-For and -Proto (deploy/:
+        # nginx, 1). 0 trusts no such header: the peer address is the client's. Per-address
+        # limits (staff sign-in) need the real address, so set this behind a proxy.
+        "PROXY_HOPS": 0,
         # The public origin (scheme and host, e.g. https://parking.example.org) for links that
         # must be absolute; empty: paging links are relative to the root (`/cds/...`). Links are
         # never built from the request's Host header (docs/OPERATIONS.md).
