@@ -183,5 +183,3 @@ def _section(writer: Any, name: str, header: list[str], rows: list[dict[str, Any
     for row in rows:
         writer.writerow([csv_cell(row[key]) for key in header])
     writer.writerow([])
-
-

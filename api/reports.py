@@ -314,8 +314,6 @@ def to_xlsx(sections: list[Section]) -> bytes:
     return buffer.getvalue()
 
 
-
-
 def _xlsx_cell(value: Any) -> Any:
     if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
         return "'" + value
