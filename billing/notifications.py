@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import http.client
 import ipaddress
 import json
 import secrets
 import socket
-import urllib.error
-import urllib.request
+import ssl
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -376,31 +376,66 @@ def record_push(
 
 
 def http_sender(timeout: timedelta, allow_private: bool) -> Sender:
-    """POST over HTTP(S) with the standard library; redirects are not followed (a redirect
-    could lead to the internal network), and the host's addresses are checked unless
-    `allow_private`."""
-    opener = urllib.request.build_opener(_NoRedirect())
+    """POST over HTTP(S) with the standard library. The host is resolved once, the address
+    is checked (unless `allow_private`), and the connection goes to that very address, with
+    the name kept for the Host header and TLS (SNI and the certificate check): a name that
+    answers a public address to the check and a private one to the connection (DNS
+    rebinding) reaches nothing inside. Redirects are not followed."""
+    seconds = timeout.total_seconds()
 
     def send(url: str, body: bytes, headers: Mapping[str, str]) -> int:
-        if not allow_private:
-            _require_public(urlsplit(url).hostname or "")
-        request = urllib.request.Request(url, data=body, headers=dict(headers), method="POST")
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        address = _require_public(host, port, allow_private)
+        connection: http.client.HTTPConnection
+        if parts.scheme == "https":
+            connection = _PinnedHTTPS(host, port, address, seconds)
+        else:
+            connection = _PinnedHTTP(host, port, address, seconds)
+        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         try:
-            with opener.open(request, timeout=timeout.total_seconds()) as response:
-                return int(response.status)
-        except urllib.error.HTTPError as answer:
-            return int(answer.code)
+            connection.request("POST", target, body=body, headers=dict(headers))
+            return int(connection.getresponse().status)
+        except http.client.HTTPException as error:  # a garbled answer: unreachable, as a refusal
+            raise OSError(f"no HTTP answer: {error!r}") from error
+        finally:
+            connection.close()
 
     return send
 
 
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None
+class _PinnedHTTP(http.client.HTTPConnection):
+    """An HTTP connection to `address`, speaking to `host` (its Host header)."""
+
+    def __init__(self, host: str, port: int, address: str, timeout: float) -> None:
+        super().__init__(host, port, timeout=timeout)
+        self.address = address
+
+    def connect(self) -> None:
+        self.sock = socket.create_connection((self.address, self.port), self.timeout)
 
 
-def _require_public(host: str) -> None:
-    addresses: Sequence[Any] = socket.getaddrinfo(host, None)
+class _PinnedHTTPS(http.client.HTTPSConnection):
+    """A TLS connection to `address`, verifying the certificate of `host` (SNI too)."""
+
+    def __init__(self, host: str, port: int, address: str, timeout: float) -> None:
+        self.tls = ssl.create_default_context()
+        super().__init__(host, port, timeout=timeout, context=self.tls)
+        self.address = address
+
+    def connect(self) -> None:
+        raw = socket.create_connection((self.address, self.port), self.timeout)
+        self.sock = self.tls.wrap_socket(raw, server_hostname=self.host)
+
+
+def _require_public(host: str, port: int, allow_private: bool) -> str:
+    """The address to connect to: the host's first address, every one of them public unless
+    `allow_private` (else OSError)."""
+    addresses: Sequence[Any] = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    if not addresses:
+        raise OSError(f"{host} has no address")
     for *_, sockaddr in addresses:
-        if not ipaddress.ip_address(sockaddr[0]).is_global:
+        if not allow_private and not ipaddress.ip_address(sockaddr[0]).is_global:
             raise OSError(f"{host} resolves to a non-public address")
+    return str(addresses[0][4][0])

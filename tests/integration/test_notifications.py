@@ -6,11 +6,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import socket
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -25,6 +27,7 @@ from billing.models import DriverAccount, Payment
 from billing.notification_models import Notification
 from billing.notifications import (
     collect_events,
+    http_sender,
     queue_reminders,
     register_callback,
     verify_signature,
@@ -308,3 +311,36 @@ def test_the_reminders_job_writes_reminders(
     park(db, town, clock.now() - timedelta(minutes=105), None)
     assert run_job(app, "reminders") == "1 max-stay reminders"
     assert run_job(app, "reminders") == "0 max-stay reminders"
+
+
+def test_a_callback_name_that_rebinds_to_loopback_after_the_check_reaches_nothing_inside(
+    receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """DNS rebinding (security review L2): the name answers a public address to the check and
+    127.0.0.1 to any later lookup, as a TTL-0 rebinding server does."""
+    public, lookups, connected = "93.184.216.34", [], []
+    real_getaddrinfo, real_connect = socket.getaddrinfo, socket.create_connection
+
+    def rebinding(host: str, port: Any, *args: Any, **kwargs: Any) -> Any:
+        if host != "rebind.attacker.example":
+            return real_getaddrinfo(host, port, *args, **kwargs)
+        lookups.append(host)
+        answer = public if len(lookups) == 1 else "127.0.0.1"
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (answer, port))]
+
+    def connect(address: tuple[str, int], *args: Any, **kwargs: Any) -> socket.socket:
+        connected.append(address[0])
+        if address[0] == public:  # never leave this machine: as if the host refused
+            raise ConnectionRefusedError("refused")
+        return real_connect(address, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", rebinding)
+    monkeypatch.setattr(socket, "create_connection", connect)
+    port = int(receiver.url.rsplit(":", 1)[1].split("/")[0])
+    send = http_sender(timedelta(seconds=2), allow_private=False)
+
+    with pytest.raises(OSError):
+        send(f"http://rebind.attacker.example:{port}/internal-admin", b"{}", {"X-Parking-Signature": "s"})
+
+    assert receiver.received == []
+    assert connected == [public] and lookups == ["rebind.attacker.example"]
