@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -129,7 +129,9 @@ def page_links(page: int, size: int, total: int) -> dict[str, str] | None:
 
     # Never built from the Host header (a cache or a client following links would carry an
     # attacker's host): PUBLIC_BASE_URL when configured, else links relative to the root.
-    base = str(current_app.config.get("PUBLIC_BASE_URL") or "").rstrip("/") + request.script_root + request.path
+    base = (
+        str(current_app.config.get("PUBLIC_BASE_URL") or "").rstrip("/") + request.script_root + request.path
+    )
 
     def url(number: int) -> str:
         return f"{base}?{urlencode({**args, 'page': number, 'page_size': size})}"
@@ -168,3 +170,9 @@ def float_arg(name: str) -> float | None:
 def clock_now() -> datetime:
     now: datetime = current_app.extensions["parking.clock"].now()
     return now
+
+
+def event_max_age() -> timedelta | None:
+    """How old a pushed or registered event may be (EVENT_MAX_AGE_HOURS; 0: no bound)."""
+    hours = float(current_app.config["EVENT_MAX_AGE_HOURS"] or 0)
+    return timedelta(hours=hours) if hours > 0 else None

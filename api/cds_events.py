@@ -13,6 +13,7 @@ from api.bodies import check_nesting
 from api.cds import (
     clock_now,
     envelope,
+    event_max_age,
     negotiate,
     page_args,
     page_links,
@@ -53,7 +54,7 @@ def push_events(district: str) -> Response:
     items = _batch()
     now = clock_now()
     skew = timedelta(seconds=current_app.config["EVENT_MAX_SKEW_SECONDS"])
-    result, parsed = check_items(items, device_uuid, now, skew)
+    result, parsed = check_items(items, device_uuid, now, skew, event_max_age())
     db = get_write_db()
     writer = db.get(Device, device_id)
     assert writer is not None

@@ -298,6 +298,8 @@ def replay(
     district's local time) through the HTTP push endpoint, with a progress bar."""
     from fixtures.replay import HttpSender, ReplayError, replay_files
 
+    if not url:  # history, in process: no bound on age (a server given by --url sets its own)
+        current_app.config["EVENT_MAX_AGE_HOURS"] = 0
     sender = HttpSender.for_url(url, token) if url else HttpSender.for_app(current_app, token)
     try:
         report = replay_files(sender, district, list(files), batch_size, shuffle, progress)

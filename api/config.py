@@ -32,7 +32,9 @@ def defaults() -> dict[str, Any]:
         "SCHEDULER_LEASE_SECONDS": 30,
         # A device clock may run this far ahead of ours before an event counts as "future".
         "EVENT_MAX_SKEW_SECONDS": 120,
-        # How far back a device event or a registration by hand may be dated.
+        # How far back a device event or a registration by hand may be dated (older:
+        # `event_too_old`); a very late event would re-derive and re-price settled stays
+        # (docs/TIMELINE.md). 0 lifts the bound, for an operator replaying history.
         "EVENT_MAX_AGE_HOURS": 72,
         # Request bodies (docs/API.md#limits). A push batch of 1,000 events is about 0.5 MB, so
         # 4 MiB leaves room for long plates and payment fields yet bounds what one request can

@@ -22,6 +22,7 @@ DUE = "due"  # ended, priced, not fully paid, still inside the payment window
 PAID = "paid"
 ARREARS = "arrears"  # not paid within the payment window: on the plate's ledger
 FREE = "free"  # nothing to pay
+REVIEW = "review"  # re-derived into a fee REVIEW_FACTOR times its priced amount: held, not charged
 # payment.status
 PENDING = "pending"
 SUCCEEDED = "succeeded"

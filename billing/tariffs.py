@@ -12,7 +12,17 @@ from sqlalchemy import Table, func, or_, select
 from sqlalchemy.orm import Session
 
 from billing.credits import trim_overpaid_fees
-from billing.models import DUE, FREE, PAID, SUCCEEDED, Payment, PaymentAllocation, StayFee, TariffVersion
+from billing.models import (
+    DUE,
+    FREE,
+    PAID,
+    REVIEW,
+    SUCCEEDED,
+    Payment,
+    PaymentAllocation,
+    StayFee,
+    TariffVersion,
+)
 from billing.tariff import InvalidTariffError, Tariff
 from parking.db import insert_rows, update_rows
 from parking.errors import ConflictError, NotFoundError
@@ -145,6 +155,7 @@ def price_ended_stays(db: Session, district: District, now: datetime) -> int:
             stay.updated_at,
             cast(Table, Road.__table__).c.tariff_code,
             fee.stay_id.label("priced"),
+            fee.amount.label("priced_amount"),
             paid_so_far.label("paid"),
         )
         .join(Road, Road.id == stay.road_id)
@@ -199,7 +210,9 @@ def _price_rows(db: Session, district: District, book: TariffBook, rows: Sequenc
             "currency": currency,
             "breakdown": {**head, **priced.breakdown()},
             "paid": already,
-            "status": status_of(priced.amount, already),
+            "status": REVIEW
+            if _held(row.priced_amount, priced.amount)
+            else status_of(priced.amount, already),
             "due_by": row.ended_at + window,
             "arrears_since": None,
             "stay_updated_at": row.updated_at,
@@ -209,6 +222,16 @@ def _price_rows(db: Session, district: District, book: TariffBook, rows: Sequenc
     insert_rows(db, _FEE, inserts)
     update_rows(db, _FEE, [{"id": v.pop("stay_id"), **v} for v in updates], key="stay_id")
     return len(inserts) + len(updates)
+
+
+# A stay re-derived (by a late event) into a fee this many times what it was priced at is held
+# for review instead of being charged: a change of that size is a broken or hostile device far
+# more often than a real stay (docs/BILLING.md, security review M5).
+REVIEW_FACTOR = 10
+
+
+def _held(priced_before: int | None, amount: int) -> bool:
+    return priced_before is not None and priced_before > 0 and amount >= priced_before * REVIEW_FACTOR
 
 
 def status_of(amount: int, paid: int) -> str:

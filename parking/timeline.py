@@ -8,7 +8,10 @@ The rules (docs/TIMELINE.md says why):
 - park_start on an occupied bay is the same vehicle when the plates are compatible or the
   start was entered in person (`start_on_occupied_same_vehicle`); otherwise the first
   vehicle left unseen: its stay ends at this instant and a new one opens
-  (`start_on_occupied_new_vehicle`).
+  (`start_on_occupied_new_vehicle`). A stay nobody read a plate of is no evidence for a
+  plated start PLATELESS_JOIN_LIMIT or more after it began: that is a new vehicle too
+  (`start_after_long_plateless_stay`), so one late plateless start cannot stretch a plated
+  stay back over days.
 - park_end closes the open stay; on a vacant bay it is ignored (`end_on_vacant`).
 - a plate read joins the open stay and replaces its plate when trusted at least as much;
   on a vacant bay it is ignored (`plate_read_on_vacant`).
@@ -18,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from parking.plates import plate_score
 
@@ -27,6 +30,8 @@ PARK_END = "park_end"
 PLATE_READ = "plate_read"
 _RANK = {PARK_END: 0, PARK_START: 1, PLATE_READ: 2}
 TIMELINE_KINDS = frozenset(_RANK)
+# A plateless stay and a plated start this far apart are two vehicles (docs/TIMELINE.md).
+PLATELESS_JOIN_LIMIT = timedelta(hours=12)
 
 
 @dataclass(frozen=True)
@@ -106,6 +111,10 @@ class Timeline:
                 self._note(event, "boundary_merge")
             else:
                 self._open(event)
+        elif _long_plateless(self.open, event):
+            self._close(event.at, "implicit", None)
+            self._open(event)
+            self._note(event, "start_after_long_plateless_stay")
         elif event.source == "in_person" or _plates_compatible(self.open.plate, event.plate):
             self._join(self.open, event)
             self._note(event, "start_on_occupied_same_vehicle")
@@ -161,6 +170,17 @@ class Timeline:
 
     def _note(self, event: TimelineEvent, kind: str) -> None:
         self.anomalies.append(Anomaly(event.event_id, kind, event.at))
+
+
+def _long_plateless(stay: DerivedStay, start: TimelineEvent) -> bool:
+    """A plated start from a camera or feed long after a stay with no plate began: nothing
+    says it is the same vehicle (an in-person start is itself the evidence)."""
+    return (
+        stay.plate is None
+        and start.plate is not None
+        and start.source != "in_person"
+        and start.at - stay.started_at >= PLATELESS_JOIN_LIMIT
+    )
 
 
 def _plates_compatible(a: str | None, b: str | None) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from parking.clock import from_ms
@@ -58,6 +58,24 @@ class ItemError(Exception):
         self.code = code
         self.description = description
         self.details = details or []
+
+
+def check_event_time(
+    event_time: datetime, now: datetime, max_skew: timedelta, max_age: timedelta | None
+) -> None:
+    """The clock rules of an event, against the server's `now`: no more than `max_skew` ahead
+    (`event_in_future`), and no more than `max_age` behind (`event_too_old`; None: no bound).
+    A very late event re-derives the stays it touches and re-prices them, so one event from
+    days ago could stretch a settled stay over those days (security review M5)."""
+    if event_time > now + max_skew:
+        raise ItemError(
+            "event_in_future",
+            f"event_time is more than {int(max_skew.total_seconds())} s ahead of the server clock",
+            ["event_time"],
+        )
+    if max_age is not None and event_time < now - max_age:
+        hours = int(max_age.total_seconds() // 3600)
+        raise ItemError("event_too_old", f"event_time is more than {hours} h in the past", ["event_time"])
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from parking.models import Bay, Road
 from parking.plates import plate_key_or_none
 from parking.stays import ApplyStats, apply_timeline_events
 from parking.timeline import PARK_END, PARK_START, TimelineEvent
-from sensors.cds import ItemError, ParsedEvent, parse_event
+from sensors.cds import ItemError, ParsedEvent, check_event_time, parse_event
 from sensors.devices import covered_bay_ids
 from sensors.health import comms_event
 from sensors.log import load_timeline_events, to_timeline_event
@@ -59,16 +59,22 @@ class _Accepted:
 
 
 def check_items(
-    items: Sequence[Any], device_uuid: str, now: datetime, max_skew: timedelta
+    items: Sequence[Any],
+    device_uuid: str,
+    now: datetime,
+    max_skew: timedelta,
+    max_age: timedelta | None = None,
 ) -> tuple[IntakeResult, list[tuple[int, ParsedEvent]]]:
     """The checks that need no database: each item against the CDS model, the sending
-    device and the clock. Pure, so it runs before the write lock is taken."""
+    device and the clock (`check_event_time`; `max_age` None: no bound, for imports of
+    history). Pure, so it runs before the write lock is taken."""
     result = IntakeResult(total=len(items))
     parsed: list[tuple[int, ParsedEvent]] = []
     for index, item in enumerate(items):
         try:
             event = parse_event(item)
-            _check_device(event, device_uuid, now, max_skew)
+            _check_device(event, device_uuid)
+            check_event_time(event.event_time, now, max_skew, max_age)
             parsed.append((index, event))
         except ItemError as error:
             _fail(result, index, item, error)
@@ -108,18 +114,12 @@ def _fail(result: IntakeResult, index: int, item: Any, error: ItemError) -> None
     result.failures.append(ItemFailure(index, item, error.code, error.description, error.details))
 
 
-def _check_device(event: ParsedEvent, device_uuid: str, now: datetime, max_skew: timedelta) -> None:
+def _check_device(event: ParsedEvent, device_uuid: str) -> None:
     if event.device_uuid != device_uuid:
         raise ItemError(
             "device_mismatch",
             "data_source_device_id is not the device this token belongs to",
             ["data_source_device_id"],
-        )
-    if event.event_time > now + max_skew:
-        raise ItemError(
-            "event_in_future",
-            f"event_time is more than {int(max_skew.total_seconds())} s ahead of the server clock",
-            ["event_time"],
         )
 
 

@@ -180,6 +180,19 @@ def test_an_event_121_seconds_ahead_is_in_the_future_but_119_seconds_is_fine(
     assert stored_event_ids(db) == {fine["event_id"]}
 
 
+def test_an_event_older_than_the_max_age_is_too_old_but_one_just_inside_is_fine(
+    client: FlaskClient, db: Session, town: SmallDistrict, clock: FixedClock
+) -> None:
+    # a plateless park_start ten days back would stretch the next plated stay over them (M5)
+    fine = cds_event(town.stake_a, town.bay("T1-1"), "park_start", clock.now() - timedelta(hours=47))
+    late = cds_event(town.stake_a, town.bay("T1-2"), "park_start", clock.now() - timedelta(days=10))
+    failure = one_failure(push(client, town.stake_a, [fine, late]), total=2)
+    assert failure["error"] == "event_too_old"
+    assert failure["error_details"] == ["event_time"]
+    assert failure["item"] == late
+    assert stored_event_ids(db) == {fine["event_id"]}
+
+
 def test_a_curb_space_id_no_bay_has_is_an_unknown_bay(
     client: FlaskClient, town: SmallDistrict, clock: FixedClock
 ) -> None:

@@ -362,6 +362,7 @@ def park(client: FlaskClient, town: Town, bay: str, start: datetime, end: dateti
     events = [cds_event(s.stake_a, s.bay(bay), "park_start", start, plate=PLATE)]
     if end is not None:
         events.append(cds_event(s.stake_a, s.bay(bay), "park_end", end))
+    client.application.config["EVENT_MAX_AGE_HOURS"] = 0  # history, days back: no bound on age
     pushed = client.post(
         "/cds/testville/events/event", json=events, headers={"Authorization": f"Bearer {s.stake_a.token}"}
     )

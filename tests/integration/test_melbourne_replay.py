@@ -173,6 +173,7 @@ def import_bays_and_create_feed(app: Flask, connection: Connection) -> str:
 def replay_day(
     app: Flask, connection: Connection, token: str, shuffle: int | None = None
 ) -> tuple[ReplayReport, list[dict[str, Any]]]:
+    app.config["EVENT_MAX_AGE_HOURS"] = 0  # a day of 2014: history, replayed as `flask replay` does
     sender = RecordingSender(HttpSender.for_app(app, token), lambda: analyze_as_autovacuum_would(connection))
     report = replay_files(sender, SLUG, [SESSIONS], batch_size=500, shuffle=shuffle, progress=False)
     return report, sender.failures

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from billing.models import DUE, FREE, StayFee, TariffVersion
+from billing.models import DUE, FREE, REVIEW, StayFee, TariffVersion
 from billing.tariffs import TariffInPastError, price_ended_stays, publish_tariff
 from fixtures.builders import SmallDistrict, build_small_district, cds_event
 from fixtures.tariffs import DEMO_EFFECTIVE_FROM, STANDARD
@@ -111,6 +111,36 @@ def test_a_late_event_that_moves_the_end_of_a_stay_reprices_it(
     assert db.get(Stay, stay.id).ended_at == local("2026-03-02T08:50")  # type: ignore[union-attr]
     assert price_ended_stays(db, town.district, clock.now()) == 1
     assert fee_of(db, stay).amount == 240
+
+
+def test_a_stay_re_derived_into_ten_times_its_fee_is_held_for_review_not_charged(
+    db: Session, town: SmallDistrict, clock: FixedClock
+) -> None:
+    stay = add_stay(db, town.bay("T1-1"), local("2026-03-02T08:00"), local("2026-03-02T08:30"))
+    price_ended_stays(db, town.district, clock.now())
+    assert (fee_of(db, stay).amount, fee_of(db, stay).status) == (240, DUE)
+    stay.started_at = local("2026-02-27T08:00")  # a late start stretched it over days (M5)
+    stay.updated_at = clock.now()
+    db.flush()
+
+    assert price_ended_stays(db, town.district, clock.now()) == 1
+
+    fee = fee_of(db, stay)
+    assert fee.amount >= 10 * 240 and fee.status == REVIEW
+    assert price_ended_stays(db, town.district, clock.now()) == 0
+
+
+def test_a_stay_re_derived_into_less_than_ten_times_its_fee_is_re_priced_as_due(
+    db: Session, town: SmallDistrict, clock: FixedClock
+) -> None:
+    stay = add_stay(db, town.bay("T1-1"), local("2026-03-02T08:00"), local("2026-03-02T08:30"))
+    price_ended_stays(db, town.district, clock.now())
+    stay.ended_at, stay.updated_at = local("2026-03-02T09:30"), clock.now()
+    db.flush()
+
+    price_ended_stays(db, town.district, clock.now())
+
+    assert (fee_of(db, stay).amount, fee_of(db, stay).status) == (720, DUE)
 
 
 def test_a_stay_is_priced_by_the_version_in_force_when_it_started(

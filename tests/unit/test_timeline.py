@@ -12,6 +12,7 @@ from parking.timeline import (
     PARK_END,
     PARK_START,
     PLATE_READ,
+    PLATELESS_JOIN_LIMIT,
     Anomaly,
     DerivedStay,
     Timeline,
@@ -265,6 +266,39 @@ def test_a_start_with_a_plate_on_a_stay_without_one_joins_and_gives_it_the_plate
 
     (stay,) = timeline.touched
     assert (stay.event_ids, stay.plate, stay.plate_confidence) == (["s0", "s1"], "B2", 70)
+    assert anomaly_kinds(timeline) == [("s1", "start_on_occupied_same_vehicle")]
+
+
+def test_a_plated_start_just_inside_the_limit_after_a_plateless_start_still_joins_it() -> None:
+    limit = PLATELESS_JOIN_LIMIT.total_seconds() / 60
+    timeline = fold(start("s0", 0), start("s1", limit - 1, "B2"))
+
+    (stay,) = timeline.touched
+    assert (stay.started_at, stay.plate) == (at(0), "B2")
+    assert anomaly_kinds(timeline) == [("s1", "start_on_occupied_same_vehicle")]
+
+
+def test_a_plated_start_long_after_a_plateless_start_is_a_new_vehicle_not_a_longer_stay() -> None:
+    # one late plateless park_start, ten days back, must not stretch and re-price the stay (M5)
+    ten_days = 10 * 24 * 60
+    timeline = fold(start("late", 0), start("s1", ten_days, "B2"), end("e1", ten_days + 88))
+
+    plateless, plated = timeline.touched
+    assert (plateless.plate, plateless.ended_at, plateless.ended_by) == (None, at(ten_days), "implicit")
+    assert (plated.start_event_id, plated.started_at, plated.ended_at) == (
+        "s1",
+        at(ten_days),
+        at(ten_days + 88),
+    )
+    assert plated.plate == "B2" and plated.event_ids == ["s1", "e1"]
+    assert anomaly_kinds(timeline) == [("s1", "start_after_long_plateless_stay")]
+
+
+def test_a_start_entered_in_person_long_after_a_plateless_start_joins_it() -> None:
+    timeline = fold(start("s0", 0), start("s1", 24 * 60, "B2", source="in_person"))
+
+    (stay,) = timeline.touched
+    assert (stay.started_at, stay.plate, stay.plate_source) == (at(0), "B2", "in_person")
     assert anomaly_kinds(timeline) == [("s1", "start_on_occupied_same_vehicle")]
 
 
