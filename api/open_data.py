@@ -25,6 +25,7 @@ from parking.models import Road
 from parking.open_data import BlurRule, RoadHour, published_hours, road_hours
 
 bp = Blueprint("open_data", __name__, url_prefix="/open/<district>")
+EARLIEST_DAY = date(2000, 1, 1)  # events are taken from 2000 on (sensors/cds.py)
 
 CSV_COLUMNS = (
     "date",
@@ -51,6 +52,8 @@ def occupancy(district: str) -> Response:
     day = args.get("date") or now.astimezone(zone).date() - timedelta(days=1)
     if day > now.astimezone(zone).date():
         raise ApiError(400, "date_in_future", f"{day} has not begun in {place.time_zone}", ["date"])
+    if day < EARLIEST_DAY:  # nothing was recorded before; year 1 cannot even be turned into UTC
+        raise ApiError(400, "date_out_of_range", f"open data starts on {EARLIEST_DAY}", ["date"])
     start = datetime.combine(day, time(0), zone).astimezone(UTC)
     end = datetime.combine(day + timedelta(days=1), time(0), zone).astimezone(UTC)
     hours = published_hours(local_hours(start, end, zone), now, rule)
@@ -140,7 +143,7 @@ def _road_body(road: Road, rows: list[RoadHour], book: TariffBook, day_start: da
         "hours": [
             {
                 "hour": r.hour.hour,
-                "start": r.hour.start,
+                "start": r.hour.start.isoformat(),
                 "occupancy_percent": r.occupancy_percent,
                 "status": r.status,
             }

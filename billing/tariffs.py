@@ -5,7 +5,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import Table, func, or_, select
@@ -29,6 +29,8 @@ from parking.errors import ConflictError, NotFoundError
 from parking.models import District, Road, Stay
 
 _FEE = cast(Table, StayFee.__table__)
+# Event times start in 2000 (sensors/cds.py); no tariff can be in force before any stay.
+EARLIEST_EFFECTIVE_FROM = datetime(2000, 1, 1, tzinfo=UTC)
 _COMPILED: dict[tuple[str, str], Tariff] = {}  # (version uuid, time zone): versions never change
 
 
@@ -60,6 +62,9 @@ def publish_tariff(
     already priced keep the version they were priced by."""
     if not code or len(code) > 40:
         raise InvalidTariffError("a tariff code is 1 to 40 characters", ["code"])
+    if effective_from < EARLIEST_EFFECTIVE_FROM:
+        raise InvalidTariffError("a tariff takes effect in 2000 or later", ["effective_from"])
+    _refuse_huge_integers(document)
     Tariff(document, district.time_zone)  # validates, or raises with every problem listed
     latest = db.execute(
         select(func.max(TariffVersion.version), func.max(TariffVersion.effective_from)).where(
@@ -86,6 +91,20 @@ def publish_tariff(
     db.add(version)
     db.flush()
     return version
+
+
+def _refuse_huge_integers(document: Mapping[str, Any]) -> None:
+    """No number in a document is beyond 64 bits: it could not be stored (JSON columns) and
+    is no amount or duration anyway."""
+    pending: list[tuple[str, Any]] = list(document.items())
+    while pending:
+        name, value = pending.pop()
+        if isinstance(value, int) and not -(2**63) <= value < 2**63:
+            raise InvalidTariffError("a number in the tariff is too large", [f"{name}: beyond 64 bits"])
+        if isinstance(value, Mapping):
+            pending.extend((f"{name}.{k}", v) for k, v in value.items())
+        elif isinstance(value, list):
+            pending.extend((f"{name}[{i}]", v) for i, v in enumerate(value))
 
 
 @dataclass

@@ -218,6 +218,8 @@ def test_the_tariffs_in_plain_terms_are_public(client: FlaskClient, town: Town) 
         (f"{OPEN}/occupancy?date=yesterday", 400, "invalid_parameters"),
         (f"{OPEN}/occupancy?date=2026-03-01&format=xml", 400, "invalid_parameters"),
         (f"{OPEN}/occupancy?date=2026-03-03", 400, "date_in_future"),
+        (f"{OPEN}/occupancy?date=0001-01-01", 400, "date_out_of_range"),  # was a 500 (L7)
+        (f"{OPEN}/occupancy?date=1999-12-31", 400, "date_out_of_range"),
         ("/open/nowhere/occupancy", 404, "unknown_district"),
         ("/open/nowhere/tariffs", 404, "unknown_district"),
     ],
@@ -227,6 +229,13 @@ def test_errors_are_problem_json(client: FlaskClient, town: Town, url: str, stat
     assert response.status_code == status
     assert response.mimetype == "application/problem+json"
     assert response.get_json(force=True)["code"] == code
+
+
+def test_hour_starts_are_iso_8601_as_the_api_documents(client: FlaskClient, town: Town) -> None:
+    body = get_ok(client, f"{OPEN}/occupancy?date=2026-03-01")
+
+    hours = next(r for r in body["roads"] if r["road_id"] == town.small.roads[0].uuid)["hours"]
+    assert hours[9]["start"] == "2026-03-01T01:00:00+00:00"  # 09:00 in Asia/Shanghai
 
 
 def test_the_blurring_rule() -> None:

@@ -164,6 +164,7 @@ def with_night(windows: list[list[str]]) -> dict[str, Any]:
         ),
         ({**STANDARD, "cap_per_day": 30.5}, "invalid_tariff", "cap_per_day: an amount is a whole"),
         ({**STANDARD, "colour": "red"}, "invalid_tariff", "unknown fields: colour"),
+        ({**STANDARD, "cap_per_day": 2**70}, "invalid_tariff", "cap_per_day: beyond 64 bits"),  # was a 500
     ],
 )
 def test_a_tariff_that_is_not_valid_is_refused_whole_and_nothing_is_written(
@@ -183,6 +184,16 @@ def test_a_new_version_may_not_take_effect_in_the_past(client: FlaskClient, town
     assert response.status_code == 409
     assert response.mimetype == "application/problem+json"
     assert response.get_json()["code"] == "tariff_in_past"
+    assert versions(db) == 3
+
+
+def test_a_first_version_may_not_take_effect_before_2000(
+    client: FlaskClient, town: Town, db: Session
+) -> None:
+    response = post_tariff(client, town.tokens["admin"], STANDARD, "0001-01-01T00:00:00+00:00", code="new")
+    assert response.status_code == 400
+    assert response.get_json()["code"] == "invalid_tariff"
+    assert response.get_json()["errors"] == ["effective_from"]
     assert versions(db) == 3
 
 
