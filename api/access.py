@@ -87,6 +87,7 @@ ACCESS: dict[str, frozenset[str]] = {
     "billing.quote": _ANYONE,
     "billing.create_tariff": _ADMIN_BUREAU,
     "payments.unpaid": _ANYONE,
+    "payments.unpaid_by_body": _ANYONE,
     "payments.pay_plate": _ANYONE,
     "payments.get_payment": _PAYMENT_READERS,
     "payments.refund_payment": _ADMIN_BUREAU,
@@ -115,6 +116,7 @@ ACCESS: dict[str, frozenset[str]] = {
     "warden.resolve": _WORKERS,
     "warden.photo": _ANY_STAFF,
     "warden.plate_check": _PLATE_CHECKERS,
+    "warden.plate_check_by_body": _PLATE_CHECKERS,
     "warden.plate_check_audit": _ADMIN_BUREAU,
     "warden.register": _REGISTRARS,
     # a patrol car's plate reads

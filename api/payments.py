@@ -15,6 +15,7 @@ from api.openapi import documented
 from api.payments_gateway import charge_pending, get_gateway
 from api.schemas_billing import (
     PaymentOut,
+    PlateIn,
     PlateLedgerOut,
     PlatePaymentIn,
     RefundIn,
@@ -46,6 +47,21 @@ def unpaid(district: str, plate: str) -> Response:
     place = get_district(db, district)
     ledger = plate_ledger(db, place, normalise_plate(plate))
     return jsonify(PlateLedgerOut().dump(ledger))
+
+
+@bp.post("/api/v1/<district>/plates/unpaid")
+@documented(
+    "What a plate owes, the plate in the body (kept out of URLs and access logs)",
+    PlateLedgerOut,
+    body=PlateIn,
+    auth=None,
+    errors=(400, 404),
+)
+def unpaid_by_body(district: str) -> Response:
+    """`GET .../plates/<plate>/unpaid` with `{"plate": ...}` as a JSON body: a plate in a path
+    lands in every access log on the way (docs/PRIVACY.md); a body does not."""
+    get_district(get_db(), district)  # an unknown district is 404 whatever the body
+    return unpaid(district, PlateIn().load(json_body())["plate"])
 
 
 @bp.post("/api/v1/<district>/plates/<plate>/payments")

@@ -94,6 +94,12 @@ class PlateCheckQuery(Schema):
     lng = fields.Float(allow_nan=False, validate=_LNG)
 
 
+class PlateCheckIn(PlateCheckQuery):
+    """A plate check with everything in the body, the plate out of the URL."""
+
+    plate = fields.String(required=True, validate=validate.Length(min=1, max=32))
+
+
 class FeeOut(Schema):
     status = fields.String()
     amount = fields.Integer(allow_none=True)

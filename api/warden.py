@@ -4,6 +4,7 @@ their audit log, and bay registrations typed in by hand."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -13,12 +14,13 @@ from sqlalchemy import select
 from api.bodies import body_limit, refuse_nul
 from api.cds import clock_now, require_staff
 from api.database import get_db, get_write_db
-from api.errors import ApiError
+from api.errors import ApiError, json_body
 from api.openapi import documented
 from api.schemas_warden import (
     AuditPage,
     AuditQuery,
     PhotoOut,
+    PlateCheckIn,
     PlateCheckOut,
     PlateCheckQuery,
     PositionIn,
@@ -268,10 +270,32 @@ def _task_out(
 def plate_check(district: str, plate: str) -> Response:
     """Every answered check is written to the audit log (who, when, plate, from where, what
     was disclosed). Without `bay` or `lat`/`lng`, my last reported position is recorded."""
+    return _plate_check(district, lambda: (plate, PlateCheckQuery().load(request.args)))
+
+
+@bp.post("/plates/check")
+@documented(
+    "Check a plate at the curb, the plate and position in the body (kept out of URLs and logs)",
+    PlateCheckOut,
+    body=PlateCheckIn,
+    errors=(400, 401, 403, 404),
+)
+def plate_check_by_body(district: str) -> Response:
+    """`GET .../plates/<plate>/check` with `{"plate", "bay"?, "lat"?, "lng"?}` as a JSON body."""
+
+    def load() -> tuple[str, dict[str, Any]]:
+        body = PlateCheckIn().load(json_body())
+        return body.pop("plate"), body
+
+    return _plate_check(district, load)
+
+
+def _plate_check(district: str, load: Callable[[], tuple[str, dict[str, Any]]]) -> Response:
+    """The check, once the staff member is known: `load` gives the plate and where from."""
     db = get_write_db()
     place = get_district(db, district)
     staff = require_staff(db, place)
-    args = PlateCheckQuery().load(request.args)
+    plate, args = load()
     if ("lat" in args) != ("lng" in args):
         raise ApiError(400, "invalid_parameters", "give both lat and lng", ["lat", "lng"])
     where = CheckedFrom(str(args["bay"]) if "bay" in args else None, args.get("lat"), args.get("lng"))

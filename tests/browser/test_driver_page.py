@@ -257,6 +257,8 @@ def test_paying_a_plate_by_card_through_stripe_js_leads_to_its_receipt(
     assert stripe_js in page_record.requests  # the stand-in localstripe itself serves
     assert any(url.startswith(f"{localstripe}/v1/setup_intents/") for url in page_record.requests)
     assert f"{live_site.url}/api/v1/{live_site.slug}/card-setups" in page_record.requests
+    lookups = [url for url in page_record.requests if "unpaid" in url]
+    assert lookups and all(url.endswith("/plates/unpaid") for url in lookups)  # the plate in a body (L10)
 
     page.goto(f"/drive/{live_site.slug}")
     page.get_by_role("button", name="Pay by plate").click()

@@ -280,7 +280,8 @@
     hide($("plate-error"), $("unpaid"), $("card-form"), $("paid"));
     const plate = $("plate").value.trim();
     try {
-      const ledger = await api.call("GET", `${base}/plates/${encodeURIComponent(plate)}/unpaid`);
+      // the plate goes in the body: a plate in a URL lands in access logs
+      const ledger = await api.call("POST", `${base}/plates/unpaid`, { json: { plate } });
       state.plate = ledger.plate;
       state.owed = ledger.outstanding;
       $("unpaid-title").textContent = TEXT.unpaidTitle(ledger.plate, ledger.stays.length);

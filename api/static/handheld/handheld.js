@@ -399,14 +399,14 @@
     error.hidden = true;
     const plate = $("plate").value.replace(/\s+/g, "").toUpperCase();
     const bayName = $("plate-bay").value.trim();
-    let query = "";
+    const body = { plate: plate };  // in the body: a plate in a URL lands in access logs
     if (bayName) {
       const bay = await findBay(bayName);
       if (!bay) return showProblem(error, { code: "unknown_bay", message: "no bay " + bayName + " in this district" });
-      query = "?bay=" + encodeURIComponent(bay.id);
+      body.bay = bay.id;
     }
     try {
-      renderPlate(await api.call("GET", "/plates/" + encodeURIComponent(plate) + "/check" + query));
+      renderPlate(await api.call("POST", "/plates/check", { json: body }));
     } catch (problem) {
       $("plate-result").hidden = true;
       if (problem.status === 401) endSession();
