@@ -179,6 +179,7 @@ def live_site(
         "CLOCK": clock,
         "SQLITE_CHECKPOINT_SECONDS": 0,
         "VACANCY_CACHE_SECONDS": 0,  # tests change bays and ask again at once
+        "EVENT_MAX_AGE_HOURS": 0,  # tests push days of history through the device API
     }
     app = create_app(settings | live_site_config)
     server: BaseWSGIServer = make_server("127.0.0.1", 0, app, threaded=True)

@@ -137,12 +137,12 @@ def test_a_plate_check_shows_the_bay_unpaid_and_the_arrears(
     browser_page: Page, live_site: LiveSite, page_record: PageRecord
 ) -> None:
     now, plate, bay = live_site.clock.now(), "贵A88001", "BY-01-010"
-    long_ago = now - timedelta(hours=40)  # past the 24 h payment window, inside EVENT_MAX_AGE_HOURS
+    three_days_ago = now - timedelta(days=3)
     live_site.push(
         stake_of(bay),
         [
-            live_site.camera_event(bay, "park_start", long_ago, plate),
-            live_site.camera_event(bay, "park_end", long_ago + timedelta(hours=2), plate),
+            live_site.camera_event(bay, "park_start", three_days_ago, plate),
+            live_site.camera_event(bay, "park_end", three_days_ago + timedelta(hours=2), plate),
             live_site.camera_event(bay, "park_start", now - timedelta(minutes=50), plate),
         ],
     )

@@ -23,7 +23,14 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def app_env(database_url: str) -> dict[str, str]:
-    return {**os.environ, "PARKING_DATABASE_URL": database_url, "PARKING_LOG_LEVEL": "WARNING"}
+    # These servers run on the real clock but take events stamped by the tests' fixed clock,
+    # months before it: no bound on an event's age (EVENT_MAX_AGE_HOURS), as for a replay.
+    return {
+        **os.environ,
+        "PARKING_DATABASE_URL": database_url,
+        "PARKING_LOG_LEVEL": "WARNING",
+        "PARKING_EVENT_MAX_AGE_HOURS": "0",
+    }
 
 
 def kill_group(process: subprocess.Popen[bytes]) -> None:

@@ -28,6 +28,9 @@ PER_BAY = 200  # about 2,000 events, 200 more sent twice
 WRITERS = 4
 BATCH = 40
 
+# The pushed traffic spans days before TEST_NOW: history, so no bound on an event's age.
+HISTORY_APP = {"SQLITE_CHECKPOINT_SECONDS": 0, "EVENT_MAX_AGE_HOURS": 0}
+
 
 @dataclass(frozen=True)
 class Seeded:
@@ -55,7 +58,7 @@ def test_threads_pushing_conflicting_events_end_in_the_stays_of_a_serial_replay(
 ) -> None:
     plan = deliveries(seeded.events, WRITERS, seed=11, batch=BATCH)
     with own_database(database_url, tmp_path, template=seeded.url) as url:
-        app = create_app({"DATABASE_URL": url, "CLOCK": FixedClock(TEST_NOW), "SQLITE_CHECKPOINT_SECONDS": 0})
+        app = create_app(HISTORY_APP | {"DATABASE_URL": url, "CLOCK": FixedClock(TEST_NOW)})
         try:
             push_concurrently(lambda: Pusher(seeded.curb.feed_token, app=app), seeded.curb, plan)
         finally:
@@ -153,7 +156,7 @@ def serial_replay(seeded: Seeded, order: list[str], database_url: str, tmp_path:
     """The same events, once each, in the order the concurrent run logged them, one batch
     at a time into a fresh copy of the district."""
     with own_database(database_url, tmp_path, template=seeded.url) as url:
-        app = create_app({"DATABASE_URL": url, "CLOCK": FixedClock(TEST_NOW), "SQLITE_CHECKPOINT_SECONDS": 0})
+        app = create_app(HISTORY_APP | {"DATABASE_URL": url, "CLOCK": FixedClock(TEST_NOW)})
         try:
             client = Pusher(seeded.curb.feed_token, app=app)
             for i in range(0, len(order), 200):
@@ -173,7 +176,7 @@ def test_writers_resending_the_same_events_in_opposite_orders_both_succeed(
     batches = [seeded.events[i : i + BATCH] for i in range(0, 1200, BATCH)]
     plan = [batches, [list(reversed(batch)) for batch in batches]]
     with own_database(database_url, tmp_path, template=seeded.url) as url:
-        app = create_app({"DATABASE_URL": url, "CLOCK": FixedClock(TEST_NOW), "SQLITE_CHECKPOINT_SECONDS": 0})
+        app = create_app(HISTORY_APP | {"DATABASE_URL": url, "CLOCK": FixedClock(TEST_NOW)})
         try:
             push_concurrently(lambda: Pusher(seeded.curb.feed_token, app=app), seeded.curb, plan)
         finally:

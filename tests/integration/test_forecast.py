@@ -35,6 +35,7 @@ def town(db: Session, clock: FixedClock) -> SmallDistrict:
 
 
 def push(client: FlaskClient, town: SmallDistrict, batch: list[dict[str, Any]]) -> None:
+    client.application.config["EVENT_MAX_AGE_HOURS"] = 0  # weeks of history, pushed as a replay
     for i in range(0, len(batch), 1000):
         reply = client.post(
             "/cds/testville/events/event",
