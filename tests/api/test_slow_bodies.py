@@ -66,7 +66,8 @@ def write_routes(app: Flask) -> list[tuple[str, str, str]]:
 
 def test_the_url_map_has_write_routes_to_check(engine_app: tuple[Flask, list[int]]) -> None:
     endpoints = {endpoint for endpoint, _, _ in write_routes(engine_app[0])}
-    assert {"drivers.create_session", "staff_auth.sign_in", "payments.pay_plate"} <= endpoints
+    assert {"staff_auth.sign_in", "payments.pay_plate"} <= endpoints
+    assert any(endpoint.endswith(".create_session") for endpoint in endpoints)  # drivers sign in
 
 
 def test_no_write_route_holds_a_connection_while_it_reads_the_body(
