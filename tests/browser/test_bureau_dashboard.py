@@ -30,6 +30,8 @@ from tests.browser.conftest import STAFF_PASSWORD, LiveSite
 
 DAYS = (date(2026, 2, 28), date(2026, 3, 1))
 STAYS_PER_DAY = 300
+# A report and its four charts (matplotlib, drawn on the server) take seconds on a busy machine.
+READY_MS = 30_000
 CHARTS = ("hourly-occupancy", "occupancy-series", "revenue", "road-map")
 
 
@@ -89,16 +91,16 @@ def sign_in(page: Page, site: LiveSite, username: str, password: str = STAFF_PAS
 def signed_in(page: Page, site: LiveSite, username: str) -> None:
     sign_in(page, site, username)
     expect(page.locator("#who")).to_have_text("Signed in as Bureau Analyst (bureau)")
-    expect(page.locator("#dashboard")).to_have_attribute("data-state", "ready")
+    expect(page.locator("#dashboard")).to_have_attribute("data-state", "ready", timeout=READY_MS)
 
 
 def show(page: Page, period: str, start: str) -> None:
     page.locator("#start").fill(start)
     page.locator("#period").select_option(period)
     expect(page.locator("#dashboard")).to_have_attribute(
-        "data-query", f"place_type=district&period={period}&start={start}"
+        "data-query", f"place_type=district&period={period}&start={start}", timeout=READY_MS
     )
-    expect(page.locator("#dashboard")).to_have_attribute("data-state", "ready")
+    expect(page.locator("#dashboard")).to_have_attribute("data-state", "ready", timeout=READY_MS)
 
 
 def figure(page: Page, label: str, column: int = 1) -> str:
