@@ -53,9 +53,10 @@ def zones(district: str) -> Response:
     areas = {a: u for a, u in db.execute(select(Area.id, Area.uuid).where(Area.district_id == place.id))}
     with_geometry = request.args.get("include_geometry", "true").lower() != "false"
     _, policy_ids = district_policies(db, place, now)
+    bay_codes = _bay_tariff_codes(db, [r.id for r in roads])
     items = [
         _zone(r, counts.get(r.id), space_ids.get(r.id, []), areas, distances.get(r.id), now, with_geometry)
-        | {"curb_policy_ids": policy_ids.get(r.tariff_code, [])}
+        | {"curb_policy_ids": _zone_policy_ids(r, bay_codes.get(r.id, []), policy_ids)}
         for r in roads
     ]
     return envelope(place, "zones", items, now, media_type, page_links(page, size, total))
@@ -78,6 +79,11 @@ def spaces(district: str) -> Response:
     ).all()
     states = bay_states(db, place.id, [bay.id for bay, _ in rows])
     items = [_space(bay, zone, states.get(bay.id, UNKNOWN), now) for bay, zone in rows]
+    if any(bay.tariff_code for bay, _ in rows):
+        _, policy_ids = district_policies(db, place, now)
+        for item, (bay, _) in zip(items, rows, strict=True):
+            if bay.tariff_code:  # CDS spaces have no policy field: a custom attribute (strings)
+                item["custom_attributes"]["curb_policy_ids"] = ",".join(policy_ids.get(bay.tariff_code, []))
     return envelope(place, "spaces", items, now, media_type, page_links(page, size, total))
 
 
@@ -192,6 +198,29 @@ def _space(bay: Bay, zone_uuid: str, state: str, now: datetime) -> dict[str, Any
     if state != UNKNOWN:  # CDS: leave `available` out when availability is unknown
         space["available"] = state == VACANT
     return space
+
+
+def _bay_tariff_codes(db: Any, road_ids: list[int]) -> dict[int, list[str]]:
+    """By road, the tariffs of its bays that have their own (a city's signs per bay)."""
+    out: dict[int, list[str]] = {}
+    if road_ids:
+        rows = db.execute(
+            select(Bay.road_id, Bay.tariff_code)
+            .where(Bay.road_id.in_(road_ids), Bay.tariff_code.is_not(None))
+            .distinct()
+            .order_by(Bay.road_id, Bay.tariff_code)
+        )
+        for road_id, code in rows:
+            out.setdefault(road_id, []).append(code)
+    return out
+
+
+def _zone_policy_ids(road: Road, bay_codes: list[str], policy_ids: dict[str, list[str]]) -> list[str]:
+    """A zone's policies: its road's tariff's, and those of its bays' own tariffs."""
+    found = list(policy_ids.get(road.tariff_code, []))
+    for code in bay_codes:
+        found.extend(i for i in policy_ids.get(code, []) if i not in found)
+    return found
 
 
 def _space_ids(db: Any, road_ids: list[int]) -> dict[int, list[str]]:

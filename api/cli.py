@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.database import new_session
+from enforcement.violations import stay_violations
 from parking.errors import DomainError
 from parking.inventory import ensure_district, get_district, import_bays
 from parking.models import District
@@ -28,6 +29,7 @@ def init_app(app: Flask) -> None:
     from api.cli_access import access_matrix
     from api.cli_demo import demo_cards, seed_history, simulate
     from api.cli_forecast import forecast_calibration
+    from api.cli_restrictions import import_restrictions_command, melbourne_compliance
     from api.cli_staff import create_staff
     from bench import commands as bench_commands
 
@@ -36,6 +38,8 @@ def init_app(app: Flask) -> None:
         migrate,
         seed_demo,
         import_bays_command,
+        import_restrictions_command,
+        melbourne_compliance,
         create_device_command,
         revoke_device_command,
         create_staff_token,
@@ -249,7 +253,8 @@ def create_staff_token(district: str, role: str, name: str) -> None:
 @click.option("--until", help="ISO 8601 with offset: stays started before this time.")
 @_domain_errors
 def export_stays(district: str, since: str | None, until: str | None) -> None:
-    """Write stays as CSV to standard output: bay,road,plate,started_at,ended_at,sources."""
+    """Write stays as CSV to standard output: bay,road,plate,started_at,ended_at,sources,violations
+    (the rules the stay was flagged for, `;`-separated, empty when none)."""
     flt = StayFilter(since=_iso(since, "--since"), until=_iso(until, "--until"))
     db = new_session()
     try:
@@ -258,7 +263,8 @@ def export_stays(district: str, since: str | None, until: str | None) -> None:
 
         zone = ZoneInfo(place.time_zone)
         out = csv.writer(sys.stdout, lineterminator="\n")
-        out.writerow(["bay", "road", "plate", "started_at", "ended_at", "sources"])
+        out.writerow(["bay", "road", "plate", "started_at", "ended_at", "sources", "violations"])
+        flagged = stay_violations(db, place.id)
         for stay in iter_stays(db, place.id, flt, _now()):
             out.writerow(
                 [
@@ -268,6 +274,7 @@ def export_stays(district: str, since: str | None, until: str | None) -> None:
                     stay.started_at.astimezone(zone).isoformat(),
                     stay.ended_at.astimezone(zone).isoformat() if stay.ended_at else "",
                     ";".join(stay.sources),
+                    ";".join(flagged.get(stay.uuid, [])),
                 ]
             )
     finally:

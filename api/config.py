@@ -26,6 +26,8 @@ def defaults() -> dict[str, Any]:
         # task nobody took this long is escalated to the police feed; arrears this old get a
         # daily warden task.
         "ENFORCEMENT_UNREGISTERED_MINUTES": 10,
+        # The overstay sweep judges the stays written within this many days (a replayed day too).
+        "ENFORCEMENT_OVERSTAY_LOOK_BACK_DAYS": 7,
         "ENFORCEMENT_ESCALATE_MINUTES": 30,
         "ENFORCEMENT_ARREARS_DAYS": 7,
         # The scheduler lease: held this long, renewed every third of it.

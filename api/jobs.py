@@ -72,7 +72,9 @@ def _sweep(name: str) -> Callable[[Session, datetime, int | None, Flask], str]:
     def run(db: Session, now: datetime, district_id: int | None, app: Flask) -> str:
         cfg = app.config
         sweeps: dict[str, Callable[[District], SweepResult]] = {
-            "overstay": lambda d: sweep_overstays(db, d, now),
+            "overstay": lambda d: sweep_overstays(
+                db, d, now, timedelta(days=cfg["ENFORCEMENT_OVERSTAY_LOOK_BACK_DAYS"])
+            ),
             "restriction": lambda d: sweep_restrictions(db, d, now),
             "unregistered": lambda d: sweep_unregistered(
                 db, d, now, timedelta(minutes=cfg["ENFORCEMENT_UNREGISTERED_MINUTES"])

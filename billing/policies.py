@@ -6,7 +6,10 @@ a whole amount per minute with `increment_duration` and `start_duration`/`end_du
 minutes since arrival, `maximum_fee` the cap per stay; its time spans are the band's windows
 within the version's validity. Each restriction (a clearway) becomes a `no stopping` or
 `no parking` policy that takes precedence (priority 1) over holiday bands (2) and other bands
-(3). Policy ids are derived from the version and the version after it, so an id always names
+(3). Each window-specific maximum stay (`stay_limits`, a city's signs) becomes a policy of
+priority 2 whose rule states the limit (`max_stay` in minutes; `loading` for a loading zone;
+only for `accessible` users in a bay for disability permits, with a first rule giving them
+their extension elsewhere) and whose time spans are the sign's. Policy ids are derived from the version and the version after it, so an id always names
 the same content (CDS requires it) even once a later version bounds this one's validity.
 """
 
@@ -19,7 +22,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from billing.models import TariffVersion
-from billing.tariff import WEEKDAYS, Band, Tariff, hhmm
+from billing.tariff import WEEKDAYS, Band, StayLimit, Tariff, hhmm
 from billing.tariffs import TariffBook, compiled
 from parking.clock import to_ms
 from parking.models import District
@@ -51,6 +54,18 @@ def version_policies(
                 "time_spans": _spans(restriction.days, restriction.windows, start, end),
             }
         )
+    for i, limit in enumerate(tariff.stay_limits):
+        policies.append(
+            {
+                "curb_policy_id": policy_id(version, following, f"limit:{i}"),
+                "name": limit.sign or limit.name,
+                "description": _limit_description(tariff, limit, version),
+                "published_date": published,
+                "priority": 2,
+                "rules": _limit_rules(limit),
+                "time_spans": _spans(limit.days, limit.windows, start, end),
+            }
+        )
     for i, band in enumerate(tariff.bands):
         policies.append(
             {
@@ -64,6 +79,32 @@ def version_policies(
             }
         )
     return policies
+
+
+def _limit_rules(limit: StayLimit) -> list[dict[str, Any]]:
+    rule: dict[str, Any] = {
+        "activity": "loading" if limit.loading_zone else "parking",
+        "max_stay": limit.max_stay_minutes,
+        "max_stay_unit": "minute",
+    }
+    if limit.disabled_only:
+        return [{**rule, "user_classes": ["accessible"]}]
+    rules = []
+    if limit.disability_extension_minutes:
+        rules.append({**rule, "max_stay": limit.disability_extension_minutes, "user_classes": ["accessible"]})
+    rules.append(rule)
+    return rules
+
+
+def _limit_description(tariff: Tariff, limit: StayLimit, version: TariffVersion) -> str:
+    parts = [f"Tariff {version.code} version {version.version}. Sign: {limit.sign or limit.name}."]
+    parts.append("Metered." if limit.metered else "Not metered.")
+    if limit.loading_zone:
+        parts.append("Loading zone.")
+    if limit.disabled_only:
+        parts.append("Disability permit holders only.")
+    parts.append(f"Overstays after the limit plus {tariff.grace_minutes} minutes of grace.")
+    return " ".join(parts)
 
 
 def _rules(tariff: Tariff, band: Band) -> list[dict[str, Any]]:

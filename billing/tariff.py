@@ -12,6 +12,13 @@ A tariff document (JSON, versioned in `TariffVersion`) describes, for one kind o
   `cap_per_stay`, `max_stay_minutes` and `grace_minutes` (enforcement), `vehicle_classes`
   (a percentage of the fee and optionally their own free minutes), and `restrictions`:
   no-parking or no-stopping windows (a peak-hour clearway).
+- `stay_limits` (optional): maximum stays of their own in some local windows, as a city's
+  signs state them (`1P MTR M-SAT 7:30-18:30`): each with `days` and `windows` as a band's,
+  `max_stay_minutes`, and what the sign says besides: `metered`, `loading_zone`,
+  `disabled_only`, `disability_extension_minutes`, the `sign` text itself. On a date of
+  `holidays` only the limits whose days include `holiday` apply. `grace_minutes` applies
+  to them too. Which limit a stay crossing windows keeps is enforcement's rule
+  (enforcement/window_limits.py, docs/ENFORCEMENT.md).
 
 The fee is a parking meter: from the end of the free minutes, increments are bought one after
 another until the stay has ended; each increment is priced by the band and tier in force at
@@ -86,6 +93,19 @@ class Restriction:
     activity: str
     days: frozenset[str]
     windows: tuple[tuple[int, int], ...]
+
+
+@dataclass(frozen=True)
+class StayLimit:
+    name: str
+    days: frozenset[str]
+    windows: tuple[tuple[int, int], ...]
+    max_stay_minutes: int
+    metered: bool = False
+    loading_zone: bool = False
+    disabled_only: bool = False
+    disability_extension_minutes: int | None = None
+    sign: str | None = None
 
 
 @dataclass(frozen=True)
@@ -180,6 +200,7 @@ class Tariff:
         self.holidays: frozenset[date] = parsed["holidays"]
         self.vehicle_classes: dict[str, VehicleClass] = parsed["vehicle_classes"]
         self.restrictions: tuple[Restriction, ...] = parsed["restrictions"]
+        self.stay_limits: tuple[StayLimit, ...] = parsed["stay_limits"]
         self.zone = ZoneInfo(time_zone)
         self._has_holiday_bands = any("holiday" in b.days for b in self.bands)
         self._segments = lru_cache(maxsize=64)(self._day_segments)
@@ -380,6 +401,7 @@ def parse_document(document: Mapping[str, Any]) -> dict[str, Any]:
                 bands.append(band)
     classes = _vehicle_classes(document.get("vehicle_classes", {}), problems)
     restrictions = _restrictions(document.get("restrictions", []), problems)
+    stay_limits = _stay_limits(document.get("stay_limits", []), problems)
     unknown = set(document) - _DOCUMENT_KEYS
     if unknown:
         problems.append(f"unknown fields: {', '.join(sorted(unknown))}")
@@ -398,6 +420,7 @@ def parse_document(document: Mapping[str, Any]) -> dict[str, Any]:
         "bands": tuple(bands),
         "vehicle_classes": classes,
         "restrictions": restrictions,
+        "stay_limits": stay_limits,
     }
 
 
@@ -413,12 +436,25 @@ _DOCUMENT_KEYS = {
     "bands",
     "vehicle_classes",
     "restrictions",
+    "stay_limits",
 }
 
 _BAND_KEYS = {"name", "days", "windows", "tiers"}
 _TIER_KEYS = {"until_minute", "increment_minutes", "amount"}
 _CLASS_KEYS = {"percent", "free_minutes"}
 _RESTRICTION_KEYS = {"name", "activity", "days", "windows"}
+_LIMIT_KEYS = {
+    "name",
+    "days",
+    "windows",
+    "max_stay_minutes",
+    "metered",
+    "loading_zone",
+    "disabled_only",
+    "disability_extension_minutes",
+    "sign",
+}
+_LIMIT_FLAGS = ("metered", "loading_zone", "disabled_only")
 
 
 def _unknown_fields(raw: Mapping[str, Any], known: set[str], where: str, problems: list[str]) -> None:
@@ -594,6 +630,47 @@ def _restrictions(raw: Any, problems: list[str]) -> tuple[Restriction, ...]:
         windows = _windows(spec.get("windows"), where, problems)
         if len(problems) == before:
             found.append(Restriction(name=name, activity=activity, days=days, windows=windows))  # type: ignore[arg-type]
+    return tuple(found)
+
+
+def _stay_limits(raw: Any, problems: list[str]) -> tuple[StayLimit, ...]:
+    if not isinstance(raw, list):
+        problems.append("stay_limits: a list")
+        return ()
+    found: list[StayLimit] = []
+    for i, spec in enumerate(raw):
+        where = f"stay_limits[{i}]"
+        if not isinstance(spec, Mapping):
+            problems.append(f"{where}: a stay limit is an object")
+            continue
+        before = len(problems)
+        _unknown_fields(spec, _LIMIT_KEYS, where, problems)
+        name, sign = spec.get("name"), spec.get("sign")
+        if not isinstance(name, str) or not name:
+            problems.append(f"{where}.name: a non-empty string is required")
+        if sign is not None and not isinstance(sign, str):
+            problems.append(f"{where}.sign: the sign's text, a string")
+        days = _days(spec.get("days"), where, problems)
+        windows = _windows(spec.get("windows"), where, problems)
+        max_stay = _minutes(spec, "max_stay_minutes", problems, default=None, positive=True)
+        extension = _minutes(spec, "disability_extension_minutes", problems, default=None)
+        for flag in _LIMIT_FLAGS:
+            if not isinstance(spec.get(flag, False), bool):
+                problems.append(f"{where}.{flag}: true or false")
+        if max_stay is None:
+            problems.append(f"{where}.max_stay_minutes: required")
+        if len(problems) == before:
+            found.append(
+                StayLimit(
+                    name=name,  # type: ignore[arg-type]
+                    days=days,
+                    windows=windows,
+                    max_stay_minutes=max_stay,
+                    disability_extension_minutes=extension,
+                    sign=sign,
+                    **{flag: spec.get(flag, False) for flag in _LIMIT_FLAGS},
+                )
+            )
     return tuple(found)
 
 

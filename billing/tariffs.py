@@ -26,7 +26,7 @@ from billing.models import (
 from billing.tariff import InvalidTariffError, Tariff
 from parking.db import insert_rows, update_rows
 from parking.errors import ConflictError, NotFoundError
-from parking.models import District, Road, Stay
+from parking.models import Bay, District, Road, Stay
 
 _FEE = cast(Table, StayFee.__table__)
 # Event times start in 2000 (sensors/cds.py); no tariff can be in force before any stay.
@@ -172,12 +172,13 @@ def price_ended_stays(db: Session, district: District, now: datetime) -> int:
             stay.started_at,
             stay.ended_at,
             stay.updated_at,
-            cast(Table, Road.__table__).c.tariff_code,
+            func.coalesce(Bay.tariff_code, Road.tariff_code).label("tariff_code"),
             fee.stay_id.label("priced"),
             fee.amount.label("priced_amount"),
             paid_so_far.label("paid"),
         )
         .join(Road, Road.id == stay.road_id)
+        .join(Bay, Bay.id == stay.bay_id)
         .outerjoin(_FEE, fee.stay_id == stay.id)
         .where(
             stay.district_id == district.id,

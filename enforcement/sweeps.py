@@ -12,7 +12,7 @@ from collections import defaultdict
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Integer, String, and_, case, exists, literal
+from sqlalchemy import Integer, String, and_, case, exists, func, literal, or_
 from sqlalchemy.orm import Session
 
 from billing.tariffs import TariffBook, compiled
@@ -30,19 +30,34 @@ from enforcement.violations import (
     constants,
     end_violations,
     open_stays,
+    recent_stays,
     record_violations,
+    stay_is_open,
     withdraw_violations,
 )
+from enforcement.window_sweep import OVERSTAY_LOOK_BACK, sweep_window_overstays
 from parking.db import UTCDateTime, json_object, json_value, utc_plus_seconds
-from parking.models import District, Road, Stay
+from parking.models import Bay, District, Road, Stay
 from sensors.models import CurbEvent
 
 UNREGISTERED_AFTER = timedelta(minutes=10)
 
 
-def sweep_overstays(db: Session, district: District, now: datetime) -> SweepResult:
-    """Open stays that have lasted longer than their tariff's maximum stay plus grace. The
-    tariff is the version in force when the stay started (the one the driver parked under)."""
+def sweep_overstays(
+    db: Session, district: District, now: datetime, look_back: timedelta = OVERSTAY_LOOK_BACK
+) -> SweepResult:
+    """Stays still there or written within `look_back` of `now` that lasted, or have lasted so far,
+    longer than their tariff allows: its maximum stay plus grace, or the limit of the window
+    their clock started in (`enforcement.window_limits`). The tariff is the bay's own, else
+    its road's, in the version in force when the stay started (the one the driver parked
+    under). Ended stays are flagged too; only stays still there get a warden's task."""
+    since = now - look_back
+    found, tasks = _sweep_max_stays(db, district, now, since)
+    window_found, window_tasks = sweep_window_overstays(db, district, now, since)
+    return _finish(db, district, now, OVERSTAY, found + window_found, tasks + window_tasks)
+
+
+def _sweep_max_stays(db: Session, district: District, now: datetime, since: datetime) -> tuple[int, int]:
     book = TariffBook.load(db, district)
     limits = []
     for code, versions in book.versions.items():
@@ -63,7 +78,7 @@ def sweep_overstays(db: Session, district: District, now: datetime) -> SweepResu
                     }
                 )
     if not limits:
-        return _finish(db, district, now, OVERSTAY, 0, 0)
+        return 0, 0
     at, minutes = UTCDateTime(), Integer()
     types = {"code": String(), "effective_from": at, "until": at, "latest_start": at}
     by_version = constants("limits", limits, types | dict.fromkeys(list(limits[0])[4:], minutes))
@@ -74,28 +89,22 @@ def sweep_overstays(db: Session, district: District, now: datetime) -> SweepResu
         ("max_stay_minutes", by_version.c.max_stay_minutes),
         ("grace_minutes", by_version.c.grace_minutes),
     )
+    breached_at = utc_plus_seconds(Stay.started_at, by_version.c.limit_seconds)
     found = (
-        open_stays(
-            district.id,
-            OVERSTAY,
-            now,
-            utc_plus_seconds(Stay.started_at, by_version.c.limit_seconds),
-            evidence,
-        )
+        recent_stays(district.id, OVERSTAY, now, since, breached_at, evidence)
         .join(Road, Road.id == Stay.road_id)
         .join(
             by_version,
             and_(
-                by_version.c.code == Road.tariff_code,
+                by_version.c.code == func.coalesce(Bay.tariff_code, Road.tariff_code),
                 Stay.started_at >= by_version.c.effective_from,
                 Stay.started_at < by_version.c.until,
                 Stay.started_at < by_version.c.latest_start,
             ),
         )
+        .where(or_(Stay.ended_at.is_(None), Stay.ended_at > breached_at))
     )
-    return _finish(
-        db, district, now, OVERSTAY, *_record(db, district, OVERSTAY, TEAM_FOR_RULE[OVERSTAY], found, now)
-    )
+    return _record(db, district, OVERSTAY, TEAM_FOR_RULE[OVERSTAY], found, now, stay_is_open())
 
 
 def sweep_restrictions(db: Session, district: District, now: datetime) -> SweepResult:

@@ -103,6 +103,49 @@ def open_stays(district_id: int, rule: str, now: datetime, started_at: Any, evid
     )
 
 
+def recent_stays(
+    district_id: int, rule: str, now: datetime, since: datetime, started_at: Any, evidence: Any
+) -> Select[Any]:
+    """As `open_stays`, for every stay of the district still there or written (arrived,
+    ended, re-derived) since `since`: a closed stay's overstay is a violation too (the
+    compliance figure, and what a council's flag records), and a past day replayed or sent
+    late is judged when it arrives; joined to its bay."""
+    return (
+        select(
+            random_uuid(),
+            literal(district_id),
+            literal(rule),
+            Stay.id,
+            Stay.bay_id,
+            Stay.road_id,
+            Stay.plate,
+            Stay.plate_key,
+            Stay.started_at,
+            started_at,
+            evidence,
+            literal(now, UTCDateTime()),
+        )
+        .select_from(Stay)
+        .join(Bay, Bay.id == Stay.bay_id)
+        .where(
+            Stay.district_id == district_id,
+            recently_written(since),
+            ~exists().where(Violation.stay_id == Stay.id, Violation.rule == rule),
+        )
+    )
+
+
+def recently_written(since: datetime) -> Any:
+    """The stays a sweep with a look-back to `since` judges: open ones, and those written
+    since (by the device clock a replayed day is years old; by the server's it is new)."""
+    return or_(Stay.ended_at.is_(None), Stay.updated_at >= since)
+
+
+def stay_is_open() -> Any:
+    """The condition on a violation that its stay still lasts (a warden can still find it)."""
+    return exists().where(Stay.id == Violation.stay_id, Stay.ended_at.is_(None))
+
+
 def record_violations(
     db: Session,
     district_id: int,
@@ -121,6 +164,14 @@ def record_violations(
     found_count = _count(db, violations.on_conflict_do_nothing(index_elements=["stay_id", "rule"]))
     if not found_count:
         return 0, 0
+    return found_count, record_tasks(db, district_id, rule, kind, team, now, *conditions)
+
+
+def record_tasks(
+    db: Session, district_id: int, rule: str, kind: str, team: str, now: datetime, *conditions: Any
+) -> int:
+    """An open task of `team` for each violation of `rule` detected at `now` and matching
+    `conditions` (one per violation: the task's key names it). Returns the tasks written."""
     tasks = select(
         random_uuid(),
         Violation.district_id,
@@ -143,7 +194,7 @@ def record_violations(
         *conditions,
     )
     statement = _insert(db, _TASK).from_select(_TASK_COLUMNS, tasks)
-    return found_count, _count(db, statement.on_conflict_do_nothing(index_elements=["district_id", "key"]))
+    return _count(db, statement.on_conflict_do_nothing(index_elements=["district_id", "key"]))
 
 
 _VIOLATION_COLUMNS = [
@@ -350,6 +401,23 @@ def withdraw_violations(
         violation.evidence = {**violation.evidence, "withdrawn_at": now.isoformat()}
     db.flush()
     return len(disproved), cancelled
+
+
+def stay_violations(db: Session, district_id: int) -> dict[str, list[str]]:
+    """By stay uuid, the rules its stay was flagged for (withdrawn violations left out)."""
+    rows = db.execute(
+        select(Stay.uuid, Violation.rule)
+        .join(Stay, Stay.id == Violation.stay_id)
+        .where(
+            Violation.district_id == district_id,
+            or_(Violation.ended_at.is_(None), Violation.ended_at > Violation.started_at),
+        )
+        .order_by(Stay.uuid, Violation.rule)
+    )
+    found: dict[str, list[str]] = {}
+    for uuid, rule in rows:
+        found.setdefault(uuid, []).append(rule)
+    return found
 
 
 def _acted_on() -> Any:

@@ -101,6 +101,9 @@ class Bay(Base):
     lng: Mapped[float]
     geometry: Mapped[dict[str, Any]]
     length_cm: Mapped[int]
+    # The bay's own tariff (billing.TariffVersion.code) where its signs differ from its
+    # road's; None: the road's `tariff_code` applies.
+    tariff_code: Mapped[str | None] = mapped_column(String(40))
     published_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     # Derived from the event log by the timeline; `unknown` until the first event.
@@ -137,6 +140,7 @@ class Stay(PlateKeyed, Base):
         Index("ix_stay_district_started", "district_id", "started_at"),
         Index("ix_stay_road_started", "road_id", "started_at"),
         Index("ix_stay_plate_key", "district_id", "plate_key"),
+        Index("ix_stay_district_updated", "district_id", "updated_at"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
