@@ -80,12 +80,14 @@ def melbourne_compliance(district: str, top: int) -> None:
     and precision of its flags with the council's, per stay, beside the plain reading's."""
     from fixtures import fidelity
 
-    started = time.perf_counter()
-    run_saturday(district)
-    seconds = time.perf_counter() - started
+    phases = run_saturday(district)
     signs = fidelity.read_signs()
     result = fidelity.compare(fidelity.council_stays(signs), flagged_stays(district), signs)
-    click.echo(f"import, replay and sweep: {seconds:.1f} s")
+    click.echo(
+        f"import, replay and sweep: {sum(phases.values()):.1f} s ("
+        + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in phases.items())
+        + ")"
+    )
     click.echo(result.project.line("project"))
     click.echo(result.plain.line("plain reading"))
     for title, counts in (
@@ -97,9 +99,10 @@ def melbourne_compliance(district: str, top: int) -> None:
             click.echo(f"  {count:5d}  {text}")
 
 
-def run_saturday(district: str) -> None:
+def run_saturday(district: str) -> dict[str, float]:
     """The bays, a data feed, the Saturday's records through the push endpoint, the signs,
-    and one overstay sweep (its look-back reaches the stays just written)."""
+    and one overstay sweep (its look-back reaches the stays just written). Returns the
+    seconds each phase took."""
     from fixtures import fidelity
     from fixtures.replay import HttpSender, replay_files
     from parking.inventory import ensure_district, import_bays
@@ -107,6 +110,8 @@ def run_saturday(district: str) -> None:
 
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     now = _now()
+    phases: dict[str, float] = {}
+    started = time.perf_counter()
     with _unit_of_work() as db:
         place, _ = ensure_district(
             db, district, now, name="Melbourne", time_zone="Australia/Melbourne", currency="AUD"
@@ -116,7 +121,11 @@ def run_saturday(district: str) -> None:
             db, place, features, "bayId", ["Street", "BetweenStreet1", "BetweenStreet2", "SideofStreet"], now
         )
         token = create_device(db, place, "data_feed", now).token
+    phases["bays"] = time.perf_counter() - started
+    started = time.perf_counter()
     replay_files(HttpSender.for_app(app, token), district, [fidelity.SESSIONS], 1000, None, False)
+    phases["replay"] = time.perf_counter() - started
+    started = time.perf_counter()
     with _unit_of_work() as db:
         place = get_district(db, district)
         import_restrictions(
@@ -127,7 +136,11 @@ def run_saturday(district: str) -> None:
             datetime.fromisoformat(MELBOURNE_EFFECTIVE_FROM),
             now,
         )
+        phases["restrictions"] = time.perf_counter() - started
+        started = time.perf_counter()
         sweep_overstays(db, place, _now(), timedelta(days=7))
+    phases["sweep"] = time.perf_counter() - started
+    return phases
 
 
 def flagged_stays(district: str) -> set[tuple[str, datetime]]:

@@ -319,11 +319,33 @@ def test_export_stays_writes_csv_with_local_offsets_and_an_empty_end_while_open(
     rows = exported(app)
 
     assert rows == [
-        ["bay", "road", "plate", "started_at", "ended_at", "sources"],
-        ["L1", "SHORE RD / HILL ST / LAKE ST / N", "GA12345", "2026-03-02T07:00:00+08:00", "2026-03-02T08:00:00+08:00", "data_feed"],
-        ["L2", "SHORE RD / HILL ST / LAKE ST / N", "", "2026-03-02T08:30:00+08:00", "2026-03-02T09:15:00+08:00", "data_feed"],
-        ["L1", "SHORE RD / HILL ST / LAKE ST / N", "", "2026-03-02T09:30:00+08:00", "", "data_feed"],
+        ["bay", "road", "plate", "started_at", "ended_at", "sources", "violations"],
+        ["L1", "SHORE RD / HILL ST / LAKE ST / N", "GA12345", "2026-03-02T07:00:00+08:00", "2026-03-02T08:00:00+08:00", "data_feed", ""],
+        ["L2", "SHORE RD / HILL ST / LAKE ST / N", "", "2026-03-02T08:30:00+08:00", "2026-03-02T09:15:00+08:00", "data_feed", ""],
+        ["L1", "SHORE RD / HILL ST / LAKE ST / N", "", "2026-03-02T09:30:00+08:00", "", "data_feed", ""],
     ]  # fmt: skip
+
+
+@pytest.mark.usefixtures("three_stays")
+def test_export_stays_ends_each_row_with_the_rules_its_stay_was_flagged_for_ended_stays_too(
+    app: Flask, db: Session, clock: FixedClock
+) -> None:
+    from billing.tariffs import publish_tariff
+
+    place = db.scalars(select(District).where(District.slug == SLUG)).one()
+    every_day = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+    tariff = {
+        "name": "45 minutes",
+        "max_stay_minutes": 45,
+        "bands": [{"name": "all", "days": every_day, "windows": [["00:00", "24:00"]], "tiers": [{"increment_minutes": 15, "amount": 0}]}],
+    }  # fmt: skip
+    publish_tariff(db, place, "standard", tariff, local(0), clock.now())
+    swept = run(app, "run-job", "overstay", "--district", SLUG)
+    assert swept.exit_code == 0, swept.output
+
+    rows = exported(app)
+
+    assert [row[-1] for row in rows] == ["violations", "overstay", "", ""]
 
 
 @pytest.mark.usefixtures("three_stays")
@@ -346,7 +368,7 @@ def test_export_stays_since_and_until_keep_the_stays_that_overlap_the_window(
 ) -> None:
     rows = exported(app, *window)
 
-    assert rows[0] == ["bay", "road", "plate", "started_at", "ended_at", "sources"]
+    assert rows[0] == ["bay", "road", "plate", "started_at", "ended_at", "sources", "violations"]
     assert [row[3][11:16] for row in rows[1:]] == starts
 
 
