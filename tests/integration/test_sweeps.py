@@ -113,6 +113,37 @@ def test_a_stay_exactly_at_max_stay_plus_grace_is_not_an_overstay_one_second_lat
     assert sweep_overstays(db, town.district, clock.now() + timedelta(seconds=1)).found == 1
 
 
+def test_a_stay_that_overstayed_and_already_left_is_a_violation_ended_at_its_end_with_no_task(
+    db: Session, town: SmallDistrict, clock: FixedClock
+) -> None:
+    start = clock.now() - timedelta(hours=5)
+    arrive(db, town, "T1-1", start)
+    leave(db, town, "T1-1", start + timedelta(hours=3))
+    arrive(db, town, "T1-2", start)
+    leave(db, town, "T1-2", start + timedelta(minutes=130))  # at the limit: no overstay
+
+    result = sweep_overstays(db, town.district, clock.now())
+
+    assert (result.found, result.tasks, result.ended) == (1, 0, 1)
+    [violation] = violations(db, "overstay")
+    assert violation.started_at == start + timedelta(minutes=130)
+    assert violation.ended_at == start + timedelta(hours=3)
+    assert tasks(db, violation_id=violation.id) == []
+    assert sweep_overstays(db, town.district, clock.now() + timedelta(minutes=1)).found == 0
+
+
+def test_the_overstay_sweep_judges_ended_stays_written_within_its_look_back_only(
+    db: Session, town: SmallDistrict, clock: FixedClock
+) -> None:
+    start = clock.now() - timedelta(hours=5)
+    arrive(db, town, "T1-1", start)
+    leave(db, town, "T1-1", start + timedelta(hours=3))
+
+    later = clock.now() + timedelta(days=8)
+    assert sweep_overstays(db, town.district, later).found == 0
+    assert sweep_overstays(db, town.district, later, look_back=timedelta(days=9)).found == 1
+
+
 def test_a_violation_ends_when_the_vehicle_leaves_and_its_untaken_task_is_cancelled(
     db: Session, town: SmallDistrict, clock: FixedClock
 ) -> None:
