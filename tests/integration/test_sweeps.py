@@ -144,6 +144,35 @@ def test_the_overstay_sweep_judges_ended_stays_written_within_its_look_back_only
     assert sweep_overstays(db, town.district, later, look_back=timedelta(days=9)).found == 1
 
 
+def test_bays_with_their_own_signs_are_swept_by_the_window_limit_their_clock_started_under(
+    db: Session, town: SmallDistrict, clock: FixedClock
+) -> None:
+    signs = {
+        "name": "signs",
+        "grace_minutes": 5,
+        "bands": [{"name": "no fee", "days": WEEK, "windows": [["00:00", "24:00"]], "tiers": [{"increment_minutes": 60, "amount": 0}]}],
+        "stay_limits": [{"name": "1P", "days": WEEK, "windows": [["07:30", "18:30"]], "max_stay_minutes": 60, "sign": "1P MTR"}],
+    }  # fmt: skip
+    publish_tariff(db, town.district, "signs-1p", signs, clock.now() - timedelta(days=1), clock.now())
+    for name in ("T1-2", "T1-3"):
+        town.bay(name).tariff_code = "signs-1p"
+    start = clock.now() - timedelta(minutes=70)  # 08:50 local, under the 1P sign
+    for name in ("T1-1", "T1-2", "T1-3"):
+        arrive(db, town, name, start)
+    leave(db, town, "T1-2", clock.now() - timedelta(minutes=2))
+
+    result = sweep_overstays(db, town.district, clock.now())
+
+    assert (result.found, result.tasks) == (2, 1)  # T1-1 has its road's two hours
+    found = {v.bay_id: v for v in violations(db, "overstay")}
+    ended, still_there = found[town.bay("T1-2").id], found[town.bay("T1-3").id]
+    assert ended.started_at == still_there.started_at == start + timedelta(minutes=65)
+    assert ended.ended_at == clock.now() - timedelta(minutes=2) and still_there.ended_at is None
+    assert still_there.evidence["sign"] == "1P MTR" and still_there.evidence["max_stay_minutes"] == 60
+    assert [t.team for t in tasks(db, violation_id=still_there.id)] == ["warden"]
+    assert sweep_overstays(db, town.district, clock.now() + timedelta(minutes=1)).found == 0
+
+
 def test_a_violation_ends_when_the_vehicle_leaves_and_its_untaken_task_is_cancelled(
     db: Session, town: SmallDistrict, clock: FixedClock
 ) -> None:
