@@ -108,8 +108,8 @@ def _sweep_max_stays(db: Session, district: District, now: datetime, since: date
 
 
 def sweep_restrictions(db: Session, district: District, now: datetime) -> SweepResult:
-    """Open stays in bays whose road's tariff (the version in force now) has a no-parking or
-    no-stopping restriction in force now. No grace: the signs are up."""
+    """Open stays in bays whose tariff (the bay's own, else its road's; the version in force
+    now) has a no-parking or no-stopping restriction in force now. No grace: the signs are up."""
     book = TariffBook.load(db, district)
     by_team: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for code in book.versions:
@@ -150,10 +150,11 @@ def sweep_restrictions(db: Session, district: District, now: datetime) -> SweepR
         found = (
             open_stays(district.id, RESTRICTION, now, later, evidence)
             .join(Road, Road.id == Stay.road_id)
-            .join(window, window.c.code == Road.tariff_code)
+            .join(window, window.c.code == func.coalesce(Bay.tariff_code, Road.tariff_code))
         )
-        codes = exists().where(
-            Road.id == Violation.road_id, Road.tariff_code.in_([w["code"] for w in in_force])
+        codes = exists().where(  # the bay is the task query's own (correlated)
+            Road.id == Bay.road_id,
+            func.coalesce(Bay.tariff_code, Road.tariff_code).in_([w["code"] for w in in_force]),
         )
         written = _record(db, district, RESTRICTION, team, found, now, codes)
         found_count, tasks = found_count + written[0], tasks + written[1]

@@ -241,6 +241,26 @@ def test_no_restriction_violation_outside_the_window(
     assert sweep_restrictions(db, town.district, clock.now()).found == 0
 
 
+def test_a_bay_whose_own_signs_forbid_stopping_now_is_a_police_restriction_its_neighbours_are_not(
+    db: Session, town: SmallDistrict, clock: FixedClock
+) -> None:
+    clearway = {"name": "CW TOW", "activity": "no stopping", "days": WEEK, "windows": [["07:00", "11:00"]]}
+    publish_tariff(
+        db, town.district, "signs-cw", document([clearway]), clock.now() - timedelta(days=1), clock.now()
+    )
+    town.bay("T1-2").tariff_code = "signs-cw"
+    db.flush()
+    arrive(db, town, "T1-1", clock.now() - timedelta(minutes=5))
+    arrive(db, town, "T1-2", clock.now() - timedelta(minutes=5))
+
+    result = sweep_restrictions(db, town.district, clock.now())
+
+    assert (result.found, result.tasks) == (1, 1)
+    [violation] = violations(db, "restriction")
+    assert violation.bay_id == town.bay("T1-2").id
+    assert [t.team for t in tasks(db, violation_id=violation.id)] == ["police"]
+
+
 def test_a_stay_without_a_plate_past_n_minutes_raises_one_attendant_task(
     db: Session, town: SmallDistrict, clock: FixedClock
 ) -> None:
