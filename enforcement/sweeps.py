@@ -16,7 +16,7 @@ from sqlalchemy import Integer, String, and_, case, exists, func, literal, or_
 from sqlalchemy.orm import Session
 
 from billing.tariffs import TariffBook, compiled
-from enforcement.models import OBSTRUCTION, OVERSTAY, RESTRICTION, UNREGISTERED, Violation
+from enforcement.models import OBSTRUCTION, OVERSTAY, RESTRICTION, UNREGISTERED
 from enforcement.rules import (
     OBSTRUCTION_ATTRIBUTE,
     TASK_KIND_FOR_RULE,

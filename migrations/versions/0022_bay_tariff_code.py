@@ -3,14 +3,14 @@
 for the overstay sweep's look-back.
 
 Revision ID: 0022_bay_tariff_code
-Revises: 0015_overpayments
+Revises: 0016_identity
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0022_bay_tariff_code"
-down_revision = "0015_overpayments"
+down_revision = "0016_identity"
 branch_labels = None
 depends_on = None
 
