@@ -34,6 +34,7 @@ from parking.metrics import (
     unwatched_bays,
 )
 from parking.models import Bay, District, Road, Stay
+from parking.stay_rules import started_within
 from sensors.models import CurbEvent
 from sensors.watch import device_watch
 
@@ -113,7 +114,7 @@ def get_sessions(district: str) -> Response:
             CurbEvent,
             (CurbEvent.district_id == Stay.district_id) & (CurbEvent.event_id == Stay.start_event_id),
         )
-        .where(Stay.district_id == place.id, Stay.started_at >= start, Stay.started_at < end)
+        .where(Stay.district_id == place.id, started_within(start, end))
         .order_by(Stay.started_at, Stay.id)
     )
     if chosen is not None:

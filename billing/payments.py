@@ -54,6 +54,7 @@ from billing.tariffs import TariffBook, status_of, vehicle_class_for_plate
 from parking.errors import ConflictError, DomainError, InvalidInputError, NotFoundError
 from parking.models import Bay, District, Road, Stay
 from parking.plates import plate_key
+from parking.stay_rules import touching
 
 CHANNEL_ACCOUNT = "account"  # a signed-in driver paying what their plates owe, in the app
 # An attendant takes the fee a few minutes before the driver leaves: cash or QR for a stay that
@@ -573,8 +574,7 @@ def record_pos_payment(
             select(Stay)
             .where(
                 Stay.bay_id == bay_id,
-                Stay.started_at <= at,
-                (Stay.ended_at.is_(None)) | (Stay.ended_at >= at),
+                touching(at),  # closed: paid at the instant a stay ends, it is that stay's
             )
             .order_by(Stay.started_at.desc())
             .limit(1)

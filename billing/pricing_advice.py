@@ -33,6 +33,7 @@ from billing.tariffs import TariffBook, TariffInPastError, publish_tariff
 from parking.errors import ConflictError, NotFoundError
 from parking.metrics import OFFLINE, BayPlace, Hour, Interval, aggregates, load_bays, load_stays, tally
 from parking.models import District, Road, Stay
+from parking.stay_rules import started_within
 
 RAISE, KEEP, LOWER, HOLD = "raise", "keep", "lower", "hold"
 UnwatchedOf = Callable[[Sequence[BayPlace], Interval], Mapping[int, Sequence[Interval]]]
@@ -269,8 +270,7 @@ def replay_month(
         .join(StayFee, StayFee.stay_id == Stay.id)
         .where(
             Stay.district_id == district.id,
-            Stay.started_at >= start,
-            Stay.started_at < end,
+            started_within(start, end),
             Stay.ended_at.is_not(None),
         )
     )

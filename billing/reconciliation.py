@@ -31,6 +31,7 @@ from billing.models import (
 from billing.provider_records import ProviderCharge, charges_of, latest_syncs
 from billing.receipts import device_names
 from parking.models import District, Stay
+from parking.stay_rules import ended_within
 
 PENDING_TOO_LONG = timedelta(hours=1)
 UNPRICED = "unpriced"  # an ended stay that has no fee yet
@@ -163,7 +164,7 @@ def reconcile(db: Session, district: District, local_date: date, *, now: datetim
     stays = db.execute(
         select(Stay.id, StayFee)
         .outerjoin(StayFee, StayFee.stay_id == Stay.id)
-        .where(Stay.district_id == district.id, Stay.ended_at >= start, Stay.ended_at < end)
+        .where(Stay.district_id == district.id, ended_within(start, end))
     ).all()
     payments = list(
         db.scalars(

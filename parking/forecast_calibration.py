@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 from parking.forecast import cell_at, estimate, free_at, sample_instants, unwatched_at
 from parking.forecast_current import RoadNow, probability_free
 from parking.forecast_history import History, dwell_curves, history_counts
+from parking.stay_rules import is_going_at
 
 HORIZONS = (timedelta(minutes=15), timedelta(minutes=30))
 PREDICTORS = ("base rate (training)", "road rate", "history only", "history + current state")
@@ -100,7 +101,7 @@ class BayIndex:
             i = bisect.bisect_right(starts, at) - 1
             if i >= 0:
                 start, end = self.rows[bay][i]
-                if end is None or end > at:
+                if is_going_at(start, end, at):
                     out.append((bay, at - start))
         return out
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from parking.db import insert_rows
@@ -30,6 +30,7 @@ from parking.forecast import (
 )
 from parking.forecast_models import RoadDwell, RoadForecast
 from parking.models import Bay, Stay
+from parking.stay_rules import overlapping
 
 DISTRICT_PRIOR_STAYS = 5.0  # the district's dwell curve leans on an exponential this much
 
@@ -76,8 +77,7 @@ def load_history(
     rows = db.execute(
         select(Stay.road_id, Stay.bay_id, Stay.started_at, Stay.ended_at).where(
             Stay.district_id == district_id,
-            Stay.started_at < until,
-            or_(Stay.ended_at.is_(None), Stay.ended_at > since),
+            overlapping(since, until),
         )
     )
     for road_id, bay_id, started_at, ended_at in rows:

@@ -23,10 +23,11 @@ from itertools import starmap
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Connection, String, cast, func, or_, select, type_coerce
+from sqlalchemy import ColumnElement, Connection, String, cast, func, select, type_coerce
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from parking.models import Area, Bay, Road, Stay
+from parking.stay_rules import overlapping
 
 METRICS = ("total_sessions", "turnover", "average_dwell_time", "occupancy_percent")
 PLACE_TYPES = ("area", "zone", "space")
@@ -407,8 +408,7 @@ def load_stay_tuples(
         Stay.bay_id, _utc_text(connection, Stay.started_at), _utc_text(connection, Stay.ended_at)
     ).where(
         Stay.district_id == district_id,
-        Stay.started_at < end,
-        or_(Stay.ended_at.is_(None), Stay.ended_at > start),
+        overlapping(start, end),
     )
     if place is not None:
         query = query.where(stays_at(*place))

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from parking.db import UTCDateTime, json_has, json_without
 from parking.models import District, Stay
+from parking.stay_rules import touching
 
 # Values of billing/models.py (stay_fee.status) and enforcement/models.py (citation.status).
 SETTLED_FEES = ("paid", "free")
@@ -191,8 +192,7 @@ def _erase_events(district_id: int, cutoff: datetime) -> Update:
     covered = exists().where(
         Stay.bay_id == event.bay_id,
         Stay.plate_key.is_not(None),
-        Stay.started_at <= event.event_time,
-        or_(Stay.ended_at.is_(None), Stay.ended_at >= event.event_time),
+        touching(event.event_time),  # closed: a stay's end event carries its end time
     )
     return (
         _erase(_curb_event, district_id)

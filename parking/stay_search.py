@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from parking.models import Bay, Road, Stay, TimelineAnomaly
 from parking.plates import plate_key
+from parking.stay_rules import overlapping
 
 
 @dataclass(frozen=True)
@@ -53,10 +54,8 @@ def _query(district_id: int, flt: StayFilter) -> Select[Stay, str, str]:
         query = query.where(Bay.name == flt.bay)
     if flt.plate:
         query = query.where(Stay.plate_key == plate_key(flt.plate))
-    if flt.until:
-        query = query.where(Stay.started_at < flt.until)
-    if flt.since:
-        query = query.where(Stay.ended_at.is_(None) | (Stay.ended_at > flt.since))
+    if flt.since or flt.until:
+        query = query.where(overlapping(flt.since, flt.until))
     if flt.open is not None:
         query = query.where(Stay.ended_at.is_(None) if flt.open else Stay.ended_at.is_not(None))
     return query

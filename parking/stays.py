@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from parking.db import insert_rows, update_rows
 from parking.models import Bay, Stay, TimelineAnomaly, new_uuid
 from parking.plates import plate_key_or_none
+from parking.stay_rules import is_reaching, reaching
 from parking.timeline import DerivedStay, Timeline, TimelineEvent
 
 _STAY = cast(Table, Stay.__table__)
@@ -124,11 +125,7 @@ def _rederive(
     stay = _STAY.c
     lower = min(earliest for _, earliest, _ in late)
     by_bay: dict[int, list[_Row]] = {bay.id: [] for bay, _, _ in late}
-    rows = db.execute(
-        select(_STAY)
-        .where(stay.bay_id.in_(by_bay), stay.ended_at.is_(None) | (stay.ended_at >= lower))
-        .order_by(stay.started_at)
-    )
+    rows = db.execute(select(_STAY).where(stay.bay_id.in_(by_bay), reaching(lower)).order_by(stay.started_at))
     for row in rows:
         by_bay[row.bay_id].append(row)
     starts: dict[int, datetime | None] = {}
@@ -158,7 +155,7 @@ def _start_of(stays: list[_Row], earliest: datetime) -> tuple[datetime, list[_Ro
     is left; returns that time and the stays from it on."""
     start = earliest
     while True:
-        going = [s for s in stays if s.ended_at is None or s.ended_at >= start]
+        going = [s for s in stays if is_reaching(s.ended_at, start)]
         moved = min([start, *(s.started_at for s in going)])
         if moved == start:
             return start, going
@@ -167,7 +164,7 @@ def _start_of(stays: list[_Row], earliest: datetime) -> tuple[datetime, list[_Ro
 
 def _stays_from(db: Session, bay_id: int, start: datetime) -> list[_Row]:
     stay = _STAY.c
-    query = select(_STAY).where(stay.bay_id == bay_id, stay.ended_at.is_(None) | (stay.ended_at >= start))
+    query = select(_STAY).where(stay.bay_id == bay_id, reaching(start))
     return list(db.execute(query.order_by(stay.started_at)))
 
 

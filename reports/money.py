@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from billing.models import ARREARS, DUE, SUCCEEDED, Payment, PaymentAllocation, StayFee
 from parking.models import Stay
+from parking.stay_rules import ended_within
 from reports.places import Place
 
 CURRENT, PREVIOUS = 1, 0
@@ -37,8 +38,7 @@ def billed(
         .where(
             Stay.district_id == district_id,
             Stay.started_at < end,  # implied, but lets the (district, started) index narrow the scan
-            Stay.ended_at >= start,
-            Stay.ended_at < end,
+            ended_within(start, end),
             *place.within(Stay.road_id),
         )
         .group_by(tag)

@@ -15,6 +15,7 @@ from billing.models import StayFee
 from enforcement.models import Violation
 from parking.metrics import floor_to_local_hour, local_hours
 from parking.models import District, Road, Stay
+from parking.stay_rules import ended_within
 from reports.devices import load_watch
 from reports.figures import occupancy_percent
 from reports.occupancy import fold, hour_sums, load_place
@@ -104,8 +105,7 @@ def _road_figures(db: Session, district: District, period: Period, now: datetime
             .where(
                 Stay.district_id == district.id,
                 Stay.started_at < end,  # implied; narrows the scan by the (district, started) index
-                Stay.ended_at >= start,
-                Stay.ended_at < end,
+                ended_within(start, end),
             )
             .group_by(Stay.road_id)
         )
