@@ -8,12 +8,13 @@ from typing import Any
 from flask import Blueprint, Response, current_app, request
 from sqlalchemy import Select, func, select
 
-from api.cds import clock_now, envelope, float_arg, negotiate, page_args, page_links
+from api.cds import clock_now, envelope, negotiate, page_args, page_links
 from api.database import get_db
 from api.errors import ApiError
+from api.place_args import place_args
 from billing.policies import district_policies
 from parking.clock import to_ms
-from parking.geo import degrees_box, distance_m, valid_lat_lng
+from parking.geo import degrees_box, distance_m
 from parking.inventory import get_district
 from parking.models import Area, Bay, Road
 from sensors.availability import UNKNOWN, VACANT, bay_states, road_counts
@@ -33,18 +34,17 @@ def zones(district: str) -> Response:
     query = select(Road).where(Road.district_id == place.id)
     if request.args.get("area"):
         query = query.join(Area, Area.id == Road.area_id).where(Area.uuid == request.args["area"])
-    box = _box_arg()
+    where = place_args(request.args, current_app.config["MAX_RADIUS_M"])
+    box, near = where.box, where.near
     if box is not None:
         query = _overlapping(query, *box)
-    near = _near_arg()
     if near is not None:
-        query = _overlapping(query, *degrees_box(*near))
+        query = _overlapping(query, *degrees_box(near.lat, near.lng, near.radius_m))
     roads = list(db.scalars(query.order_by(Road.id)))
     distances: dict[int, float] = {}
     if near is not None:
-        lat, lng, radius = near
-        distances = {r.id: _distance_to_road(r, lat, lng) for r in roads}
-        roads = sorted((r for r in roads if distances[r.id] <= radius), key=lambda r: distances[r.id])
+        distances = {r.id: _distance_to_road(r, near.lat, near.lng) for r in roads}
+        roads = sorted((r for r in roads if distances[r.id] <= near.radius_m), key=lambda r: distances[r.id])
     page, size = page_args()
     total = len(roads)
     roads = roads[(page - 1) * size : page * size]
@@ -234,46 +234,6 @@ def _space_ids(db: Any, road_ids: list[int]) -> dict[int, list[str]]:
         for road_id, bay_uuid in rows:
             out.setdefault(road_id, []).append(bay_uuid)
     return out
-
-
-def _box_arg() -> tuple[float, float, float, float] | None:
-    """(min_lat, min_lng, max_lat, max_lng) from `bbox` or the four CDS parameters."""
-    names = ("min_lat", "min_lng", "max_lat", "max_lng")
-    if request.args.get("bbox"):
-        parts = request.args["bbox"].split(",")
-        try:
-            min_lng, min_lat, max_lng, max_lat = (float(p) for p in parts)
-        except ValueError:
-            raise ApiError(400, "bad_param", "bbox is min_lng,min_lat,max_lng,max_lat", ["bbox"]) from None
-    elif any(request.args.get(n) for n in names):
-        values = [float_arg(n) for n in names]
-        if any(v is None for v in values):
-            raise ApiError(400, "missing_param", "a box needs all four of " + ", ".join(names), list(names))
-        min_lat, min_lng, max_lat, max_lng = values  # type: ignore[assignment]
-    else:
-        return None
-    if not (valid_lat_lng(min_lat, min_lng) and valid_lat_lng(max_lat, max_lng)):
-        raise ApiError(400, "invalid_coordinates", "latitudes are -90..90, longitudes -180..180", ["bbox"])
-    if min_lat > max_lat or min_lng > max_lng:
-        raise ApiError(400, "bad_param", "the box's minimum is above its maximum", ["bbox"])
-    return min_lat, min_lng, max_lat, max_lng
-
-
-def _near_arg() -> tuple[float, float, float] | None:
-    lat, lng, radius = float_arg("lat"), float_arg("lng"), float_arg("radius")
-    if lat is None and lng is None and radius is None:
-        return None
-    if lat is None or lng is None:
-        raise ApiError(400, "missing_param", "a search near a point needs lat and lng", ["lat", "lng"])
-    if not valid_lat_lng(lat, lng):
-        raise ApiError(400, "invalid_coordinates", "lat is -90..90 and lng -180..180", ["lat", "lng"])
-    limit = current_app.config["MAX_RADIUS_M"]
-    radius = 500.0 if radius is None else radius
-    if not 0 < radius <= limit:
-        raise ApiError(
-            400, "radius_out_of_range", f"radius is metres, above 0 and at most {limit}", ["radius"]
-        )
-    return lat, lng, radius
 
 
 def _overlapping(

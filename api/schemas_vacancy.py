@@ -13,20 +13,19 @@ from billing.tariff import Tariff
 
 
 class VacancyQuery(Schema):
+    """Where to look: a point (`lat`, `lng`, `radius` in metres) or a box (`bbox`, or the four
+    CDS box parameters). `api/place_args.py` checks them, with the same codes as the CDS
+    curbs routes, before this schema loads the rest."""
+
     lat = fields.Float()
     lng = fields.Float()
-    radius = fields.Float(load_default=500.0, validate=validate.Range(min=0, min_inclusive=False))
-    bbox = fields.String(validate=validate.Length(min=7, max=200))
+    radius = fields.Float(load_default=500.0)
+    bbox = fields.String(metadata={"description": "min_lng,min_lat,max_lng,max_lat"})
+    min_lat = fields.Float()
+    min_lng = fields.Float()
+    max_lat = fields.Float()
+    max_lng = fields.Float()
     limit = fields.Integer(strict=False, load_default=100, validate=validate.Range(min=1, max=500))
-
-    @validates_schema
-    def _one_place(self, data: dict[str, Any], **_: Any) -> None:
-        point = [name for name in ("lat", "lng") if name in data]
-        if "bbox" in data and point:
-            raise ValidationError("give lat and lng, or bbox, not both", "bbox")
-        if "bbox" not in data and len(point) < 2:
-            missing = [name for name in ("lat", "lng") if name not in data]
-            raise ValidationError({name: ["give lat and lng, or bbox"] for name in missing})
 
 
 class FreeBayOut(Schema):

@@ -8,6 +8,7 @@ device watching it, is at most `VACANCY_STALE_MINUTES` old. Otherwise it is unkn
 from __future__ import annotations
 
 from bisect import bisect_right
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -22,6 +23,7 @@ from api.cds import clock_now
 from api.database import get_db
 from api.errors import ApiError
 from api.openapi import documented
+from api.place_args import Box, Near, one_place
 from api.schemas_vacancy import (
     ForecastOut,
     ForecastQuery,
@@ -44,7 +46,7 @@ from billing.tariff import BandPeriod, Tariff
 from billing.tariffs import compiled
 from parking.forecast_current import CURRENT_HORIZON, RoadNow, probability_free
 from parking.forecast_history import dwell_curve, forecast_at, open_stay_ages
-from parking.geo import degrees_box, distance_m, valid_lat_lng
+from parking.geo import degrees_box, distance_m
 from parking.inventory import get_district
 from parking.models import District, Road
 from sensors.availability import OCCUPIED, VACANT, BayReport, road_bay_reports
@@ -81,9 +83,9 @@ def vacancy(district: str) -> Response:
     unknown bays, the age of its newest report, its tariff now and its free bays."""
     db = get_db()
     place = cached_district(db, district)
+    lat, lng, box, radius = _search_place(request.args)  # before the schema: its codes (api/place_args.py)
     args = _QUERY.load(request.args)
     now = clock_now()
-    lat, lng, box, radius = _place_args(args)
     roads = _roads_in_box(db, place.id, box, now)
     distances = {r.id: _distance_to_road(r, lat, lng) for r in roads}
     if radius is not None:
@@ -398,27 +400,14 @@ def _road(db: Session, place: District, road_uuid: str) -> Road:
     return found
 
 
-def _place_args(args: dict[str, Any]) -> tuple[float, float, tuple[float, float, float, float], float | None]:
-    """(lat, lng to measure from, (min_lat, min_lng, max_lat, max_lng) to search, radius)."""
-    if "bbox" in args:
-        try:
-            min_lng, min_lat, max_lng, max_lat = (float(p) for p in args["bbox"].split(","))
-        except ValueError:
-            raise ApiError(
-                400, "invalid_parameters", "bbox is min_lng,min_lat,max_lng,max_lat", ["bbox"]
-            ) from None
-        if not (valid_lat_lng(min_lat, min_lng) and valid_lat_lng(max_lat, max_lng)):
-            raise ApiError(400, "bad_coordinates", "latitudes are -90..90, longitudes -180..180", ["bbox"])
-        if min_lat > max_lat or min_lng > max_lng:
-            raise ApiError(400, "bad_coordinates", "the box's minimum is above its maximum", ["bbox"])
-        return (min_lat + max_lat) / 2, (min_lng + max_lng) / 2, (min_lat, min_lng, max_lat, max_lng), None
-    lat, lng, radius = args["lat"], args["lng"], args["radius"]
-    if not valid_lat_lng(lat, lng):
-        raise ApiError(400, "bad_coordinates", "lat is -90..90 and lng -180..180", ["lat", "lng"])
-    limit = current_app.config["MAX_RADIUS_M"]
-    if radius > limit:
-        raise ApiError(400, "radius_too_large", f"radius is at most {limit} m", ["radius"])
-    return lat, lng, degrees_box(lat, lng, radius), radius
+def _search_place(args: Mapping[str, str]) -> tuple[float, float, Box, float | None]:
+    """(lat, lng to measure from, (min_lat, min_lng, max_lat, max_lng) to search, radius):
+    around the point, or in the box measured from its centre."""
+    where = one_place(args, current_app.config["MAX_RADIUS_M"])
+    if isinstance(where, Near):
+        return where.lat, where.lng, degrees_box(where.lat, where.lng, where.radius_m), where.radius_m
+    min_lat, min_lng, max_lat, max_lng = where
+    return (min_lat + max_lat) / 2, (min_lng + max_lng) / 2, where, None
 
 
 def _distance_to_road(road: Any, lat: float, lng: float) -> float:
