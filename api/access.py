@@ -133,6 +133,8 @@ ACCESS: dict[str, frozenset[str]] = {
     "pages_bureau.bureau_page": _ANYONE,
     "pages_driver.driver_page": _ANYONE,
     "openapi.openapi_document": _ANYONE,
+    "error_docs.errors_page": _ANYONE,
+    "error_docs.errors_document": _ANYONE,
     "static": _ANYONE,
 }
 
