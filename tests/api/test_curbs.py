@@ -11,14 +11,15 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
-from werkzeug.test import TestResponse
 
 from fixtures.builders import SmallDistrict, build_small_district, cds_event
-from fixtures.cds_check import envelope_errors, file_errors
+from fixtures.cds_check import envelope_errors
 from parking.clock import FixedClock, to_ms
 from parking.geo import distance_m
 from parking.inventory import BaySpec, add_area, add_road
 from parking.models import Area, Road
+from tests.support.cds import assert_valid_cds
+from tests.support.http import assert_cds_error, get_ok, push_ok
 
 BASE = "/cds/testville/curbs"
 # Bays of road 1 sit on lat 26.680, road 2 on lat 26.684, both at lng 106.63006 to 106.63024;
@@ -47,44 +48,8 @@ def town(db: Session, clock: FixedClock) -> Town:
     return Town(small, far, north, centre)
 
 
-def get_ok(client: FlaskClient, url: str, **headers: str) -> dict[str, Any]:
-    response = client.get(url, headers=headers)
-    assert response.status_code == 200, response.get_data(as_text=True)
-    body: dict[str, Any] = response.get_json(force=True)
-    return body
-
-
 def zone_names(body: dict[str, Any]) -> list[str]:
     return [z["name"] for z in body["data"]["zones"]]
-
-
-def assert_valid_cds(body: dict[str, Any], tmp_path: Path | None = None, name: str = "payload.json") -> None:
-    """The project's CDS 1.1 check (fixtures/cds_check.py) accepts every object of the payload
-    (`tmp_path` and `name` are no longer needed: the check takes the payload itself)."""
-    assert envelope_errors(body) == []
-
-
-def assert_valid_cds_file(file: Path) -> None:
-    """The project's CDS 1.1 check accepts the file (a JSON envelope or a Metrics CSV)."""
-    assert file_errors(file) == []
-
-
-def assert_cds_error(response: TestResponse, status: int, code: str) -> list[str]:
-    assert response.status_code == status, response.get_data(as_text=True)
-    body = response.get_json()
-    assert set(body) == {"error", "error_description", "error_details"}
-    assert body["error"] == code
-    details: list[str] = body["error_details"]
-    return details
-
-
-def push(client: FlaskClient, town: Town, batch: list[dict[str, Any]]) -> None:
-    response = client.post(
-        "/cds/testville/events/event",
-        json=batch,
-        headers={"Authorization": f"Bearer {town.small.stake_a.token}"},
-    )
-    assert response.get_json()["failures"] == []
 
 
 # --- zones -------------------------------------------------------------------------------
@@ -116,9 +81,9 @@ def test_zones_count_free_bays_as_available_spaces(
 ) -> None:
     t0 = clock.now() - timedelta(hours=1)
     bays = town.small
-    push(
+    push_ok(
         client,
-        town,
+        town.small.stake_a,
         [
             cds_event(bays.stake_a, bays.bay("T1-1"), "park_start", t0, plate="贵A12345"),
             cds_event(bays.stake_a, bays.bay("T1-1"), "park_end", t0 + timedelta(minutes=10)),
@@ -288,7 +253,7 @@ def test_a_radius_outside_1_to_5000_metres_is_out_of_range(
 ) -> None:
     details = assert_cds_error(
         client.get(f"{BASE}/zones?lat=26.68&lng=106.63&radius={radius}"), 400, "radius_out_of_range"
-    )
+    )["error_details"]
     assert details == ["radius"]
 
 
@@ -298,7 +263,7 @@ def test_a_radius_of_exactly_5000_metres_is_fine(client: FlaskClient, town: Town
 
 @pytest.mark.parametrize("query", ["lat=26.68", "lng=106.63", "radius=100", "lat=26.68&radius=100"])
 def test_half_a_point_is_a_missing_param(client: FlaskClient, town: Town, query: str) -> None:
-    details = assert_cds_error(client.get(f"{BASE}/zones?{query}"), 400, "missing_param")
+    details = assert_cds_error(client.get(f"{BASE}/zones?{query}"), 400, "missing_param")["error_details"]
     assert set(details) <= {"lat", "lng"} and details
 
 
@@ -365,9 +330,9 @@ def test_spaces_of_one_zone(client: FlaskClient, town: Town) -> None:
 def test_each_space_says_whether_it_is_available(client: FlaskClient, town: Town, clock: FixedClock) -> None:
     t0 = clock.now() - timedelta(minutes=30)
     bays = town.small
-    push(
+    push_ok(
         client,
-        town,
+        town.small.stake_a,
         [
             cds_event(bays.stake_a, bays.bay("T1-1"), "park_start", t0, plate="贵A12345"),
             cds_event(bays.stake_a, bays.bay("T1-2"), "park_start", t0, plate="贵A54321"),
@@ -441,8 +406,10 @@ def test_spaces_validate_against_cds_1_1(
     client: FlaskClient, town: Town, clock: FixedClock, tmp_path: Path
 ) -> None:
     bays = town.small
-    push(
-        client, town, [cds_event(bays.stake_a, bays.bay("T1-1"), "park_start", clock.now(), plate="贵A12345")]
+    push_ok(
+        client,
+        town.small.stake_a,
+        [cds_event(bays.stake_a, bays.bay("T1-1"), "park_start", clock.now(), plate="贵A12345")],
     )
     assert_valid_cds(get_ok(client, f"{BASE}/spaces"), tmp_path)
 

@@ -9,11 +9,11 @@ from datetime import timedelta
 import pytest
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
-from werkzeug.test import TestResponse
 
 from fixtures.builders import SmallDistrict, build_small_district, cds_event
 from parking.clock import FixedClock
 from parking.staff import issue_staff_token
+from tests.support.http import assert_problem, bearer
 
 API = "/api/v1/testville"
 GRACE = timedelta(hours=24)
@@ -32,19 +32,10 @@ def staff(db: Session, small: SmallDistrict, clock: FixedClock, role: str) -> di
     return bearer(token)
 
 
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
-
-
 def works(client: FlaskClient, token: str) -> bool:
     answer = client.get(f"{API}/devices/me", headers=bearer(token))
     assert answer.status_code in (200, 401), answer.get_data(as_text=True)
     return answer.status_code == 200
-
-
-def problem(response: TestResponse, status: int, code: str) -> None:
-    assert response.status_code == status, response.get_data(as_text=True)
-    assert response.get_json()["code"] == code
 
 
 def test_an_admin_rotation_ends_the_old_token_at_once(
@@ -76,7 +67,7 @@ def test_a_leaked_token_cannot_hijack_the_rotation_an_admin_made_against_it(
 
     hijack = client.post(f"{API}/device/rotate-token", headers=bearer(leaked))
 
-    problem(hijack, 401, "unauthorized")
+    assert_problem(hijack, 401, "unauthorized")
     assert works(client, real) and not works(client, leaked)
 
 
@@ -91,7 +82,7 @@ def test_the_lost_answer_recovery_does_not_outlive_an_admin_rotation(
     third = client.post(f"{API}/devices/{device.uuid}/rotate-token", headers=admin).get_json()["token"]
 
     for old in (first, second):
-        problem(client.post(f"{API}/device/rotate-token", headers=bearer(old)), 401, "unauthorized")
+        assert_problem(client.post(f"{API}/device/rotate-token", headers=bearer(old)), 401, "unauthorized")
     assert works(client, third) and not works(client, first) and not works(client, second)
 
 
@@ -111,8 +102,10 @@ def test_an_admin_decommissions_a_device_and_none_of_its_tokens_works_any_more(
         "revoked_at": "2026-03-02T02:00:00+00:00",
     }
     assert not works(client, old) and not works(client, current)
-    problem(client.post(f"{API}/device/rotate-token", headers=bearer(current)), 401, "unauthorized")
-    problem(client.post(f"{API}/devices/{device.uuid}/rotate-token", headers=admin), 409, "device_revoked")
+    assert_problem(client.post(f"{API}/device/rotate-token", headers=bearer(current)), 401, "unauthorized")
+    assert_problem(
+        client.post(f"{API}/devices/{device.uuid}/rotate-token", headers=admin), 409, "device_revoked"
+    )
     again = client.post(f"{API}/devices/{device.uuid}/revoke", headers=admin)
     assert again.status_code == 200 and again.get_json()["revoked_at"] == "2026-03-02T02:00:00+00:00"
 
@@ -122,12 +115,12 @@ def test_decommissioning_is_for_admins_of_the_district(
 ) -> None:
     url = f"{API}/devices/{small.stake_b.device.uuid}/revoke"
     for role in ("bureau", "warden", "police"):
-        problem(client.post(url, headers=staff(db, small, clock, role)), 403, "forbidden")
-    problem(client.post(url, headers=bearer(small.stake_b.token)), 401, "unauthorized")
+        assert_problem(client.post(url, headers=staff(db, small, clock, role)), 403, "forbidden")
+    assert_problem(client.post(url, headers=bearer(small.stake_b.token)), 401, "unauthorized")
     other = build_small_district(db, clock.now(), slug="otherville")
     db.commit()
     foreign = f"{API}/devices/{other.stake_a.device.uuid}/revoke"
-    problem(client.post(foreign, headers=staff(db, small, clock, "admin")), 404, "unknown_device")
+    assert_problem(client.post(foreign, headers=staff(db, small, clock, "admin")), 404, "unknown_device")
     assert works(client, small.stake_b.token)
     assert client.get("/api/v1/otherville/devices/me", headers=bearer(other.stake_a.token)).status_code == 200
 
@@ -137,15 +130,17 @@ def test_rotating_is_for_admins_and_names_a_device_of_the_district(
 ) -> None:
     url = f"{API}/devices/{small.stake_a.device.uuid}/rotate-token"
     for role in ("bureau", "warden", "attendant", "police", "city"):
-        problem(client.post(url, headers=staff(db, small, clock, role)), 403, "forbidden")
-    problem(client.post(url, headers=bearer(small.stake_a.token)), 401, "unauthorized")
-    problem(client.post(url), 401, "unauthorized")
+        assert_problem(client.post(url, headers=staff(db, small, clock, role)), 403, "forbidden")
+    assert_problem(client.post(url, headers=bearer(small.stake_a.token)), 401, "unauthorized")
+    assert_problem(client.post(url), 401, "unauthorized")
     admin = staff(db, small, clock, "admin")
-    problem(client.post(f"{API}/devices/not-a-device/rotate-token", headers=admin), 404, "unknown_device")
+    assert_problem(
+        client.post(f"{API}/devices/not-a-device/rotate-token", headers=admin), 404, "unknown_device"
+    )
     other = build_small_district(db, clock.now(), slug="otherville")
     db.commit()
     foreign = f"{API}/devices/{other.stake_a.device.uuid}/rotate-token"
-    problem(client.post(foreign, headers=admin), 404, "unknown_device")
+    assert_problem(client.post(foreign, headers=admin), 404, "unknown_device")
     assert works(client, small.stake_a.token)  # nothing was rotated
     assert client.get("/api/v1/otherville/devices/me", headers=bearer(other.stake_a.token)).status_code == 200
 
@@ -159,7 +154,7 @@ def test_a_device_rotates_its_own_token(client: FlaskClient, small: SmallDistric
     assert works(client, new) and works(client, old)
     clock.advance(GRACE)
     assert works(client, new) and not works(client, old)
-    problem(client.post(f"{API}/device/rotate-token", headers=bearer(old)), 401, "unauthorized")
+    assert_problem(client.post(f"{API}/device/rotate-token", headers=bearer(old)), 401, "unauthorized")
 
 
 def test_a_device_that_lost_the_answer_rotates_again_with_its_old_token(
@@ -191,6 +186,8 @@ def test_a_device_token_of_another_district_cannot_rotate_here(
 ) -> None:
     other = build_small_district(db, clock.now(), slug="otherville")
     db.commit()
-    problem(client.post(f"{API}/device/rotate-token", headers=bearer(other.feed.token)), 401, "unauthorized")
-    problem(client.post(f"{API}/device/rotate-token"), 401, "unauthorized")
+    assert_problem(
+        client.post(f"{API}/device/rotate-token", headers=bearer(other.feed.token)), 401, "unauthorized"
+    )
+    assert_problem(client.post(f"{API}/device/rotate-token"), 401, "unauthorized")
     assert client.get("/api/v1/otherville/devices/me", headers=bearer(other.feed.token)).status_code == 200

@@ -19,8 +19,8 @@ from fixtures.builders import SmallDistrict, build_small_district, cds_event
 from parking.clock import FixedClock, to_ms
 from parking.models import Area
 from parking.staff import issue_staff_token
-from sensors.devices import NewDevice
-from tests.api.test_curbs import assert_valid_cds_file
+from tests.support.cds import assert_valid_cds_file
+from tests.support.http import push_ok
 
 AGGREGATES = "/cds/testville/metrics/aggregates"
 SESSIONS = "/cds/testville/metrics/sessions"
@@ -42,14 +42,6 @@ class Town:
         return {"Authorization": f"Bearer {self.tokens[role]}"}
 
 
-def push(client: FlaskClient, device: NewDevice, batch: list[dict[str, Any]]) -> None:
-    response = client.post(
-        "/cds/testville/events/event", json=batch, headers={"Authorization": f"Bearer {device.token}"}
-    )
-    assert response.status_code == 200
-    assert response.get_json()["failures"] == [], response.get_json()
-
-
 @pytest.fixture
 def town(db: Session, clock: FixedClock, client: FlaskClient) -> Town:
     """Yesterday in Testville:
@@ -67,7 +59,7 @@ def town(db: Session, clock: FixedClock, client: FlaskClient) -> Town:
     db.commit()
     a, b, feed = small.stake_a, small.stake_b, small.feed
     t1, t2 = small.bay("T1-1"), small.bay("T1-2")
-    push(
+    push_ok(
         client,
         a,
         [
@@ -79,7 +71,7 @@ def town(db: Session, clock: FixedClock, client: FlaskClient) -> Town:
             cds_event(a, t1, "comms_restored", yesterday(13, 50)),
         ],
     )
-    push(
+    push_ok(
         client,
         feed,
         [
@@ -88,7 +80,7 @@ def town(db: Session, clock: FixedClock, client: FlaskClient) -> Town:
         ],
     )
     t3 = small.bay("T2-1")
-    push(
+    push_ok(
         client,
         b,
         [cds_event(b, t3, "park_start", yesterday(14, 0)), cds_event(b, t3, "park_end", yesterday(15, 0))],

@@ -6,7 +6,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -22,9 +21,10 @@ from fixtures.builders import SmallDistrict, build_small_district
 from fixtures.tariffs import publish_demo_tariffs
 from parking.clock import FixedClock
 from parking.metrics import OFFLINE
-from parking.models import Bay, Stay
+from parking.models import Stay
 from parking.open_data import BlurRule, blur, round_percent
-from tests.api.test_curbs import get_ok
+from tests.support.http import get_ok
+from tests.support.stays import add_stay
 
 OPEN = "/open/testville"
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -33,23 +33,6 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 def yesterday(hour: int, minute: int = 0) -> datetime:
     """2026-03-01 in Testville; the test clock stands at 2026-03-02 10:00 there."""
     return datetime(2026, 3, 1, hour, minute, tzinfo=SHANGHAI).astimezone(UTC)
-
-
-def add_stay(db: Session, bay: Bay, start: datetime, end: datetime, plate: str | None) -> Stay:
-    stay = Stay(
-        district_id=bay.district_id,
-        bay_id=bay.id,
-        road_id=bay.road_id,
-        plate=plate,
-        started_at=start,
-        ended_at=end,
-        start_event_id=str(uuid.uuid4()),
-        event_ids=[],
-        sources=["camera"],
-        updated_at=end,
-    )
-    db.add(stay)
-    return stay
 
 
 @dataclass

@@ -16,8 +16,9 @@ from billing.models import TariffVersion
 from billing.tariff import Tariff
 from parking.clock import FixedClock
 from parking.staff import issue_staff_token
-from tests.api.test_curbs import assert_valid_cds, get_ok
 from tests.integration.test_pricing_advice import February, build_february
+from tests.support.cds import assert_valid_cds
+from tests.support.http import assert_problem, get_ok
 
 API = "/api/v1/testville/pricing"
 
@@ -38,14 +39,6 @@ def town(db: Session, clock: FixedClock) -> Town:
     tokens = {r: issue_staff_token(db, district, r, r, clock.now())[1] for r in roles}
     db.commit()
     return Town(february, tokens)
-
-
-def problem(response: TestResponse, status: int, code: str) -> dict[str, Any]:
-    assert response.status_code == status, response.get_data(as_text=True)
-    assert response.mimetype == "application/problem+json"
-    body: dict[str, Any] = response.get_json(force=True)
-    assert body["code"] == code
-    return body
 
 
 def test_the_advice_of_last_month_per_road_and_band(client: FlaskClient, town: Town) -> None:
@@ -94,24 +87,28 @@ def test_the_what_if_states_its_assumption_and_the_revenue_change(client: FlaskC
 
 @pytest.mark.parametrize("url", [f"{API}/advice", f"{API}/advice/what-if"])
 def test_only_the_bureau_and_admins_read_advice(client: FlaskClient, town: Town, url: str) -> None:
-    problem(client.get(url), 401, "unauthorized")
-    problem(client.get(url, headers=town.auth("warden")), 403, "forbidden")
-    problem(client.get(url, headers=town.auth("city")), 403, "forbidden")
+    assert_problem(client.get(url), 401, "unauthorized")
+    assert_problem(client.get(url, headers=town.auth("warden")), 403, "forbidden")
+    assert_problem(client.get(url, headers=town.auth("city")), 403, "forbidden")
 
 
 @pytest.mark.parametrize("month", ["2026-13", "2026-2", "february", "2026-02-01"])
 def test_a_bad_month_is_refused(client: FlaskClient, town: Town, month: str) -> None:
-    body = problem(client.get(f"{API}/advice?month={month}", headers=town.auth()), 400, "invalid_parameters")
+    body = assert_problem(
+        client.get(f"{API}/advice?month={month}", headers=town.auth()), 400, "invalid_parameters"
+    )
     assert body["errors"][0].startswith("month")
 
 
 def test_a_month_not_begun_is_refused(client: FlaskClient, town: Town) -> None:
-    problem(client.get(f"{API}/advice?month=2026-04", headers=town.auth()), 400, "month_in_future")
-    problem(client.get(f"{API}/advice/what-if?month=2026-04", headers=town.auth()), 400, "month_in_future")
+    assert_problem(client.get(f"{API}/advice?month=2026-04", headers=town.auth()), 400, "month_in_future")
+    assert_problem(
+        client.get(f"{API}/advice/what-if?month=2026-04", headers=town.auth()), 400, "month_in_future"
+    )
 
 
 def test_unknown_district_is_404(client: FlaskClient, town: Town) -> None:
-    problem(client.get("/api/v1/nowhere/pricing/advice", headers=town.auth()), 404, "unknown_district")
+    assert_problem(client.get("/api/v1/nowhere/pricing/advice", headers=town.auth()), 404, "unknown_district")
 
 
 def publish(client: FlaskClient, town: Town, body: Any, role: str = "admin") -> TestResponse:
@@ -140,7 +137,7 @@ def test_publishing_creates_valid_versions_and_the_policies_stay_valid_cds(
     assert all(zone["curb_policy_ids"] for zone in zones)
     # once a month: the same advice cannot be published again
     again = publish(client, town, {"effective_from": (clock.now() + timedelta(days=2)).isoformat()}, "bureau")
-    problem(again, 409, "nothing_to_publish")
+    assert_problem(again, 409, "nothing_to_publish")
 
 
 def test_publishing_one_road(client: FlaskClient, town: Town, clock: FixedClock) -> None:
@@ -154,16 +151,26 @@ def test_bad_publish_requests_are_refused_with_stable_codes(
     client: FlaskClient, town: Town, clock: FixedClock
 ) -> None:
     tomorrow = (clock.now() + timedelta(days=1)).isoformat()
-    problem(client.post(f"{API}/advice/publish", json={"effective_from": tomorrow}), 401, "unauthorized")
-    problem(publish(client, town, {"effective_from": tomorrow}, "warden"), 403, "forbidden")
-    problem(
+    assert_problem(
+        client.post(f"{API}/advice/publish", json={"effective_from": tomorrow}), 401, "unauthorized"
+    )
+    assert_problem(publish(client, town, {"effective_from": tomorrow}, "warden"), 403, "forbidden")
+    assert_problem(
         client.post(f"{API}/advice/publish", data="nope", headers=town.auth("admin")), 400, "invalid_json"
     )
-    missing = problem(publish(client, town, {}), 400, "invalid_parameters")
+    missing = assert_problem(publish(client, town, {}), 400, "invalid_parameters")
     assert missing["errors"][0].startswith("effective_from")
-    problem(publish(client, town, {"effective_from": "2026-03-03T08:00:00"}), 400, "invalid_parameters")
-    problem(publish(client, town, {"effective_from": tomorrow, "roads": []}), 400, "invalid_parameters")
-    problem(publish(client, town, {"effective_from": tomorrow, "roads": ["nope"]}), 404, "unknown_road")
+    assert_problem(
+        publish(client, town, {"effective_from": "2026-03-03T08:00:00"}), 400, "invalid_parameters"
+    )
+    assert_problem(
+        publish(client, town, {"effective_from": tomorrow, "roads": []}), 400, "invalid_parameters"
+    )
+    assert_problem(
+        publish(client, town, {"effective_from": tomorrow, "roads": ["nope"]}), 404, "unknown_road"
+    )
     past = (clock.now() - timedelta(hours=1)).isoformat()
-    problem(publish(client, town, {"effective_from": past}), 409, "tariff_in_past")
-    problem(publish(client, town, {"effective_from": tomorrow, "month": "2027-01"}), 400, "month_in_future")
+    assert_problem(publish(client, town, {"effective_from": past}), 409, "tariff_in_past")
+    assert_problem(
+        publish(client, town, {"effective_from": tomorrow, "month": "2027-01"}), 400, "month_in_future"
+    )

@@ -16,8 +16,8 @@ from werkzeug.test import TestResponse
 from fixtures.builders import SmallDistrict, build_small_district, cds_event
 from parking.clock import FixedClock, to_ms
 from parking.staff import issue_staff_token
-from sensors.devices import NewDevice
 from sensors.models import CurbEvent, Device
+from tests.support.http import assert_cds_error, push
 
 PUSH = "/cds/testville/events/event"
 
@@ -27,10 +27,6 @@ def town(db: Session, clock: FixedClock) -> SmallDistrict:
     built = build_small_district(db, clock.now())
     db.commit()
     return built
-
-
-def push(client: FlaskClient, device: NewDevice, batch: Any, **headers: str) -> TestResponse:
-    return client.post(PUSH, json=batch, headers={"Authorization": f"Bearer {device.token}", **headers})
 
 
 def stored_event_ids(db: Session) -> set[str]:
@@ -49,16 +45,6 @@ def one_failure(response: TestResponse, total: int = 1) -> dict[str, Any]:
     assert set(failure) == {"item", "error", "error_description", "error_details"}
     assert isinstance(failure["error_description"], str) and failure["error_description"]
     return failure
-
-
-def assert_cds_error(response: TestResponse, status: int, code: str) -> dict[str, Any]:
-    assert response.status_code == status, response.get_data(as_text=True)
-    body: dict[str, Any] = response.get_json()
-    assert set(body) == {"error", "error_description", "error_details"}
-    assert body["error"] == code
-    assert isinstance(body["error_details"], list)
-    assert "Traceback" not in response.get_data(as_text=True)
-    return body
 
 
 def canonical(item: Any) -> str:

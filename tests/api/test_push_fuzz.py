@@ -34,6 +34,7 @@ from parking.models import Bay, Stay
 from sensors.cds import REQUIRED
 from sensors.devices import NewDevice
 from sensors.models import CurbEvent, Device
+from tests.support.http import push_answer
 
 PUSH = "/cds/testville/events/event"
 # Small limits, so that an oversized batch or body costs little to build and send.
@@ -283,20 +284,13 @@ def test_no_push_gets_a_5xx_or_writes_what_it_refuses(
 # --- what the fuzz found, kept as examples ------------------------------------------------
 
 
-def push(client: FlaskClient, device: NewDevice, batch: list[Any]) -> dict[str, Any]:
-    response = client.post(PUSH, json=batch, headers={"Authorization": f"Bearer {device.token}"})
-    assert response.status_code == 200, response.get_data(as_text=True)
-    reply: dict[str, Any] = json.loads(response.get_data())  # not get_json(): see above
-    return reply
-
-
 def test_a_copy_of_a_refused_event_in_the_same_batch_is_refused_too(
     client: FlaskClient, connection: Connection, town: SmallDistrict, clock: FixedClock
 ) -> None:
     session, t = str(uuid.uuid4()), clock.now() - timedelta(hours=1)
     start = cds_event(town.stake_a, town.bay("T1-1"), "park_start", t, session_id=session)
     end = cds_event(town.stake_a, town.bay("T1-1"), "park_end", t - timedelta(minutes=10), session_id=session)
-    reply = push(client, town.stake_a, [start, end, end])
+    reply = push_answer(client, town.stake_a, [start, end, end])
     assert reply["success"] == 1
     assert [f["error"] for f in reply["failures"]] == ["end_before_start", "end_before_start"]
     assert snapshot(connection)["events"] == {start["event_id"]}
@@ -322,7 +316,7 @@ def test_a_device_name_is_at_most_100_characters(
         payment_method="cash",
         data_source_device_name="a" * length,
     )
-    reply = push(client, town.pos, [event])
+    reply = push_answer(client, town.pos, [event])
     assert reply["success"] == paid
     assert [f["error_details"] for f in reply["failures"]] == [["data_source_device_name"]] * (1 - paid)
     assert snapshot(connection)["payments"] == paid
@@ -337,7 +331,7 @@ def test_an_event_with_a_nul_character_is_an_invalid_field(
         cds_event(town.stake_a, town.bay("T1-1"), "park_start", at, vehicle_color="red\u0000"),
         cds_event(town.stake_a, town.bay("T1-2"), "park_start", at, custom_attributes={"\u0000": 1}),
     ]
-    reply = push(client, town.stake_a, events)
+    reply = push_answer(client, town.stake_a, events)
     assert reply["success"] == 0
     assert [f["error_details"] for f in reply["failures"]] == [["vehicle_color"], ["custom_attributes"]]
     assert snapshot(connection)["events"] == set()

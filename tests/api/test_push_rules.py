@@ -13,13 +13,13 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
-from werkzeug.test import TestResponse
 
 from fixtures.builders import SmallDistrict, build_small_district, cds_event
 from parking.clock import FixedClock
 from parking.models import Bay, District, Stay, TimelineAnomaly
 from sensors.devices import NewDevice
 from sensors.models import CurbEvent, Device
+from tests.support.http import push_answer
 
 
 @pytest.fixture
@@ -27,14 +27,6 @@ def town(db: Session, clock: FixedClock) -> SmallDistrict:
     built = build_small_district(db, clock.now())
     db.commit()
     return built
-
-
-def push(client: FlaskClient, device: NewDevice, batch: list[Any], slug: str = "testville") -> TestResponse:
-    response = client.post(
-        f"/cds/{slug}/events/event", json=batch, headers={"Authorization": f"Bearer {device.token}"}
-    )
-    assert response.status_code == 200, response.get_json()
-    return response
 
 
 def everything_stored(db: Session) -> dict[str, list[tuple[Any, ...]]]:
@@ -80,11 +72,10 @@ def test_resending_one_event_changes_nothing_and_counts_as_success(
     bay = town.bay("T1-1")
     start = cds_event(town.stake_a, bay, "park_start", clock.now() - timedelta(hours=1), plate="贵A12345")
     end = cds_event(town.stake_a, bay, "park_end", clock.now() - timedelta(minutes=20))
-    push(client, town.stake_a, [start, end])
+    push_answer(client, town.stake_a, [start, end])
     before = everything_stored(db)
     clock.advance(timedelta(minutes=3))
-    response = push(client, town.stake_a, [end])
-    assert response.get_json() == {"success": 1, "total": 1, "failures": []}
+    assert push_answer(client, town.stake_a, [end]) == {"success": 1, "total": 1, "failures": []}
     assert everything_stored(db) == before
 
 
@@ -107,11 +98,11 @@ def test_resending_a_whole_batch_changes_nothing_and_counts_every_item(
         ),  # end on a vacant bay
         cds_event(town.stake_a, town.bay("T1-4"), "scheduled_report", clock.now()),
     ]
-    first = push(client, town.stake_a, batch).get_json()
+    first = push_answer(client, town.stake_a, batch)
     assert first == {"success": 6, "total": 6, "failures": []}
     before = everything_stored(db)
     clock.advance(timedelta(minutes=10))
-    again = push(client, town.stake_a, batch).get_json()
+    again = push_answer(client, town.stake_a, batch)
     assert again == {"success": 6, "total": 6, "failures": []}
     assert everything_stored(db) == before
 
@@ -120,7 +111,7 @@ def test_an_event_repeated_inside_one_batch_is_stored_once(
     client: FlaskClient, db: Session, town: SmallDistrict, clock: FixedClock
 ) -> None:
     start = cds_event(town.stake_a, town.bay("T1-1"), "park_start", clock.now() - timedelta(minutes=9))
-    assert push(client, town.stake_a, [start, start, start]).get_json() == {
+    assert push_answer(client, town.stake_a, [start, start, start]) == {
         "success": 3,
         "total": 3,
         "failures": [],
@@ -138,17 +129,17 @@ def test_a_stake_and_a_pos_reporting_the_same_vehicle_make_one_stay_with_the_pos
 ) -> None:
     bay = town.bay("T1-3")
     t0 = clock.now() - timedelta(hours=2)
-    push(
+    push_answer(
         client,
         town.stake_a,
         [cds_event(town.stake_a, bay, "park_start", t0, plate="贵A12846", confidence=41)],
     )
-    push(
+    push_answer(
         client,
         town.pos,
         [cds_event(town.pos, bay, "park_start", t0 + timedelta(minutes=2), plate="贵A 12345")],
     )
-    push(client, town.stake_a, [cds_event(town.stake_a, bay, "park_end", t0 + timedelta(minutes=75))])
+    push_answer(client, town.stake_a, [cds_event(town.stake_a, bay, "park_end", t0 + timedelta(minutes=75))])
     db.expire_all()
     stays = db.scalars(select(Stay)).all()
     assert len(stays) == 1
@@ -164,17 +155,17 @@ def test_a_later_confident_camera_read_does_not_replace_the_attendants_plate(
 ) -> None:
     bay = town.bay("T1-1")
     t0 = clock.now() - timedelta(hours=1)
-    push(
+    push_answer(
         client,
         town.stake_a,
         [cds_event(town.stake_a, bay, "park_start", t0, plate="贵A12846", confidence=40)],
     )
-    push(
+    push_answer(
         client,
         town.pos,
         [cds_event(town.pos, bay, "park_start", t0 + timedelta(minutes=1), plate="贵A12345")],
     )
-    push(
+    push_answer(
         client,
         town.stake_a,
         [
@@ -260,7 +251,7 @@ def _send(
         for device, event in batch:
             by_device.setdefault(device, []).append(event)
         for device, events in by_device.items():
-            body = push(client, getattr(town, device), events, slug).get_json()
+            body = push_answer(client, getattr(town, device), events, slug)
             assert body["failures"] == [], body
 
 
@@ -336,7 +327,7 @@ def test_a_late_pos_batch_rebuilds_the_stays_it_touches(
 ) -> None:
     bay = town.bay("T1-1")
     t0 = clock.now() - timedelta(hours=2)
-    push(
+    push_answer(
         client,
         town.stake_a,
         [
@@ -348,7 +339,7 @@ def test_a_late_pos_batch_rebuilds_the_stays_it_touches(
         ],
     )
     # The POS was offline for an hour: its entry for the first vehicle arrives last.
-    push(
+    push_answer(
         client,
         town.pos,
         [cds_event(town.pos, bay, "park_start", t0 + timedelta(minutes=1), plate="贵A11117")],
@@ -380,13 +371,13 @@ def _status(
 ) -> None:
     event = cds_event(device, town.bay("T1-1"), kind, clock.now())
     del event["curb_space_id"]
-    assert push(client, device, [event]).get_json()["success"] == 1
+    assert push_answer(client, device, [event])["success"] == 1
 
 
 def _seed_road_one(client: FlaskClient, town: SmallDistrict, clock: FixedClock) -> None:
     """T1-1 vacant after a stay, T1-2 occupied, T1-3 and T1-4 never reported."""
     t0 = clock.now() - timedelta(hours=1)
-    push(
+    push_answer(
         client,
         town.stake_a,
         [
@@ -452,8 +443,8 @@ def test_a_stale_comms_lost_does_not_undo_a_newer_comms_restored(
     clock.advance(timedelta(minutes=10))
     restored = cds_event(town.stake_a, town.bay("T1-1"), "comms_restored", clock.now())
     lost = cds_event(town.stake_a, town.bay("T1-1"), "comms_lost", clock.now() - timedelta(minutes=5))
-    push(client, town.stake_a, [restored])
-    push(client, town.stake_a, [lost])
+    push_answer(client, town.stake_a, [restored])
+    push_answer(client, town.stake_a, [lost])
     db.expire_all()
     device = db.get(Device, town.stake_a.device.id)
     assert device is not None and device.online is True
@@ -464,7 +455,7 @@ def test_an_online_data_feed_makes_every_bay_known(
 ) -> None:
     t0 = clock.now() - timedelta(hours=1)
     # Road 2: T2-1 and T2-2 under stake B, T2-3 and T2-4 under no stake at all.
-    push(
+    push_answer(
         client,
         town.feed,
         [

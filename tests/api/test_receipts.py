@@ -21,7 +21,8 @@ from billing.tariffs import price_ended_stays, publish_tariff
 from fixtures.builders import SmallDistrict, build_small_district
 from fixtures.tariffs import STANDARD
 from parking.clock import FixedClock
-from parking.models import Bay, Stay
+from parking.models import Stay
+from tests.support.stays import add_stay
 
 CHINESE_ROAD = "剑山路"
 
@@ -32,29 +33,6 @@ class Paid:
     payment: Payment
     stays: list[Stay]
     fees: list[StayFee]
-
-
-def add_stay(
-    db: Session, bay: Bay, started_at: datetime, ended_at: datetime, plate: str = "贵A12345"
-) -> Stay:
-    start_event, end_event = str(uuid.uuid4()), str(uuid.uuid4())
-    stay = Stay(
-        district_id=bay.district_id,
-        bay_id=bay.id,
-        road_id=bay.road_id,
-        plate=plate,
-        started_at=started_at,
-        ended_at=ended_at,
-        ended_by="event",
-        start_event_id=start_event,
-        end_event_id=end_event,
-        event_ids=[start_event, end_event],
-        sources=["camera"],
-        updated_at=ended_at,
-    )
-    db.add(stay)
-    db.flush()
-    return stay
 
 
 def add_payment(
@@ -99,8 +77,16 @@ def paid(db: Session, clock: FixedClock) -> Paid:
         db, small.district, "standard", STANDARD, now - timedelta(days=60), now - timedelta(days=60)
     )
     stays = [
-        add_stay(db, small.bay("T1-1"), now - timedelta(hours=3, minutes=30), now - timedelta(minutes=30)),
-        add_stay(db, small.bay("T2-1"), now - timedelta(hours=2), now - timedelta(minutes=45)),
+        add_stay(
+            db,
+            small.bay("T1-1"),
+            now - timedelta(hours=3, minutes=30),
+            now - timedelta(minutes=30),
+            ended_by="event",
+        ),
+        add_stay(
+            db, small.bay("T2-1"), now - timedelta(hours=2), now - timedelta(minutes=45), ended_by="event"
+        ),
     ]
     price_ended_stays(db, small.district, now)
     payment = add_payment(db, small, stays, now, device_id=small.pos.device.id, attendant="Li Wei")
@@ -186,7 +172,11 @@ def test_a_receipt_of_many_stays_flows_onto_more_pages(db: Session, clock: Fixed
     now = clock.now()
     stays = [
         add_stay(
-            db, paid.small.bay("T1-2"), now - timedelta(days=d, hours=2), now - timedelta(days=d, hours=1)
+            db,
+            paid.small.bay("T1-2"),
+            now - timedelta(days=d, hours=2),
+            now - timedelta(days=d, hours=1),
+            ended_by="event",
         )
         for d in range(1, 25)
     ]
@@ -210,7 +200,9 @@ def test_a_missing_font_fails_naming_the_debian_package(db: Session, paid: Paid)
 def test_unknown_and_unpaid_payments_have_no_receipt(
     client: FlaskClient, db: Session, clock: FixedClock, paid: Paid, suffix: str
 ) -> None:
-    stay = add_stay(db, paid.small.bay("T1-3"), clock.now() - timedelta(hours=2), clock.now())
+    stay = add_stay(
+        db, paid.small.bay("T1-3"), clock.now() - timedelta(hours=2), clock.now(), ended_by="event"
+    )
     price_ended_stays(db, paid.small.district, clock.now())
     pending = add_payment(db, paid.small, [stay], clock.now(), status=PENDING)
     db.commit()

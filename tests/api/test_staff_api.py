@@ -3,7 +3,6 @@ the CDS events and device status read back by staff."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -12,13 +11,13 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
-from werkzeug.test import TestResponse
 
 from fixtures.builders import SmallDistrict, build_small_district, cds_event
-from fixtures.cds_check import envelope_errors
 from parking.clock import FixedClock
 from parking.staff import issue_staff_token
 from sensors.devices import NewDevice
+from tests.support.cds import assert_valid_cds
+from tests.support.http import assert_problem, push_ok
 
 STAYS = "/api/v1/testville/stays"
 ANOMALIES = "/api/v1/testville/timeline/anomalies"
@@ -32,16 +31,6 @@ class Town:
 
     def auth(self, role: str = "warden") -> dict[str, str]:
         return {"Authorization": f"Bearer {self.tokens[role]}"}
-
-
-def push(
-    client: FlaskClient, device: NewDevice, batch: list[dict[str, Any]], slug: str = "testville"
-) -> None:
-    response = client.post(
-        f"/cds/{slug}/events/event", json=batch, headers={"Authorization": f"Bearer {device.token}"}
-    )
-    assert response.status_code == 200
-    assert response.get_json()["failures"] == [], response.get_json()
 
 
 @pytest.fixture
@@ -63,7 +52,7 @@ def day(client: FlaskClient, town: Town) -> Town:
     - T2-1 贵A12345 from t0+2 h to t0+2 h 30 min;
     - a park_end on vacant T1-3 at t0+10 min (an `end_on_vacant` anomaly)."""
     s, t0 = town.small, town.t0
-    push(
+    push_ok(
         client,
         s.stake_a,
         [
@@ -73,12 +62,12 @@ def day(client: FlaskClient, town: Town) -> Town:
             cds_event(s.stake_a, s.bay("T1-3"), "park_end", t0 + timedelta(minutes=10)),
         ],
     )
-    push(
+    push_ok(
         client,
         s.pos,
         [cds_event(s.pos, s.bay("T1-1"), "park_start", t0 + timedelta(minutes=1), plate="贵A12345")],
     )
-    push(
+    push_ok(
         client,
         s.stake_b,
         [
@@ -104,21 +93,6 @@ def bays_of(body: dict[str, Any]) -> list[str]:
 
 def iso(at: datetime, offset_hours: int = 8) -> str:
     return at.astimezone(timezone(timedelta(hours=offset_hours))).isoformat()
-
-
-def assert_problem(response: TestResponse, status: int, code: str) -> dict[str, Any]:
-    assert response.status_code == status, response.get_data(as_text=True)
-    assert response.mimetype == "application/problem+json"
-    body: dict[str, Any] = json.loads(response.get_data(as_text=True))
-    assert body["code"] == code
-    assert body["status"] == status
-    assert isinstance(body["title"], str) and body["title"]
-    assert "Traceback" not in response.get_data(as_text=True)
-    return body
-
-
-def assert_valid_cds(body: dict[str, Any], tmp_path: Path) -> None:
-    assert envelope_errors(body) == []
 
 
 # --- stays -------------------------------------------------------------------------------
@@ -361,7 +335,7 @@ def test_devices_me_follows_the_device_going_offline(
     client: FlaskClient, town: Town, clock: FixedClock
 ) -> None:
     pos = town.small.pos
-    push(client, pos, [cds_event(pos, town.small.bay("T1-1"), "comms_lost", clock.now())])
+    push_ok(client, pos, [cds_event(pos, town.small.bay("T1-1"), "comms_lost", clock.now())])
     body = client.get(
         "/api/v1/testville/devices/me", headers={"Authorization": f"Bearer {pos.token}"}
     ).get_json()
@@ -403,7 +377,7 @@ def _recent(client: FlaskClient, town: Town, clock: FixedClock) -> list[dict[str
         cds_event(s.stake_a, s.bay("T1-3"), "scheduled_report", now, sensor_status_is_online=True),
         cds_event(s.stake_a, s.bay("T1-4"), "park_start", now - timedelta(hours=2), plate="贵C12345"),
     ]
-    push(client, s.stake_a, batch)
+    push_ok(client, s.stake_a, batch)
     return batch
 
 
@@ -494,7 +468,7 @@ def test_status_lists_every_device_and_whether_it_is_online(
     client: FlaskClient, town: Town, clock: FixedClock, tmp_path: Path
 ) -> None:
     s = town.small
-    push(client, s.stake_b, [cds_event(s.stake_b, s.bay("T2-1"), "comms_lost", clock.now())])
+    push_ok(client, s.stake_b, [cds_event(s.stake_b, s.bay("T2-1"), "comms_lost", clock.now())])
     response = client.get("/cds/testville/events/status", headers=town.auth())
     assert response.status_code == 200
     body = response.get_json()

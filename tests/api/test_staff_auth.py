@@ -23,6 +23,7 @@ from parking.models import StaffToken
 from parking.models_staff import SignInAttempt, StaffAccount
 from parking.signin import BadCredentialsError, PendingSignIn, check_password
 from parking.staff import create_account, issue_staff_token
+from tests.support.http import assert_problem, bearer
 
 API = "/api/v1/testville"
 PASSWORD = "correct horse battery"
@@ -58,24 +59,12 @@ def staff(db: Session, clock: FixedClock) -> Staff:
     return Staff(small, admin, warden)
 
 
-def problem(response: TestResponse, status: int, code: str) -> dict[str, Any]:
-    assert response.status_code == status, response.get_data(as_text=True)
-    assert response.mimetype == "application/problem+json"
-    body: dict[str, Any] = response.get_json()
-    assert body["code"] == code
-    return body
-
-
 def sign_in(client: FlaskClient, username: str, password: str, ip: str = "10.0.0.1") -> TestResponse:
     return client.post(
         f"{API}/staff/sign-in",
         json={"username": username, "password": password},
         environ_base={"REMOTE_ADDR": ip},
     )
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 def attempts(db: Session) -> int:
@@ -101,14 +90,14 @@ def test_a_staff_member_signs_in_and_the_token_works_until_it_expires(
     clock.advance(timedelta(hours=12) - timedelta(seconds=1))
     assert client.get(f"{API}/staff/me", headers=bearer(body["token"])).status_code == 200
     clock.advance(timedelta(seconds=1))
-    problem(client.get(f"{API}/staff/me", headers=bearer(body["token"])), 401, "invalid_token")
+    assert_problem(client.get(f"{API}/staff/me", headers=bearer(body["token"])), 401, "invalid_token")
 
 
 def test_an_unknown_user_and_a_wrong_password_get_the_same_answer(
     client: FlaskClient, staff: Staff, db: Session
 ) -> None:
-    wrong_password = problem(sign_in(client, "li.na", "not the password"), 401, "bad_credentials")
-    unknown_user = problem(sign_in(client, "nobody", PASSWORD), 401, "bad_credentials")
+    wrong_password = assert_problem(sign_in(client, "li.na", "not the password"), 401, "bad_credentials")
+    unknown_user = assert_problem(sign_in(client, "nobody", PASSWORD), 401, "bad_credentials")
     assert wrong_password == unknown_user
     assert attempts(db) == 2  # both are on record as failures
     assert (
@@ -139,10 +128,10 @@ def test_five_failures_lock_the_username_from_that_address_until_the_window_pass
     client: FlaskClient, staff: Staff, clock: FixedClock, db: Session
 ) -> None:
     for minute in range(5):
-        problem(sign_in(client, "li.na", f"guess {minute}"), 401, "bad_credentials")
+        assert_problem(sign_in(client, "li.na", f"guess {minute}"), 401, "bad_credentials")
         clock.advance(timedelta(minutes=1))
     locked = sign_in(client, "li.na", PASSWORD)
-    problem(locked, 429, "too_many_attempts")
+    assert_problem(locked, 429, "too_many_attempts")
     # The first failure (5 minutes ago) leaves the 15-minute window in 10 minutes.
     assert locked.headers["Retry-After"] == str(10 * 60)
     assert attempts(db) == 5  # a refused attempt is not recorded: it cannot extend the lock
@@ -160,26 +149,26 @@ def test_a_success_resets_the_pairs_count_but_not_the_addresss_nor_other_address
 ) -> None:
     app.config["SIGNIN_MAX_FAILURES_PER_IP"] = 8
     for n in range(4):
-        problem(sign_in(client, "li.na", f"guess {n}"), 401, "bad_credentials")
-        problem(sign_in(client, "li.na", f"elsewhere {n}", ip="10.0.0.3"), 401, "bad_credentials")
+        assert_problem(sign_in(client, "li.na", f"guess {n}"), 401, "bad_credentials")
+        assert_problem(sign_in(client, "li.na", f"elsewhere {n}", ip="10.0.0.3"), 401, "bad_credentials")
     assert sign_in(client, "li.na", PASSWORD).status_code == 200
     for n in range(4):  # four more for li.na: the earlier four no longer count against her
-        problem(sign_in(client, "li.na", f"again {n}"), 401, "bad_credentials")
+        assert_problem(sign_in(client, "li.na", f"again {n}"), 401, "bad_credentials")
     # ...but all eight count against the address: even the right password is refused from it
-    problem(sign_in(client, "li.na", PASSWORD), 429, "too_many_attempts")
-    problem(sign_in(client, "someone.else", PASSWORD), 429, "too_many_attempts")
+    assert_problem(sign_in(client, "li.na", PASSWORD), 429, "too_many_attempts")
+    assert_problem(sign_in(client, "someone.else", PASSWORD), 429, "too_many_attempts")
     assert sign_in(client, "li.na", PASSWORD, ip="10.0.0.2").status_code == 200
     # her success did not give the other address a fresh budget for her username
-    problem(sign_in(client, "li.na", "fifth", ip="10.0.0.3"), 401, "bad_credentials")
-    problem(sign_in(client, "li.na", PASSWORD, ip="10.0.0.3"), 429, "too_many_attempts")
+    assert_problem(sign_in(client, "li.na", "fifth", ip="10.0.0.3"), 401, "bad_credentials")
+    assert_problem(sign_in(client, "li.na", PASSWORD, ip="10.0.0.3"), 429, "too_many_attempts")
 
 
 def test_twenty_failures_from_one_address_lock_it_for_every_username(
     client: FlaskClient, staff: Staff, clock: FixedClock
 ) -> None:
     for n in range(20):
-        problem(sign_in(client, f"user{n}", "nothing"), 401, "bad_credentials")
-    locked = problem(sign_in(client, "li.na", PASSWORD), 429, "too_many_attempts")
+        assert_problem(sign_in(client, f"user{n}", "nothing"), 401, "bad_credentials")
+    locked = assert_problem(sign_in(client, "li.na", PASSWORD), 429, "too_many_attempts")
     assert "address" in locked["title"]
     assert sign_in(client, "li.na", PASSWORD, ip="10.0.0.9").status_code == 200
 
@@ -199,8 +188,8 @@ def test_sign_out_revokes_the_token_at_once(client: FlaskClient, staff: Staff) -
     token = sign_in(client, "li.na", PASSWORD).get_json()["token"]
     answer = client.post(f"{API}/staff/sign-out", headers=bearer(token))
     assert answer.status_code == 200 and answer.get_json() == {"signed_out": True}
-    problem(client.get(f"{API}/staff/me", headers=bearer(token)), 401, "invalid_token")
-    problem(client.post(f"{API}/staff/sign-out", headers=bearer(token)), 401, "invalid_token")
+    assert_problem(client.get(f"{API}/staff/me", headers=bearer(token)), 401, "invalid_token")
+    assert_problem(client.post(f"{API}/staff/sign-out", headers=bearer(token)), 401, "invalid_token")
 
 
 def test_an_admin_revokes_one_token_and_the_others_keep_working(client: FlaskClient, staff: Staff) -> None:
@@ -212,11 +201,13 @@ def test_an_admin_revokes_one_token_and_the_others_keep_working(client: FlaskCli
     first_id = account["tokens"][0]["id"]
     revoked = client.post(f"{API}/staff/tokens/{first_id}/revoke", headers=staff.admin_auth())
     assert revoked.status_code == 200 and revoked.get_json()["revoked_at"] == "2026-03-02T02:00:00+00:00"
-    problem(client.get(f"{API}/staff/me", headers=bearer(first)), 401, "invalid_token")
+    assert_problem(client.get(f"{API}/staff/me", headers=bearer(first)), 401, "invalid_token")
     assert client.get(f"{API}/staff/me", headers=bearer(second)).status_code == 200
     listed = client.get(f"{API}/staff/accounts", headers=staff.admin_auth()).get_json()["accounts"]
     assert len(listed[0]["tokens"]) == 1
-    problem(client.post(f"{API}/staff/tokens/99999/revoke", headers=staff.admin_auth()), 404, "unknown_token")
+    assert_problem(
+        client.post(f"{API}/staff/tokens/99999/revoke", headers=staff.admin_auth()), 404, "unknown_token"
+    )
 
 
 def test_a_disabled_account_cannot_sign_in_and_its_tokens_stop_at_once(
@@ -225,11 +216,11 @@ def test_a_disabled_account_cannot_sign_in_and_its_tokens_stop_at_once(
     token = sign_in(client, "li.na", PASSWORD).get_json()["token"]
     answer = client.post(f"{API}/staff/accounts/{staff.warden.id}/disable", headers=staff.admin_auth())
     assert answer.status_code == 200 and answer.get_json()["disabled_at"] == "2026-03-02T02:00:00+00:00"
-    problem(client.get(f"{API}/staff/me", headers=bearer(token)), 401, "invalid_token")
-    problem(sign_in(client, "li.na", PASSWORD), 401, "bad_credentials")
+    assert_problem(client.get(f"{API}/staff/me", headers=bearer(token)), 401, "invalid_token")
+    assert_problem(sign_in(client, "li.na", PASSWORD), 401, "bad_credentials")
     revoked = db.scalars(select(StaffToken.revoked_at).where(StaffToken.account_id == staff.warden.id)).all()
     assert revoked and all(at is not None for at in revoked)
-    problem(
+    assert_problem(
         client.post(f"{API}/staff/accounts/99999/disable", headers=staff.admin_auth()), 404, "unknown_account"
     )
 
@@ -242,7 +233,7 @@ def test_an_admin_cannot_disable_their_own_account(
     )
     db.commit()
     token = sign_in(client, "boss", PASSWORD).get_json()["token"]
-    problem(
+    assert_problem(
         client.post(f"{API}/staff/accounts/{boss.id}/disable", headers=bearer(token)),
         409,
         "cannot_disable_self",
@@ -285,7 +276,7 @@ def test_a_bad_account_is_refused_with_its_rule_and_nothing_is_written(
 ) -> None:
     body = {"username": "new.one", "password": "long enough password", "name": "New One", "role": "warden"}
     body.update(change)
-    problem(client.post(f"{API}/staff/accounts", json=body, headers=staff.admin_auth()), status, code)
+    assert_problem(client.post(f"{API}/staff/accounts", json=body, headers=staff.admin_auth()), status, code)
     assert db.scalar(select(func.count()).select_from(StaffAccount)) == 1
 
 
@@ -311,8 +302,8 @@ def test_account_management_is_for_admins_only(
         answer = client.open(
             url, method=method, json=body if method == "POST" else None, headers=bearer(token)
         )
-        problem(answer, 403, "forbidden")
-    problem(client.open(url, method=method), 401, "unauthorized")
+        assert_problem(answer, 403, "forbidden")
+    assert_problem(client.open(url, method=method), 401, "unauthorized")
     assert db.get(StaffToken, row.id).revoked_at is None  # type: ignore[union-attr]
     assert db.get(StaffAccount, staff.warden.id).disabled_at is None  # type: ignore[union-attr]
 
@@ -334,17 +325,19 @@ def test_a_token_of_another_district_is_unknown_here(
     db.commit()
     answer = client.post("/api/v1/otherville/staff/sign-in", json={"username": "li.na", "password": PASSWORD})
     token = answer.get_json()["token"]
-    problem(client.get(f"{API}/staff/me", headers=bearer(token)), 401, "unauthorized")
+    assert_problem(client.get(f"{API}/staff/me", headers=bearer(token)), 401, "unauthorized")
     assert (
         client.get("/api/v1/otherville/staff/me", headers=bearer(token)).get_json()["name"] == "Other Li Na"
     )
 
 
 def test_sign_in_needs_a_username_and_a_password(client: FlaskClient, staff: Staff, db: Session) -> None:
-    body = problem(client.post(f"{API}/staff/sign-in", json={"username": "li.na"}), 400, "invalid_parameters")
+    body = assert_problem(
+        client.post(f"{API}/staff/sign-in", json={"username": "li.na"}), 400, "invalid_parameters"
+    )
     assert body["errors"] == ["password: Missing data for required field."]
-    problem(client.post(f"{API}/staff/sign-in", data="nope"), 400, "invalid_json")
-    problem(
+    assert_problem(client.post(f"{API}/staff/sign-in", data="nope"), 400, "invalid_json")
+    assert_problem(
         client.post("/api/v1/nowhere/staff/sign-in", json={"username": "a", "password": "b"}),
         404,
         "unknown_district",
@@ -356,8 +349,10 @@ def test_text_with_a_nul_character_is_refused_and_nothing_is_stored(
     client: FlaskClient, staff: Staff, db: Session
 ) -> None:
     # PostgreSQL text cannot hold NUL: a 400 on either database, never a 500.
-    problem(sign_in(client, "li\x00na", PASSWORD), 400, "nul_character")
+    assert_problem(sign_in(client, "li\x00na", PASSWORD), 400, "nul_character")
     body = {"username": "new.one", "password": "long enough password", "name": "N\x00", "role": "warden"}
-    problem(client.post(f"{API}/staff/accounts", json=body, headers=staff.admin_auth()), 400, "nul_character")
+    assert_problem(
+        client.post(f"{API}/staff/accounts", json=body, headers=staff.admin_auth()), 400, "nul_character"
+    )
     assert attempts(db) == 0
     assert db.scalar(select(func.count()).select_from(StaffAccount)) == 1

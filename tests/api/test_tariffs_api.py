@@ -18,7 +18,8 @@ from fixtures.demo import DEMO_SLUG, seed_demo
 from fixtures.tariffs import CLEARWAY, STANDARD, publish_demo_tariffs
 from parking.clock import FixedClock
 from parking.staff import issue_staff_token
-from tests.api.test_curbs import assert_valid_cds, get_ok
+from tests.support.cds import assert_valid_cds
+from tests.support.http import get_ok
 
 CURBS = "/cds/testville/curbs"
 API = "/api/v1/testville"

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from fixtures.builders import SmallDistrict, build_small_district, cds_event
 from fixtures.tariffs import publish_demo_tariffs
 from parking.clock import FixedClock
+from tests.support.http import get_ok, push_ok
 
 URL = "/api/v1/testville/vacancy"
 # Road 1 (Jianshan) sits on lat 26.680, road 2 (Zhaohui) on 26.684, lng 106.63006-106.63024.
@@ -34,28 +35,13 @@ def town(db: Session, client: FlaskClient, clock: FixedClock) -> SmallDistrict:
     small.roads[0].tariff_code = "core"
     db.commit()
     t = clock.now()
-    push(client, small, "a", [
+    push_ok(client, small.stake_a, [
         cds_event(small.stake_a, small.bay("T1-1"), "park_start", t, plate="贵A12345", confidence=95),
         cds_event(small.stake_a, small.bay("T1-2"), "park_start", t, plate="贵B54321", confidence=95),
     ])  # fmt: skip
-    push(client, small, "b", [cds_event(small.stake_b, small.bay("T2-1"), "scheduled_report", t)])
+    push_ok(client, small.stake_b, [cds_event(small.stake_b, small.bay("T2-1"), "scheduled_report", t)])
     clock.advance(timedelta(minutes=5))
     return small
-
-
-def push(client: FlaskClient, town: SmallDistrict, stake: str, batch: list[dict[str, Any]]) -> None:
-    device = town.stake_a if stake == "a" else town.stake_b
-    reply = client.post(
-        "/cds/testville/events/event", json=batch, headers={"Authorization": f"Bearer {device.token}"}
-    )
-    assert reply.get_json()["failures"] == [], reply.get_json()
-
-
-def get_ok(client: FlaskClient, url: str) -> dict[str, Any]:
-    reply = client.get(url)
-    assert reply.status_code == 200, reply.get_data(as_text=True)
-    body: dict[str, Any] = reply.get_json()
-    return body
 
 
 def by_name(body: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -143,7 +129,9 @@ def test_a_fresh_heartbeat_keeps_vacant_bays_known(
     client: FlaskClient, town: SmallDistrict, clock: FixedClock
 ) -> None:
     clock.advance(timedelta(minutes=20))
-    push(client, town, "a", [cds_event(town.stake_a, town.bay("T1-1"), "scheduled_report", clock.now())])
+    push_ok(
+        client, town.stake_a, [cds_event(town.stake_a, town.bay("T1-1"), "scheduled_report", clock.now())]
+    )
     road_1 = by_name(get_ok(client, f"{URL}?{NEAR_ROAD_1}"))["Jianshan Road"]
     assert (road_1["free"], road_1["occupied"], road_1["data_age_seconds"]) == (2, 2, 0)
 
@@ -252,9 +240,9 @@ def test_a_bay_changed_after_the_cache_filled_is_seen_at_the_next_refresh(
     assert road_1_counts(client) == (2, 2, 0)
     # a car parks in T1-3; another's arrival in T1-4 two minutes ago arrives only now (late:
     # older than the newest event of the road, but received after the cache filled)
-    push(client, town, "a", [cds_event(town.stake_a, town.bay("T1-3"), "park_start", clock.now())])
+    push_ok(client, town.stake_a, [cds_event(town.stake_a, town.bay("T1-3"), "park_start", clock.now())])
     late = clock.now() - timedelta(minutes=2)
-    push(client, town, "a", [cds_event(town.stake_a, town.bay("T1-4"), "park_start", late)])
+    push_ok(client, town.stake_a, [cds_event(town.stake_a, town.bay("T1-4"), "park_start", late)])
     cached.now += 59
     assert road_1_counts(client) == (2, 2, 0)  # within VACANCY_CACHE_SECONDS: as cached
     cached.now += 1

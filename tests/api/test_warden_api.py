@@ -30,6 +30,7 @@ from parking.clock import FixedClock
 from parking.models import Road, Stay
 from parking.staff import issue_staff_token
 from sensors.models import CurbEvent
+from tests.support.http import assert_problem
 
 API = "/api/v1/testville"
 PLATE = "贵A12345"
@@ -163,12 +164,6 @@ def resolve(
     )
 
 
-def problem(response: TestResponse, status: int, code: str) -> None:
-    assert response.status_code == status, response.get_data(as_text=True)
-    assert response.mimetype == "application/problem+json"
-    assert response.get_json()["code"] == code
-
-
 def count(db: Session, model: Any) -> int:
     return db.scalar(select(func.count()).select_from(model)) or 0
 
@@ -185,12 +180,12 @@ def test_a_reported_position_is_kept_and_shown_with_my_name_role_and_team(
     assert answer.status_code == 200
     me = client.get(f"{API}/staff/me", headers=town.auth()).get_json()
     assert me["position"]["lat"] == 26.684 and me["position"]["reported_at"].startswith("2026-03-02T02:00")
-    problem(
+    assert_problem(
         client.post(f"{API}/staff/position", json={"lat": 91, "lng": 0}, headers=town.auth()),
         400,
         "invalid_parameters",
     )
-    problem(client.get(f"{API}/staff/me"), 401, "unauthorized")
+    assert_problem(client.get(f"{API}/staff/me"), 401, "unauthorized")
 
 
 # --- the task list
@@ -232,7 +227,7 @@ def test_tasks_come_nearest_first_then_oldest_and_only_my_teams_or_mine(
 
     taken = client.get(f"{API}/tasks?status=taken", headers=town.auth()).get_json()["tasks"]
     assert [t["id"] for t in taken] == [taken_by_other.uuid, mine_elsewhere.uuid]
-    problem(client.get(f"{API}/tasks?status=done", headers=town.auth()), 400, "invalid_parameters")
+    assert_problem(client.get(f"{API}/tasks?status=done", headers=town.auth()), 400, "invalid_parameters")
 
 
 def test_without_a_position_tasks_come_oldest_first_and_admin_sees_every_team(
@@ -247,8 +242,8 @@ def test_without_a_position_tasks_come_oldest_first_and_admin_sees_every_team(
     assert [t["id"] for t in client.get(f"{API}/tasks", headers=town.auth("city")).get_json()["tasks"]] == [
         older.uuid
     ]
-    problem(client.get(f"{API}/tasks", headers=town.auth("police")), 403, "forbidden")
-    problem(client.get(f"{API}/tasks"), 401, "unauthorized")
+    assert_problem(client.get(f"{API}/tasks", headers=town.auth("police")), 403, "forbidden")
+    assert_problem(client.get(f"{API}/tasks"), 401, "unauthorized")
 
 
 # --- take and resolve
@@ -273,7 +268,7 @@ def test_a_warden_takes_a_task_and_resolves_it_with_a_photo_and_a_citation(
     assert (citation.plate, citation.amount, citation.issued_by) == (PLATE, 20_000, "warden one")
     photo = client.get(body["photo_url"], headers=town.auth("police"))
     assert photo.status_code == 200 and photo.mimetype == "image/png" and photo.data == png()
-    problem(client.get(body["photo_url"]), 401, "unauthorized")
+    assert_problem(client.get(body["photo_url"]), 401, "unauthorized")
 
 
 def test_warned_needs_no_photo_and_a_task_without_one_has_no_photo(
@@ -282,7 +277,7 @@ def test_warned_needs_no_photo_and_a_task_without_one_has_no_photo(
     task = add_task(db, town, "T1-2", timedelta(minutes=40), status="taken", taken_by="warden one")
     answer = resolve(client, town, task, "warned")
     assert answer.status_code == 200 and answer.get_json()["photo_url"] is None
-    problem(client.get(f"{API}/tasks/{task.uuid}/photo", headers=town.auth()), 404, "no_photo")
+    assert_problem(client.get(f"{API}/tasks/{task.uuid}/photo", headers=town.auth()), 404, "no_photo")
 
 
 @pytest.mark.parametrize(
@@ -299,7 +294,7 @@ def test_a_refused_resolution_writes_nothing(
     client: FlaskClient, db: Session, town: Town, outcome: str, photo: bytes | None, status: int, code: str
 ) -> None:
     task = add_task(db, town, "T1-2", timedelta(minutes=40), status="taken", taken_by="warden one")
-    problem(resolve(client, town, task, outcome, photo), status, code)
+    assert_problem(resolve(client, town, task, outcome, photo), status, code)
     db.expire_all()
     assert db.get_one(Task, task.id).status == "taken"
     assert (count(db, TaskPhoto), count(db, Citation)) == (0, 0)
@@ -311,7 +306,7 @@ def test_a_citation_that_cannot_be_issued_leaves_the_task_and_photo_unwritten(
     task = add_task(
         db, town, "T1-2", timedelta(minutes=40), rule="restriction", status="taken", taken_by="warden one"
     )
-    problem(resolve(client, town, task, "citation_issued", png()), 404, "no_fine")
+    assert_problem(resolve(client, town, task, "citation_issued", png()), 404, "no_fine")
     db.expire_all()
     assert db.get_one(Task, task.id).status == "taken"
     assert (count(db, TaskPhoto), count(db, Citation)) == (0, 0)
@@ -324,20 +319,20 @@ def test_resolving_twice_someone_elses_or_an_unknown_task_is_refused(
     theirs = add_task(db, town, "T1-3", timedelta(minutes=40), status="taken", taken_by="warden two")
     untaken = add_task(db, town, "T1-4", timedelta(minutes=40))
     assert resolve(client, town, mine, "vehicle_gone").status_code == 200
-    problem(resolve(client, town, mine, "vehicle_gone"), 409, "task_transition")
-    problem(resolve(client, town, theirs, "false_alarm", png()), 403, "not_your_task")
-    problem(resolve(client, town, untaken, "false_alarm"), 409, "task_transition")
+    assert_problem(resolve(client, town, mine, "vehicle_gone"), 409, "task_transition")
+    assert_problem(resolve(client, town, theirs, "false_alarm", png()), 403, "not_your_task")
+    assert_problem(resolve(client, town, untaken, "false_alarm"), 409, "task_transition")
     unknown = client.post(
         f"{API}/tasks/{uuid.uuid4()}/resolve",
         data={"outcome": "warned"},
         headers=town.auth(),
         content_type="multipart/form-data",
     )
-    problem(unknown, 404, "unknown_task")
+    assert_problem(unknown, 404, "unknown_task")
     as_json = client.post(
         f"{API}/tasks/{theirs.uuid}/resolve", json={"outcome": "warned"}, headers=town.auth("warden2")
     )
-    problem(as_json, 415, "multipart_required")
+    assert_problem(as_json, 415, "multipart_required")
     db.expire_all()
     assert db.get_one(Task, theirs.id).status == "taken" and count(db, TaskPhoto) == 0
 
@@ -346,12 +341,16 @@ def test_only_the_tasks_team_may_take_it_and_a_taken_task_cannot_be_taken_again(
     client: FlaskClient, db: Session, town: Town
 ) -> None:
     task = add_task(db, town, "T1-2", timedelta(minutes=40), team="attendant")
-    problem(client.post(f"{API}/tasks/{task.uuid}/take", headers=town.auth()), 403, "not_your_team")
-    problem(client.post(f"{API}/tasks/{task.uuid}/take", headers=town.auth("police")), 403, "forbidden")
-    problem(client.post(f"{API}/tasks/{task.uuid}/take"), 401, "unauthorized")
+    assert_problem(client.post(f"{API}/tasks/{task.uuid}/take", headers=town.auth()), 403, "not_your_team")
+    assert_problem(
+        client.post(f"{API}/tasks/{task.uuid}/take", headers=town.auth("police")), 403, "forbidden"
+    )
+    assert_problem(client.post(f"{API}/tasks/{task.uuid}/take"), 401, "unauthorized")
     assert client.post(f"{API}/tasks/{task.uuid}/take", headers=town.auth("attendant")).status_code == 200
-    problem(client.post(f"{API}/tasks/{task.uuid}/take", headers=town.auth("admin")), 409, "task_transition")
-    problem(client.post(f"{API}/tasks/{uuid.uuid4()}/take", headers=town.auth()), 404, "unknown_task")
+    assert_problem(
+        client.post(f"{API}/tasks/{task.uuid}/take", headers=town.auth("admin")), 409, "task_transition"
+    )
+    assert_problem(client.post(f"{API}/tasks/{uuid.uuid4()}/take", headers=town.auth()), 404, "unknown_task")
 
 
 # --- plate checks
@@ -455,15 +454,15 @@ def test_a_plate_that_left_shows_its_last_stays_fee_and_the_check_records_my_pos
 def test_a_refused_plate_check_writes_no_audit_row(
     client: FlaskClient, db: Session, town: Town, path: str, status: int, code: str
 ) -> None:
-    problem(client.get(API + path, headers=town.auth()), status, code)
+    assert_problem(client.get(API + path, headers=town.auth()), status, code)
     assert count(db, PlateCheck) == 0
 
 
 def test_plate_checks_and_their_audit_log_are_for_the_right_roles(
     client: FlaskClient, db: Session, town: Town
 ) -> None:
-    problem(client.get(f"{API}/plates/{PLATE}/check", headers=town.auth("city")), 403, "forbidden")
-    problem(client.get(f"{API}/plates/{PLATE}/check"), 401, "unauthorized")
+    assert_problem(client.get(f"{API}/plates/{PLATE}/check", headers=town.auth("city")), 403, "forbidden")
+    assert_problem(client.get(f"{API}/plates/{PLATE}/check"), 401, "unauthorized")
     for who in ("warden", "attendant", "admin"):
         assert client.get(f"{API}/plates/{PLATE}/check", headers=town.auth(who)).status_code == 200
     client.get(f"{API}/plates/贵B67890/check", headers=town.auth())
@@ -479,8 +478,8 @@ def test_plate_checks_and_their_audit_log_are_for_the_right_roles(
     ).get_json()
     assert mine["total"] == 1 and mine["checks"][0]["role"] == "warden"
     assert mine["checks"][0]["result"]["parked"] is False
-    problem(client.get(f"{API}/audit/plate-checks", headers=town.auth()), 403, "forbidden")
-    problem(
+    assert_problem(client.get(f"{API}/audit/plate-checks", headers=town.auth()), 403, "forbidden")
+    assert_problem(
         client.get(f"{API}/audit/plate-checks?since=yesterday", headers=town.auth("bureau")),
         400,
         "invalid_parameters",
@@ -555,7 +554,7 @@ def test_a_refused_registration_writes_nothing(
 ) -> None:
     s = town.small
     named = {"T2-1": s.bay("T2-1").uuid, "stake_a": s.stake_a.device.uuid}
-    problem(register(client, town, **{k: named.get(v, v) for k, v in fields.items()}), status, code)
+    assert_problem(register(client, town, **{k: named.get(v, v) for k, v in fields.items()}), status, code)
     assert count(db, CurbEvent) == 0
 
 
@@ -563,9 +562,9 @@ def test_the_same_client_id_with_other_content_is_a_conflict_and_roles_are_check
     client: FlaskClient, db: Session, town: Town
 ) -> None:
     assert register(client, town).status_code == 201
-    problem(register(client, town, plate="贵D11111"), 422, "event_id_conflict")
-    problem(register(client, town, who="police"), 403, "forbidden")
-    problem(client.post(f"{API}/registrations", json={}), 401, "unauthorized")
+    assert_problem(register(client, town, plate="贵D11111"), 422, "event_id_conflict")
+    assert_problem(register(client, town, who="police"), 403, "forbidden")
+    assert_problem(client.post(f"{API}/registrations", json={}), 401, "unauthorized")
     assert count(db, CurbEvent) == 1
 
 
@@ -606,9 +605,9 @@ def test_the_police_feed_lists_police_and_escalated_tasks_with_evidence_as_json_
 
     default = client.get(f"{API}/police/feed", headers=town.auth("police")).get_json()
     assert len(default["items"]) == 2  # the last 24 hours
-    problem(client.get(f"{API}/police/feed", headers=town.auth()), 403, "forbidden")
-    problem(client.get(f"{API}/police/feed"), 401, "unauthorized")
-    problem(
+    assert_problem(client.get(f"{API}/police/feed", headers=town.auth()), 403, "forbidden")
+    assert_problem(client.get(f"{API}/police/feed"), 401, "unauthorized")
+    assert_problem(
         client.get(f"{API}/police/feed?format=xml", headers=town.auth("police")), 400, "invalid_parameters"
     )
 

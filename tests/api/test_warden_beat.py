@@ -12,13 +12,13 @@ import pytest
 from argon2 import PasswordHasher
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
-from werkzeug.test import TestResponse
 
 from billing.passwords import hash_password
 from enforcement.models import Task
 from fixtures.builders import SmallDistrict, build_small_district
 from parking.clock import FixedClock
 from parking.staff import create_account, issue_staff_token
+from tests.support.http import assert_problem
 
 API = "/api/v1/testville"
 PASSWORD = "beat password 1"
@@ -96,11 +96,6 @@ def listed(client: FlaskClient, auth: dict[str, str]) -> set[str]:
     return {t["id"] for t in answer.get_json()["tasks"]}
 
 
-def problem(response: TestResponse, status: int, code: str) -> None:
-    assert response.status_code == status, response.get_data(as_text=True)
-    assert response.get_json()["code"] == code
-
-
 def test_a_warden_with_a_beat_sees_only_the_tasks_on_its_roads(client: FlaskClient, beat: Beat) -> None:
     assert listed(client, signed_in(client, "beat.warden")) == {beat.jianshan.uuid}
     everything = {beat.jianshan.uuid, beat.zhaohui.uuid, beat.arrears.uuid}
@@ -112,7 +107,7 @@ def test_a_task_outside_the_beat_cannot_be_taken_or_resolved(
 ) -> None:
     auth = signed_in(client, "beat.warden")
     for outside in (beat.zhaohui, beat.arrears):
-        problem(client.post(f"{API}/tasks/{outside.uuid}/take", headers=auth), 403, "outside_beat")
+        assert_problem(client.post(f"{API}/tasks/{outside.uuid}/take", headers=auth), 403, "outside_beat")
     # even one handed to them by name: resolving it is refused, and nothing changes
     beat.zhaohui.status, beat.zhaohui.taken_by, beat.zhaohui.taken_at = "taken", "Beat Warden", beat.now
     db.commit()
@@ -122,7 +117,7 @@ def test_a_task_outside_the_beat_cannot_be_taken_or_resolved(
         headers=auth,
         content_type=FORM,
     )
-    problem(answer, 403, "outside_beat")
+    assert_problem(answer, 403, "outside_beat")
     db.refresh(beat.zhaohui)
     assert beat.zhaohui.status == "taken" and beat.zhaohui.resolved_at is None
 
@@ -162,7 +157,7 @@ def test_an_attendants_beat_limits_the_attendant_team_tasks_too(
     db.commit()
     auth = signed_in(client, "attendant")
     assert listed(client, auth) == {far.uuid}
-    problem(client.post(f"{API}/tasks/{near.uuid}/take", headers=auth), 403, "outside_beat")
+    assert_problem(client.post(f"{API}/tasks/{near.uuid}/take", headers=auth), 403, "outside_beat")
 
 
 def test_city_and_admin_tokens_are_district_wide(
@@ -217,7 +212,7 @@ def test_a_registration_outside_the_beat_is_refused_even_through_a_pos_that_cove
         answer = client.post(
             f"{API}/registrations", json=registration(beat, "T1-1", **extra), headers=outsider
         )
-        problem(answer, 403, "outside_beat")
+        assert_problem(answer, 403, "outside_beat")
     inside = client.post(
         f"{API}/registrations", json=registration(beat, "T1-1"), headers=signed_in(client, "beat.warden")
     )
@@ -232,7 +227,7 @@ def test_a_registration_goes_only_through_a_pos_that_covers_the_bay(client: Flas
     answer = client.post(
         f"{API}/registrations", json=registration(beat, "T2-1"), headers=signed_in(client, "free.warden")
     )
-    problem(answer, 422, "bay_not_covered")
+    assert_problem(answer, 422, "bay_not_covered")
 
 
 def test_a_registration_may_not_be_dated_further_back_than_the_event_age_limit(
@@ -241,7 +236,7 @@ def test_a_registration_may_not_be_dated_further_back_than_the_event_age_limit(
     """Security review M4/M5: `at` went back to 2000-01-01 and re-priced stays."""
     auth = signed_in(client, "beat.warden")
     for at in ("2000-01-01T00:00:00+00:00", (beat.now - timedelta(hours=73)).isoformat()):
-        problem(
+        assert_problem(
             client.post(f"{API}/registrations", json=registration(beat, "T1-1", at=at), headers=auth),
             422,
             "event_too_old",

@@ -19,6 +19,7 @@ from fixtures.tariffs import publish_demo_tariffs
 from parking.clock import FixedClock
 from parking.models import Bay
 from sensors.devices import NewDevice, create_device
+from tests.support.http import bearer, push_ok
 
 URL = "/api/v1/testville/patrol/reads"
 OVERSTAYER, LATE_PAYER, GOOD, STRANGER = "贵A10001", "贵A10002", "贵A10003", "贵A99999"
@@ -35,7 +36,7 @@ def street(db: Session, client: FlaskClient, clock: FixedClock) -> tuple[SmallDi
     car = create_device(db, town.district, "patrol_car", clock.now(), name="PATROL-1")
     db.commit()
     now = clock.now()
-    push(client, town.stake_a, [
+    push_ok(client, town.stake_a, [
         cds_event(town.stake_a, town.bay("T1-2"), "park_start", now - timedelta(hours=26), plate=LATE_PAYER, confidence=95),
         cds_event(town.stake_a, town.bay("T1-2"), "park_end", now - timedelta(hours=25)),
         cds_event(town.stake_a, town.bay("T1-1"), "park_start", now - timedelta(hours=5), plate=OVERSTAYER, confidence=95),
@@ -45,15 +46,6 @@ def street(db: Session, client: FlaskClient, clock: FixedClock) -> tuple[SmallDi
     assert price_ended_stays(db, town.district, now) == 1
     db.commit()
     return town, car
-
-
-def push(client: FlaskClient, device: NewDevice, events: list[dict[str, Any]]) -> None:
-    reply = client.post("/cds/testville/events/event", json=events, headers=auth(device))
-    assert reply.status_code == 200 and reply.get_json()["failures"] == [], reply.get_json()
-
-
-def auth(device: NewDevice) -> dict[str, str]:
-    return {"Authorization": f"Bearer {device.token}"}
 
 
 def read(bay: Bay, plate: str, clock: FixedClock, confidence: int = 92, **extra: Any) -> dict[str, Any]:
@@ -79,7 +71,7 @@ def test_a_patrol_car_along_the_road_gets_exactly_the_planted_hits_and_every_rea
         read(town.bay("T2-3"), STRANGER, clock),  # parked where nothing saw it arrive
         read(town.bay("T2-4"), "??", clock),
     ]
-    reply = client.post(URL, json={"reads": drive}, headers=auth(car))
+    reply = client.post(URL, json={"reads": drive}, headers=bearer(car.token))
     assert reply.status_code == 200, reply.get_json()
     answer = reply.get_json()
     assert answer["checked"] == 6
@@ -107,7 +99,7 @@ def test_a_read_names_its_bay_or_is_matched_to_none_when_no_bay_is_near(
     town, car = street
     far = read(town.bay("T1-1"), STRANGER, clock) | {"lat": 26.70}  # two kilometres away
     named = read(town.bay("T1-1"), STRANGER, clock) | {"lat": 26.70, "bay": town.bay("T2-1").uuid}
-    answer = client.post(URL, json={"reads": [far, named]}, headers=auth(car)).get_json()
+    answer = client.post(URL, json={"reads": [far, named]}, headers=bearer(car.token)).get_json()
     assert answer["hits"] == [{"plate": STRANGER, "bay": town.bay("T2-1").uuid, "reasons": ["unregistered"]}]
 
 
@@ -117,10 +109,10 @@ def test_only_a_patrol_car_may_send_reads_and_a_patrol_car_may_not_push_curb_eve
     town, car = street
     body = {"reads": [read(town.bay("T1-1"), OVERSTAYER, clock)]}
     assert client.post(URL, json=body).status_code == 401
-    refused = client.post(URL, json=body, headers=auth(town.stake_a))
+    refused = client.post(URL, json=body, headers=bearer(town.stake_a.token))
     assert (refused.status_code, refused.get_json()["code"]) == (403, "forbidden")
     event = cds_event(town.stake_a, town.bay("T1-4"), "park_start", clock.now(), plate=GOOD)
-    pushed = client.post("/cds/testville/events/event", json=[event], headers=auth(car))
+    pushed = client.post("/cds/testville/events/event", json=[event], headers=bearer(car.token))
     assert pushed.status_code == 403
 
 
@@ -144,7 +136,7 @@ def test_bad_reads_are_refused_whole_naming_the_field(
 ) -> None:
     town, car = street
     reply = client.post(
-        URL, json={"reads": [read(town.bay("T1-1"), GOOD, clock) | change]}, headers=auth(car)
+        URL, json={"reads": [read(town.bay("T1-1"), GOOD, clock) | change]}, headers=bearer(car.token)
     )
     assert reply.status_code == 400
     assert field in str(reply.get_json())
@@ -156,5 +148,5 @@ def test_more_reads_than_a_request_may_carry_are_refused(
 ) -> None:
     town, car = street
     reads = [read(town.bay("T1-1"), GOOD, clock)] * 1001
-    reply = client.post(URL, json={"reads": reads}, headers=auth(car))
+    reply = client.post(URL, json={"reads": reads}, headers=bearer(car.token))
     assert (reply.status_code, reply.get_json()["code"]) == (413, "too_many_reads")

@@ -3,7 +3,6 @@ version in force when the stay started; publishing rules for later versions."""
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -16,8 +15,9 @@ from billing.tariffs import TariffInPastError, price_ended_stays, publish_tariff
 from fixtures.builders import SmallDistrict, build_small_district, cds_event
 from fixtures.tariffs import DEMO_EFFECTIVE_FROM, STANDARD
 from parking.clock import FixedClock
-from parking.models import Bay, Stay
+from parking.models import Stay
 from sensors.intake import ingest_batch
+from tests.support.stays import add_stay
 
 MAX_SKEW = timedelta(seconds=120)
 ELECTRIC_PLATE = "贵AD12345"  # eight characters: a new-energy (green) plate
@@ -34,26 +34,6 @@ def town(db: Session, clock: FixedClock) -> SmallDistrict:
 def local(text: str) -> datetime:
     """A Testville (Asia/Shanghai) wall time."""
     return datetime.fromisoformat(text + "+08:00")
-
-
-def add_stay(
-    db: Session, bay: Bay, started_at: datetime, ended_at: datetime | None, plate: str = PLATE
-) -> Stay:
-    stay = Stay(
-        district_id=bay.district_id,
-        bay_id=bay.id,
-        road_id=bay.road_id,
-        plate=plate,
-        started_at=started_at,
-        ended_at=ended_at,
-        start_event_id=str(uuid.uuid4()),
-        event_ids=[],
-        sources=["camera"],
-        updated_at=ended_at or started_at,
-    )
-    db.add(stay)
-    db.flush()
-    return stay
 
 
 def fee_of(db: Session, stay: Stay) -> StayFee:

@@ -3,7 +3,6 @@ month's stays (hand-computed) and publishing the advice as tariff versions."""
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -31,7 +30,7 @@ from fixtures.builders import SmallDistrict, build_small_district
 from fixtures.tariffs import DEMO_EFFECTIVE_FROM, STANDARD
 from parking.clock import FixedClock
 from parking.metrics import local_hours
-from parking.models import Bay, Stay
+from tests.support.stays import add_stay
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 FEB_START = datetime(2026, 2, 1, tzinfo=SHANGHAI).astimezone(UTC)
@@ -43,23 +42,6 @@ RULE = PricingRule()
 
 def local(day: date, hour: int, minute: int = 0) -> datetime:
     return datetime(day.year, day.month, day.day, hour, minute, tzinfo=SHANGHAI).astimezone(UTC)
-
-
-def add_stay(db: Session, bay: Bay, start: datetime, end: datetime | None, plate: str | None = PLATE) -> Stay:
-    stay = Stay(
-        district_id=bay.district_id,
-        bay_id=bay.id,
-        road_id=bay.road_id,
-        plate=plate,
-        started_at=start,
-        ended_at=end,
-        start_event_id=str(uuid.uuid4()),
-        event_ids=[],
-        sources=["camera"],
-        updated_at=end or start,
-    )
-    db.add(stay)
-    return stay
 
 
 @dataclass

@@ -33,7 +33,8 @@ from fixtures.tariffs import STANDARD
 from parking.clock import FixedClock
 from parking.models import Stay
 from parking.staff import issue_staff_token
-from tests.api.test_receipts import add_payment, add_stay
+from tests.api.test_receipts import add_payment
+from tests.support.stays import add_stay
 
 DAY = date(2026, 3, 2)  # TEST_NOW is 10:00 that day in Asia/Shanghai
 URL = "/api/v1/testville/reconciliation"

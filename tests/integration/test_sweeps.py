@@ -21,7 +21,6 @@ from enforcement.rules import CitationTransitionError
 from enforcement.sweeps import sweep_obstructions, sweep_overstays, sweep_restrictions, sweep_unregistered
 from enforcement.tasks import escalate_arrears, escalate_tasks, police_feed, raise_device_tasks, take_task
 from fixtures.builders import SmallDistrict, build_small_district, cds_event
-from fixtures.cds_check import envelope_errors
 from parking.clock import FixedClock
 from parking.models import Stay
 from parking.staff import issue_staff_token
@@ -29,6 +28,7 @@ from sensors.health import sweep_silent_devices
 from sensors.intake import ingest_batch
 from sensors.models import CurbEvent
 from sensors.models import Device as DeviceRow
+from tests.support.cds import assert_valid_cds
 
 WEEK = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 PLATE = "贵A12345"
@@ -430,10 +430,6 @@ def test_the_cds_events_api_lists_violation_and_citation_events_that_validate(
         headers={"Authorization": f"Bearer {token}"},
     )
     assert elsewhere.get_json()["data"]["events"] == []
-
-
-def assert_valid_cds(body: dict[str, Any], tmp_path: Path) -> None:
-    assert envelope_errors(body) == []
 
 
 def test_violation_counts_stay_one_per_stay_and_rule(

@@ -27,6 +27,7 @@ from reports.problems import top_problems
 from reports.summary import Report, summary_report
 from sensors.models import CurbEvent
 from tests.conftest import TEST_NOW
+from tests.support.stays import add_stay
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 BUILT = datetime(2026, 2, 1, tzinfo=UTC)
@@ -54,18 +55,6 @@ def at(day: int, hour: int, minute: int = 0, month: int = 3) -> datetime:
 class Town:
     small: SmallDistrict
     stays: dict[str, Stay]
-
-
-def add_stay(db: Session, small: SmallDistrict, bay: str, start: datetime, end: datetime) -> Stay:
-    b = small.bay(bay)
-    event = str(uuid.uuid4())
-    stay = Stay(
-        district_id=small.district.id, bay_id=b.id, road_id=b.road_id, plate="贵A12345", started_at=start,
-        ended_at=end, start_event_id=event, event_ids=[event], sources=["camera"], updated_at=end,
-    )  # fmt: skip
-    db.add(stay)
-    db.flush()
-    return stay
 
 
 def add_fee(
@@ -161,7 +150,7 @@ def town(db: Session) -> Town:
         "O1": ("T1-3", at(10, 9, month=1), at(10, 10, month=1)),
         "O2": ("T1-3", at(24, 9, month=2), at(24, 10, month=2)),
     }  # fmt: skip
-    t = Town(small, {name: add_stay(db, small, *span) for name, span in spans.items()})
+    t = Town(small, {name: add_stay(db, small.bay(span[0]), *span[1:]) for name, span in spans.items()})
     add_fee(db, t, "S1", 600, 600, "paid")
     add_fee(db, t, "S2", 0, 0, "free")
     add_fee(db, t, "S3", 300, 100, "due")
