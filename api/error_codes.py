@@ -65,7 +65,9 @@ ERROR_CODES: tuple[ErrorCode, ...] = (
     _code("weak_password", "The password is shorter or longer than a password may be.", 400),
     _code("cannot_disable_self", "An administrator cannot disable their own account.", 409),
     _code("email_taken", "A driver account already has this e-mail.", 409),
-    _code("plate_linked_elsewhere", "The plate is linked to another driver account.", 409),
+    _code("unknown_claim", "No such plate claim in the district.", 404),
+    _code("claim_decided", "The plate claim was approved or refused already.", 409),
+    _code("plates_not_allowed", "The caller's role does not enforce, so it may not search by plate.", 403),
     _code("district_required", "The driver's plates owe in several districts: name the district.", 400),
     # places, devices, roads and bays
     _code("unknown_district", "No district has this slug.", 404),
@@ -77,10 +79,12 @@ ERROR_CODES: tuple[ErrorCode, ...] = (
     ),
     _code("unknown_bay", "No such bay in the district (also a per-item code of a push).", 404, 422),
     _code("unknown_device", "No such device in the district.", 404),
+    _code("device_revoked", "The device was decommissioned.", 409),
     _code(
         "invalid_device", "The device breaks a rule: a stake covers one to four bays, a POS has a beat.", 400
     ),
     _code("device_not_pos", "Registrations at the curb go through a handheld POS terminal.", 422),
+    _code("event_too_old", "A registration goes back at most EVENT_MAX_AGE_HOURS.", 422),
     _code("invalid_inventory", "The inventory file of roads and bays is invalid.", 400),
     _code("unknown_place", "No such area, road or bay to report on.", 404),
     _code("bad_place", "The report's place is malformed.", 400),
