@@ -103,6 +103,7 @@ ERROR_CODES: tuple[ErrorCode, ...] = (
     _code("bad_period", "The report period is malformed.", 400),
     _code("period_in_future", "The report period has not begun.", 400),
     _code("date_in_future", "The date has not begun in the district's time zone.", 400),
+    _code("date_out_of_range", "The date is before the first day open data covers.", 400),
     _code("month_in_future", "The month has not begun in the district's time zone.", 400),
     _code("no_forecast", "No forecast is fitted for this road yet.", 404),
     _code("unknown_chart", "No chart has this name.", 404),
