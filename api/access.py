@@ -28,7 +28,7 @@ _ADMIN_BUREAU = frozenset({"admin", "bureau"})
 # Metrics and reports: administrators, the transport bureau (the CDS consumer the pilot
 # reports to) and city-management teams; they carry no plates and change nothing.
 _REPORT_READERS = frozenset({"admin", "bureau", "city"})
-_WORKERS = frozenset({"admin", "warden", "attendant", "city"})
+_WORKERS = frozenset({"admin", "warden", "attendant", "city", "police"})
 _PLATE_CHECKERS = frozenset({"admin", "warden", "attendant", "police"})
 # The roles that enforce see plates in bulk answers (stays, CDS events), audited; the others
 # get those answers without plates (api/plate_access.py).
@@ -36,6 +36,8 @@ PLATE_READERS = _PLATE_CHECKERS
 _REGISTRARS = frozenset({"admin", "warden", "attendant"})
 _PAYMENT_READERS = frozenset({"admin", "bureau", "warden", "attendant", "police"})
 _FEED_READERS = frozenset({"admin", "police"})
+_STREET_REPORTERS = frozenset({"admin", "warden", "city"})
+_CITATION_VOIDERS = frozenset({"admin", "bureau", "warden"})
 
 ACCESS: dict[str, frozenset[str]] = {
     # CDS 1.1 under /cds/<district>/
@@ -121,6 +123,16 @@ ACCESS: dict[str, frozenset[str]] = {
     "warden.register": _REGISTRARS,
     # a patrol car's plate reads
     "patrol.reads": _PATROL_CARS,
+    # fines (read by anyone, set by an administrator) and citations after issue
+    "citations.fines": _ANYONE,
+    "citations.put_fine": _ADMIN,
+    "citations.get_citation": _ANY_STAFF,
+    "citations.void": _CITATION_VOIDERS,
+    "citations.appeal": _ANYONE,  # by the citation's unguessable id
+    "citations.decide_appeal": _ADMIN_BUREAU,
+    # street-order reports: made by wardens and city management, read with the reports
+    "street_reports.create": _STREET_REPORTERS,
+    "street_reports.list_reports": _REPORT_READERS,
     # drivers' vacancy and open data
     "vacancy.vacancy": _ANYONE,
     "vacancy.road_bays": _ANYONE,

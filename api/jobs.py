@@ -29,6 +29,7 @@ from billing.payments import mark_arrears, plan_auto_charges, send_refund
 from billing.pending_payments import stale_pending, time_out
 from billing.provider_records import fetch_charges, store_charges
 from billing.tariffs import price_ended_stays
+from enforcement.street_reports import STREET_REPORT_LOOKBACK, sweep_stake_street_reports
 from enforcement.sweeps import sweep_obstructions, sweep_overstays, sweep_restrictions, sweep_unregistered
 from enforcement.tasks import escalate_arrears, escalate_tasks, raise_device_tasks
 from enforcement.violations import SweepResult
@@ -80,6 +81,9 @@ def _sweep(name: str) -> Callable[[Session, datetime, int | None, Flask], str]:
                 db, d, now, timedelta(minutes=cfg["ENFORCEMENT_UNREGISTERED_MINUTES"])
             ),
             "obstruction": lambda d: sweep_obstructions(db, d, now),
+            "street-reports": lambda d: SweepResult(
+                "street reports", tasks=sweep_stake_street_reports(db, d, now - STREET_REPORT_LOOKBACK, now)
+            ),
             "escalation": lambda d: escalate_tasks(
                 db, d, now, timedelta(minutes=cfg["ENFORCEMENT_ESCALATE_MINUTES"])
             ),
@@ -268,6 +272,12 @@ JOBS = {
             timedelta(minutes=2),
             "city tasks for bays a stake saw blocked by an object",
             _sweep("obstruction"),
+        ),
+        Job(
+            "street-reports",
+            timedelta(minutes=2),
+            "city tasks for street-order reports (vending, goods on the road...) a stake sent",
+            _sweep("street-reports"),
         ),
         Job(
             "escalation",

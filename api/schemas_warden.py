@@ -5,8 +5,9 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from api.schemas import AwareDateTime
+from enforcement.rules import ALL_OUTCOMES
 
-OUTCOMES = ("citation_issued", "warned", "vehicle_gone", "false_alarm")
+OUTCOMES = ALL_OUTCOMES
 TASK_STATUSES = ("open", "escalated", "taken")
 REGISTRATION_KINDS = ("arrival", "plate", "departure")
 

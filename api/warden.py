@@ -35,6 +35,7 @@ from api.schemas_warden import (
 from enforcement.citations import issue_citation
 from enforcement.models import TAKEN, Task, Violation
 from enforcement.models_warden import AUDIT_SEARCH, StaffPosition
+from enforcement.rules import outcomes_for
 from enforcement.plate_check import CheckedFrom, check_plate, list_plate_checks, record_plate_lookup
 from enforcement.tasks import (
     MAX_PHOTO_BYTES,
@@ -59,7 +60,7 @@ from sensors.models import HANDHELD_POS, CurbEvent, Device
 
 bp = Blueprint("warden", __name__, url_prefix="/api/v1/<district>")
 
-TEAM_OF_ROLE = {"warden": "warden", "attendant": "attendant", "city": "city"}
+TEAM_OF_ROLE = {"warden": "warden", "attendant": "attendant", "city": "city", "police": "police"}
 EVENT_OF_KIND = {"arrival": "park_start", "plate": "vehicle_detected", "departure": "park_end"}
 # The whole multipart request may exceed the app's 4 MiB limit, so that a photo just over
 # MAX_PHOTO_BYTES is answered `photo_too_large` rather than a bare 413.
@@ -119,7 +120,9 @@ def list_tasks(district: str) -> Response:
     statuses = (args["status"],) if "status" in args else ("open", "escalated", "taken")
     now = clock_now()
     teams = None if team is None else [team]
-    listed = tasks_for(db, place, teams, staff.name, now, near, statuses, beat=beat_of(db, staff))
+    listed = tasks_for(
+        db, place, teams, staff.name, now, near, statuses, beat=beat_of(db, staff), escalated=team == "police"
+    )
     tasks = [_task_out(place, item.task, staff, listed=item) for item in listed]
     return jsonify(TaskList().dump({"tasks": tasks, "position": position}))
 
@@ -149,8 +152,9 @@ def take(district: str, task_id: str) -> Response:
 )
 @body_limit(MAX_RESOLVE_REQUEST_BYTES)
 def resolve(district: str, task_id: str) -> Response:
-    """`outcome` is citation_issued, warned, vehicle_gone or false_alarm; `photo` a JPEG, PNG
-    or WebP of at most 5 MiB (required for citation_issued). All or nothing: the task, the
+    """`outcome` is one of the codes of my team (wardens and attendants: citation_issued,
+    warned, vehicle_gone, false_alarm; police and city management: see docs/ENFORCEMENT.md),
+    with a `note`; `photo` a JPEG, PNG or WebP of at most 5 MiB (required for citation_issued). All or nothing: the task, the
     photo and the citation are written together or not at all."""
     db = get_write_db()
     place = get_district(db, district)
@@ -158,6 +162,9 @@ def resolve(district: str, task_id: str) -> Response:
     form, photo = _resolve_form()
     task = find_task(db, place, task_id)
     check_beat(task, beat_of(db, staff))
+    allowed = outcomes_for(TEAM_OF_ROLE.get(staff.role))
+    if form["outcome"] not in allowed:
+        raise ApiError(400, "outcome_not_for_team", f"close it with one of {', '.join(allowed)}", ["outcome"])
     if task.status == TAKEN and task.taken_by != staff.name and staff.role != "admin":
         raise ApiError(403, "not_your_task", f"the task is taken by {task.taken_by}", ["task"])
     if form["outcome"] == "citation_issued" and photo is None:
@@ -208,7 +215,10 @@ def photo(district: str, task_id: str) -> Response:
 
 
 def _check_team(staff: StaffToken, task: Task) -> None:
+    """A member works their own team's tasks; the police also every escalated task."""
     team = TEAM_OF_ROLE.get(staff.role)
+    if team == "police" and task.escalated_at is not None:
+        return
     if team is not None and task.team != team:
         raise ApiError(403, "not_your_team", f"the task is for the {task.team} team", ["task"])
 

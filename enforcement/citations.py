@@ -1,4 +1,5 @@
-"""Fines per rule, citations issued for violations, and their status changes."""
+"""Citations issued for violations at the fine in force, and their status changes (appeal,
+decision, void, payment), each written to the citation's audit trail."""
 
 from __future__ import annotations
 
@@ -7,9 +8,10 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from enforcement.models import ISSUED, RULES, VOIDED, Citation, Fine, Violation
+from enforcement.fines import fine_in_force
+from enforcement.models import ISSUED, VOIDED, Citation, CitationChange, Violation
 from enforcement.rules import next_citation_status
-from parking.errors import ConflictError, InvalidInputError, NotFoundError
+from parking.errors import ConflictError, NotFoundError
 from parking.models import District
 
 
@@ -21,31 +23,8 @@ class UnknownCitationError(NotFoundError):
     code = "unknown_citation"
 
 
-class NoFineError(NotFoundError):
-    code = "no_fine"
-
-
 class CitationExistsError(ConflictError):
     code = "citation_exists"
-
-
-class InvalidFineError(InvalidInputError):
-    code = "invalid_fine"
-
-
-def set_fine(db: Session, district: District, rule: str, amount: int) -> Fine:
-    """Set the district's fine for `rule`, in minor units of its currency."""
-    if rule not in RULES or amount < 0:
-        raise InvalidFineError(
-            f"a fine is for one of {', '.join(RULES)} and not negative", ["rule", "amount"]
-        )
-    fine = db.scalars(select(Fine).where(Fine.district_id == district.id, Fine.rule == rule)).first()
-    if fine is None:
-        fine = Fine(district_id=district.id, rule=rule, amount=amount)
-        db.add(fine)
-    fine.amount = amount
-    db.flush()
-    return fine
 
 
 def issue_citation(
@@ -58,11 +37,7 @@ def issue_citation(
     ).first()
     if violation is None:
         raise UnknownViolationError(f"no violation {violation_uuid} in {district.slug}")
-    fine = db.scalars(
-        select(Fine).where(Fine.district_id == district.id, Fine.rule == violation.rule)
-    ).first()
-    if fine is None:
-        raise NoFineError(f"{district.slug} has no fine for {violation.rule}")
+    fine = fine_in_force(db, district, violation.rule, now)
     standing = db.scalars(
         select(Citation.uuid).where(Citation.violation_id == violation.id, Citation.status != VOIDED)
     ).first()
@@ -78,23 +53,66 @@ def issue_citation(
         issued_by=issued_by,
         issued_at=now,
         updated_at=now,
+        fine_id=fine.id,
     )
     db.add(citation)
     db.flush()
+    _audit(db, citation, None, issued_by, now)
     return citation
 
 
 def change_citation_status(
-    db: Session, district: District, citation_uuid: str, status: str, now: datetime
+    db: Session,
+    district: District,
+    citation_uuid: str,
+    status: str,
+    now: datetime,
+    *,
+    by: str = "system",
+    reason: str | None = None,
 ) -> Citation:
     """Move a citation along: issued -> paid | appealed | voided, appealed -> upheld | voided,
-    upheld -> paid. Anything else raises `CitationTransitionError`."""
+    upheld -> paid. Anything else raises `CitationTransitionError`. Every move is audited."""
+    citation = find_citation(db, district, citation_uuid)
+    before = citation.status
+    citation.status = next_citation_status(before, status)
+    citation.updated_at = now
+    db.flush()
+    _audit(db, citation, before, by, now, reason)
+    return citation
+
+
+def find_citation(db: Session, district: District, citation_uuid: str) -> Citation:
     citation = db.scalars(
         select(Citation).where(Citation.district_id == district.id, Citation.uuid == citation_uuid)
     ).first()
     if citation is None:
         raise UnknownCitationError(f"no citation {citation_uuid} in {district.slug}")
-    citation.status = next_citation_status(citation.status, status)
-    citation.updated_at = now
-    db.flush()
     return citation
+
+
+def citation_history(db: Session, citation: Citation) -> list[CitationChange]:
+    """The citation's audit trail, oldest first."""
+    return list(
+        db.scalars(
+            select(CitationChange)
+            .where(CitationChange.citation_id == citation.id)
+            .order_by(CitationChange.changed_at, CitationChange.id)
+        )
+    )
+
+
+def _audit(
+    db: Session, citation: Citation, before: str | None, by: str, now: datetime, reason: str | None = None
+) -> None:
+    db.add(
+        CitationChange(
+            citation_id=citation.id,
+            from_status=before,
+            to_status=citation.status,
+            reason=reason,
+            changed_by=by,
+            changed_at=now,
+        )
+    )
+    db.flush()

@@ -22,6 +22,9 @@ RESTRICTION = "restriction"
 UNREGISTERED = "unregistered"
 OBSTRUCTION = "obstruction"
 RULES = (OVERSTAY, RESTRICTION, UNREGISTERED, OBSTRUCTION)
+# A fine is for a violation's rule, or for arrears (a plate that left stays unpaid).
+ARREARS_RULE = "arrears"
+FINE_RULES = (*RULES, ARREARS_RULE)
 # task.team
 TEAMS = ("attendant", "warden", "police", "city", "maintenance")
 # task.status
@@ -112,15 +115,19 @@ class Task(Base):
 
 
 class Fine(Base):
-    """The fine for breaking one rule in one district, in the district's currency."""
+    """The fine for breaking one rule in one district, in the district's currency, in force
+    from `effective_from` until the next version for the same rule (like tariff versions)."""
 
     __tablename__ = "fine"
-    __table_args__ = (UniqueConstraint("district_id", "rule"),)
+    __table_args__ = (UniqueConstraint("district_id", "rule", "effective_from"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     district_id: Mapped[int] = mapped_column(ForeignKey("district.id"))
     rule: Mapped[str] = mapped_column(String(20))
     amount: Mapped[int]
+    effective_from: Mapped[datetime]
+    created_by: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[datetime | None]
 
 
 class Citation(PlateKeyed, Base):
@@ -144,3 +151,60 @@ class Citation(PlateKeyed, Base):
     issued_by: Mapped[str] = mapped_column(String(100))
     issued_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+    fine_id: Mapped[int | None] = mapped_column(ForeignKey("fine.id"))
+
+
+class CitationChange(Base):
+    """One step of a citation's life (issued, appealed, upheld, voided, paid): who, when,
+    why. The audit trail a decision or a dispute can be checked against."""
+
+    __tablename__ = "citation_change"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    citation_id: Mapped[int] = mapped_column(BigId, ForeignKey("citation.id"), index=True)
+    from_status: Mapped[str | None] = mapped_column(String(10))
+    to_status: Mapped[str] = mapped_column(String(10))
+    reason: Mapped[str | None] = mapped_column(String(500))
+    changed_by: Mapped[str] = mapped_column(String(100))
+    changed_at: Mapped[datetime]
+
+
+# dispute.status and dispute.outcome
+DISPUTE_OPEN = "open"
+DISPUTE_DECIDED = "decided"
+DISPUTE_UPHELD = "upheld"
+DISPUTE_ADJUSTED = "adjusted"
+DISPUTE_CANCELLED = "cancelled"
+DISPUTE_OUTCOMES = (DISPUTE_UPHELD, DISPUTE_ADJUSTED, DISPUTE_CANCELLED)
+
+
+class Dispute(PlateKeyed, Base):
+    """A driver contesting a stay's fee or a citation, with a reason, and staff's decision:
+    upheld (nothing changes), adjusted (a new amount) or cancelled (nothing owed). Points at
+    the stay without a foreign key, like a violation: the stay may be re-derived."""
+
+    __tablename__ = "dispute"
+    __table_args__ = (
+        Index("ix_dispute_status", "district_id", "status", "created_at"),
+        Index("ix_dispute_plate_key", "district_id", "plate_key"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    uuid: Mapped[str] = mapped_column(String(36), unique=True, default=new_uuid)
+    district_id: Mapped[int] = mapped_column(ForeignKey("district.id"))
+    plate: Mapped[str | None] = mapped_column(String(16))
+    plate_key: Mapped[str | None] = mapped_column(String(32))
+    stay_id: Mapped[int | None] = mapped_column(BigId)
+    citation_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("citation.id"))
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("driver_account.id"))
+    reason: Mapped[str] = mapped_column(String(500))
+    status: Mapped[str] = mapped_column(String(10), default=DISPUTE_OPEN)
+    amount_before: Mapped[int]
+    currency: Mapped[str] = mapped_column(String(3))
+    outcome: Mapped[str | None] = mapped_column(String(10))
+    amount_after: Mapped[int | None]
+    refunded: Mapped[int] = mapped_column(default=0)
+    decision_reason: Mapped[str | None] = mapped_column(String(500))
+    decided_by: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[datetime]
+    decided_at: Mapped[datetime | None]

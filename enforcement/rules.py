@@ -34,6 +34,23 @@ TASK_KIND_FOR_RULE = {
 }
 
 
+# How a task ends, by the team that closes it. The police and city management close what is
+# routed to them (the police also every escalated task) with their own outcome codes.
+WARDEN_OUTCOMES = ("citation_issued", "warned", "vehicle_gone", "false_alarm")
+POLICE_OUTCOMES = ("ticketed", "towed", "moved_on", "no_offence", "vehicle_gone", "false_alarm")
+CITY_OUTCOMES = ("stall_removed", "goods_cleared", "site_regularised", "warned", "referred", "no_action")
+OUTCOMES_BY_TEAM = {"police": POLICE_OUTCOMES, "city": CITY_OUTCOMES}
+ALL_OUTCOMES = tuple(dict.fromkeys((*WARDEN_OUTCOMES, *POLICE_OUTCOMES, *CITY_OUTCOMES)))
+
+
+def outcomes_for(team: str | None) -> tuple[str, ...]:
+    """The outcome codes a member of `team` may close a task with (None, an administrator:
+    any of them)."""
+    if team is None:
+        return ALL_OUTCOMES
+    return OUTCOMES_BY_TEAM.get(team, WARDEN_OUTCOMES)
+
+
 def overstay_limit(tariff: Tariff) -> timedelta | None:
     """How long a stay may last before it overstays: the maximum stay plus the grace.
     None when the tariff sets no maximum."""

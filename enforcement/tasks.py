@@ -274,14 +274,18 @@ def tasks_for(
     near: tuple[float, float] | None = None,
     statuses: Sequence[str] = (OPEN, ESCALATED, TAKEN),
     beat: Collection[int] | None = None,
+    escalated: bool = False,
 ) -> list[ListedTask]:
     """The work of `teams` (None: every team) that is open, escalated or taken, and the tasks
-    `taker` has taken in any team; only on the roads of `beat` when there is one (None: the
-    whole district); nearest to `near` first (tasks without a place last), then oldest first."""
+    `taker` has taken in any team, and with `escalated` every team's escalated task (the
+    police's queue); only on the roads of `beat` when there is one (None: the whole district);
+    nearest to `near` first (tasks without a place last), then oldest first."""
     mine = and_(Task.status == TAKEN, Task.taken_by == taker)
     ours = and_(
         Task.status.in_((OPEN, ESCALATED, TAKEN)), *([Task.team.in_(teams)] if teams is not None else [])
     )
+    if escalated:
+        ours = or_(ours, Task.status == ESCALATED)
     on_beat = [Task.road_id.in_(beat)] if beat is not None else []
     rows = db.execute(
         select(Task, Violation, Bay.name, Road.name)

@@ -15,7 +15,8 @@ from sqlalchemy.orm import Session
 
 from billing.models import ARREARS, StayFee
 from billing.tariffs import TariffBook, publish_tariff
-from enforcement.citations import change_citation_status, issue_citation, set_fine
+from enforcement.citations import change_citation_status, issue_citation
+from enforcement.fines import set_fine
 from enforcement.models import Task, Violation
 from enforcement.rules import CitationTransitionError
 from enforcement.sweeps import sweep_obstructions, sweep_overstays, sweep_restrictions, sweep_unregistered

@@ -1,0 +1,248 @@
+"""Field work over HTTP (issue 15): fines as versioned data, the citation lifecycle after
+issue, the police and city management closing what is routed to them, and street-order
+reports that reach city management and never the police."""
+
+from __future__ import annotations
+
+import io
+from datetime import timedelta
+
+from flask.testing import FlaskClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from werkzeug.datastructures import FileStorage, MultiDict
+from werkzeug.test import encode_multipart
+
+from enforcement.models import Citation, Task
+from enforcement.street_reports import sweep_stake_street_reports
+from fixtures.builders import cds_event
+from tests.api.test_warden_api import API, Town, add_task, png, problem, resolve
+from tests.api.test_warden_api import town as town  # noqa: F401  (the fixture)
+
+# --- fines
+
+
+def test_an_admin_publishes_a_new_fine_version_and_citations_after_its_date_use_it(
+    client: FlaskClient, db: Session, town: Town
+) -> None:
+    later = (town.now + timedelta(days=1)).isoformat()
+    body = {"rule": "overstay", "amount": 30_000, "effective_from": later}
+    made = client.post(f"{API}/fines", json=body, headers=town.auth("admin"))
+    assert made.status_code == 201, made.get_data(as_text=True)
+    assert made.get_json()["in_force"] is False and made.get_json()["created_by"] == "admin one"
+
+    listed = client.get(f"{API}/fines").get_json()["fines"]
+    assert [(f["amount"], f["in_force"], f["currency"]) for f in listed] == [
+        (20_000, True, "CNY"),
+        (30_000, False, "CNY"),
+    ]
+    task = add_task(db, town, "T1-2", timedelta(minutes=40))
+    assert client.post(f"{API}/tasks/{task.uuid}/take", headers=town.auth()).status_code == 200
+    cited = resolve(client, town, task, "citation_issued", png()).get_json()["citation"]
+    assert db.scalar(select(Citation.amount).where(Citation.uuid == cited)) == 20_000
+
+
+def test_only_an_admin_sets_fines_and_a_bad_fine_is_refused_with_every_field(
+    client: FlaskClient, town: Town
+) -> None:
+    problem(
+        client.post(f"{API}/fines", json={"rule": "overstay", "amount": 1}, headers=town.auth()),
+        403,
+        "forbidden",
+    )
+    bad = client.post(f"{API}/fines", json={"rule": "speeding", "amount": -1}, headers=town.auth("admin"))
+    assert bad.status_code == 400 and {"rule", "amount"} <= {
+        e.split(":")[0] for e in bad.get_json()["errors"]
+    }
+    arrears = client.post(
+        f"{API}/fines", json={"rule": "arrears", "amount": 10_000}, headers=town.auth("admin")
+    )
+    assert arrears.status_code == 201 and arrears.get_json()["in_force"] is True
+
+
+# --- the citation lifecycle
+
+
+def _cite(client: FlaskClient, db: Session, town: Town, bay: str = "T1-2") -> str:
+    task = add_task(db, town, bay, timedelta(minutes=40))
+    client.post(f"{API}/tasks/{task.uuid}/take", headers=town.auth())
+    reply = resolve(client, town, task, "citation_issued", png())
+    assert reply.status_code == 200, reply.get_data(as_text=True)
+    return str(reply.get_json()["citation"])
+
+
+def test_a_citation_is_appealed_by_anyone_with_its_id_and_the_bureau_decides_with_a_reason(
+    client: FlaskClient, db: Session, town: Town
+) -> None:
+    cited = _cite(client, db, town)
+    appealed = client.post(f"{API}/citations/{cited}/appeal", json={"reason": "the sign was covered"})
+    assert appealed.status_code == 200 and appealed.get_json()["status"] == "appealed"
+    problem(
+        client.post(f"{API}/citations/{cited}/appeal", json={"reason": "again"}), 409, "citation_transition"
+    )
+    decision = {"outcome": "upheld", "reason": "the sign is visible in the photo"}
+    problem(
+        client.post(f"{API}/citations/{cited}/decision", json=decision, headers=town.auth()), 403, "forbidden"
+    )
+    decided = client.post(f"{API}/citations/{cited}/decision", json=decision, headers=town.auth("bureau"))
+
+    body = decided.get_json()
+    assert body["status"] == "upheld" and body["rule"] == "overstay" and body["amount"] == 20_000
+    assert [(h["to_status"], h["changed_by"], h["reason"]) for h in body["history"]] == [
+        ("issued", "warden one", None),
+        ("appealed", "appellant", "the sign was covered"),
+        ("upheld", "bureau one", "the sign is visible in the photo"),
+    ]
+
+
+def test_a_citation_is_voided_with_a_reason_and_only_an_appealed_one_is_decided(
+    client: FlaskClient, db: Session, town: Town
+) -> None:
+    cited = _cite(client, db, town)
+    decision = {"outcome": "voided", "reason": "no appeal"}
+    problem(
+        client.post(f"{API}/citations/{cited}/decision", json=decision, headers=town.auth("bureau")),
+        409,
+        "citation_transition",
+    )
+    problem(
+        client.post(f"{API}/citations/{cited}/void", json={}, headers=town.auth("bureau")),
+        400,
+        "invalid_parameters",
+    )
+    voided = client.post(f"{API}/citations/{cited}/void", json={"reason": "wrong plate"}, headers=town.auth())
+    assert voided.status_code == 200 and voided.get_json()["status"] == "voided"
+    problem(
+        client.post(f"{API}/citations/{cited}/void", json={"reason": "x"}, headers=town.auth()),
+        409,
+        "citation_transition",
+    )
+    problem(client.get(f"{API}/citations/{cited}"), 401, "unauthorized")
+    assert (
+        client.get(f"{API}/citations/{cited}", headers=town.auth("police")).get_json()["status"] == "voided"
+    )
+
+
+# --- police and city management act
+
+
+def test_a_police_officer_takes_an_escalated_case_and_closes_it_with_a_police_outcome(
+    client: FlaskClient, db: Session, town: Town
+) -> None:
+    escalated = add_task(db, town, "T1-2", timedelta(hours=1), status="escalated")
+    fresh = add_task(db, town, "T1-3", timedelta(minutes=5))
+    queue = client.get(f"{API}/tasks", headers=town.auth("police")).get_json()["tasks"]
+    assert [t["id"] for t in queue] == [escalated.uuid]
+    problem(client.post(f"{API}/tasks/{fresh.uuid}/take", headers=town.auth("police")), 403, "not_your_team")
+
+    assert client.post(f"{API}/tasks/{escalated.uuid}/take", headers=town.auth("police")).status_code == 200
+    problem(
+        resolve(client, town, escalated, "citation_issued", png(), who="police"), 400, "outcome_not_for_team"
+    )
+    closed = resolve(client, town, escalated, "towed", who="police")
+
+    assert closed.status_code == 200, closed.get_data(as_text=True)
+    assert (closed.get_json()["status"], closed.get_json()["outcome"]) == ("resolved", "towed")
+    assert closed.get_json()["note"] == "seen at the curb"
+
+
+def test_a_warden_may_not_close_with_a_city_outcome(client: FlaskClient, db: Session, town: Town) -> None:
+    task = add_task(db, town, "T1-2", timedelta(minutes=40))
+    client.post(f"{API}/tasks/{task.uuid}/take", headers=town.auth())
+    problem(resolve(client, town, task, "stall_removed"), 400, "outcome_not_for_team")
+
+
+# --- street reports
+
+
+def test_a_warden_reports_a_vending_stall_that_city_management_sees_and_the_police_never_do(
+    client: FlaskClient, db: Session, town: Town
+) -> None:
+    bay = town.small.bay("T1-2")
+    body = {"kind": "vending", "lat": bay.lat, "lng": bay.lng, "note": "fruit stall on the pavement"}
+    made = client.post(f"{API}/street-reports", json=body, headers=town.auth())
+    assert made.status_code == 201, made.get_data(as_text=True)
+    report = made.get_json()
+    assert (report["kind"], report["status"], report["road"], report["reported_by"]) == (
+        "vending",
+        "open",
+        bay.road.name,
+        "warden one",
+    )
+    city = client.get(f"{API}/tasks", headers=town.auth("city")).get_json()["tasks"]
+    assert [(t["id"], t["kind"], t["details"]["report"]) for t in city] == [
+        (report["task"], "street_report", "vending")
+    ]
+    assert client.get(f"{API}/tasks", headers=town.auth("police")).get_json()["tasks"] == []
+    assert client.get(f"{API}/police/feed", headers=town.auth("police")).get_json()["items"] == []
+    problem(
+        client.post(f"{API}/tasks/{report['task']}/take", headers=town.auth("police")), 403, "not_your_team"
+    )
+
+
+def test_city_management_closes_a_street_report_with_a_photo_sent_as_multipart(
+    client: FlaskClient, db: Session, town: Town
+) -> None:
+    bay = town.small.bay("T2-1")
+    data = {
+        "kind": "goods_on_road",
+        "lat": str(bay.lat),
+        "lng": str(bay.lng),
+        "photo": FileStorage(io.BytesIO(png()), "p.png"),
+    }
+    boundary, encoded = encode_multipart(MultiDict(data))
+    made = client.post(
+        f"{API}/street-reports",
+        data=encoded,
+        headers=town.auth("city"),
+        content_type=f"multipart/form-data; boundary={boundary}",
+    ).get_json()
+    assert made["photo_url"] and client.get(made["photo_url"], headers=town.auth("city")).data == png()
+    assert client.post(f"{API}/tasks/{made['task']}/take", headers=town.auth("city")).status_code == 200
+    closed = resolve(
+        client,
+        town,
+        db.scalars(select(Task).where(Task.uuid == made["task"])).one(),
+        "goods_cleared",
+        who="city",
+    )
+    assert closed.get_json()["outcome"] == "goods_cleared"
+
+    listed = client.get(f"{API}/street-reports", headers=town.auth("bureau")).get_json()
+    assert [(r["kind"], r["status"], r["outcome"]) for r in listed["reports"]] == [
+        ("goods_on_road", "resolved", "goods_cleared")
+    ]
+    [row] = listed["by_road_and_hour"]
+    assert (row["road"], row["total"], row["kinds"]) == (bay.road.name, 1, {"goods_on_road": 1})
+
+
+def test_a_street_report_of_an_unknown_kind_or_place_is_refused_and_an_attendant_cannot_report(
+    client: FlaskClient, town: Town
+) -> None:
+    bad = client.post(f"{API}/street-reports", json={"kind": "parade", "lat": 91}, headers=town.auth())
+    assert bad.status_code == 400 and {"kind", "lat", "lng"} <= {
+        e.split(":")[0] for e in bad.get_json()["errors"]
+    }
+    problem(client.post(f"{API}/street-reports", data="x", headers=town.auth()), 400, "invalid_json")
+    body = {"kind": "other", "lat": 26.6, "lng": 106.6}
+    problem(client.post(f"{API}/street-reports", json=body, headers=town.auth("attendant")), 403, "forbidden")
+    problem(client.get(f"{API}/street-reports", headers=town.auth()), 403, "forbidden")
+
+
+def test_a_stake_reports_vending_with_a_custom_attribute_and_the_sweep_opens_one_city_task(
+    client: FlaskClient, db: Session, town: Town
+) -> None:
+    s = town.small
+    event = cds_event(s.stake_a, s.bay("T1-3"), "scheduled_report", town.now - timedelta(minutes=1))
+    event["custom_attributes"] = {"street_report": "vending"}
+    pushed = client.post(
+        "/cds/testville/events/event", json=[event], headers={"Authorization": f"Bearer {s.stake_a.token}"}
+    )
+    assert pushed.status_code == 200, pushed.get_data(as_text=True)
+
+    since = town.now - timedelta(hours=1)
+    assert sweep_stake_street_reports(db, s.district, since, town.now + timedelta(minutes=1)) == 1
+    assert sweep_stake_street_reports(db, s.district, since, town.now + timedelta(minutes=2)) == 0
+    [task] = db.scalars(select(Task).where(Task.kind == "street_report")).all()
+    assert (task.team, task.details["source"], task.details["report"]) == ("city", "stake", "vending")
+    assert (task.lat, task.lng) == (s.bay("T1-3").lat, s.bay("T1-3").lng)
