@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from api.card_payments import action_needed
 from api.cds import clock_now, require_staff
-from api.database import get_db, get_write_db
+from api.database import begin_write, get_db, get_write_db
 from api.errors import ApiError, json_body
 from api.openapi import documented
 from api.payments_gateway import charge_pending, get_gateway
@@ -17,10 +17,10 @@ from api.schemas_billing import (
     PaymentOut,
     PlateIn,
     PlateLedgerOut,
-    PlatePaymentIn,
     RefundIn,
     RefundOut,
 )
+from api.schemas_citations import PlateOwesOut, PlatePayIn
 from billing.models import SUCCEEDED, Payment, Refund
 from billing.payments import (
     new_key,
@@ -31,7 +31,9 @@ from billing.payments import (
     send_refund,
 )
 from billing.webhooks import handle_event
+from enforcement.citation_payments import plan_citation_payment, settle_citation_payments, standing_citations
 from parking.inventory import get_district
+from parking.models import District
 from parking.plates import normalise_plate
 
 bp = Blueprint("payments", __name__)
@@ -39,14 +41,22 @@ bp = Blueprint("payments", __name__)
 
 @bp.get("/api/v1/<district>/plates/<plate>/unpaid")
 @documented(
-    "What a plate owes: its unpaid stays, oldest arrears first", PlateLedgerOut, auth=None, errors=(400, 404)
+    "What a plate owes: its unpaid stays, oldest arrears first, and its standing citations",
+    PlateOwesOut,
+    auth=None,
+    errors=(400, 404),
 )
 def unpaid(district: str, plate: str) -> Response:
-    """Anyone who knows a plate can see and pay what it owes, without an account."""
+    """Anyone who knows a plate can see and pay what it owes, without an account.
+    `outstanding` counts the unpaid stays and the standing citations."""
     db = get_db()
     place = get_district(db, district)
-    ledger = plate_ledger(db, place, normalise_plate(plate))
-    return jsonify(PlateLedgerOut().dump(ledger))
+    normal = normalise_plate(plate)
+    ledger = plate_ledger(db, place, normal)
+    citations = standing_citations(db, place, normal)
+    out = PlateOwesOut().dump({**PlateLedgerOut().dump(ledger), "citations": citations})
+    out["outstanding"] += sum(c.amount for c in citations)
+    return jsonify(out)
 
 
 @bp.post("/api/v1/<district>/plates/unpaid")
@@ -66,9 +76,9 @@ def unpaid_by_body(district: str) -> Response:
 
 @bp.post("/api/v1/<district>/plates/<plate>/payments")
 @documented(
-    "Pay a plate's unpaid stays by card",
+    "Pay a plate's unpaid stays or standing citations by card",
     PaymentOut,
-    body=PlatePaymentIn,
+    body=PlatePayIn,
     auth=None,
     errors=(400, 402, 404, 409, 502),
     status=201,
@@ -79,12 +89,23 @@ def pay_plate(district: str, plate: str) -> tuple[Response, int]:
     `Idempotency-Key` header to make a retried request safe: it answers the first payment."""
     db = get_write_db()
     place = get_district(db, district)
-    body = PlatePaymentIn().load(json_body())
+    body = PlatePayIn().load(json_body())
     client_key = request.headers.get("Idempotency-Key", "").strip()
     if len(client_key) > 80:
         raise ApiError(400, "invalid_idempotency_key", "Idempotency-Key is at most 80 characters")
     key = f"plate:{place.id}:{client_key}" if client_key else new_key(f"plate:{place.id}")
     now = clock_now()
+    normal = normalise_plate(plate)
+    if _for_citations(db, place, normal, body):
+        payment, created = plan_citation_payment(
+            db, place, normal, body.get("citations"), body["amount"], body["payment_method"], key, now
+        )
+        db.commit()
+        payment = charge_pending(db, get_gateway(), payment.id, clock_now())
+        require_succeeded(payment)
+        settle_citation_payments(begin_write(db), place)
+        db.commit()
+        return jsonify(_payment_out(payment)), 201 if created else 200
     payment, created = plan_plate_payment(
         db,
         place,
@@ -103,6 +124,16 @@ def pay_plate(district: str, plate: str) -> tuple[Response, int]:
         return authenticate
     require_succeeded(payment)
     return jsonify(_payment_out(payment)), 201 if created else 200
+
+
+def _for_citations(db: Any, place: Any, plate: str, body: dict[str, Any]) -> bool:
+    if "citations" in body and "stays" in body:
+        raise ApiError(400, "citations_and_stays", "pay stays or citations, not both at once", ["citations"])
+    if body.get("currency", place.currency).upper() != place.currency:
+        raise ApiError(400, "invalid_input", f"this district takes {place.currency}", ["currency"])
+    if "citations" in body:
+        return True
+    return "stays" not in body and not plate_ledger(db, place, plate).stays
 
 
 @bp.get("/api/v1/<district>/payments/<payment_id>")
@@ -155,6 +186,8 @@ def stripe_webhook() -> Response:
     event = get_gateway().verify_webhook(payload, request.headers.get("Stripe-Signature"), now=clock_now())
     db = get_write_db()
     outcome = handle_event(db, event, clock_now())
+    for place in db.scalars(select(District)):
+        settle_citation_payments(db, place)  # a citation's payment the provider confirmed late
     db.commit()
     current_app.logger.info("webhook %s %s: %s", event.get("id"), event.get("type"), outcome)
     return jsonify({"received": True, "outcome": outcome})

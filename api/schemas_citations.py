@@ -5,6 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from api.schemas import AwareDateTime
+from api.schemas_billing import PlateLedgerOut, PlatePaymentIn
 from enforcement.models import FINE_RULES
 
 _REASON = validate.Length(min=1, max=500)
@@ -57,3 +58,26 @@ class CitationOut(Schema):
     issued_at = fields.DateTime()
     updated_at = fields.DateTime()
     history = fields.List(fields.Nested(CitationChangeOut))
+
+
+class OwedCitationOut(Schema):
+    citation = fields.String(attribute="uuid")
+    rule = fields.String()
+    amount = fields.Integer()
+    status = fields.String()
+    issued_at = fields.DateTime()
+
+
+class PlateOwesOut(PlateLedgerOut):
+    """The plate's unpaid stays and its standing citations; `outstanding` counts both."""
+
+    citations = fields.List(fields.Nested(OwedCitationOut))
+
+
+class PlatePayIn(PlatePaymentIn):
+    """Name `stays` or `citations` (not both); naming neither pays the unpaid stays, or the
+    standing citations when no stay is unpaid. A citation is paid whole."""
+
+    citations = fields.List(
+        fields.String(validate=validate.Length(equal=36)), validate=validate.Length(min=1, max=100)
+    )

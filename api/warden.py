@@ -35,8 +35,8 @@ from api.schemas_warden import (
 from enforcement.citations import issue_citation
 from enforcement.models import TAKEN, Task, Violation
 from enforcement.models_warden import AUDIT_SEARCH, StaffPosition
-from enforcement.rules import outcomes_for
 from enforcement.plate_check import CheckedFrom, check_plate, list_plate_checks, record_plate_lookup
+from enforcement.rules import outcomes_for
 from enforcement.tasks import (
     MAX_PHOTO_BYTES,
     ListedTask,

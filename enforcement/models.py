@@ -154,6 +154,16 @@ class Citation(PlateKeyed, Base):
     fine_id: Mapped[int | None] = mapped_column(ForeignKey("fine.id"))
 
 
+class CitationAllocation(Base):
+    """A card payment (billing's `payment`) made for a citation: a fine is paid whole."""
+
+    __tablename__ = "citation_allocation"
+
+    payment_id: Mapped[int] = mapped_column(BigId, ForeignKey("payment.id"), primary_key=True)
+    citation_id: Mapped[int] = mapped_column(BigId, ForeignKey("citation.id"), primary_key=True, index=True)
+    amount: Mapped[int]
+
+
 class CitationChange(Base):
     """One step of a citation's life (issued, appealed, upheld, voided, paid): who, when,
     why. The audit trail a decision or a dispute can be checked against."""

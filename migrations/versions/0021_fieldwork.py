@@ -1,5 +1,5 @@
 """Field work (issue 15): fines versioned with effective dates, each citation's fine version
-and audit trail, and disputes of fees and citations.
+audit trail and payments, and disputes of fees and citations.
 
 Revision ID: 0021
 Revises: 0014_forecast_state
@@ -56,6 +56,23 @@ def upgrade() -> None:
     with op.batch_alter_table("citation_change", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_citation_change_citation_id"), ["citation_id"], unique=False)
     op.create_table(
+        "citation_allocation",
+        sa.Column("payment_id", _BIG, nullable=False),
+        sa.Column("citation_id", _BIG, nullable=False),
+        sa.Column("amount", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["citation_id"], ["citation.id"], name=op.f("fk_citation_allocation_citation_id_citation")
+        ),
+        sa.ForeignKeyConstraint(
+            ["payment_id"], ["payment.id"], name=op.f("fk_citation_allocation_payment_id_payment")
+        ),
+        sa.PrimaryKeyConstraint("payment_id", "citation_id", name=op.f("pk_citation_allocation")),
+    )
+    with op.batch_alter_table("citation_allocation", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_citation_allocation_citation_id"), ["citation_id"], unique=False
+        )
+    op.create_table(
         "dispute",
         sa.Column("id", _BIG, nullable=False),
         sa.Column("uuid", sa.String(length=36), nullable=False),
@@ -95,6 +112,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("dispute")
+    op.drop_table("citation_allocation")
     op.drop_table("citation_change")
     with op.batch_alter_table("citation", schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f("fk_citation_fine_id_fine"), type_="foreignkey")

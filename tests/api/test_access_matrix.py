@@ -141,7 +141,7 @@ def _principals_and_places(db: Session) -> tuple[dict[str, str], dict[str, str]]
     walker = sign_up(db, "walker@example.org", "correct horse battery", None, now)
     tokens[DRIVER] = issue_token(db, walker, timedelta(hours=1), now)
     tokens["bad token"] = "not-a-token"
-    tasks = {team: _task(db, town.district.id, team) for team in ("warden", "attendant", "city")}
+    tasks = {team: _task(db, town.district.id, team) for team in ("warden", "attendant", "city", "police")}
     db.flush()
     path_values = {
         "district": SLUG,
@@ -190,7 +190,7 @@ def expected_refusal(route: Route, principal: str) -> int | None:
 def call(walk: Walk, route: Route, principal: str) -> Any:
     """The route with plausible path values (any other parameter: 1), a minimal body, and
     the principal's token."""
-    team = principal if principal in ("warden", "attendant", "city") else "warden"
+    team = principal if principal in ("warden", "attendant", "city", "police") else "warden"
     values = {**walk.path_values, "task_id": walk.path_values[f"task_id {team}"]}  # a task of my team
     path = re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", lambda m: values.get(m.group(1), "1"), route.rule)
     token = walk.tokens.get(principal)
