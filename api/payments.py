@@ -20,7 +20,7 @@ from api.schemas_billing import (
     RefundIn,
     RefundOut,
 )
-from api.schemas_citations import PlateOwesOut, PlatePayIn
+from api.schemas_citations import OwedCitationOut, PlateOwesOut, PlatePayIn
 from billing.models import SUCCEEDED, Payment, Refund
 from billing.payments import (
     new_key,
@@ -54,7 +54,8 @@ def unpaid(district: str, plate: str) -> Response:
     normal = normalise_plate(plate)
     ledger = plate_ledger(db, place, normal)
     citations = standing_citations(db, place, normal)
-    out = PlateOwesOut().dump({**PlateLedgerOut().dump(ledger), "citations": citations})
+    out: dict[str, Any] = PlateLedgerOut().dump(ledger)
+    out["citations"] = OwedCitationOut(many=True).dump(citations)
     out["outstanding"] += sum(c.amount for c in citations)
     return jsonify(out)
 
