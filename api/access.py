@@ -130,6 +130,11 @@ ACCESS: dict[str, frozenset[str]] = {
     "citations.void": _CITATION_VOIDERS,
     "citations.appeal": _ANYONE,  # by the citation's unguessable id
     "citations.decide_appeal": _ADMIN_BUREAU,
+    # disputes: opened by plate (anyone) or by a driver; the bureau works the queue
+    "disputes.dispute_by_plate": _ANYONE,
+    "disputes.dispute_mine": _DRIVERS,
+    "disputes.disputes": _ADMIN_BUREAU,
+    "disputes.decide": _ADMIN_BUREAU,
     # street-order reports: made by wardens and city management, read with the reports
     "street_reports.create": _STREET_REPORTERS,
     "street_reports.list_reports": _REPORT_READERS,

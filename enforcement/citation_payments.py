@@ -12,8 +12,8 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from billing.models import PENDING, SUCCEEDED, Payment
-from billing.payments import CHANNEL_PLATE, AmountMismatchError, NothingToPayError, PaymentInProgressError
+from billing.models import CHANNEL_PLATE, PENDING, SUCCEEDED, Payment
+from billing.payments import AmountMismatchError, NothingToPayError, PaymentInProgressError
 from enforcement.citations import change_citation_status
 from enforcement.models import ISSUED, PAID, UPHELD, Citation, CitationAllocation, Violation
 from parking.errors import NotFoundError
@@ -139,4 +139,3 @@ def settle_citation_payments(db: Session, district: District, now: datetime | No
         at = now or payment.updated_at
         change_citation_status(db, district, citation.uuid, PAID, at, by=f"payment {payment.uuid}")
     return len(rows)
-

@@ -16,7 +16,7 @@ from werkzeug.test import encode_multipart
 from enforcement.models import Citation, Task
 from enforcement.street_reports import sweep_stake_street_reports
 from fixtures.builders import cds_event
-from tests.api.test_warden_api import API, Town, add_task, png, problem, resolve
+from tests.api.test_warden_api import API, PLATE, Town, add_task, png, problem, resolve
 from tests.api.test_warden_api import town as town  # noqa: F401  (the fixture)
 
 # --- fines
@@ -120,6 +120,55 @@ def test_a_citation_is_voided_with_a_reason_and_only_an_appealed_one_is_decided(
     problem(client.get(f"{API}/citations/{cited}"), 401, "unauthorized")
     assert (
         client.get(f"{API}/citations/{cited}", headers=town.auth("police")).get_json()["status"] == "voided"
+    )
+
+
+def test_a_disputed_citation_is_appealed_and_a_cancelled_decision_voids_it_and_is_counted(
+    client: FlaskClient, db: Session, town: Town
+) -> None:
+    cited = _cite(client, db, town)
+    opened = client.post(
+        f"{API}/plates/{PLATE}/disputes", json={"citation": cited, "reason": "I was loading"}
+    )
+    assert opened.status_code == 201, opened.get_json()
+    assert client.get(f"{API}/citations/{cited}", headers=town.auth()).get_json()["status"] == "appealed"
+    bad = {"outcome": "adjusted", "amount": 25_000, "reason": "more"}
+    problem(
+        client.post(
+            f"{API}/disputes/{opened.get_json()['id']}/decision", json=bad, headers=town.auth("admin")
+        ),
+        400,
+        "invalid_dispute",
+    )
+    decision = {"outcome": "cancelled", "reason": "loading is allowed there"}
+    decided = client.post(
+        f"{API}/disputes/{opened.get_json()['id']}/decision", json=decision, headers=town.auth("admin")
+    )
+
+    assert decided.get_json()["outcome"] == "cancelled"
+    assert client.get(f"{API}/citations/{cited}", headers=town.auth()).get_json()["status"] == "voided"
+    listed = client.get(f"{API}/disputes", headers=town.auth("bureau")).get_json()
+    assert listed["counts"]["cancelled"] == 1 and listed["disputes"][0]["citation"] == cited
+
+
+def test_an_adjusted_citation_dispute_lowers_the_fine_that_then_stands(
+    client: FlaskClient, db: Session, town: Town
+) -> None:
+    cited = _cite(client, db, town)
+    opened = client.post(
+        f"{API}/plates/{PLATE}/disputes", json={"citation": cited, "reason": "first time"}
+    ).get_json()
+    decision = {"outcome": "adjusted", "amount": 10_000, "reason": "first offence"}
+    client.post(f"{API}/disputes/{opened['id']}/decision", json=decision, headers=town.auth("bureau"))
+
+    owed = client.get(f"{API}/plates/{PLATE}/unpaid").get_json()
+    assert [(c["citation"], c["amount"], c["status"]) for c in owed["citations"]] == [
+        (cited, 10_000, "upheld")
+    ]
+    problem(
+        client.post(f"{API}/plates/{PLATE}/disputes", json={"citation": cited, "reason": "again"}),
+        409,
+        "not_disputable",
     )
 
 

@@ -1,0 +1,120 @@
+"""Disputes (issue 15): a driver contests a fee or a citation, the bureau decides, the
+decision adjusts the fee (a refund through a real local Stripe-compatible server when it was
+paid, a credit when it was not) or the citation, the driver is told, and the queue counts
+every outcome."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy import Connection, select
+from sqlalchemy.orm import Session
+
+from api import create_app
+from billing.accounts import link_plate, sign_in, sign_up
+from billing.fake_gateway import FakeGateway
+from billing.gateway import StripeGateway
+from billing.models import Payment, Refund, StayFee
+from fixtures.builders import SmallDistrict
+from fixtures.localstripe import TEST_API_KEY, create_card_payment_method, running_localstripe
+from parking.clock import FixedClock
+from parking.staff import issue_staff_token
+from tests.integration.test_payments import PLATE, park
+from tests.integration.test_payments import town as town  # noqa: F401  (the fixture)
+
+API = "/api/v1/testville"
+
+
+@pytest.fixture(scope="module")
+def localstripe() -> Iterator[str]:
+    with running_localstripe() as url:
+        yield url
+
+
+def client_with(connection: Connection, clock: FixedClock, gateway: object) -> FlaskClient:
+    app = create_app({"TESTING": True, "DATABASE_BIND": connection, "CLOCK": clock, "GATEWAY": gateway})
+    return app.test_client()
+
+
+def staff(db: Session, town: SmallDistrict, role: str, clock: FixedClock) -> dict[str, str]:
+    token = issue_staff_token(db, town.district, role, f"{role} one", clock.now())[1]
+    return {"Authorization": f"Bearer {token}"}
+
+
+def driver(db: Session, clock: FixedClock) -> dict[str, str]:
+    account = sign_up(db, "li@example.org", "correct horse battery", "Li", clock.now())
+    link_plate(db, account, PLATE, clock.now())
+    return {
+        "Authorization": f"Bearer {sign_in(db, 'li@example.org', 'correct horse battery', clock.now())[1]}"
+    }
+
+
+def test_a_driver_disputes_a_paid_fee_and_the_bureau_adjusts_it_with_a_refund_and_a_notice(
+    db: Session, connection: Connection, clock: FixedClock, town: SmallDistrict, localstripe: str
+) -> None:
+    stay = park(db, town, clock.now() - timedelta(hours=3), 70)  # 900
+    me, bureau = driver(db, clock), staff(db, town, "bureau", clock)
+    db.commit()
+    client = client_with(connection, clock, StripeGateway(TEST_API_KEY, localstripe, "whsec_test"))
+    card = create_card_payment_method(localstripe)
+    paid = client.post(f"{API}/plates/{PLATE}/payments", json={"amount": 900, "payment_method": card})
+    assert paid.status_code == 201, paid.get_json()
+
+    opened = client.post(
+        "/api/v1/drivers/me/disputes",
+        json={"stay": stay.uuid, "reason": "I left after 40 minutes"},
+        headers=me,
+    )
+    assert opened.status_code == 201, opened.get_json()
+    assert (opened.get_json()["status"], opened.get_json()["amount_before"]) == ("open", 900)
+    queue = client.get(f"{API}/disputes?status=open", headers=bureau).get_json()
+    assert [d["id"] for d in queue["disputes"]] == [opened.get_json()["id"]]
+    decision = {"outcome": "adjusted", "amount": 600, "reason": "the stake missed the departure"}
+    decided = client.post(f"{API}/disputes/{opened.get_json()['id']}/decision", json=decision, headers=bureau)
+
+    body = decided.get_json()
+    assert decided.status_code == 200, body
+    assert (body["outcome"], body["amount_after"], body["refunded"], body["decided_by"]) == (
+        "adjusted",
+        600,
+        300,
+        "bureau one",
+    )
+    refund = db.scalars(select(Refund)).one()
+    assert (refund.amount, refund.status) == (300, "succeeded") and refund.refund_id
+    assert db.scalars(select(Payment)).one().refunded == 300
+    fee = db.get_one(StayFee, stay.id)
+    assert (fee.amount, fee.status) == (600, "paid")
+    [notice] = client.get("/api/v1/drivers/me/notices", headers=me).get_json()["notices"]
+    assert notice["kind"] == "dispute_decided" and "adjusted" in notice["message"]
+    counts = client.get(f"{API}/disputes", headers=bureau).get_json()["counts"]
+    assert counts == {"open": 0, "upheld": 0, "adjusted": 1, "cancelled": 0}
+    again = client.post(f"{API}/disputes/{opened.get_json()['id']}/decision", json=decision, headers=bureau)
+    assert (again.status_code, again.get_json()["code"]) == (409, "dispute_decided")
+
+
+def test_anyone_disputes_an_unpaid_fee_by_plate_and_a_cancelled_fee_is_owed_no_more(
+    db: Session, connection: Connection, clock: FixedClock, town: SmallDistrict
+) -> None:
+    stay = park(db, town, clock.now() - timedelta(hours=3), 70)
+    bureau = staff(db, town, "bureau", clock)
+    warden = staff(db, town, "warden", clock)
+    db.commit()
+    client = client_with(connection, clock, FakeGateway())
+    body = {"stay": stay.uuid, "reason": "not my car"}
+
+    wrong = client.post(f"{API}/plates/贵B99999/disputes", json=body)
+    assert (wrong.status_code, wrong.get_json()["code"]) == (404, "unknown_stay")
+    opened = client.post(f"{API}/plates/{PLATE}/disputes", json=body).get_json()
+    twice = client.post(f"{API}/plates/{PLATE}/disputes", json=body)
+    assert (twice.status_code, twice.get_json()["code"]) == (409, "dispute_open")
+    assert client.get(f"{API}/disputes", headers=warden).status_code == 403
+    decision = {"outcome": "cancelled", "reason": "a misread plate"}
+    decided = client.post(f"{API}/disputes/{opened['id']}/decision", json=decision, headers=bureau).get_json()
+
+    assert (decided["amount_after"], decided["refunded"]) == (0, 0)
+    assert client.get(f"{API}/plates/{PLATE}/unpaid").get_json()["outstanding"] == 0
+    assert db.get_one(StayFee, stay.id).status == "free"
