@@ -135,6 +135,10 @@ ACCESS: dict[str, frozenset[str]] = {
     "disputes.dispute_mine": _DRIVERS,
     "disputes.disputes": _ADMIN_BUREAU,
     "disputes.decide": _ADMIN_BUREAU,
+    # evidence behind a fee or a citation, by its unguessable id (the plate's ledger lists them)
+    "evidence.stay": _ANYONE,
+    "evidence.citation": _ANYONE,
+    "evidence.photo": _ANYONE,
     # street-order reports: made by wardens and city management, read with the reports
     "street_reports.create": _STREET_REPORTERS,
     "street_reports.list_reports": _REPORT_READERS,

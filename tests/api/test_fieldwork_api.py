@@ -13,10 +13,12 @@ from sqlalchemy.orm import Session
 from werkzeug.datastructures import FileStorage, MultiDict
 from werkzeug.test import encode_multipart
 
+from billing.tariffs import price_ended_stays
 from enforcement.models import Citation, Task
 from enforcement.street_reports import sweep_stake_street_reports
 from fixtures.builders import cds_event
-from tests.api.test_warden_api import API, PLATE, Town, add_task, png, problem, resolve
+from parking.models import Stay
+from tests.api.test_warden_api import API, PLATE, Town, add_task, park, png, problem, resolve
 from tests.api.test_warden_api import town as town  # noqa: F401  (the fixture)
 
 # --- fines
@@ -295,3 +297,39 @@ def test_a_stake_reports_vending_with_a_custom_attribute_and_the_sweep_opens_one
     [task] = db.scalars(select(Task).where(Task.kind == "street_report")).all()
     assert (task.team, task.details["source"], task.details["report"]) == ("city", "stake", "vending")
     assert (task.lat, task.lng) == (s.bay("T1-3").lat, s.bay("T1-3").lng)
+
+
+# --- evidence
+
+
+def test_the_evidence_of_a_stay_shows_each_event_its_device_plate_read_and_the_fee_breakdown(
+    client: FlaskClient, db: Session, town: Town
+) -> None:
+    park(client, town, "T1-1", town.now - timedelta(hours=2), town.now - timedelta(minutes=50))
+    price_ended_stays(db, town.small.district, town.now)
+    db.commit()
+    stay = db.scalars(select(Stay)).one()
+
+    body = client.get(f"{API}/stays/{stay.uuid}/evidence").get_json()
+
+    assert [(e["kind"], e["device"], e["device_kind"], e["plate"]) for e in body["events"]] == [
+        ("park_start", "STAKE-A", "video_stake", PLATE),
+        ("park_end", "STAKE-A", "video_stake", None),
+    ]
+    assert body["fee"]["amount"] == 900 and body["fee"]["breakdown"]
+    assert (body["tariff"]["code"], body["tariff"]["version"]) == ("standard", 1)
+    problem(client.get(f"{API}/stays/{'0' * 36}/evidence"), 404, "unknown_stay")
+
+
+def test_the_evidence_of_a_citation_shows_its_photo_and_audit_trail_to_whoever_holds_its_id(
+    client: FlaskClient, db: Session, town: Town
+) -> None:
+    cited = _cite(client, db, town)
+
+    body = client.get(f"{API}/citations/{cited}/evidence").get_json()
+
+    assert (body["rule"], body["amount"], body["issued_by"]) == ("overstay", 20_000, "warden one")
+    assert [step["status"] for step in body["history"]] == ["issued"]
+    [url] = body["photo_urls"]
+    assert client.get(url).data == png()
+    problem(client.get(f"{API}/citations/{cited}/photos/{'0' * 36}"), 404, "no_photo")
