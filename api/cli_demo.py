@@ -107,7 +107,8 @@ def seed_history(days: int, seed: int) -> None:
     from api.cds_events import record_pos_payments
     from api.database import begin_write, new_session
     from fixtures.demo import DEMO_SLUG, DEMO_TIME_ZONE, TOUR_PLATE
-    from fixtures.simulator import sim_bays, simulate_day, tour_stay
+    from fixtures.fieldwork_demo import seed_demo_fieldwork
+    from fixtures.simulator import sim_bays, simulate_day, street_report_events, tour_stay
     from parking.inventory import get_district
     from parking.models import Bay, Road
     from sensors.intake import ingest_batch
@@ -136,9 +137,9 @@ def seed_history(days: int, seed: int) -> None:
             day_start = datetime.combine(day, datetime.min.time(), tzinfo=zone)
             events = simulate_day(bays, day_start, seed + day.toordinal())
             if back == 1:  # yesterday: the tour's plate parks and does not pay (README)
-                events = sorted(
-                    events + tour_stay(bays, events, day_start, TOUR_PLATE), key=lambda e: e["event_time"]
-                )
+                events = events + tour_stay(bays, events, day_start, TOUR_PLATE)
+            events += street_report_events(bays, day_start, seed + day.toordinal())
+            events.sort(key=lambda e: int(str(e["event_time"])))  # stable: same-time order kept
             accepted = 0
             with tqdm(total=len(events), desc=f"{day} ", unit="ev", disable=None) as bar:
                 for start in range(0, len(events), 2000):
@@ -159,5 +160,11 @@ def seed_history(days: int, seed: int) -> None:
                     db.commit()
                     bar.update(len(chunk))
             click.echo(f"{day}: {len(events)} events, {accepted} new (a resent event changes nothing)")
+        begin_write(db)
+        fieldwork = seed_demo_fieldwork(db, district, now - timedelta(hours=1), now)
+        db.commit()
+        click.echo(
+            f"field work: {fieldwork.street_reports} street reports, {fieldwork.disputes} open disputes"
+        )
     finally:
         db.close()

@@ -427,6 +427,7 @@ def test_import_bays_refuses_to_change_an_existing_districts_time_zone_or_curren
 
 def test_seed_history_loads_yesterdays_traffic_through_the_intake_once(app: Flask, db: Session) -> None:
     from billing.models import Payment
+    from enforcement.models import Dispute, Fine, Task
     from fixtures.demo import seed_demo
     from parking.models import Stay
 
@@ -443,6 +444,12 @@ def test_seed_history_loads_yesterdays_traffic_through_the_intake_once(app: Flas
     assert 1800 <= (cash or 0) <= 2800  # about half the stays are paid at the curb (docs/DEMO.md)
     assert again.exit_code == 0 and ", 0 new" in again.output
     assert db.scalar(select(func.count()).select_from(Stay)) == stays
+    # field work: the stakes' street reports (city tasks), open disputes, fines in force
+    reports = select(func.count()).select_from(Task).where(Task.kind == "street_report", Task.team == "city")
+    assert 6 <= (db.scalar(reports) or 0) <= 40
+    assert "field work: 0 street reports, 0 open disputes" in again.output
+    assert db.scalar(select(func.count()).select_from(Dispute).where(Dispute.status == "open")) == 3
+    assert db.scalar(select(func.count()).select_from(Fine)) == 5
 
 
 def test_revoke_device_decommissions_it_at_once(app: Flask, client: FlaskClient, bays_file: Path) -> None:

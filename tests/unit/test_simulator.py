@@ -13,7 +13,7 @@ import pytest
 
 from fixtures.cds_check import envelope_errors
 from fixtures.demo import DEMO_DRIVER_PLATES, demo_layout
-from fixtures.simulator import LiveStreet, SimBay, sim_bays, simulate_day
+from fixtures.simulator import LiveStreet, SimBay, sim_bays, simulate_day, street_report_events
 
 ZONE = ZoneInfo("Asia/Shanghai")
 DAY = datetime(2026, 3, 2, tzinfo=ZONE)
@@ -335,3 +335,21 @@ def test_most_drivers_pay_in_the_app_at_the_curb_or_by_plate(
 
     assert plate_of
     assert 0.80 <= paid / len(billable) <= 0.97
+
+
+def test_street_reports_come_from_the_stakes_of_the_busiest_roads_at_a_plausible_rate(
+    bays: list[SimBay],
+) -> None:
+    days = [street_report_events(bays, DAY + timedelta(days=n), seed=n) for n in range(20)]
+    events = [e for day in days for e in day]
+    kinds = {e["custom_attributes"]["street_report"] for e in events}
+    busy_roads = {e["curb_zone_id"] for e in events}
+    stake_of = {b.space_id: b.stake[0] for b in bays}
+
+    assert 6 <= len(events) / 20 <= 20  # about 4 per busy road per day
+    assert kinds == {"vending", "goods_on_road", "construction"} and len(busy_roads) == 3
+    assert all(e["event_type"] == "scheduled_report" for e in events)
+    assert all(e["data_source_device_id"] == stake_of[e["curb_space_id"]] for e in events)
+    vending_hours = {local_hour(e) for e in events if e["custom_attributes"]["street_report"] == "vending"}
+    assert vending_hours <= {11, 12, 17, 18, 19, 20}
+    assert street_report_events(bays, DAY, seed=0) == days[0]
