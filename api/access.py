@@ -37,6 +37,7 @@ _REGISTRARS = frozenset({"admin", "warden", "attendant"})
 _PAYMENT_READERS = frozenset({"admin", "bureau", "warden", "attendant", "police"})
 _FEED_READERS = frozenset({"admin", "police"})
 _STREET_REPORTERS = frozenset({"admin", "warden", "city"})
+_CASE_READERS = frozenset({"admin", "bureau", "police", "city"})
 _CITATION_VOIDERS = frozenset({"admin", "bureau", "warden"})
 
 ACCESS: dict[str, frozenset[str]] = {
@@ -103,6 +104,7 @@ ACCESS: dict[str, frozenset[str]] = {
     "staff.list_stays": _ANY_STAFF,
     "staff.list_anomalies": _ADMIN_BUREAU,
     "police.feed": _FEED_READERS,
+    "police.timings": _CASE_READERS,
     "reports.summary": _REPORT_READERS,
     "reports.problems": _REPORT_READERS,
     "report_documents.chart": _REPORT_READERS,

@@ -1,5 +1,6 @@
 """The traffic police feed: the police's own tasks and every escalated one, with evidence,
-as JSON or CSV."""
+as JSON or CSV; and how fast each team's cases are taken, escalated and closed. (The police
+and city management take and close their cases with the handheld's take and resolve routes.)"""
 
 from __future__ import annotations
 
@@ -13,8 +14,11 @@ from flask import Blueprint, Response, jsonify, request, url_for
 from api.cds import clock_now, require_staff
 from api.csv_cells import csv_cell
 from api.database import get_db
+from api.errors import ApiError
 from api.openapi import documented
+from api.schemas_street import TimingList, TimingQuery
 from api.schemas_warden import PoliceFeedOut, PoliceFeedQuery
+from enforcement.case_timings import case_timings
 from enforcement.tasks import police_feed, tasks_with_photos
 from parking.inventory import get_district
 
@@ -82,3 +86,24 @@ def _csv(items: list[dict[str, Any]], slug: str) -> Response:
     response = Response(out.getvalue(), mimetype="text/csv")
     response.headers["Content-Disposition"] = f'attachment; filename="police-feed-{slug}.csv"'
     return response
+
+
+@bp.get("/cases/timings")
+@documented(
+    "How fast each team's cases were escalated, taken and closed, and their outcomes",
+    TimingList,
+    query=TimingQuery,
+    errors=(400, 401, 403, 404),
+)
+def timings(district: str) -> Response:
+    """Tasks opened from `since` (default 7 days before `until`) to `until` (default now)."""
+    db = get_db()
+    place = get_district(db, district)
+    require_staff(db, place)
+    args = TimingQuery().load(request.args)
+    until: datetime = args.get("until") or clock_now()
+    since: datetime = args.get("since") or until - timedelta(days=7)
+    if since >= until:
+        raise ApiError(400, "invalid_parameters", "since must be before until", ["since", "until"])
+    teams = case_timings(db, place, since, until + timedelta(microseconds=1))
+    return jsonify(TimingList().dump({"since": since, "until": until, "teams": teams}))

@@ -51,3 +51,31 @@ class StreetReportList(Schema):
     until = fields.DateTime()
     reports = fields.List(fields.Nested(StreetReportOut))
     by_road_and_hour = fields.List(fields.Nested(RoadHourOut))
+
+
+class TimingQuery(Schema):
+    since = AwareDateTime()
+    until = AwareDateTime()
+
+
+class SpreadOut(Schema):
+    median = fields.Integer(allow_none=True)
+    p90 = fields.Integer(allow_none=True)
+
+
+class TeamTimingOut(Schema):
+    team = fields.String()
+    opened = fields.Integer()
+    escalated = fields.Integer()
+    taken = fields.Integer()
+    resolved = fields.Integer()
+    minutes_to_escalation = fields.Nested(SpreadOut)
+    minutes_to_take = fields.Nested(SpreadOut)
+    minutes_to_close = fields.Nested(SpreadOut)
+    outcomes = fields.Dict(keys=fields.String(), values=fields.Integer())
+
+
+class TimingList(Schema):
+    since = fields.DateTime()
+    until = fields.DateTime()
+    teams = fields.List(fields.Nested(TeamTimingOut))

@@ -333,3 +333,30 @@ def test_the_evidence_of_a_citation_shows_its_photo_and_audit_trail_to_whoever_h
     [url] = body["photo_urls"]
     assert client.get(url).data == png()
     problem(client.get(f"{API}/citations/{cited}/photos/{'0' * 36}"), 404, "no_photo")
+
+
+# --- escalation timings
+
+
+def test_case_timings_report_per_team_how_long_escalation_taking_and_closing_took(
+    client: FlaskClient, db: Session, town: Town
+) -> None:
+    escalated = add_task(db, town, "T1-2", timedelta(hours=2), status="escalated")  # escalated after 30 min
+    add_task(db, town, "T1-3", timedelta(minutes=20))
+    client.post(f"{API}/tasks/{escalated.uuid}/take", headers=town.auth("police"))
+    resolve(client, town, escalated, "moved_on", who="police")
+
+    body = client.get(f"{API}/cases/timings", headers=town.auth("bureau")).get_json()
+
+    [warden] = body["teams"]
+    assert (warden["team"], warden["opened"], warden["escalated"], warden["taken"], warden["resolved"]) == (
+        "warden",
+        2,
+        1,
+        1,
+        1,
+    )
+    assert warden["minutes_to_escalation"] == {"median": 30, "p90": 30}
+    assert warden["minutes_to_close"] == {"median": 120, "p90": 120}
+    assert warden["outcomes"] == {"moved_on": 1}
+    problem(client.get(f"{API}/cases/timings", headers=town.auth()), 403, "forbidden")
