@@ -153,6 +153,7 @@ ACCESS: dict[str, frozenset[str]] = {
     # pages (they call the API with the token the user pastes) and documents
     "pages.handheld": _ANYONE,
     "pages.bay_directory": _ANYONE,
+    "pages.handheld_worker": _ANYONE,
     "pages_bureau.bureau_page": _ANYONE,
     "pages_driver.driver_page": _ANYONE,
     "openapi.openapi_document": _ANYONE,

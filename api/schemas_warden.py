@@ -31,6 +31,7 @@ class StaffMeOut(Schema):
     role = fields.String()
     team = fields.String(allow_none=True)
     position = fields.Nested(PositionOut, allow_none=True)
+    now = fields.DateTime()
 
 
 class TaskQuery(Schema):
@@ -194,6 +195,7 @@ class RegistrationOut(Schema):
     bay = fields.String()
     device = fields.String()
     result = fields.String()
+    conflict = fields.String(allow_none=True)
 
 
 class PoliceFeedQuery(Schema):

@@ -36,6 +36,7 @@ from enforcement.citations import issue_citation
 from enforcement.models import TAKEN, Task, Violation
 from enforcement.models_warden import AUDIT_SEARCH, StaffPosition
 from enforcement.plate_check import CheckedFrom, check_plate, list_plate_checks, record_plate_lookup
+from enforcement.registration_check import stake_disagrees
 from enforcement.rules import outcomes_for
 from enforcement.tasks import (
     MAX_PHOTO_BYTES,
@@ -96,6 +97,7 @@ def _me(db: Any, staff: StaffToken) -> dict[str, Any]:
         "role": staff.role,
         "team": TEAM_OF_ROLE.get(staff.role),
         "position": position,
+        "now": clock_now(),  # the server's clock: an offline handheld times its actions by it
     }
 
 
@@ -365,7 +367,9 @@ def register(district: str) -> tuple[Response, int]:
     creates nothing twice (201 the first time, 200 `duplicate` after). An event the intake
     refuses answers 422 with the intake's code (e.g. `bay_not_covered`). A warden or
     attendant with a beat registers only on its roads (403 `outside_beat`), and `at` goes
-    back at most EVENT_MAX_AGE_HOURS (422 `event_too_old`)."""
+    back at most EVENT_MAX_AGE_HOURS (422 `event_too_old`). `conflict` says what the bay's
+    stake saw otherwise (a departure while a stay is still open, another plate read), or is
+    null."""
     db = get_write_db()
     place = get_district(db, district)
     staff = require_staff(db, place)
@@ -390,6 +394,7 @@ def register(district: str) -> tuple[Response, int]:
         "bay": event["curb_space_id"],
         "device": device.uuid,
         "result": "duplicate" if result.duplicates else "created",
+        "conflict": stake_disagrees(db, place, event["curb_space_id"], body["kind"], body.get("plate")),
     }
     return jsonify(RegistrationOut().dump(out)), 200 if result.duplicates else 201
 

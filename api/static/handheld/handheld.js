@@ -156,6 +156,7 @@
     $("sign-out").hidden = false;
     $("tabs").hidden = false;
     if (state.me.position) showPosition(state.me.position, null);
+    for (const hook of page.onEnter) hook(state.me);
     show("tasks");
     await refreshTasks();
     locateIfAllowed();
@@ -184,6 +185,7 @@
     $("tabs").hidden = true;
     $("task-list").replaceChildren();
     $("plate-result").hidden = true;
+    for (const hook of page.onLeave) hook();
     show("sign-in");
   }
 
@@ -198,6 +200,7 @@
   async function reportPosition(lat, lng, bay) {
     try {
       const me = await api.call("POST", "/staff/position", { json: { lat, lng } });
+      if (state.me) state.me.position = me.position;
       showPosition(me.position, bay);
       await refreshTasks();
     } catch (problem) {
@@ -413,6 +416,17 @@
       showProblem(error, problem);
     }
   }
+
+  // --- what the field-work screens (fieldwork.js) share with this page
+
+  const page = {
+    el, show, showProblem, flash, findBay, when, amount, label, minutes, state,
+    onEnter: [], onLeave: [],
+    bays: () => [...state.bays.values()],
+    baysLoaded: () => state.baysLoaded,
+    refreshTasks: () => refreshTasks(),
+  };
+  window.handheldPage = page;
 
   // --- wiring
 

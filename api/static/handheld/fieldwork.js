@@ -1,0 +1,233 @@
+/* Field work on the handheld: an attendant or warden registers arrivals, plates and departures
+   at a bay (nearest bays first), online or not, through an upload queue kept in IndexedDB
+   (queue.js) that leaves in order and is never applied twice (each action's client id is its
+   CDS event id); wardens and city management send street-order reports; each role closes its
+   tasks with its own outcome codes. The service worker (sw.js) keeps the page for offline use. */
+"use strict";
+
+(() => {
+  // Every string this file shows, in one place (for the translation catalogue).
+  const TEXT = {
+    kinds: { arrival: "Arrival", plate: "Plate correction", departure: "Departure" },
+    streetKinds: { vending: "Vending stall", goods_on_road: "Goods on the road", construction: "Construction", other: "Other" },
+    outcomes: {
+      citation_issued: "Citation issued", warned: "Warned", vehicle_gone: "Vehicle gone", false_alarm: "False alarm",
+      ticketed: "Ticketed", towed: "Towed", moved_on: "Moved on", no_offence: "No offence",
+      stall_removed: "Stall removed", goods_cleared: "Goods cleared", site_regularised: "Site regularised",
+      referred: "Referred", no_action: "No action",
+    },
+    pending: "waiting to upload",
+    conflict: "not accepted",
+    warning: "check it",
+    stakeSaw: (what) => "Uploaded, but " + what + ".",
+    nothingPending: "Nothing waiting: every action is uploaded.",
+    pendingCount: (n) => n + (n === 1 ? " action waits" : " actions wait") + " for the network.",
+    conflictCount: (n) => n + (n === 1 ? " action was" : " actions were") + " not accepted: see below.",
+    uploaded: (n) => n + (n === 1 ? " action uploaded." : " actions uploaded."),
+    recorded: (kind, bay) => kind + " at bay " + bay + " recorded.",
+    dismiss: "Dismiss",
+    unknownBay: (name) => "no bay " + name + " in this district",
+    noPos: "no handheld POS covers this bay's road",
+    plateNeeded: "a plate correction needs the plate",
+    conflictMessage: (code, message) => {
+      const known = {
+        event_id_conflict: "this action was already sent with other details",
+        bay_not_covered: "your terminal does not cover this bay",
+        end_before_start: "the departure is before the arrival the stake saw",
+        event_in_future: "the handheld's clock is ahead",
+      };
+      return (known[code] || message) + " (" + code + ")";
+    },
+    reportSent: (kind, road) => kind + " reported" + (road ? " on " + road : "") + ": city management has it.",
+    metres: (m) => (m < 1000 ? Math.round(m) + " m" : (m / 1000).toFixed(1) + " km"),
+  };
+  const ROLE_OUTCOMES = {
+    warden: ["citation_issued", "warned", "vehicle_gone", "false_alarm"],
+    attendant: ["citation_issued", "warned", "vehicle_gone", "false_alarm"],
+    police: ["ticketed", "towed", "moved_on", "no_offence", "vehicle_gone", "false_alarm"],
+    city: ["stall_removed", "goods_cleared", "site_regularised", "warned", "referred", "no_action"],
+  };
+  const NEAREST = 6;
+
+  const page = window.handheldPage;
+  const api = handheldApi;
+  const body = document.body;
+  const district = body.dataset.district;
+  const $ = (id) => document.getElementById(id);
+  const { el } = page;
+  let flushing = null;
+  let clockOffsetMs = 0; // the server's clock minus this device's, measured at sign-in
+
+  function newClientId() {
+    if (crypto.randomUUID) return crypto.randomUUID();
+    const b = crypto.getRandomValues(new Uint8Array(16));
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    const hex = [...b].map((x) => x.toString(16).padStart(2, "0")).join("");
+    return [hex.slice(0, 8), hex.slice(8, 12), hex.slice(12, 16), hex.slice(16, 20), hex.slice(20)].join("-");
+  }
+
+  // --- roles: which screens, which outcomes
+
+  function enter(me) {
+    if (me.now) clockOffsetMs = Date.parse(me.now) - Date.now();
+    for (const tab of document.querySelectorAll("#tabs button[data-roles]")) {
+      tab.hidden = !tab.dataset.roles.split(" ").includes(me.role);
+    }
+    const codes = ROLE_OUTCOMES[me.role] || Object.keys(TEXT.outcomes);
+    const choices = codes.map((code) =>
+      el("label", { class: "choice" }, el("input", { type: "radio", name: "outcome", value: code }), " " + TEXT.outcomes[code]));
+    $("outcomes").replaceChildren($("outcomes").querySelector("legend"), ...choices);
+    showNearest();
+    renderPending();
+    upload();
+  }
+
+  // --- registering at a bay
+
+  function here() {
+    const me = page.state.me;
+    return me && me.position ? me.position : null;
+  }
+
+  async function showNearest() {
+    await page.baysLoaded();
+    const from = here();
+    const box = $("nearest-bays");
+    if (!from) return box.replaceChildren();
+    const rad = Math.PI / 180;
+    const metres = (bay) => {
+      const x = (bay.lng - from.lng) * rad * Math.cos(((bay.lat + from.lat) / 2) * rad);
+      const y = (bay.lat - from.lat) * rad;
+      return Math.hypot(x, y) * 6371000;
+    };
+    const nearest = page.bays().map((bay) => [metres(bay), bay]).sort((a, b) => a[0] - b[0]).slice(0, NEAREST);
+    box.replaceChildren(...nearest.map(([m, bay]) =>
+      el("button", { type: "button", class: "chip", onclick: () => ($("register-bay").value = bay.name) },
+        bay.name + " · " + TEXT.metres(m))));
+  }
+
+  async function record(event) {
+    event.preventDefault();
+    const error = $("register-error");
+    error.hidden = true;
+    const form = $("register-form");
+    const kind = form.elements.kind.value;
+    const name = $("register-bay").value.trim();
+    const bay = await page.findBay(name);
+    const plate = $("register-plate").value.replace(/\s+/g, "").toUpperCase();
+    if (!bay) return page.showProblem(error, { code: "unknown_bay", message: TEXT.unknownBay(name) });
+    if (!bay.pos) return page.showProblem(error, { code: "no_pos", message: TEXT.noPos });
+    if (kind === "plate" && !plate) return page.showProblem(error, { code: "plate_required", message: TEXT.plateNeeded });
+    await handheldQueue.add({
+      district, client_id: newClientId(), kind, bay: bay.id, bay_name: bay.name, device: bay.pos,
+      plate: plate || null, at: new Date(Date.now() + clockOffsetMs).toISOString(), status: "pending", error: null,
+    });
+    page.flash(TEXT.recorded(TEXT.kinds[kind], bay.name));
+    $("register-plate").value = "";
+    await renderPending();
+    upload();
+  }
+
+  async function renderPending() {
+    const actions = await handheldQueue.all(district);
+    const waiting = actions.filter((a) => a.status === "pending").length;
+    const refused = actions.length - waiting;
+    const summary = [waiting ? TEXT.pendingCount(waiting) : TEXT.nothingPending];
+    if (refused) summary.push(TEXT.conflictCount(refused));
+    $("pending-summary").textContent = summary.join(" ");
+    $("pending-list").replaceChildren(...actions.map((action) => el(
+      "li", { class: "pending-item " + action.status, "data-client-id": action.client_id },
+      el("div", { class: "head" },
+        el("span", { class: "kind" }, TEXT.kinds[action.kind] + " · " + action.bay_name),
+        el("span", { class: "badge status" }, TEXT[action.status])),
+      action.plate ? el("div", { class: "plate" }, action.plate) : null,
+      el("div", { class: "muted" }, page.when(action.at)),
+      action.error ? el("p", { class: "error" }, action.error) : null,
+      action.status !== "pending"
+        ? el("button", { type: "button", class: "quiet", onclick: () => dismiss(action) }, TEXT.dismiss)
+        : null,
+    )));
+  }
+
+  async function dismiss(action) {
+    await handheldQueue.remove(action.seq);
+    await renderPending();
+  }
+
+  /** Upload the waiting actions one by one, oldest first; stop at the first network failure
+      (the rest keep their order), mark an action the server refuses as a conflict. */
+  function upload() {
+    if (!flushing) flushing = drain().finally(() => (flushing = null));
+    return flushing;
+  }
+
+  async function drain() {
+    if (!api.token()) return;
+    let sent = 0;
+    for (const action of await handheldQueue.all(district)) {
+      if (action.status !== "pending") continue;
+      const json = { bay: action.bay, kind: action.kind, at: action.at, client_id: action.client_id, device: action.device };
+      if (action.plate) json.plate = action.plate;
+      try {
+        const answer = await api.call("POST", "/registrations", { json });
+        if (answer.conflict) await handheldQueue.put({ ...action, status: "warning", error: TEXT.stakeSaw(answer.conflict) });
+        else await handheldQueue.remove(action.seq);
+        sent += 1;
+      } catch (problem) {
+        if (problem.status === 0 || problem.status === 401 || problem.status >= 500) break;
+        await handheldQueue.put({ ...action, status: "conflict", error: TEXT.conflictMessage(problem.code, problem.message) });
+      }
+    }
+    await renderPending();
+    if (sent) page.flash(TEXT.uploaded(sent));
+  }
+
+  // --- street reports
+
+  async function sendStreetReport(event) {
+    event.preventDefault();
+    const error = $("street-error");
+    error.hidden = true;
+    const name = $("street-bay").value.trim();
+    const bay = await page.findBay(name);
+    if (!bay) return page.showProblem(error, { code: "unknown_bay", message: TEXT.unknownBay(name) });
+    const data = new FormData();
+    data.append("kind", $("street-kind").value);
+    data.append("lat", String(bay.lat));
+    data.append("lng", String(bay.lng));
+    const note = $("street-note").value.trim();
+    if (note) data.append("note", note);
+    const photo = $("street-photo").files[0];
+    if (photo) data.append("photo", photo, photo.name);
+    try {
+      const report = await api.call("POST", "/street-reports", { form: data });
+      page.flash(TEXT.reportSent(TEXT.streetKinds[report.kind], report.road));
+      $("street-form").reset();
+      page.refreshTasks();
+    } catch (problem) {
+      page.showProblem(error, problem);
+    }
+  }
+
+  // --- wiring
+
+  function start() {
+    $("street-kind").replaceChildren(...Object.entries(TEXT.streetKinds).map(([value, text]) => el("option", { value }, text)));
+    $("register-form").addEventListener("submit", record);
+    $("upload-now").addEventListener("click", () => upload());
+    $("street-form").addEventListener("submit", sendStreetReport);
+    $("register-bay").addEventListener("focus", showNearest);
+    addEventListener("online", () => upload());
+    setInterval(() => navigator.onLine && upload(), 30000);
+    page.onEnter.push(enter);
+    page.onLeave.push(() => $("pending-list").replaceChildren());
+    if ("serviceWorker" in navigator && body.dataset.worker) {
+      navigator.serviceWorker.register(body.dataset.worker, { scope: "/handheld/" }).catch(() => {
+        /* blocked or unsupported: the page still works online, and the queue offline */
+      });
+    }
+  }
+
+  start();
+})();
