@@ -69,9 +69,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("payment_id", "citation_id", name=op.f("pk_citation_allocation")),
     )
     with op.batch_alter_table("citation_allocation", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_citation_allocation_citation_id"), ["citation_id"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_citation_allocation_citation_id"), ["citation_id"], unique=False)
     op.create_table(
         "dispute",
         sa.Column("id", _BIG, nullable=False),
