@@ -176,7 +176,13 @@ def test_a_reported_position_is_kept_and_shown_with_my_name_role_and_team(
     client: FlaskClient, town: Town
 ) -> None:
     me = client.get(f"{API}/staff/me", headers=town.auth()).get_json()
-    assert me == {"name": "warden one", "role": "warden", "team": "warden", "position": None}
+    assert me == {
+        "name": "warden one",
+        "role": "warden",
+        "team": "warden",
+        "position": None,
+        "now": town.now.isoformat(),  # the server's clock, for an offline handheld's times
+    }
     answer = client.post(f"{API}/staff/position", json={"lat": 26.684, "lng": 106.63}, headers=town.auth())
     assert answer.status_code == 200
     me = client.get(f"{API}/staff/me", headers=town.auth()).get_json()
