@@ -104,6 +104,7 @@ def pay_plate(district: str, plate: str) -> tuple[Response, int]:
         db.commit()
         payment = charge_pending(db, get_gateway(), payment.id, clock_now())
         require_succeeded(payment)
+        db.commit()  # end the read of the answer: marking the citation paid is a write of its own
         settle_citation_payments(begin_write(db), place)
         db.commit()
         return jsonify(_payment_out(payment)), 201 if created else 200

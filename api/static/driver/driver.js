@@ -8,6 +8,13 @@
 (() => {
   // Every user-visible text of the card payments, in one place for translation.
   const TEXT = {
+    citationCount: (n) => `, ${n} citation(s)`,
+    citation: (rule) => `Citation: ${rule}`,
+    issued: (at, status) => `Issued ${at} · ${status}`,
+    dispute: "Dispute",
+    disputeWhy: "Why do you dispute it?",
+    sendDispute: "Send dispute",
+    disputeSent: "Dispute sent: the bureau will decide, and you will get a notice if you have an account.",
     cardsUnavailable: "Card payments are not available on this page (the card form did not load).",
     cardRefused: "the card was refused",
     payAmount: (amount) => "Pay " + amount,
@@ -37,6 +44,8 @@
     road: null, // the id of the road in view
     plate: null,
     owed: null,
+    stays: [],
+    citations: [],
     outstanding: null,
   };
 
@@ -276,21 +285,33 @@
   // --- pay by plate
 
   async function findUnpaid(event) {
-    event.preventDefault();
+    if (event) event.preventDefault();
     hide($("plate-error"), $("unpaid"), $("card-form"), $("paid"));
     const plate = $("plate").value.trim();
     try {
       // the plate goes in the body: a plate in a URL lands in access logs
       const ledger = await api.call("POST", `${base}/plates/unpaid`, { json: { plate } });
+      const citations = ledger.citations || [];
       state.plate = ledger.plate;
       state.owed = ledger.outstanding;
-      $("unpaid-title").textContent = TEXT.unpaidTitle(ledger.plate, ledger.stays.length);
+      state.stays = ledger.stays;
+      state.citations = citations;
+      $("unpaid-title").textContent =
+        TEXT.unpaidTitle(ledger.plate, ledger.stays.length) + (citations.length ? TEXT.citationCount(citations.length) : "");
       $("unpaid-list").replaceChildren(
         ...ledger.stays.map((stay) =>
           el("li", { class: "stay", "data-stay": stay.stay },
             el("div", { class: "where" }, `Bay ${stay.bay} · ${stay.road}`),
             el("div", { class: "muted" }, `${when(stay.started_at)} – ${when(stay.ended_at)} · ${stay.status}`),
-            el("div", { class: "owed" }, amount(stay.owed))),
+            el("div", { class: "owed" }, amount(stay.owed)),
+            disputeControl({ stay: stay.stay })),
+        ),
+        ...citations.map((citation) =>
+          el("li", { class: "stay citation", "data-citation": citation.citation },
+            el("div", { class: "where" }, TEXT.citation(citation.rule.replace(/_/g, " "))),
+            el("div", { class: "muted" }, TEXT.issued(when(citation.issued_at), citation.status)),
+            el("div", { class: "owed" }, amount(citation.amount)),
+            citation.status === "issued" ? disputeControl({ citation: citation.citation }) : null),
         ),
       );
       $("unpaid-total").textContent = ledger.outstanding ? TEXT.toPay(amount(ledger.outstanding)) : TEXT.nothingToPay;
@@ -302,18 +323,56 @@
     }
   }
 
+  /** A "Dispute" button that opens a reason box; sending it opens a dispute of the stay's fee
+      or of the citation (`target`), which the bureau decides. */
+  function disputeControl(target) {
+    const box = el("div", { class: "dispute" });
+    disputeControl.count = (disputeControl.count || 0) + 1;
+    const reason = el("textarea", { rows: 2, maxLength: 500, id: "dispute-reason-" + disputeControl.count });
+    const error = el("p", { class: "error", role: "alert", hidden: true });
+    const send = el("button", { type: "button" }, TEXT.sendDispute);
+    const open = el("button", { type: "button", class: "quiet" }, TEXT.dispute);
+    const form = el("div", { class: "dispute-form", hidden: true },
+      el("label", { htmlFor: reason.id }, TEXT.disputeWhy), reason, send, error);
+    open.addEventListener("click", () => { form.hidden = false; open.hidden = true; reason.focus(); });
+    send.addEventListener("click", async () => {
+      hide(error);
+      try {
+        await api.call("POST", `${base}/plates/${encodeURIComponent(state.plate)}/disputes`, {
+          json: { ...target, reason: reason.value.trim() },
+        });
+        box.replaceChildren(el("p", { class: "good", role: "status" }, TEXT.disputeSent));
+      } catch (problem) {
+        showProblem(error, problem);
+      }
+    });
+    box.append(open, form);
+    return box;
+  }
+
   async function payPlate(event) {
     event.preventDefault();
     hide($("pay-error"));
     const button = $("pay-button");
     button.disabled = true;
     try {
-      const payment = await payByCard(
-        `${base}/plates/${encodeURIComponent(state.plate)}/payments`, { amount: state.owed }, cards.plate, false);
+      // A stay's fee and a citation are paid separately (a fine is paid whole), with one card.
+      const parts = [];
+      const stays = state.stays.reduce((sum, stay) => sum + stay.owed, 0);
+      if (stays) parts.push({ amount: stays, stays: state.stays.map((stay) => stay.stay) });
+      const fines = state.citations.reduce((sum, citation) => sum + citation.amount, 0);
+      if (fines) parts.push({ amount: fines, citations: state.citations.map((citation) => citation.citation) });
+      const receipts = [];
+      for (const part of parts) {
+        receipts.push(await payByCard(`${base}/plates/${encodeURIComponent(state.plate)}/payments`, part, cards.plate, false));
+      }
       hide($("card-form"), $("unpaid"));
+      const total = receipts.reduce((sum, payment) => sum + payment.amount, 0);
       $("paid").replaceChildren(
-        el("div", {}, TEXT.paidFor(amount(payment.amount), state.plate)),
-        el("a", { href: payment.receipt_url, id: "receipt-link" }, TEXT.receipt),
+        el("div", {}, TEXT.paidFor(amount(total), state.plate)),
+        ...receipts.map((payment, i) =>
+          el("a", { href: payment.receipt_url, id: i ? "receipt-link-" + (i + 1) : "receipt-link" },
+            receipts.length > 1 ? TEXT.receipt + " " + (i + 1) : TEXT.receipt)),
       );
       $("paid").hidden = false;
     } catch (problem) {

@@ -39,6 +39,13 @@
       return (known[code] || message) + " (" + code + ")";
     },
     reportSent: (kind, road) => kind + " reported" + (road ? " on " + road : "") + ": city management has it.",
+    disputeWhat: (d) => (d.stay ? "Fee of a stay" : "Citation") + " · " + d.plate,
+    disputeWas: (money) => "Disputed amount " + money,
+    decisions: { upheld: "Uphold", adjusted: "Adjust", cancelled: "Cancel it" },
+    newAmount: "New amount",
+    decisionReason: "Reason for the driver",
+    decide: "Decide",
+    decided: (d, money, refunded) => "Dispute " + d.outcome + ": now " + money + (refunded ? ", refunded " + refunded : "") + ". The driver is told.",
     metres: (m) => (m < 1000 ? Math.round(m) + " m" : (m / 1000).toFixed(1) + " km"),
   };
   const ROLE_OUTCOMES = {
@@ -81,6 +88,8 @@
     showNearest();
     renderPending();
     upload();
+    if (me.role === "bureau") setTimeout(() => page.show("disputes"), 0); // bureau has no task list
+    if (me.role === "bureau" || me.role === "admin") loadDisputes();
   }
 
   // --- registering at a bay
@@ -183,6 +192,53 @@
     if (sent) page.flash(TEXT.uploaded(sent));
   }
 
+  // --- disputes (bureau and admin): the queue, and a decision with a reason
+
+  let disputeForms = 0;
+
+  async function loadDisputes() {
+    const error = $("disputes-error");
+    error.hidden = true;
+    try {
+      const data = await api.call("GET", "/disputes?status=open");
+      $("dispute-list").replaceChildren(...data.disputes.map(disputeCard));
+      $("no-disputes").hidden = data.disputes.length > 0;
+    } catch (problem) {
+      page.showProblem(error, problem);
+    }
+  }
+
+  function disputeCard(dispute) {
+    const n = ++disputeForms;
+    const field = (id, labelText, input) => [el("label", { htmlFor: id }, labelText), input];
+    const outcome = el("select", { id: "outcome-" + n },
+      ...Object.entries(TEXT.decisions).map(([value, text]) => el("option", { value }, text)));
+    const amountInput = el("input", { id: "amount-" + n, type: "number", min: "0", step: "0.01", inputMode: "decimal" });
+    const reason = el("textarea", { id: "reason-" + n, rows: 2, maxLength: 500 });
+    const error = el("p", { class: "error", role: "alert", hidden: true });
+    const decide = el("button", { type: "button", class: "primary" }, TEXT.decide);
+    decide.addEventListener("click", async () => {
+      error.hidden = true;
+      const json = { outcome: outcome.value, reason: reason.value.trim() };
+      if (outcome.value === "adjusted") json.amount = Math.round(Number(amountInput.value) * 10 ** page.minorDigits);
+      try {
+        const done = await api.call("POST", "/disputes/" + dispute.id + "/decision", { json });
+        page.flash(TEXT.decided(done, page.amount(done.amount_after), done.refunded ? page.amount(done.refunded) : ""));
+        await loadDisputes();
+      } catch (problem) {
+        page.showProblem(error, problem);
+      }
+    });
+    return el("li", { class: "pending-item", "data-dispute": dispute.id },
+      el("div", { class: "head" }, el("span", { class: "kind" }, TEXT.disputeWhat(dispute))),
+      el("div", { class: "muted" }, page.when(dispute.created_at) + " · " + TEXT.disputeWas(page.amount(dispute.amount_before))),
+      el("p", {}, dispute.reason),
+      field(outcome.id, TEXT.decisions.upheld + " / " + TEXT.decisions.adjusted + " / " + TEXT.decisions.cancelled, outcome),
+      field(amountInput.id, TEXT.newAmount, amountInput),
+      field(reason.id, TEXT.decisionReason, reason),
+      decide, error);
+  }
+
   // --- street reports
 
   async function sendStreetReport(event) {
@@ -217,6 +273,7 @@
     $("register-form").addEventListener("submit", record);
     $("upload-now").addEventListener("click", () => upload());
     $("street-form").addEventListener("submit", sendStreetReport);
+    $("disputes-refresh").addEventListener("click", loadDisputes);
     $("register-bay").addEventListener("focus", showNearest);
     addEventListener("online", () => upload());
     setInterval(() => navigator.onLine && upload(), 30000);

@@ -420,7 +420,7 @@
   // --- what the field-work screens (fieldwork.js) share with this page
 
   const page = {
-    el, show, showProblem, flash, findBay, when, amount, label, minutes, state,
+    el, show, showProblem, flash, findBay, when, amount, label, minutes, state, minorDigits,
     onEnter: [], onLeave: [],
     bays: () => [...state.bays.values()],
     baysLoaded: () => state.baysLoaded,
