@@ -25,6 +25,7 @@ from api.reports import problems_json, report_json
 from api.schemas_reports import ProblemsOut, ReportOut, SummaryQuery
 from billing.pdf import WIDTH, FontMissingError, new_pdf, paragraph
 from billing.receipts import format_minor
+from enforcement.street_reports import street_reports
 from parking.inventory import get_district
 from parking.models import District, Road
 from reports.charts import CHART_NAMES, ChartFontMissingError, render_chart
@@ -82,13 +83,23 @@ def chart(district: str, name: str) -> Response:
     where = find_place(db, place, args["place_type"], args["place_id"])
     report = ReportOut().dump(report_json(summary_report(db, place, where, period, now)))
     roads = road_occupancy(db, place, where, period, now) if name == "road-map" else []
+    marks = _street_marks(db, place, period.start, min(period.end, now)) if name == "road-map" else []
     try:
-        svg = render_chart(name, report, roads, "svg")
+        svg = render_chart(name, report, roads, "svg", marks)
     except ChartFontMissingError as error:
         return error_response(500, error.code, str(error))
     response = Response(svg, content_type="image/svg+xml")
     response.headers["Cache-Control"] = "private, no-store"
     return response
+
+
+def _street_marks(db: Any, place: Any, since: datetime, until: datetime) -> list[dict[str, Any]]:
+    """The period's street-order reports, for the road map (city management's work)."""
+    return [
+        {"kind": task.details.get("report"), "lat": task.lat, "lng": task.lng}
+        for task in street_reports(db, place, since, until)
+        if task.lat is not None and task.lng is not None
+    ]
 
 
 @bp.get("/monthly.pdf")

@@ -112,9 +112,16 @@ def occupancy_series_chart(report: Report, fmt: Format = "svg") -> bytes:
         return _save(figure, fmt)
 
 
-def road_map_chart(roads: Sequence[dict[str, Any]], title: str, fmt: Format = "svg") -> bytes:
+def road_map_chart(
+    roads: Sequence[dict[str, Any]],
+    title: str,
+    fmt: Format = "svg",
+    street_reports: Sequence[dict[str, Any]] = (),
+) -> bytes:
     """The roads' outlines (GeoJSON polygons, lng/lat) coloured by occupancy; grey where the
-    period has no figure. `roads`: `{"name", "occupancy_percent", "geometry"}` each."""
+    period has no figure. `roads`: `{"name", "occupancy_percent", "geometry"}` each. Street-order
+    reports of the period (`{"kind", "lat", "lng"}`: a vending stall, goods on the road...)
+    are marked where they were made, one marker shape per kind."""
     colours = matplotlib.colormaps[OCCUPANCY_COLOURS]
     scale = Normalize(0, 100)
     with _figure(title, size=(8.0, 6.0)) as (figure, axes):
@@ -128,6 +135,7 @@ def road_map_chart(roads: Sequence[dict[str, Any]], title: str, fmt: Format = "s
             x, y = _centre(road["geometry"])
             shown = "no data" if value is None else f"{value:.0f}%"
             axes.annotate(f"{road['name']} {shown}", (x, y), fontsize=7, ha="center", va="bottom")
+        _mark_street_reports(axes, street_reports)
         axes.autoscale_view()
         axes.set_aspect(1 / _cos_lat(roads))
         axes.set_axis_off()
@@ -136,10 +144,38 @@ def road_map_chart(roads: Sequence[dict[str, Any]], title: str, fmt: Format = "s
         return _save(figure, fmt)
 
 
-def render_chart(name: str, report: Report, roads: Sequence[dict[str, Any]], fmt: Format = "svg") -> bytes:
+# Street-order reports on the road map: the kind, its marker and colour.
+STREET_MARKERS = {
+    "vending": ("^", "#7c2d12"),
+    "goods_on_road": ("s", "#1e3a8a"),
+    "construction": ("D", "#713f12"),
+    "other": ("o", "#374151"),
+}
+
+
+def _mark_street_reports(axes: Any, reports: Sequence[dict[str, Any]]) -> None:
+    for kind, (marker, colour) in STREET_MARKERS.items():
+        points = [(r["lng"], r["lat"]) for r in reports if r["kind"] == kind]
+        if points:
+            label = f"{kind.replace('_', ' ')} ({len(points)})"
+            dots = axes.scatter(
+                *zip(*points, strict=True), marker=marker, color=colour, s=28, label=label, zorder=3
+            )
+            dots.set_gid(f"street-{kind}")
+    if reports:
+        axes.legend(loc="lower right", fontsize=7, title="street reports", title_fontsize=7)
+
+
+def render_chart(
+    name: str,
+    report: Report,
+    roads: Sequence[dict[str, Any]],
+    fmt: Format = "svg",
+    street_reports: Sequence[dict[str, Any]] = (),
+) -> bytes:
     """The chart called `name` (one of CHART_NAMES)."""
     if name == "road-map":
-        return road_map_chart(roads, f"Occupancy by road — {_period(report)}", fmt)
+        return road_map_chart(roads, f"Occupancy by road — {_period(report)}", fmt, street_reports)
     draw = {
         "hourly-occupancy": hourly_occupancy_chart,
         "revenue": revenue_chart,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 from flask.testing import FlaskClient
 from sqlalchemy import select
@@ -360,3 +361,15 @@ def test_case_timings_report_per_team_how_long_escalation_taking_and_closing_too
     assert warden["minutes_to_close"] == {"median": 120, "p90": 120}
     assert warden["outcomes"] == {"moved_on": 1}
     problem(client.get(f"{API}/cases/timings", headers=town.auth()), 403, "forbidden")
+
+
+def test_the_bureau_road_map_marks_the_days_street_reports(client: FlaskClient, town: Town) -> None:
+    bay = town.small.bay("T1-2")
+    body = {"kind": "vending", "lat": bay.lat, "lng": bay.lng}
+    assert client.post(f"{API}/street-reports", json=body, headers=town.auth()).status_code == 201
+
+    day = town.now.astimezone(ZoneInfo(town.small.district.time_zone)).date().isoformat()
+    svg = client.get(f"{API}/reports/charts/road-map.svg?period=day&start={day}", headers=town.auth("bureau"))
+
+    assert svg.status_code == 200, svg.get_data(as_text=True)[:300]
+    assert 'id="street-vending"' in svg.get_data(as_text=True)

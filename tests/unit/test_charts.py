@@ -106,3 +106,14 @@ def test_chinese_names_render_without_missing_glyphs() -> None:
 def test_a_missing_cjk_font_names_the_package_to_install(tmp_path: Path) -> None:
     with pytest.raises(charts.ChartFontMissingError, match="fonts-droid-fallback"):
         charts.font_families(tmp_path / "DroidSansFallbackFull.ttf")
+
+
+def test_road_map_marks_street_reports_one_marker_kind_each() -> None:
+    reports = [
+        {"kind": "vending", "lat": 26.68, "lng": 106.62},
+        {"kind": "vending", "lat": 26.681, "lng": 106.621},
+        {"kind": "goods_on_road", "lat": 26.682, "lng": 106.622},
+    ]
+    found = ids(charts.road_map_chart(ROADS, "Occupancy by road", street_reports=reports))
+    assert "street-vending" in found and "street-goods_on_road" in found
+    assert "street-construction" not in found
