@@ -9,7 +9,8 @@ from enforcement.rules import ALL_OUTCOMES
 
 OUTCOMES = ALL_OUTCOMES
 TASK_STATUSES = ("open", "escalated", "taken")
-REGISTRATION_KINDS = ("arrival", "plate", "departure")
+REGISTRATION_KINDS = ("arrival", "plate", "departure", "payment")
+PAYMENT_METHODS = ("cash", "qr")
 
 _LAT = validate.Range(min=-90, max=90)
 _LNG = validate.Range(min=-180, max=180)
@@ -186,6 +187,9 @@ class RegistrationIn(Schema):
     at = AwareDateTime()
     client_id = fields.UUID(required=True)
     device = fields.UUID(required=True)
+    # kind=payment: the fee taken at the curb, in minor units, in cash or by QR
+    amount = fields.Integer(strict=True, validate=validate.Range(min=1, max=10_000_000))
+    method = fields.String(validate=validate.OneOf(PAYMENT_METHODS))
 
 
 class RegistrationOut(Schema):

@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from api.bodies import body_limit, refuse_nul
 from api.cds import clock_now, event_max_age, require_staff
+from api.cds_events import record_pos_payments
 from api.database import get_db, get_write_db
 from api.errors import ApiError, json_body
 from api.openapi import documented
@@ -62,7 +63,13 @@ from sensors.models import HANDHELD_POS, CurbEvent, Device
 bp = Blueprint("warden", __name__, url_prefix="/api/v1/<district>")
 
 TEAM_OF_ROLE = {"warden": "warden", "attendant": "attendant", "city": "city", "police": "police"}
-EVENT_OF_KIND = {"arrival": "park_start", "plate": "vehicle_detected", "departure": "park_end"}
+EVENT_OF_KIND = {
+    "arrival": "park_start",
+    "plate": "vehicle_detected",
+    "departure": "park_end",
+    "payment": "vehicle_detected",  # with the CDS payment fields, as a POS reports cash or QR
+}
+CDS_PAYMENT_METHOD = {"cash": "cash", "qr": "digital_wallet"}
 # The whole multipart request may exceed the app's 4 MiB limit, so that a photo just over
 # MAX_PHOTO_BYTES is answered `photo_too_large` rather than a bare 413.
 MAX_RESOLVE_REQUEST_BYTES = MAX_PHOTO_BYTES + 2 * 1024 * 1024
@@ -386,6 +393,7 @@ def register(district: str) -> tuple[Response, int]:
     if result.failures:
         failure = result.failures[0]
         raise ApiError(422, failure.error, failure.description, failure.details)
+    record_pos_payments(db, place, device, result.logged, now)
     db.commit()
     out = {
         "event_id": event["event_id"],
@@ -444,6 +452,14 @@ def _registration_event(
     plate = (body.get("plate") or "").strip()
     if body["kind"] == "plate" and not plate:
         raise ApiError(400, "plate_required", "a plate registration needs the plate", ["plate"])
+    if body["kind"] == "payment":
+        if "amount" not in body or "method" not in body:
+            raise ApiError(
+                400, "payment_required", "a payment needs its amount and method", ["amount", "method"]
+            )
+        event["actual_cost"] = body["amount"]
+        event["payment_method"] = CDS_PAYMENT_METHOD[body["method"]]
+        event["payment_transaction_id"] = f"{device.name}-{event_id[:8]}"
     if plate:
         event["vehicle_license_plate"] = normalise_plate(plate)
     return event

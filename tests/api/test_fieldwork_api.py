@@ -5,6 +5,7 @@ reports that reach city management and never the police."""
 from __future__ import annotations
 
 import io
+import uuid
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
@@ -14,12 +15,13 @@ from sqlalchemy.orm import Session
 from werkzeug.datastructures import FileStorage, MultiDict
 from werkzeug.test import encode_multipart
 
+from billing.models import Payment
 from billing.tariffs import price_ended_stays
 from enforcement.models import Citation, Task
 from enforcement.street_reports import sweep_stake_street_reports
 from fixtures.builders import cds_event
 from parking.models import Stay
-from tests.api.test_warden_api import API, PLATE, Town, add_task, park, png, problem, resolve
+from tests.api.test_warden_api import API, PLATE, Town, add_task, park, png, problem, register, resolve
 from tests.api.test_warden_api import town as town  # noqa: F401  (the fixture)
 
 # --- fines
@@ -373,3 +375,27 @@ def test_the_bureau_road_map_marks_the_days_street_reports(client: FlaskClient, 
 
     assert svg.status_code == 200, svg.get_data(as_text=True)[:300]
     assert 'id="street-vending"' in svg.get_data(as_text=True)
+
+
+# --- cash or QR taken at the curb, through the same intake
+
+
+def test_an_attendant_records_cash_taken_at_the_curb_once_however_often_it_is_uploaded(
+    client: FlaskClient, db: Session, town: Town
+) -> None:
+    register(client, town, "attendant", plate="贵C55555")
+    payment = {
+        "kind": "payment",
+        "amount": 600,
+        "method": "cash",
+        "client_id": str(uuid.UUID(int=43)),
+        "plate": "贵C55555",
+    }
+    first = register(client, town, "attendant", **payment)
+    again = register(client, town, "attendant", **payment)
+
+    assert (first.status_code, again.status_code) == (201, 200), first.get_json()
+    [paid] = db.scalars(select(Payment)).all()
+    assert (paid.channel, paid.method, paid.amount, paid.plate) == ("pos", "cash", 600, "贵C55555")
+    refused = register(client, town, "attendant", kind="payment", client_id=str(uuid.UUID(int=44)))
+    problem(refused, 400, "payment_required")

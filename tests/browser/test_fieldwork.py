@@ -14,6 +14,7 @@ from argon2 import PasswordHasher
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
+from billing.models import Payment
 from enforcement.models import Citation, Task, Violation
 from enforcement.sweeps import sweep_overstays
 from parking.inventory import get_district
@@ -53,9 +54,14 @@ def test_an_attendants_offline_registrations_are_uploaded_once_in_order_when_the
     record(page, "BY-05-002", "Arrival", "贵A50002")
     record(page, "BY-05-001", "Correct the plate", "贵A50007")
     record(page, "BY-05-002", "Departure")
+    screen = page.locator("#screen-register")
+    screen.get_by_label("Payment taken", exact=True).check()
+    screen.get_by_label("Amount").fill("6")
+    screen.get_by_label("Paid by").select_option("qr")
+    record(page, "BY-05-001", "Payment taken", "贵A50007")
     record(page, "BY-05-001", "Departure")
-    expect(page.locator("#pending-summary")).to_have_text("5 actions wait for the network.")
-    expect(page.locator("#pending-list li.pending")).to_have_count(5)
+    expect(page.locator("#pending-summary")).to_have_text("6 actions wait for the network.")
+    expect(page.locator("#pending-list li.pending")).to_have_count(6)
 
     page.context.set_offline(False)
     expect(page.locator("#pending-summary")).to_have_text("Nothing waiting: every action is uploaded.")
@@ -69,6 +75,7 @@ def test_an_attendants_offline_registrations_are_uploaded_once_in_order_when_the
                 select(CurbEvent).where(CurbEvent.data_source_type == "in_person").order_by(CurbEvent.id)
             )
         ]
+        paid = [(p.channel, p.method, p.amount, p.plate) for p in db.scalars(select(Payment))]
         stays = {
             (s.plate, s.ended_at is not None)
             for s in db.scalars(select(Stay).where(Stay.plate.in_(("贵A50007", "贵A50002"))))
@@ -78,8 +85,10 @@ def test_an_attendants_offline_registrations_are_uploaded_once_in_order_when_the
         ("park_start", "Liu Fang"),
         ("vehicle_detected", "Liu Fang"),
         ("park_end", "Liu Fang"),
+        ("vehicle_detected", "Liu Fang"),
         ("park_end", "Liu Fang"),
     ]
+    assert paid == [("pos", "digital_wallet", 600, "贵A50007")]
     assert stays == {("贵A50007", True), ("贵A50002", True)}
     assert page_record.foreign_requests() == []
 

@@ -8,7 +8,9 @@
 (() => {
   // Every string this file shows, in one place (for the translation catalogue).
   const TEXT = {
-    kinds: { arrival: "Arrival", plate: "Plate correction", departure: "Departure" },
+    kinds: { arrival: "Arrival", plate: "Plate correction", departure: "Departure", payment: "Payment" },
+    methods: { cash: "cash", qr: "QR code" },
+    amountNeeded: "a payment needs its amount",
     streetKinds: { vending: "Vending stall", goods_on_road: "Goods on the road", construction: "Construction", other: "Other" },
     outcomes: {
       citation_issued: "Citation issued", warned: "Warned", vehicle_gone: "Vehicle gone", false_alarm: "False alarm",
@@ -128,10 +130,16 @@
     if (!bay) return page.showProblem(error, { code: "unknown_bay", message: TEXT.unknownBay(name) });
     if (!bay.pos) return page.showProblem(error, { code: "no_pos", message: TEXT.noPos });
     if (kind === "plate" && !plate) return page.showProblem(error, { code: "plate_required", message: TEXT.plateNeeded });
+    const amountMinor = Math.round(Number($("register-amount").value) * 10 ** page.minorDigits);
+    if (kind === "payment" && !(amountMinor > 0)) {
+      return page.showProblem(error, { code: "payment_required", message: TEXT.amountNeeded });
+    }
     await handheldQueue.add({
       district, client_id: newClientId(), kind, bay: bay.id, bay_name: bay.name, device: bay.pos,
       plate: plate || null, at: new Date(Date.now() + clockOffsetMs).toISOString(), status: "pending", error: null,
+      amount: kind === "payment" ? amountMinor : null, method: kind === "payment" ? $("register-method").value : null,
     });
+    $("register-amount").value = "";
     page.flash(TEXT.recorded(TEXT.kinds[kind], bay.name));
     $("register-plate").value = "";
     await renderPending();
@@ -151,6 +159,7 @@
         el("span", { class: "kind" }, TEXT.kinds[action.kind] + " · " + action.bay_name),
         el("span", { class: "badge status" }, TEXT[action.status])),
       action.plate ? el("div", { class: "plate" }, action.plate) : null,
+      action.kind === "payment" ? el("div", {}, page.amount(action.amount) + " · " + TEXT.methods[action.method]) : null,
       el("div", { class: "muted" }, page.when(action.at)),
       action.error ? el("p", { class: "error" }, action.error) : null,
       action.status !== "pending"
@@ -178,6 +187,7 @@
       if (action.status !== "pending") continue;
       const json = { bay: action.bay, kind: action.kind, at: action.at, client_id: action.client_id, device: action.device };
       if (action.plate) json.plate = action.plate;
+      if (action.kind === "payment") Object.assign(json, { amount: action.amount, method: action.method });
       try {
         const answer = await api.call("POST", "/registrations", { json });
         if (answer.conflict) await handheldQueue.put({ ...action, status: "warning", error: TEXT.stakeSaw(answer.conflict) });
@@ -271,6 +281,9 @@
   function start() {
     $("street-kind").replaceChildren(...Object.entries(TEXT.streetKinds).map(([value, text]) => el("option", { value }, text)));
     $("register-form").addEventListener("submit", record);
+    $("register-form").addEventListener("change", () => {
+      $("payment-fields").hidden = $("register-form").elements.kind.value !== "payment";
+    });
     $("upload-now").addEventListener("click", () => upload());
     $("street-form").addEventListener("submit", sendStreetReport);
     $("disputes-refresh").addEventListener("click", loadDisputes);
