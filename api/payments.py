@@ -103,6 +103,9 @@ def pay_plate(district: str, plate: str) -> tuple[Response, int]:
         )
         db.commit()
         payment = charge_pending(db, get_gateway(), payment.id, clock_now())
+        authenticate = action_needed(payment)  # 3-D Secure, as for stays; settled when it succeeds
+        if authenticate is not None:
+            return authenticate
         require_succeeded(payment)
         db.commit()  # end the read of the answer: marking the citation paid is a write of its own
         settle_citation_payments(begin_write(db), place)

@@ -2,7 +2,7 @@
 audit trail and payments, and disputes of fees and citations.
 
 Revision ID: 0021
-Revises: 0023_patrol_reads
+Revises: 0015_overpayments
 """
 
 import sqlalchemy as sa
@@ -11,7 +11,7 @@ from alembic import op
 import parking.db
 
 revision = "0021"
-down_revision = "0023_patrol_reads"
+down_revision = "0015_overpayments"
 branch_labels = None
 depends_on = None
 

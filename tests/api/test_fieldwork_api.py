@@ -396,6 +396,6 @@ def test_an_attendant_records_cash_taken_at_the_curb_once_however_often_it_is_up
 
     assert (first.status_code, again.status_code) == (201, 200), first.get_json()
     [paid] = db.scalars(select(Payment)).all()
-    assert (paid.channel, paid.method, paid.amount, paid.plate) == ("pos", "cash", 600, "贵C55555")
+    assert (paid.channel, paid.method, paid.amount, paid.plate) == ("pos", "cash", 300, "贵C55555")
     refused = register(client, town, "attendant", kind="payment", client_id=str(uuid.UUID(int=44)))
     problem(refused, 400, "payment_required")
