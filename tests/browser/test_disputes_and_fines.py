@@ -21,6 +21,7 @@ from enforcement.models import Citation, Dispute, Violation
 from parking.inventory import get_district
 from parking.models import Stay
 from tests.browser.conftest import LiveSite, stake_of
+from tests.browser.test_driver_page import type_card
 from tests.browser.test_handheld import account, open_handheld, sign_in
 
 
@@ -44,11 +45,8 @@ def find_plate(page: Page, site: LiveSite, plate: str) -> None:
 
 
 def pay_with_test_card(page: Page, total: str) -> None:
-    card = page.locator("#card-form")
-    card.get_by_label("Card number").fill("4242 4242 4242 4242")
-    card.get_by_label("Expiry (MM/YY)").fill("12/34")
-    card.get_by_label("CVC").fill("123")
-    card.get_by_role("button", name=f"Pay {total}").click()
+    type_card(page.locator("#card-element"), "4242 4242 4242 4242")
+    page.locator("#card-form").get_by_role("button", name=f"Pay {total}").click()
 
 
 def test_a_driver_pays_a_citation_by_plate_and_the_plate_then_owes_nothing(
