@@ -10,16 +10,16 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, request
 from sqlalchemy import select
 
-from api.access import DRIVER, require_allowed
-from api.cds import bearer_token, clock_now, require_staff
+from api.cds import clock_now, require_staff
 from api.database import begin_write, get_db, get_write_db
+from api.drivers import signed_in_driver
 from api.errors import ApiError, json_body
 from api.openapi import documented
 from api.payments_gateway import get_gateway
 from api.schemas_disputes import DisputeDecisionIn, DisputeIn, DisputeList, DisputeOut, DisputeQuery
-from billing.accounts import account_for_token, plates_of
-from billing.models import PENDING, DriverAccount, Refund
+from billing.models import PENDING, DriverAccount, DriverPlate, Refund
 from billing.payments import send_refund
+from billing.plate_links import linked_plates, stay_is_the_accounts
 from enforcement.disputes import (
     Contest,
     Decision,
@@ -70,10 +70,7 @@ def dispute_by_plate(district: str, plate: str) -> tuple[Response, int]:
 )
 def dispute_mine() -> tuple[Response, int]:
     db = get_write_db()
-    account = account_for_token(db, bearer_token())
-    if account is None:
-        raise ApiError(401, "unauthorized", "sign in first: the token is unknown or revoked")
-    require_allowed(DRIVER)
+    account = signed_in_driver(db)
     body = DisputeIn().load(json_body())
     place, plate = _target_of(db, account, body)
     contest = Contest(plate, body["reason"], body.get("stay"), body.get("citation"), account.id)
@@ -84,8 +81,12 @@ def dispute_mine() -> tuple[Response, int]:
 
 def _target_of(db: Any, account: DriverAccount, body: dict[str, Any]) -> tuple[District, str]:
     """The district and plate of the stay or citation named, which must be of my plates."""
-    if "stay" in body:
-        row = db.execute(select(Stay.district_id, Stay.plate).where(Stay.uuid == body["stay"])).first()
+    if "stay" in body:  # a stay of my plate from before I linked it is not mine
+        row = db.execute(
+            select(Stay.district_id, Stay.plate)
+            .join(DriverPlate, stay_is_the_accounts())
+            .where(Stay.uuid == body["stay"], DriverPlate.account_id == account.id)
+        ).first()
     elif "citation" in body:
         row = db.execute(
             select(Citation.district_id, Citation.plate).where(Citation.uuid == body["citation"])
@@ -94,7 +95,7 @@ def _target_of(db: Any, account: DriverAccount, body: dict[str, Any]) -> tuple[D
         raise ApiError(
             400, "invalid_dispute", "dispute a stay or a citation: name exactly one", ["stay", "citation"]
         )
-    if row is None or row[1] not in plates_of(db, account):
+    if row is None or row[1] not in linked_plates(db, account):
         raise ApiError(404, "not_mine", "no such stay or citation of your plates", ["stay", "citation"])
     return db.get_one(District, row[0]), str(row[1])
 

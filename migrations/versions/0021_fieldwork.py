@@ -2,7 +2,7 @@
 audit trail and payments, and disputes of fees and citations.
 
 Revision ID: 0021
-Revises: 0015_overpayments
+Revises: 0016_identity
 """
 
 import sqlalchemy as sa
@@ -11,7 +11,7 @@ from alembic import op
 import parking.db
 
 revision = "0021"
-down_revision = "0015_overpayments"
+down_revision = "0016_identity"
 branch_labels = None
 depends_on = None
 

@@ -13,8 +13,9 @@ from argon2 import PasswordHasher
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
-from billing.accounts import link_plate, sign_up
+from billing.accounts import sign_up
 from billing.models import Notice, StayFee
+from billing.plate_links import link_plate
 from billing.tariffs import price_ended_stays
 from enforcement.citations import issue_citation
 from enforcement.models import Citation, Dispute, Violation
@@ -90,7 +91,7 @@ def test_a_driver_disputes_a_fee_and_the_bureau_adjusts_it_and_the_driver_is_tol
     with live_site.session() as db:
         price_ended_stays(db, get_district(db, live_site.slug), now)
         driver = sign_up(db, "fang@example.org", "correct horse battery", "Fang", now)
-        link_plate(db, driver, plate, now)
+        link_plate(db, driver, plate, now - timedelta(hours=4))
         driver_id = driver.id
     page = browser_page
     find_plate(page, live_site, plate)

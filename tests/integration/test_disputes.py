@@ -14,10 +14,11 @@ from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
 from api import create_app
-from billing.accounts import link_plate, sign_in, sign_up
+from billing.accounts import issue_token, sign_up
 from billing.fake_gateway import FakeGateway
 from billing.gateway import StripeGateway
 from billing.models import Payment, Refund, StayFee
+from billing.plate_links import link_plate
 from fixtures.builders import SmallDistrict
 from fixtures.localstripe import TEST_API_KEY, create_card_payment_method, running_localstripe
 from parking.clock import FixedClock
@@ -46,10 +47,8 @@ def staff(db: Session, town: SmallDistrict, role: str, clock: FixedClock) -> dic
 
 def driver(db: Session, clock: FixedClock) -> dict[str, str]:
     account = sign_up(db, "li@example.org", "correct horse battery", "Li", clock.now())
-    link_plate(db, account, PLATE, clock.now())
-    return {
-        "Authorization": f"Bearer {sign_in(db, 'li@example.org', 'correct horse battery', clock.now())[1]}"
-    }
+    link_plate(db, account, PLATE, clock.now() - timedelta(hours=4))  # before the stays it disputes
+    return {"Authorization": f"Bearer {issue_token(db, account, timedelta(hours=1), clock.now())}"}
 
 
 def test_a_driver_disputes_a_paid_fee_and_the_bureau_adjusts_it_with_a_refund_and_a_notice(
