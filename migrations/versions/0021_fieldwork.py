@@ -2,7 +2,7 @@
 audit trail and payments, and disputes of fees and citations.
 
 Revision ID: 0021
-Revises: 0016_identity
+Revises: 0022_bay_tariff_code
 """
 
 import sqlalchemy as sa
@@ -11,7 +11,7 @@ from alembic import op
 import parking.db
 
 revision = "0021"
-down_revision = "0016_identity"
+down_revision = "0022_bay_tariff_code"
 branch_labels = None
 depends_on = None
 
