@@ -176,6 +176,22 @@ ERROR_CODES: tuple[ErrorCode, ...] = (
     _code("citation_transition", "The citation cannot move to that state from its current one.", 409),
     _code("no_fine", "The district has no fine for this violation's rule.", 404),
     _code("invalid_fine", "A fine is for a rule of the district and never negative.", 400),
+    # field work (issue 15): outcomes per team, street reports, disputes, paying citations
+    _code("outcome_not_for_team", "That outcome code is not one of the closing team's.", 400),
+    _code(
+        "invalid_street_report",
+        "A street report's kind is vending, goods_on_road, construction or other.",
+        400,
+    ),
+    _code("payment_required", "A payment taken at the curb needs its amount and method.", 400),
+    _code("citations_and_stays", "One payment pays stays or citations, not both.", 400),
+    _code("unknown_stay", "No such stay (priced, of this plate) in the district.", 404),
+    _code("unknown_dispute", "No such dispute.", 404),
+    _code("not_mine", "The stay or citation is not of the driver's linked plates.", 404),
+    _code("invalid_dispute", "The dispute or its decision is malformed (target, reason or amount).", 400),
+    _code("dispute_open", "The stay or citation already has an open dispute.", 409),
+    _code("dispute_decided", "The dispute was already decided.", 409),
+    _code("not_disputable", "Only a priced fee or an issued citation can be disputed.", 409),
 )
 
 BY_CODE: dict[str, ErrorCode] = {e.code: e for e in ERROR_CODES}

@@ -21,8 +21,9 @@ from enforcement.models import Citation, Task
 from enforcement.street_reports import sweep_stake_street_reports
 from fixtures.builders import cds_event
 from parking.models import Stay
-from tests.api.test_warden_api import API, PLATE, Town, add_task, park, png, problem, register, resolve
+from tests.api.test_warden_api import API, PLATE, Town, add_task, park, png, register, resolve
 from tests.api.test_warden_api import town as town  # noqa: F401  (the fixture)
+from tests.support.http import assert_problem as problem
 
 # --- fines
 
