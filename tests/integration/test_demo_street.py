@@ -11,7 +11,6 @@ from datetime import timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
@@ -111,7 +110,5 @@ def test_within_ten_minutes_of_make_run_a_warden_sees_overstay_tasks_and_issues_
         headers=auth,
         content_type=f"multipart/form-data; boundary={boundary}",
     )
-    if resolved.status_code == 404 and resolved.get_json()["code"] == "no_fine":
-        pytest.xfail("seed-demo sets no fines yet: the field work of issue 15 adds them")
     assert resolved.status_code == 200, resolved.get_data(as_text=True)
     assert resolved.get_json()["outcome"] == "citation_issued"
