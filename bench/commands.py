@@ -6,6 +6,7 @@ from flask import Flask
 
 from bench.intake_command import bench_intake
 from bench.pricing import bench_pricing
+from bench.profile import profile_requests
 from bench.reports import bench_reports
 from bench.soak import soak
 from bench.street import bench_patrol, bench_plate_check
@@ -20,6 +21,7 @@ COMMANDS = (
     bench_reports,
     bench_sweep,
     bench_vacancy,
+    profile_requests,
     soak,
 )
 
