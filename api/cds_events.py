@@ -21,6 +21,7 @@ from api.cds import (
     require_staff,
 )
 from api.database import get_db, get_write_db
+from api.district_cache import district_for
 from api.errors import ApiError
 from api.plate_access import audit_plate_listing, reads_plates, without_cds_plates
 from billing.payments import record_pos_payment
@@ -34,6 +35,8 @@ from sensors.models import DATA_FEED, HANDHELD_POS, CurbEvent, Device, device_ba
 
 bp = Blueprint("cds_events", __name__, url_prefix="/cds/<district>/events")
 
+# A push this small (a few events) is parsed inside its write transaction (push_events).
+SMALL_PUSH_BYTES = 4096
 _SOURCE_TYPE = {
     "video_stake": "camera",
     HANDHELD_POS: "in_person",
@@ -47,20 +50,29 @@ def push_events(district: str) -> Response:
     """Push a batch of up to MAX_BATCH_EVENTS curb events (CDS `POST /events/event`)."""
     media_type = negotiate()
     db = get_db()
-    place = get_district(db, district)
+    # A small push (a stake's arrival) is checked inside its one write transaction. A big batch
+    # is parsed and checked before it, outside the lock: SQLite has one writer at a time.
+    # PostgreSQL locks only the rows written, so there every push takes one transaction.
+    one_transaction = _is_small(request.content_length) or db.get_bind().dialect.name != "sqlite"
+    if one_transaction:
+        get_write_db()
+    place = district_for(db, district)
     device = require_device(db, place)
     device_id, device_uuid = device.id, device.uuid
-    db.rollback()  # parse and check outside any transaction; SQLite has one writer at a time
+    if not one_transaction:
+        db.rollback()
     items = _batch()
     now = clock_now()
     skew = timedelta(seconds=current_app.config["EVENT_MAX_SKEW_SECONDS"])
     result, parsed = check_items(items, device_uuid, now, skew, event_max_age())
-    db = get_write_db()
-    writer = db.get(Device, device_id)
-    assert writer is not None
-    ingest_checked(db, writer, result, parsed, now)
-    if writer.kind == HANDHELD_POS:
-        record_pos_payments(db, place, writer, result.logged, now)
+    if not one_transaction:
+        db = get_write_db()
+        found = db.get(Device, device_id)  # read again under the lock: the sweeps write it too
+        assert found is not None
+        device = found
+    ingest_checked(db, device, result, parsed, now)
+    if device.kind == HANDHELD_POS:
+        record_pos_payments(db, place, device, result.logged, now)
     db.commit()
     body = {
         "success": result.success,
@@ -78,6 +90,10 @@ def push_events(district: str) -> Response:
     response = jsonify(body)
     response.headers["Content-Type"] = media_type
     return response
+
+
+def _is_small(length: int | None) -> bool:
+    return length is not None and length <= SMALL_PUSH_BYTES
 
 
 def record_pos_payments(

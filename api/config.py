@@ -65,6 +65,10 @@ def defaults() -> dict[str, Any]:
         # last few seconds (docs/API.md); 5 keeps 100,000 bays under 50 ms p99 on PostgreSQL
         # (docs/BENCHMARKS.md). 0 reads everything on every request.
         "VACANCY_CACHE_SECONDS": 5,
+        # Per worker process, a district's row (its name, zone, currency, payment window) is
+        # re-read at most this many seconds apart on the hot routes (api/district_cache.py);
+        # 0 reads it on every request.
+        "DISTRICT_CACHE_SECONDS": 5,
         # Staff sign-in (docs/OPERATIONS.md): a token lasts a shift; failed sign-ins are limited
         # per username and per client address within the window (429 beyond); a rotated device
         # token keeps working this long beside its successor.

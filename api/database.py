@@ -118,6 +118,23 @@ def begin_write(db: Session) -> Session:
     return db
 
 
+def begin_write_after_reads(db: Session) -> Session:
+    """End the session's read transaction, keeping what it loaded, and begin the write one
+    holding SQLite's write lock: a unit of work that reads a lot and writes a little (a plate
+    check and its audit row) holds the lock, which every writer of every worker waits for,
+    only for its writes. On PostgreSQL, which locks only the rows written, the one
+    transaction goes on."""
+    bind = db.get_bind()
+    if isinstance(bind, Engine) and bind.dialect.name == "sqlite":
+        expire_on_commit = db.expire_on_commit
+        db.expire_on_commit = False  # nothing was written: what was read stays loaded
+        try:
+            db.commit()
+        finally:
+            db.expire_on_commit = expire_on_commit
+    return begin_write(db)
+
+
 def _close(_exc: BaseException | None) -> None:
     db = g.pop("db", None)
     if db is not None:

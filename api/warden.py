@@ -14,7 +14,8 @@ from sqlalchemy import select
 from api.bodies import body_limit, refuse_nul
 from api.cds import clock_now, event_max_age, require_staff
 from api.cds_events import record_pos_payments
-from api.database import get_db, get_write_db
+from api.database import begin_write_after_reads, get_db, get_write_db
+from api.district_cache import district_for
 from api.errors import ApiError, json_body
 from api.openapi import documented
 from api.schemas_warden import (
@@ -35,8 +36,8 @@ from api.schemas_warden import (
 )
 from enforcement.citations import issue_citation
 from enforcement.models import TAKEN, Task, Violation
-from enforcement.models_warden import AUDIT_SEARCH, StaffPosition
-from enforcement.plate_check import CheckedFrom, check_plate, list_plate_checks, record_plate_lookup
+from enforcement.models_warden import AUDIT_SEARCH, WARDEN_PLATE_CHECK, StaffPosition
+from enforcement.plate_check import CheckedFrom, answer_plate_check, list_plate_checks, record_plate_lookup
 from enforcement.registration_check import stake_disagrees
 from enforcement.rules import outcomes_for
 from enforcement.tasks import (
@@ -288,7 +289,9 @@ def _task_out(
 )
 def plate_check(district: str, plate: str) -> Response:
     """Every answered check is written to the audit log (who, when, plate, from where, what
-    was disclosed). Without `bay` or `lat`/`lng`, my last reported position is recorded."""
+    was disclosed) and committed before the answer leaves. Without `bay` or `lat`/`lng`, my
+    last reported position is recorded. The reads run before the write transaction, so on
+    SQLite the write lock is held only for the audit row."""
     return _plate_check(district, lambda: (plate, PlateCheckQuery().load(request.args)))
 
 
@@ -311,8 +314,8 @@ def plate_check_by_body(district: str) -> Response:
 
 def _plate_check(district: str, load: Callable[[], tuple[str, dict[str, Any]]]) -> Response:
     """The check, once the staff member is known: `load` gives the plate and where from."""
-    db = get_write_db()
-    place = get_district(db, district)
+    db = get_db()
+    place = district_for(db, district)
     staff = require_staff(db, place)
     plate, args = load()
     if ("lat" in args) != ("lng" in args):
@@ -321,9 +324,23 @@ def _plate_check(district: str, load: Callable[[], tuple[str, dict[str, Any]]]) 
     if where == CheckedFrom():
         position = db.get(StaffPosition, staff.id)
         where = CheckedFrom(None, position.lat, position.lng) if position else where
-    row, result = check_plate(db, place, plate, staff, where, clock_now())
+    now = clock_now()
+    answer = answer_plate_check(db, place, plate, where, now)
+    begin_write_after_reads(db)
+    row = record_plate_lookup(
+        db,
+        place,
+        answer.result["plate"],
+        staff,
+        WARDEN_PLATE_CHECK,
+        answer.summary,
+        now,
+        answer.bay_id,
+        where,
+    )
+    check_id = row.uuid  # read before the commit, which would expire it
     db.commit()
-    return jsonify(PlateCheckOut().dump({**result, "check": row.uuid}))
+    return jsonify(PlateCheckOut().dump({**answer.result, "check": check_id}))
 
 
 @bp.get("/audit/plate-checks")

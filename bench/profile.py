@@ -39,7 +39,7 @@ from parking.clock import to_ms
 STAGES: dict[str, list[tuple[str, str]]] = {
     "event": [
         ("token lookup", "api.cds:device_for_token"),
-        ("district", "api.cds_events:get_district"),
+        ("district", "api.cds_events:district_for"),
         ("transaction begin", "api.cds_events:get_write_db"),
         ("parse and check", "api.cds_events:check_items"),
         ("event log insert", "sensors.intake:_log_new"),
@@ -50,14 +50,15 @@ STAGES: dict[str, list[tuple[str, str]]] = {
     ],
     "plate check": [
         ("token lookup", "api.cds:staff_for_token"),
-        ("district", "api.warden:get_district"),
-        ("transaction begin", "api.warden:get_write_db"),
+        ("district", "api.warden:district_for"),
+        ("transaction begin", "api.warden:begin_write_after_reads"),
+        ("bay", "enforcement.plate_check:_bay_id"),
         ("ledger reads", "enforcement.plate_check:_latest_stay"),
         ("ledger reads", "enforcement.plate_check:_stay_summary"),
         ("ledger reads", "enforcement.plate_check:plate_ledger"),
         ("ledger reads", "enforcement.plate_check:_open_violations"),
         ("ledger reads", "enforcement.plate_check:_standing_citations"),
-        ("audit insert", "enforcement.plate_check:record_plate_lookup"),
+        ("audit insert", "api.warden:record_plate_lookup"),
         ("JSON", "api.warden:jsonify"),
         ("JSON", "api.warden:PlateCheckOut.dump"),
         ("commit", "sqlalchemy.orm:Session.commit"),

@@ -50,6 +50,29 @@ def compiled(version: TariffVersion, time_zone: str) -> Tariff:
     return tariff
 
 
+def tariff_in_force(db: Session, district: District, code: str, at: datetime) -> Tariff | None:
+    """The tariff `code` in force at `at`, compiled: one indexed read of the version's uuid;
+    its document is read and compiled only the first time this process meets the version."""
+    uuid = db.scalar(
+        select(TariffVersion.uuid)
+        .where(
+            TariffVersion.district_id == district.id,
+            TariffVersion.code == code,
+            TariffVersion.effective_from <= at,
+        )
+        .order_by(TariffVersion.effective_from.desc())
+        .limit(1)
+    )
+    if uuid is None:
+        return None
+    tariff = _COMPILED.get((uuid, district.time_zone))
+    if tariff is None:
+        tariff = compiled(
+            db.scalars(select(TariffVersion).where(TariffVersion.uuid == uuid)).one(), district.time_zone
+        )
+    return tariff
+
+
 def publish_tariff(
     db: Session,
     district: District,

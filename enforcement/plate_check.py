@@ -7,12 +7,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Row, func, select
 from sqlalchemy.orm import Session
 
 from billing.models import SUCCEEDED, Payment, PaymentAllocation, StayFee
 from billing.payments import plate_ledger
-from billing.tariffs import TariffBook, vehicle_class_for_plate
+from billing.tariffs import tariff_in_force, vehicle_class_for_plate
 from enforcement.models import APPEALED, ISSUED, UPHELD, Citation, Violation
 from enforcement.models_warden import WARDEN_PLATE_CHECK, PlateCheck
 from parking.errors import InvalidInputError, NotFoundError
@@ -39,35 +39,64 @@ class CheckedFrom:
     lng: float | None = None
 
 
+@dataclass(frozen=True)
+class PlateAnswer:
+    """What a plate check answers, and the bay it was made from (None: no bay named)."""
+
+    result: dict[str, Any]
+    bay_id: int | None
+
+    @property
+    def summary(self) -> dict[str, Any]:
+        return _summary(self.result)
+
+
 def check_plate(
     db: Session, district: District, raw_plate: str, staff: StaffToken, where: CheckedFrom, now: datetime
 ) -> tuple[PlateCheck, dict[str, Any]]:
     """Answer a plate check and log it (who, when, plate, from where, a result summary)."""
+    answer = answer_plate_check(db, district, raw_plate, where, now)
+    row = record_plate_lookup(
+        db,
+        district,
+        answer.result["plate"],
+        staff,
+        WARDEN_PLATE_CHECK,
+        answer.summary,
+        now,
+        answer.bay_id,
+        where,
+    )
+    return row, answer.result
+
+
+def answer_plate_check(
+    db: Session, district: District, raw_plate: str, where: CheckedFrom, now: datetime
+) -> PlateAnswer:
+    """The reads of a plate check, nothing written: the caller logs it with
+    `record_plate_lookup` before the answer leaves (the route does so in its own short
+    write transaction)."""
     if not raw_plate.strip():
         raise PlateRequiredError("a plate check needs a plate", ["plate"])
     plate = normalise_plate(raw_plate)
-    bay = _bay(db, district, where.bay_uuid)
+    bay_id = _bay_id(db, district, where.bay_uuid)
     stay = _latest_stay(db, district, plate)
     ledger = plate_ledger(db, district, plate)
+    open_here = stay is not None and stay.ended_at is None
     result: dict[str, Any] = {
         "plate": plate,
         "checked_at": now,
         "currency": district.currency,
         "stay": _stay_summary(db, district, stay, now) if stay else None,
-        "parked": stay is not None and stay[0].ended_at is None,
-        "at_bay": None
-        if bay is None
-        else bool(stay and stay[0].ended_at is None and stay[0].bay_id == bay.id),
+        "parked": open_here,
+        "at_bay": None if bay_id is None else bool(open_here and stay and stay.bay_id == bay_id),
         "outstanding": ledger.outstanding,
         "arrears": ledger.arrears,
         "unpaid_stays": len(ledger.stays),
         "violations": _open_violations(db, district, plate),
         "citations": _standing_citations(db, district, plate),
     }
-    row = record_plate_lookup(
-        db, district, plate, staff, WARDEN_PLATE_CHECK, _summary(result), now, bay, where
-    )
-    return row, result
+    return PlateAnswer(result, bay_id)
 
 
 def record_plate_lookup(
@@ -78,7 +107,7 @@ def record_plate_lookup(
     route: str,
     result: dict[str, Any],
     now: datetime,
-    bay: Bay | None = None,
+    bay_id: int | None = None,
     where: CheckedFrom | None = None,
 ) -> PlateCheck:
     """Put one staff lookup by plate on the audit log the bureau reads: who (token, name,
@@ -91,7 +120,7 @@ def record_plate_lookup(
         checked_at=now,
         route=route,
         plate=normalise_plate(plate),
-        bay_id=bay.id if bay else None,
+        bay_id=bay_id,
         lat=where.lat if where else None,
         lng=where.lng if where else None,
         result=result,
@@ -101,75 +130,85 @@ def record_plate_lookup(
     return row
 
 
-def _bay(db: Session, district: District, bay_uuid: str | None) -> Bay | None:
+def _bay_id(db: Session, district: District, bay_uuid: str | None) -> int | None:
     if bay_uuid is None:
         return None
-    bay = db.scalar(select(Bay).where(Bay.district_id == district.id, Bay.uuid == bay_uuid.lower()))
-    if bay is None:
+    bay_id = db.scalar(select(Bay.id).where(Bay.district_id == district.id, Bay.uuid == bay_uuid.lower()))
+    if bay_id is None:
         raise UnknownBayError(f"no bay {bay_uuid} in {district.slug}", ["bay"])
-    return bay
+    return bay_id
 
 
-def _latest_stay(db: Session, district: District, plate: str) -> tuple[Stay, str, str, Road] | None:
-    """The plate's open stay (the newest if a camera misread left two), else its last stay."""
-    row = db.execute(
-        select(Stay, Bay.name, Bay.uuid, Road)
+# What succeeded payments have put on a stay so far (a POS payment at the curb, a card).
+_ALLOCATED = (
+    select(func.coalesce(func.sum(PaymentAllocation.amount), 0))
+    .join(Payment, Payment.id == PaymentAllocation.payment_id)
+    .where(PaymentAllocation.stay_id == Stay.id, Payment.status == SUCCEEDED)
+    .correlate(Stay)
+    .scalar_subquery()
+)
+
+
+def _latest_stay(db: Session, district: District, plate: str) -> Row[Any] | None:
+    """The plate's open stay (the newest if a camera misread left two), else its last stay;
+    with its bay, road, fee and what was paid on it, in one statement."""
+    row: Row[Any] | None = db.execute(
+        select(
+            Stay.uuid,
+            Stay.bay_id,
+            Stay.plate,
+            Stay.started_at,
+            Stay.ended_at,
+            Bay.name.label("bay_name"),
+            Bay.uuid.label("bay_uuid"),
+            Road.name.label("road_name"),
+            Road.tariff_code,
+            StayFee.status.label("fee_status"),
+            StayFee.amount.label("fee_amount"),
+            StayFee.paid.label("fee_paid"),
+            _ALLOCATED.label("allocated"),
+        )
         .join(Bay, Bay.id == Stay.bay_id)
         .join(Road, Road.id == Stay.road_id)
+        .outerjoin(StayFee, StayFee.stay_id == Stay.id)
         .where(Stay.district_id == district.id, Stay.plate_key == plate_key(plate))
         .order_by(Stay.ended_at.is_not(None), Stay.started_at.desc())
         .limit(1)
-    ).first()
-    if row is None:
-        return None
-    stay, bay_name, bay_uuid, road = row
-    return stay, bay_name, bay_uuid, road
+    ).first()  # type: ignore[assignment]
+    return row
 
 
-def _stay_summary(
-    db: Session, district: District, found: tuple[Stay, str, str, Road], now: datetime
-) -> dict[str, Any]:
-    stay, bay_name, bay_uuid, road = found
+def _stay_summary(db: Session, district: District, stay: Row[Any], now: datetime) -> dict[str, Any]:
     summary: dict[str, Any] = {
         "id": stay.uuid,
-        "bay": bay_name,
-        "bay_id": bay_uuid,
-        "road": road.name,
+        "bay": stay.bay_name,
+        "bay_id": stay.bay_uuid,
+        "road": stay.road_name,
         "since": stay.started_at,
         "ended_at": stay.ended_at,
         "minutes": int(((stay.ended_at or now) - stay.started_at).total_seconds() // 60),
     }
-    fee = db.get(StayFee, stay.id) if stay.ended_at is not None else None
-    if fee is not None:
-        summary["fee"] = {"status": fee.status, "amount": fee.amount, "paid": fee.paid}
-    elif stay.ended_at is not None:
-        summary["fee"] = {"status": "unpriced", "amount": None, "paid": _paid(db, stay.id)}
+    if stay.ended_at is None:
+        amount = _fee_so_far(db, district, stay, now)
+        summary["fee"] = {"status": "running", "amount": amount, "paid": int(stay.allocated)}
+    elif stay.fee_status is not None:
+        summary["fee"] = {"status": stay.fee_status, "amount": stay.fee_amount, "paid": stay.fee_paid}
     else:
-        summary["fee"] = {"status": "running", "amount": _fee_so_far(db, district, stay, road, now)}
-        summary["fee"]["paid"] = _paid(db, stay.id)
+        summary["fee"] = {"status": "unpriced", "amount": None, "paid": int(stay.allocated)}
     return summary
 
 
-def _fee_so_far(db: Session, district: District, stay: Stay, road: Road, now: datetime) -> int | None:
+def _fee_so_far(db: Session, district: District, stay: Row[Any], now: datetime) -> int | None:
     """What the meter shows now, by the tariff version in force when the stay started."""
-    found = TariffBook.load(db, district).in_force(road.tariff_code, stay.started_at)
-    if found is None:
+    tariff = tariff_in_force(db, district, stay.tariff_code, stay.started_at)
+    if tariff is None:
         return None
-    return found[1].price(stay.started_at, now, vehicle_class_for_plate(stay.plate)).amount
-
-
-def _paid(db: Session, stay_id: int) -> int:
-    paid = db.scalar(
-        select(func.coalesce(func.sum(PaymentAllocation.amount), 0))
-        .join(Payment, Payment.id == PaymentAllocation.payment_id)
-        .where(PaymentAllocation.stay_id == stay_id, Payment.status == SUCCEEDED)
-    )
-    return int(paid or 0)
+    return tariff.price(stay.started_at, now, vehicle_class_for_plate(stay.plate)).amount
 
 
 def _open_violations(db: Session, district: District, plate: str) -> list[dict[str, Any]]:
     rows = db.execute(
-        select(Violation, Bay.name, Road.name)
+        select(Violation.uuid, Violation.rule, Bay.name, Road.name, Violation.started_at)
         .join(Bay, Bay.id == Violation.bay_id)
         .join(Road, Road.id == Violation.road_id)
         .where(
@@ -180,14 +219,14 @@ def _open_violations(db: Session, district: District, plate: str) -> list[dict[s
         .order_by(Violation.started_at)
     )
     return [
-        {"id": v.uuid, "rule": v.rule, "bay": bay, "road": road, "since": v.started_at}
-        for v, bay, road in rows
+        {"id": uuid, "rule": rule, "bay": bay, "road": road, "since": since}
+        for uuid, rule, bay, road, since in rows
     ]
 
 
 def _standing_citations(db: Session, district: District, plate: str) -> list[dict[str, Any]]:
     rows = db.execute(
-        select(Citation, Violation.rule)
+        select(Citation.uuid, Violation.rule, Citation.status, Citation.amount, Citation.issued_at)
         .join(Violation, Violation.id == Citation.violation_id)
         .where(
             Citation.district_id == district.id,
@@ -197,8 +236,8 @@ def _standing_citations(db: Session, district: District, plate: str) -> list[dic
         .order_by(Citation.issued_at)
     )
     return [
-        {"id": c.uuid, "rule": rule, "status": c.status, "amount": c.amount, "issued_at": c.issued_at}
-        for c, rule in rows
+        {"id": uuid, "rule": rule, "status": status, "amount": amount, "issued_at": issued_at}
+        for uuid, rule, status, amount, issued_at in rows
     ]
 
 

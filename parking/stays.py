@@ -62,7 +62,9 @@ def apply_timeline_events(
         .with_for_update(key_share=True)
     ).all()
     open_ids = [b.open_stay_id for b in bays if b.open_stay_id is not None]
-    open_stays = {s.id: s for s in db.execute(select(_STAY).where(_STAY.c.id.in_(open_ids)))}
+    open_stays = (
+        {s.id: s for s in db.execute(select(_STAY).where(_STAY.c.id.in_(open_ids)))} if open_ids else {}
+    )
     writes = _Writes(now)
     late: list[tuple[_Row, datetime, datetime]] = []
     folds: list[Timeline] = []

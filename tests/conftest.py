@@ -134,7 +134,6 @@ def clock() -> FixedClock:
 
 @pytest.fixture
 def app(connection: Connection, clock: FixedClock) -> Flask:
-    # no vacancy cache: tests change bays and ask again at once
-    return create_app(
-        {"TESTING": True, "DATABASE_BIND": connection, "CLOCK": clock, "VACANCY_CACHE_SECONDS": 0}
-    )
+    # no vacancy or district cache: tests change bays and districts and ask again at once
+    settings = {"VACANCY_CACHE_SECONDS": 0, "DISTRICT_CACHE_SECONDS": 0}
+    return create_app({"TESTING": True, "DATABASE_BIND": connection, "CLOCK": clock, **settings})

@@ -180,6 +180,7 @@ def live_site(
         "SQLITE_CHECKPOINT_SECONDS": 0,
         "VACANCY_CACHE_SECONDS": 0,  # tests change bays and ask again at once
         "EVENT_MAX_AGE_HOURS": 0,  # tests push days of history through the device API
+        "DISTRICT_CACHE_SECONDS": 0,
     }
     app = create_app(settings | live_site_config)
     server: BaseWSGIServer = make_server("127.0.0.1", 0, app, threaded=True)
