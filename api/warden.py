@@ -327,18 +327,10 @@ def _plate_check(district: str, load: Callable[[], tuple[str, dict[str, Any]]]) 
     now = clock_now()
     answer = answer_plate_check(db, place, plate, where, now)
     begin_write_after_reads(db)
-    row = record_plate_lookup(
-        db,
-        place,
-        answer.result["plate"],
-        staff,
-        WARDEN_PLATE_CHECK,
-        answer.summary,
-        now,
-        answer.bay_id,
-        where,
+    summary = answer.summary
+    check_id = record_plate_lookup(
+        db, place, answer.result["plate"], staff, WARDEN_PLATE_CHECK, summary, now, answer.bay_id, where
     )
-    check_id = row.uuid  # read before the commit, which would expire it
     db.commit()
     return jsonify(PlateCheckOut().dump({**answer.result, "check": check_id}))
 

@@ -144,7 +144,18 @@ def plate_ledger(db: Session, district: District, plate: str) -> PlateLedger:
     """What a plate owes in a district: its unpaid priced stays, in the order a payment
     settles them."""
     rows = db.execute(
-        select(StayFee, Stay.uuid, Stay.started_at, Stay.ended_at, Bay.name, Road.name)
+        select(
+            StayFee.stay_id,
+            Stay.uuid,
+            Bay.name,
+            Road.name,
+            Stay.started_at,
+            Stay.ended_at,
+            StayFee.amount,
+            StayFee.paid,
+            StayFee.status,
+            StayFee.due_by,
+        )
         .join(Stay, Stay.id == StayFee.stay_id)
         .join(Bay, Bay.id == Stay.bay_id)
         .join(Road, Road.id == Stay.road_id)
@@ -155,19 +166,8 @@ def plate_ledger(db: Session, district: District, plate: str) -> PlateLedger:
         )
     ).all()
     stays = [
-        OwedStay(
-            fee.stay_id,
-            stay_uuid,
-            bay,
-            road,
-            start,
-            end or start,
-            fee.amount,
-            fee.paid,
-            fee.status,
-            fee.due_by,
-        )
-        for fee, stay_uuid, start, end, bay, road in rows
+        OwedStay(stay_id, stay_uuid, bay, road, start, end or start, amount, paid, status, due_by)
+        for stay_id, stay_uuid, bay, road, start, end, amount, paid, status, due_by in rows
     ]
     stays.sort(key=lambda s: (s.status != ARREARS, s.ended_at, s.stay_id))
     return PlateLedger(plate, district.currency, stays)

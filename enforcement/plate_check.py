@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Row, func, select
+from sqlalchemy import Row, Table, func, insert, select
 from sqlalchemy.orm import Session
 
 from billing.models import SUCCEEDED, Payment, PaymentAllocation, StayFee
@@ -16,10 +16,11 @@ from billing.tariffs import tariff_in_force, vehicle_class_for_plate
 from enforcement.models import APPEALED, ISSUED, UPHELD, Citation, Violation
 from enforcement.models_warden import WARDEN_PLATE_CHECK, PlateCheck
 from parking.errors import InvalidInputError, NotFoundError
-from parking.models import Bay, District, Road, StaffToken, Stay
-from parking.plates import normalise_plate, plate_key
+from parking.models import Bay, District, Road, StaffToken, Stay, new_uuid
+from parking.plates import normalise_plate, plate_key, plate_key_or_none
 
 STANDING = (ISSUED, APPEALED, UPHELD)  # citations still to be paid or decided
+_PLATE_CHECK = cast(Table, PlateCheck.__table__)
 
 
 class PlateRequiredError(InvalidInputError):
@@ -53,10 +54,10 @@ class PlateAnswer:
 
 def check_plate(
     db: Session, district: District, raw_plate: str, staff: StaffToken, where: CheckedFrom, now: datetime
-) -> tuple[PlateCheck, dict[str, Any]]:
+) -> tuple[str, dict[str, Any]]:
     """Answer a plate check and log it (who, when, plate, from where, a result summary)."""
     answer = answer_plate_check(db, district, raw_plate, where, now)
-    row = record_plate_lookup(
+    check_id = record_plate_lookup(
         db,
         district,
         answer.result["plate"],
@@ -67,7 +68,7 @@ def check_plate(
         answer.bay_id,
         where,
     )
-    return row, answer.result
+    return check_id, answer.result
 
 
 def answer_plate_check(
@@ -109,25 +110,29 @@ def record_plate_lookup(
     now: datetime,
     bay_id: int | None = None,
     where: CheckedFrom | None = None,
-) -> PlateCheck:
+) -> str:
     """Put one staff lookup by plate on the audit log the bureau reads: who (token, name,
-    role), when, through which route, the plate (text and key), and a summary of the answer."""
-    row = PlateCheck(
-        district_id=district.id,
-        staff_token_id=staff.id,
-        staff_name=staff.name,
-        staff_role=staff.role,
-        checked_at=now,
-        route=route,
-        plate=normalise_plate(plate),
-        bay_id=bay_id,
-        lat=where.lat if where else None,
-        lng=where.lng if where else None,
-        result=result,
-    )
-    db.add(row)
-    db.flush()
-    return row
+    role), when, through which route, the plate (text and key), and a summary of the answer.
+    Returns the entry's id. One INSERT statement, sent now (the caller commits)."""
+    plate = normalise_plate(plate)
+    check_id = new_uuid()
+    row = {
+        "uuid": check_id,
+        "district_id": district.id,
+        "staff_token_id": staff.id,
+        "staff_name": staff.name,
+        "staff_role": staff.role,
+        "checked_at": now,
+        "route": route,
+        "plate": plate,
+        "plate_key": plate_key_or_none(plate),
+        "bay_id": bay_id,
+        "lat": where.lat if where else None,
+        "lng": where.lng if where else None,
+        "result": result,
+    }
+    db.execute(insert(_PLATE_CHECK).values(row))
+    return check_id
 
 
 def _bay_id(db: Session, district: District, bay_uuid: str | None) -> int | None:

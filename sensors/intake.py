@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, select
+from sqlalchemy import Table, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from parking.db import insert_rows
 from parking.models import Bay, Road
@@ -27,6 +28,7 @@ from sensors.log import load_timeline_events, to_timeline_event
 from sensors.models import CurbEvent, Device
 
 _EVENT = cast(Table, CurbEvent.__table__)
+_DEVICE = cast(Table, Device.__table__)
 
 
 @dataclass(frozen=True)
@@ -278,21 +280,28 @@ def _row(device: Device, accepted: _Accepted, now: datetime) -> dict[str, Any]:
 
 def _update_device(db: Session, device: Device, fresh: list[_Accepted], now: datetime) -> None:
     """Note when the device was last heard, and its own online reports, newest first.
-    A device the health sweep took offline for silence is online again once heard."""
-    device.last_seen_at = now
+    A device the health sweep took offline for silence is online again once heard. One
+    UPDATE statement, kept in step with the loaded row, rather than a unit-of-work flush."""
+    changes: dict[str, Any] = {"last_seen_at": now}
     if device.offline_reason == "silent":
-        device.online, device.offline_reason, device.status_changed_at = True, None, now
+        changes |= {"online": True, "offline_reason": None, "status_changed_at": now}
         db.add(comms_event(device, "comms_restored", now))
     reports = [a.event for a in fresh if a.event.event_type in _ONLINE_REPORTS]
-    if not reports:
-        return
-    latest = max(reports, key=lambda e: e.event_time)
-    if device.status_changed_at is None or latest.event_time >= device.status_changed_at:
-        online = _ONLINE_REPORTS[latest.event_type]
-        if latest.sensor_online is not None:
-            online = latest.sensor_online
-        device.online, device.status_changed_at = online, latest.event_time
-        device.offline_reason = None if online else "reported"
+    if reports:
+        latest = max(reports, key=lambda e: e.event_time)
+        changed_at = changes.get("status_changed_at", device.status_changed_at)
+        if changed_at is None or latest.event_time >= changed_at:
+            online = _ONLINE_REPORTS[latest.event_type]
+            if latest.sensor_online is not None:
+                online = latest.sensor_online
+            changes |= {
+                "online": online,
+                "status_changed_at": latest.event_time,
+                "offline_reason": None if online else "reported",
+            }
+    db.execute(update(_DEVICE).where(_DEVICE.c.id == device.id).values(**changes))
+    for name, value in changes.items():
+        set_committed_value(device, name, value)
 
 
 _ONLINE_REPORTS = {"comms_lost": False, "comms_restored": True, "scheduled_report": True}
