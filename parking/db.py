@@ -24,6 +24,7 @@ from sqlalchemy import (
     text,
     update,
 )
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase, Session
@@ -102,7 +103,10 @@ class Base(DeclarativeBase):
 
 # Writing many rows at once. PostgreSQL gets one statement over `unnest` of one array per
 # column: an executemany would cost it a round of parsing, planning and executing per row.
-# SQLite runs an executemany in-process, which is as fast as it gets there.
+# SQLite runs an executemany in-process, which is as fast as it gets there. A few rows (a
+# single pushed event and its stay) go to PostgreSQL as plain statements too: the staging
+# table of a COPY costs more statements than it saves below about this many rows.
+FEW_ROWS = 20
 
 
 def insert_rows(
@@ -119,15 +123,22 @@ def insert_rows(
     if not rows:
         return []
     dialect = db.get_bind().dialect
-    if dialect.name != "postgresql":
-        statement: Any = sqlite_insert(table) if dialect.name == "sqlite" else insert(table)
+    if dialect.name != "postgresql" or len(rows) <= FEW_ROWS:
+        statement: Any = _INSERTS.get(dialect.name, insert)(table)
         if skip_conflicts_on:
             statement = statement.on_conflict_do_nothing(index_elements=list(skip_conflicts_on))
+            if dialect.name == "postgresql":  # in key order, as COPY below: no deadlocks
+                rows = sorted(
+                    rows, key=lambda row: tuple((row[k] is None, row[k]) for k in skip_conflicts_on)
+                )
         if not returning:
             db.execute(statement, rows)
             return []
         return list(db.execute(statement.returning(*(table.c[n] for n in returning)), rows))
     return _copy_insert(db, table, rows, returning, skip_conflicts_on)
+
+
+_INSERTS: dict[str, Any] = {"sqlite": sqlite_insert, "postgresql": postgresql_insert}
 
 
 def _copy_insert(
@@ -176,7 +187,7 @@ def update_rows(db: Session, table: Table, rows: list[dict[str, Any]], key: str 
         return
     names = [n for n in rows[0] if n != "id"]
     dialect = db.get_bind().dialect
-    if dialect.name != "postgresql":
+    if dialect.name != "postgresql" or len(rows) <= FEW_ROWS:
         statement = update(table).where(table.c[key] == bindparam("_id"))
         db.execute(statement, [{"_id": r["id"], **{n: r[n] for n in names}} for r in rows])
         return
