@@ -1,0 +1,91 @@
+"""What one request costs the database (issue 17): a stake's single event and a warden's plate
+check each run a fixed, small number of statements, and the district cache spares one more."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import Connection, event
+from sqlalchemy.orm import Session
+
+from api import create_app
+from fixtures.builders import SmallDistrict, build_small_district, cds_event
+from parking.clock import FixedClock
+from parking.staff import issue_staff_token
+
+PLATE = "贵A12345"
+
+
+@contextmanager
+def statements(connection: Connection) -> Iterator[list[str]]:
+    seen: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if not statement.startswith(("SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK TO SAVEPOINT")):
+            seen.append(statement)
+
+    event.listen(connection, "before_cursor_execute", count)
+    try:
+        yield seen
+    finally:
+        event.remove(connection, "before_cursor_execute", count)
+
+
+def push_arrival(app: Flask, town: SmallDistrict, clock: FixedClock, bay: str, seen: list[str]) -> None:
+    item = cds_event(
+        town.stake_a, town.bay(bay), "park_start", clock.now() - timedelta(minutes=5), plate=PLATE
+    )
+    seen.clear()  # the test's own reads above are not the request's
+    response = app.test_client().post(
+        "/cds/testville/events/event", json=[item], headers={"Authorization": f"Bearer {town.stake_a.token}"}
+    )
+    assert response.get_json() == {"success": 1, "total": 1, "failures": []}
+
+
+def check_plate(app: Flask, token: str, town: SmallDistrict, seen: list[str]) -> None:
+    bay = town.bay("T1-1").uuid
+    seen.clear()
+    response = app.test_client().get(
+        f"/api/v1/testville/plates/{PLATE}/check?bay={bay}", headers={"Authorization": f"Bearer {token}"}
+    )
+    assert response.status_code == 200, response.get_json()
+    assert response.get_json()["parked"] is True
+
+
+def test_a_single_event_and_a_plate_check_run_a_handful_of_statements(
+    app: Flask, db: Session, connection: Connection, clock: FixedClock
+) -> None:
+    town = build_small_district(db, clock.now())
+    token = issue_staff_token(db, town.district, "warden", "warden one", clock.now())[1]
+    db.commit()
+    with statements(connection) as pushed:
+        push_arrival(app, town, clock, "T1-1", pushed)
+    # district, device token, bays, the stake's bays, event INSERT, device UPDATE, bay, stay
+    # INSERT, bay UPDATE
+    assert len(pushed) == 9, "\n".join(s.split("\n")[0][:60] for s in pushed)
+    with statements(connection) as checked:
+        check_plate(app, token, town, checked)
+    # district, staff token, bay, stay with fee and payments, ledger, tariff, violations,
+    # citations, audit INSERT
+    assert len(checked) == 9, "\n".join(s.split("\n")[0][:60] for s in checked)
+
+
+def test_the_district_cache_spares_each_request_its_district_read(
+    db: Session, connection: Connection, clock: FixedClock
+) -> None:
+    town = build_small_district(db, clock.now())
+    token = issue_staff_token(db, town.district, "warden", "warden one", clock.now())[1]
+    db.commit()
+    cached = create_app(
+        {"TESTING": True, "DATABASE_BIND": connection, "CLOCK": clock, "DISTRICT_CACHE_SECONDS": 60}
+    )
+    push_arrival(cached, town, clock, "T1-1", [])  # reads the district once
+    with statements(connection) as pushed:
+        push_arrival(cached, town, clock, "T1-2", pushed)
+    with statements(connection) as checked:
+        check_plate(cached, token, town, checked)
+    assert not [s for s in pushed + checked if "FROM district" in s]
