@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, func, or_, select
+from sqlalchemy import Table, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from billing.credits import trim_overpaid_fees
@@ -50,19 +50,22 @@ def compiled(version: TariffVersion, time_zone: str) -> Tariff:
     return tariff
 
 
+_IN_FORCE = (  # built once: a plate check asks it on every request
+    select(TariffVersion.uuid)
+    .where(
+        TariffVersion.district_id == bindparam("district_id"),
+        TariffVersion.code == bindparam("code"),
+        TariffVersion.effective_from <= bindparam("at", type_=TariffVersion.effective_from.type),
+    )
+    .order_by(TariffVersion.effective_from.desc())
+    .limit(1)
+)
+
+
 def tariff_in_force(db: Session, district: District, code: str, at: datetime) -> Tariff | None:
     """The tariff `code` in force at `at`, compiled: one indexed read of the version's uuid;
     its document is read and compiled only the first time this process meets the version."""
-    uuid = db.scalar(
-        select(TariffVersion.uuid)
-        .where(
-            TariffVersion.district_id == district.id,
-            TariffVersion.code == code,
-            TariffVersion.effective_from <= at,
-        )
-        .order_by(TariffVersion.effective_from.desc())
-        .limit(1)
-    )
+    uuid = db.scalar(_IN_FORCE, {"district_id": district.id, "code": code, "at": at})
     if uuid is None:
         return None
     tariff = _COMPILED.get((uuid, district.time_zone))

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Row, Table, func, insert, select
+from sqlalchemy import Row, Table, bindparam, func, insert, select
 from sqlalchemy.orm import Session
 
 from billing.models import SUCCEEDED, Payment, PaymentAllocation, StayFee
@@ -138,12 +138,15 @@ def record_plate_lookup(
 def _bay_id(db: Session, district: District, bay_uuid: str | None) -> int | None:
     if bay_uuid is None:
         return None
-    bay_id = db.scalar(select(Bay.id).where(Bay.district_id == district.id, Bay.uuid == bay_uuid.lower()))
+    bay_id = db.scalar(_BAY_ID, {"district_id": district.id, "uuid": bay_uuid.lower()})
     if bay_id is None:
         raise UnknownBayError(f"no bay {bay_uuid} in {district.slug}", ["bay"])
     return bay_id
 
 
+# The check's reads, built once: a statement built per request costs more CPU than SQLite
+# takes to run it, and a prebuilt one keeps its compiled form and cache key.
+_BAY_ID = select(Bay.id).where(Bay.district_id == bindparam("district_id"), Bay.uuid == bindparam("uuid"))
 # What succeeded payments have put on a stay so far (a POS payment at the curb, a card).
 _ALLOCATED = (
     select(func.coalesce(func.sum(PaymentAllocation.amount), 0))
@@ -152,34 +155,57 @@ _ALLOCATED = (
     .correlate(Stay)
     .scalar_subquery()
 )
+_LATEST_STAY = (
+    select(
+        Stay.uuid,
+        Stay.bay_id,
+        Stay.plate,
+        Stay.started_at,
+        Stay.ended_at,
+        Bay.name.label("bay_name"),
+        Bay.uuid.label("bay_uuid"),
+        Road.name.label("road_name"),
+        Road.tariff_code,
+        StayFee.status.label("fee_status"),
+        StayFee.amount.label("fee_amount"),
+        StayFee.paid.label("fee_paid"),
+        _ALLOCATED.label("allocated"),
+    )
+    .join(Bay, Bay.id == Stay.bay_id)
+    .join(Road, Road.id == Stay.road_id)
+    .outerjoin(StayFee, StayFee.stay_id == Stay.id)
+    .where(Stay.district_id == bindparam("district_id"), Stay.plate_key == bindparam("plate_key"))
+    .order_by(Stay.ended_at.is_not(None), Stay.started_at.desc())
+    .limit(1)
+)
+# Sorted in Python, not by SQL: an ORDER BY lures SQLite onto the district's (started) index,
+# a scan of every violation of the district, instead of the plate's few rows.
+_OPEN_VIOLATIONS = (
+    select(Violation.uuid, Violation.rule, Bay.name, Road.name, Violation.started_at)
+    .join(Bay, Bay.id == Violation.bay_id)
+    .join(Road, Road.id == Violation.road_id)
+    .where(
+        Violation.district_id == bindparam("district_id"),
+        Violation.plate_key == bindparam("plate_key"),
+        Violation.ended_at.is_(None),
+    )
+)
+_STANDING_CITATIONS = (
+    select(Citation.uuid, Violation.rule, Citation.status, Citation.amount, Citation.issued_at)
+    .join(Violation, Violation.id == Citation.violation_id)
+    .where(
+        Citation.district_id == bindparam("district_id"),
+        Citation.plate_key == bindparam("plate_key"),
+        Citation.status.in_(STANDING),
+    )
+)
 
 
 def _latest_stay(db: Session, district: District, plate: str) -> Row[Any] | None:
     """The plate's open stay (the newest if a camera misread left two), else its last stay;
     with its bay, road, fee and what was paid on it, in one statement."""
-    row: Row[Any] | None = db.execute(
-        select(
-            Stay.uuid,
-            Stay.bay_id,
-            Stay.plate,
-            Stay.started_at,
-            Stay.ended_at,
-            Bay.name.label("bay_name"),
-            Bay.uuid.label("bay_uuid"),
-            Road.name.label("road_name"),
-            Road.tariff_code,
-            StayFee.status.label("fee_status"),
-            StayFee.amount.label("fee_amount"),
-            StayFee.paid.label("fee_paid"),
-            _ALLOCATED.label("allocated"),
-        )
-        .join(Bay, Bay.id == Stay.bay_id)
-        .join(Road, Road.id == Stay.road_id)
-        .outerjoin(StayFee, StayFee.stay_id == Stay.id)
-        .where(Stay.district_id == district.id, Stay.plate_key == plate_key(plate))
-        .order_by(Stay.ended_at.is_not(None), Stay.started_at.desc())
-        .limit(1)
-    ).first()  # type: ignore[assignment]
+    params = {"district_id": district.id, "plate_key": plate_key(plate)}
+    row: Row[Any] | None = db.execute(_LATEST_STAY, params).first()  # type: ignore[assignment]
     return row
 
 
@@ -212,18 +238,7 @@ def _fee_so_far(db: Session, district: District, stay: Row[Any], now: datetime) 
 
 
 def _open_violations(db: Session, district: District, plate: str) -> list[dict[str, Any]]:
-    rows = db.execute(
-        select(Violation.uuid, Violation.rule, Bay.name, Road.name, Violation.started_at)
-        .join(Bay, Bay.id == Violation.bay_id)
-        .join(Road, Road.id == Violation.road_id)
-        .where(
-            Violation.district_id == district.id,
-            Violation.plate_key == plate_key(plate),
-            Violation.ended_at.is_(None),
-        )
-    )
-    # Sorted here, not by SQL: an ORDER BY lures SQLite onto the district's (started) index,
-    # a scan of every violation of the district, instead of the plate's few rows.
+    rows = db.execute(_OPEN_VIOLATIONS, {"district_id": district.id, "plate_key": plate_key(plate)})
     return [
         {"id": uuid, "rule": rule, "bay": bay, "road": road, "since": since}
         for uuid, rule, bay, road, since in sorted(rows, key=lambda row: row.started_at)
@@ -231,16 +246,8 @@ def _open_violations(db: Session, district: District, plate: str) -> list[dict[s
 
 
 def _standing_citations(db: Session, district: District, plate: str) -> list[dict[str, Any]]:
-    rows = db.execute(
-        select(Citation.uuid, Violation.rule, Citation.status, Citation.amount, Citation.issued_at)
-        .join(Violation, Violation.id == Citation.violation_id)
-        .where(
-            Citation.district_id == district.id,
-            Citation.plate_key == plate_key(plate),
-            Citation.status.in_(STANDING),
-        )
-    )
-    return [  # sorted here, as the violations are
+    rows = db.execute(_STANDING_CITATIONS, {"district_id": district.id, "plate_key": plate_key(plate)})
+    return [
         {"id": uuid, "rule": rule, "status": status, "amount": amount, "issued_at": issued_at}
         for uuid, rule, status, amount, issued_at in sorted(rows, key=lambda row: row.issued_at)
     ]
