@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from collections import namedtuple
 from collections.abc import Sequence
@@ -124,18 +125,28 @@ def insert_rows(
         return []
     dialect = db.get_bind().dialect
     if dialect.name != "postgresql" or len(rows) <= FEW_ROWS:
-        statement: Any = _INSERTS.get(dialect.name, insert)(table)
-        if skip_conflicts_on:
-            statement = statement.on_conflict_do_nothing(index_elements=list(skip_conflicts_on))
-            if dialect.name == "postgresql":  # in key order, as COPY below: no deadlocks
-                rows = sorted(
-                    rows, key=lambda row: tuple((row[k] is None, row[k]) for k in skip_conflicts_on)
-                )
+        statement = _insert_statement(dialect.name, table, tuple(returning), tuple(skip_conflicts_on))
+        if skip_conflicts_on and dialect.name == "postgresql":  # in key order, as COPY: no deadlocks
+            rows = sorted(rows, key=lambda row: tuple((row[k] is None, row[k]) for k in skip_conflicts_on))
         if not returning:
             db.execute(statement, rows)
             return []
-        return list(db.execute(statement.returning(*(table.c[n] for n in returning)), rows))
+        return list(db.execute(statement, rows))
     return _copy_insert(db, table, rows, returning, skip_conflicts_on)
+
+
+@functools.cache
+def _insert_statement(
+    dialect: str, table: Table, returning: tuple[str, ...], skip_conflicts_on: tuple[str, ...]
+) -> Any:
+    """Built once per shape: building a statement costs more CPU than SQLite takes to run a
+    one-row INSERT, and a statement kept keeps its cache key."""
+    statement: Any = _INSERTS.get(dialect, insert)(table)
+    if skip_conflicts_on:
+        statement = statement.on_conflict_do_nothing(index_elements=list(skip_conflicts_on))
+    if returning:
+        statement = statement.returning(*(table.c[n] for n in returning))
+    return statement
 
 
 _INSERTS: dict[str, Any] = {"sqlite": sqlite_insert, "postgresql": postgresql_insert}
@@ -188,8 +199,9 @@ def update_rows(db: Session, table: Table, rows: list[dict[str, Any]], key: str 
     names = [n for n in rows[0] if n != "id"]
     dialect = db.get_bind().dialect
     if dialect.name != "postgresql" or len(rows) <= FEW_ROWS:
-        statement = update(table).where(table.c[key] == bindparam("_id"))
-        db.execute(statement, [{"_id": r["id"], **{n: r[n] for n in names}} for r in rows])
+        db.execute(
+            _update_statement(table, key), [{"_id": r["id"], **{n: r[n] for n in names}} for r in rows]
+        )
         return
     arrays, casts = _arrays(table, ["id", *names], rows, dialect, key)
     sets = ", ".join(f"{n} = v.{n}" for n in names)
@@ -203,6 +215,11 @@ def update_rows(db: Session, table: Table, rows: list[dict[str, Any]], key: str 
         ),
         arrays,
     )
+
+
+@functools.cache
+def _update_statement(table: Table, key: str) -> Any:
+    return update(table).where(table.c[key] == bindparam("_id"))
 
 
 def _arrays(

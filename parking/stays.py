@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, delete, or_, select
+from sqlalchemy import Table, and_, bindparam, delete, or_, select
 from sqlalchemy.orm import Session
 
 from parking.db import insert_rows, update_rows
@@ -29,6 +29,15 @@ _BAY_COLUMNS = [
     _BAY.c[name]
     for name in ("id", "district_id", "road_id", "open_stay_id", "last_event_at", "state", "state_since")
 ]
+# Built once (a single pushed event runs them too: building costs more than running them).
+# FOR NO KEY UPDATE, not FOR UPDATE: see apply_timeline_events.
+_LOCK_BAYS = (
+    select(*_BAY_COLUMNS)
+    .where(_BAY.c.id.in_(bindparam("ids", expanding=True)))
+    .order_by(_BAY.c.id)
+    .with_for_update(key_share=True)
+)
+_STAYS_BY_ID = select(_STAY).where(_STAY.c.id.in_(bindparam("ids", expanding=True)))
 _Row = Any  # a Core row of the bay or stay table
 # Loads bays' timeline events, each bay's at or after its own time (None: all of them). The
 # event log lives in `sensors`, which imports this package, so the caller hands it in.
@@ -55,16 +64,9 @@ def apply_timeline_events(
     # One writer per bay, locked in id order. FOR NO KEY UPDATE, not FOR UPDATE: the events
     # another writer has just logged hold KEY SHARE locks on their bays (foreign key checks),
     # and FOR UPDATE would wait on those while that writer waits for ours (docs/TIMELINE.md).
-    bays = db.execute(
-        select(*_BAY_COLUMNS)
-        .where(_BAY.c.id.in_(sorted(events_by_bay)))
-        .order_by(_BAY.c.id)
-        .with_for_update(key_share=True)
-    ).all()
+    bays = db.execute(_LOCK_BAYS, {"ids": sorted(events_by_bay)}).all()
     open_ids = [b.open_stay_id for b in bays if b.open_stay_id is not None]
-    open_stays = (
-        {s.id: s for s in db.execute(select(_STAY).where(_STAY.c.id.in_(open_ids)))} if open_ids else {}
-    )
+    open_stays = {s.id: s for s in db.execute(_STAYS_BY_ID, {"ids": open_ids})} if open_ids else {}
     writes = _Writes(now)
     late: list[tuple[_Row, datetime, datetime]] = []
     folds: list[Timeline] = []

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, select, update
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -29,6 +29,11 @@ from sensors.models import CurbEvent, Device
 
 _EVENT = cast(Table, CurbEvent.__table__)
 _DEVICE = cast(Table, Device.__table__)
+_BAYS_BY_SPACE = (  # built once: a single pushed event runs it too
+    select(Bay.uuid, Bay.id, Bay.road_id, Road.uuid)
+    .join(Road, Road.id == Bay.road_id)
+    .where(Bay.district_id == bindparam("district_id"), Bay.uuid.in_(bindparam("spaces", expanding=True)))
+)
 
 
 @dataclass(frozen=True)
@@ -132,11 +137,7 @@ def _place(
     space_ids = {e.space_uuid for _, e in parsed if e.space_uuid}
     bays: dict[str, tuple[int, int, str]] = {}
     if space_ids:
-        rows = db.execute(
-            select(Bay.uuid, Bay.id, Bay.road_id, Road.uuid)
-            .join(Road, Road.id == Bay.road_id)
-            .where(Bay.district_id == device.district_id, Bay.uuid.in_(space_ids))
-        )
+        rows = db.execute(_BAYS_BY_SPACE, {"district_id": device.district_id, "spaces": list(space_ids)})
         bays = {space: (bay_id, road_id, zone) for space, bay_id, road_id, zone in rows}
     covered = covered_bay_ids(db, device) if space_ids else None
     placed = []
