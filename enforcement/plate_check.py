@@ -165,7 +165,7 @@ _LATEST_STAY = (
         Bay.name.label("bay_name"),
         Bay.uuid.label("bay_uuid"),
         Road.name.label("road_name"),
-        Road.tariff_code,
+        func.coalesce(Bay.tariff_code, Road.tariff_code).label("tariff_code"),  # as pricing reads it
         StayFee.status.label("fee_status"),
         StayFee.amount.label("fee_amount"),
         StayFee.paid.label("fee_paid"),
