@@ -19,6 +19,7 @@ stand-in that localstripe serves at `<STRIPE_API_BASE>/js.stripe.com/v3/` (`stri
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -27,15 +28,17 @@ from marshmallow import Schema, fields
 from sqlalchemy import select
 
 from api.cds import clock_now
-from api.database import begin_write, get_db
+from api.database import begin_write, get_db, get_write_db
 from api.errors import ApiError
 from api.openapi import documented
 from api.payments_gateway import get_gateway
 from api.schemas_billing import PaymentOut
+from api.staff_auth import client_ip, too_many
 from billing.models import PENDING, REQUIRES_ACTION, SUCCEEDED, Payment
 from billing.payments import record_charge, require_succeeded
 from parking.inventory import get_district
 from parking.models import District
+from parking.signin import TooManyAttemptsError, record_card_setup
 
 bp = Blueprint("card_payments", __name__, url_prefix="/api/v1/<district>")
 
@@ -94,13 +97,24 @@ class PaymentActionOut(PaymentOut):
     "Start taking a card in the browser: a SetupIntent for Stripe.js to confirm",
     CardSetupOut,
     auth=None,
-    errors=(404, 502),
+    errors=(404, 429, 502),
     status=201,
 )
-def create_card_setup(district: str) -> tuple[Response, int]:
-    """Nothing is written here; the card itself never reaches this server."""
-    place = get_district(get_db(), district)
-    get_db().rollback()  # no transaction open while the provider answers
+def create_card_setup(district: str) -> Response | tuple[Response, int]:
+    """The card itself never reaches this server. Each client address may start
+    CARD_SETUPS_PER_IP setups within SIGNIN_WINDOW_MINUTES (429 `too_many_attempts` with
+    `Retry-After` beyond): the setup is recorded and committed before the provider is asked,
+    with no transaction open while it answers."""
+    db = get_write_db()
+    place = get_district(db, district)
+    window = timedelta(minutes=current_app.config["SIGNIN_WINDOW_MINUTES"])
+    per_ip = int(current_app.config["CARD_SETUPS_PER_IP"])
+    try:
+        record_card_setup(db, place.id, client_ip(), per_ip, window, clock_now())
+    except TooManyAttemptsError as error:
+        db.rollback()
+        return too_many(error)
+    db.commit()
     intent = get_gateway().create_card_setup({"district": place.slug, "purpose": "card payment"})
     return jsonify(
         {"client_secret": intent.client_secret, "publishable_key": stripe_js().publishable_key}

@@ -79,6 +79,9 @@ def defaults() -> dict[str, Any]:
         "SIGNIN_MAX_FAILURES_PER_USER": 5,
         "SIGNIN_MAX_FAILURES_PER_IP": 20,
         "SIGNIN_WINDOW_MINUTES": 15,
+        # Card setups (SetupIntents for Stripe.js) a client address may start within
+        # SIGNIN_WINDOW_MINUTES: a driver needs one or two, card testing needs many.
+        "CARD_SETUPS_PER_IP": 10,
         "DEVICE_TOKEN_GRACE_HOURS": 24,
         # Reverse proxies in front of the app that set X-Forwarded-For and -Proto (deploy/:
         # nginx, 1). 0 trusts no such header: the peer address is the client's. Per-address

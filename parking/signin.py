@@ -85,7 +85,7 @@ def record_attempt(
         db.execute(select(func.pg_advisory_xact_lock(_DRIVER_SIGNIN_LOCK)))
     db.execute(delete(SignInAttempt).where(SignInAttempt.attempted_at <= now - limits.window))
     by_pair = (*_of_user(district_id, username), SignInAttempt.client_ip == client_ip)
-    by_address = (SignInAttempt.client_ip == client_ip,)
+    by_address = (SignInAttempt.client_ip == client_ip, SignInAttempt.username != CARD_SETUP)
     for where, limit, who in (
         (by_pair, limits.per_user, "this username from this address"),
         (by_address, limits.per_ip, "this address"),
@@ -99,6 +99,39 @@ def record_attempt(
     db.add(attempt)
     db.flush()
     return attempt.id
+
+
+# What a card setup records in the attempt log. No username or email key begins with a space
+# (usernames are stripped, email keys are hex), so card setups and sign-ins are counted apart.
+CARD_SETUP = " card-setup"
+
+
+def record_card_setup(
+    db: Session, district_id: int, client_ip: str, per_ip: int, window: timedelta, now: datetime
+) -> None:
+    """Refuse (`TooManyAttemptsError`) a client address that started `per_ip` card setups
+    (in any district) within `window`; else record this one. Every setup counts, whatever
+    the card turns out to be: each is a chance to test a card at the provider."""
+    db.execute(select(District.id).where(District.id == district_id).with_for_update(key_share=True))
+    db.execute(
+        delete(SignInAttempt).where(
+            SignInAttempt.username == CARD_SETUP, SignInAttempt.attempted_at <= now - window
+        )
+    )
+    where = (SignInAttempt.username == CARD_SETUP, SignInAttempt.client_ip == client_ip)
+    until = _limited_until(db, where, per_ip, window)
+    if until is not None:
+        raise TooManyAttemptsError("too many card setups from this address: try again later", until - now)
+    db.add(
+        SignInAttempt(
+            district_id=district_id,
+            username=CARD_SETUP,
+            client_ip=client_ip,
+            attempted_at=now,
+            user_cleared=False,
+        )
+    )
+    db.flush()
 
 
 def _of_user(district_id: int | None, username: str) -> tuple[Any, ...]:

@@ -65,3 +65,35 @@ def test_3d_secure_answers_202_with_the_secret_and_the_confirmation_records_the_
     assert db.get_one(StayFee, stay.id).status == PAID
     assert client.post(body["confirmation_url"]).status_code == 200  # again: nothing new asked
     assert client.post("/api/v1/testville/payments/not-a-payment/confirmation").status_code == 404
+
+
+def test_card_setups_are_limited_per_client_address_with_retry_after(
+    connection: Connection, clock: FixedClock, town: SmallDistrict
+) -> None:
+    """Issue 12 follow-up: card setups were public and unlimited, an open door for card
+    testing. Each address gets CARD_SETUPS_PER_IP within SIGNIN_WINDOW_MINUTES."""
+    gateway = FakeGateway()
+    app = app_with(connection, clock, gateway)
+    app.config["CARD_SETUPS_PER_IP"] = 3
+    client = app.test_client()
+
+    def setup(ip: str) -> int:
+        return client.post("/api/v1/testville/card-setups", environ_base={"REMOTE_ADDR": ip}).status_code
+
+    assert [setup("10.0.0.1") for _ in range(3)] == [201, 201, 201]
+    refused = client.post("/api/v1/testville/card-setups", environ_base={"REMOTE_ADDR": "10.0.0.1"})
+    assert (refused.status_code, refused.get_json()["code"]) == (429, "too_many_attempts")
+    assert 0 < int(refused.headers["Retry-After"]) <= 15 * 60
+    assert len(gateway.customers) == 3  # the refused one never reached the provider
+    assert setup("10.0.0.2") == 201  # another address is not limited by this one
+    assert (
+        client.post(  # nor are this address's sign-ins: the two counts are apart
+            "/api/v1/drivers",
+            json={"email": "a@example.org", "password": "correct horse battery"},
+            environ_base={"REMOTE_ADDR": "10.0.0.1"},
+        ).status_code
+        == 202
+    )
+
+    clock.advance(timedelta(minutes=16))
+    assert setup("10.0.0.1") == 201
