@@ -16,7 +16,21 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import JSON, ColumnElement, Update, column, exists, null, or_, select, table, update
+from sqlalchemy import (
+    JSON,
+    ColumnElement,
+    Delete,
+    Update,
+    and_,
+    column,
+    delete,
+    exists,
+    null,
+    or_,
+    select,
+    table,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from parking.db import UTCDateTime, json_has, json_without
@@ -27,6 +41,7 @@ from parking.stay_rules import touching
 SETTLED_FEES = ("paid", "free")
 ARREARS = "arrears"
 STANDING_CITATIONS = ("issued", "appealed", "upheld")
+CLAIM_PENDING = "pending"  # billing/models.py (plate_claim.status)
 PLATE_FIELD = "vehicle_license_plate"  # where a CDS curb event carries its plate
 
 _stay_fee = table(
@@ -70,6 +85,13 @@ _plate_check = table(
     column("plate_key"),
     column("checked_at", UTCDateTime()),
 )
+_plate_claim = table(
+    "plate_claim",
+    column("district_id"),
+    column("status"),
+    column("created_at", UTCDateTime()),
+    column("decided_at", UTCDateTime()),
+)
 _task = table(
     "task",
     column("district_id"),
@@ -107,7 +129,8 @@ class RetentionResult:
 def erase_old_plates(db: Session, district: District, now: datetime, days: int) -> RetentionResult:
     """Erase the plates of the district's settled stays that ended more than `days` ago,
     and of what those stays left behind: their fee, payments, events, ended violations and
-    decided citations; and of plate checks older than that. Plates still owing, still in
+    decided citations; and of plate checks older than that; plate claims decided, or left
+    pending, since before then are deleted (`_delete_claims`). Plates still owing, still in
     violation or still cited are kept. Idempotent: a second run erases nothing."""
     if days < 0:
         raise ValueError("the plate retention is a number of days, 0 or more")
@@ -149,7 +172,23 @@ def erase_old_plates(db: Session, district: District, now: datetime, days: int) 
             _plate_check.c.checked_at < cutoff, ~_kept(d, _plate_check.c.plate_key)
         ),
     )
+    result.erased["plate_claims"] = _run(db, _delete_claims(d, cutoff))
     return result
+
+
+def _delete_claims(district_id: int, cutoff: datetime) -> Delete:
+    """Plate claims decided before the cutoff (a proven link lives on in `driver_plate`), and
+    claims still pending that were filed before it: nobody proved them within the retention,
+    and the driver may file again. The whole row goes: the plate and the driver's evidence
+    are all it holds."""
+    claim = _plate_claim.c
+    return delete(_plate_claim).where(
+        claim.district_id == district_id,
+        or_(
+            claim.decided_at < cutoff,
+            and_(claim.status == CLAIM_PENDING, claim.created_at < cutoff),
+        ),
+    )
 
 
 def _erase_stays(district_id: int, cutoff: datetime) -> Update:
@@ -244,6 +283,6 @@ def _kept(district_id: int, key: Any) -> ColumnElement[bool]:
     )
 
 
-def _run(db: Session, statement: Update) -> int:
+def _run(db: Session, statement: Update | Delete) -> int:
     result = db.execute(statement.execution_options(preserve_rowcount=True))
     return int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -16,7 +16,17 @@ from sqlalchemy.orm import Session
 
 from api.cds_events import record_pos_payments
 from api.jobs import run_job
-from billing.models import PAID, Payment, StayFee
+from billing.accounts import sign_up
+from billing.models import (
+    CLAIM_PENDING,
+    CLAIM_PROVEN,
+    CLAIM_REFUSED,
+    CLAIM_WITHDRAWN,
+    PAID,
+    Payment,
+    PlateClaim,
+    StayFee,
+)
 from billing.payments import mark_arrears, plate_ledger
 from billing.tariffs import price_ended_stays, publish_tariff
 from enforcement.models import ISSUED, OPEN, OVERSTAY, RESOLVED, VOIDED, Citation, Task, Violation
@@ -184,6 +194,7 @@ def test_settled_old_plates_go_everywhere_and_those_still_needed_stay(
         "curb_events": 2,  # the park_starts: a park_end carries no plate here
         "tasks": 1,
         "plate_checks": 1,
+        "plate_claims": 0,
     }
     assert erase_old_plates(db, town.small.district, clock.now(), 30).total == 0
 
@@ -246,3 +257,41 @@ def test_reports_and_cds_metrics_read_the_same_after_the_erasure(
     assert erase_old_plates(db, town.small.district, clock.now(), 30).total == 12
     db.commit()
     assert bodies() == before
+
+
+def test_plate_claims_go_once_decided_or_left_pending_longer_than_the_retention(
+    db: Session, clock: FixedClock, town: Town
+) -> None:
+    """Issue 12 follow-up: plate_claim rows kept their plate (and the driver's evidence) for
+    ever. A claim decided (proven, refused, withdrawn) more than the retention ago goes, and so
+    does one nobody proved or decided within the retention; newer ones stay."""
+    now = clock.now()
+    account = sign_up(db, "claims@example.org", "correct horse battery", None, now - timedelta(days=60))
+    d = town.small.district.id
+    old, recent = now - timedelta(days=40), now - timedelta(days=5)
+    for plate, status, created, decided in (
+        ("贵AC0001", CLAIM_PROVEN, old, old + timedelta(days=1)),  # goes: the link is in driver_plate
+        ("贵AC0002", CLAIM_REFUSED, old, old + timedelta(days=1)),  # goes
+        ("贵AC0003", CLAIM_WITHDRAWN, old, old),  # goes
+        ("贵AC0004", CLAIM_PENDING, old, None),  # goes: never proven within the retention
+        ("贵AC0005", CLAIM_REFUSED, old, recent),  # stays: decided recently
+        ("贵AC0006", CLAIM_PENDING, recent, None),  # stays: recent
+    ):
+        db.add(
+            PlateClaim(
+                account_id=account.id,
+                district_id=d,
+                plate=plate,
+                status=status,
+                evidence="registration document on request",
+                created_at=created,
+                decided_at=decided,
+            )
+        )
+    db.commit()
+
+    result = erase_old_plates(db, town.small.district, now, 30)
+
+    assert result.erased["plate_claims"] == 4
+    assert set(db.scalars(select(PlateClaim.plate))) == {"贵AC0005", "贵AC0006"}
+    assert erase_old_plates(db, town.small.district, now, 30).erased["plate_claims"] == 0
