@@ -6,6 +6,7 @@ owe becomes an `overpayment` row instead of being added to a stay:
 - `allocation_capped`: a card payment that succeeded after its stays were paid another way
   (two payers at once, a late `payment_intent.succeeded` for a payment that needed 3-D Secure);
 - `repriced`: a paid stay that a late event shortened or re-priced lower;
+- `stay_removed`: a paid stay that a late event removed entirely (folded into another stay);
 - `pos_excess`: cash or QR a POS reported beyond what the stay owed, or for a free stay.
 
 Card money beyond the fee is refunded through the provider by the `settle-payments` job
@@ -30,6 +31,7 @@ from parking.models import Stay, new_uuid
 # overpayment.reason
 ALLOCATION_CAPPED = "allocation_capped"
 REPRICED = "repriced"
+STAY_REMOVED = "stay_removed"
 POS_EXCESS = "pos_excess"
 # overpayment.status
 REFUND_DUE = "refund_due"  # card money held: the settle-payments job refunds it
@@ -125,6 +127,26 @@ def trim_overpaid_fees(db: Session, stay_ids: Sequence[int], now: datetime) -> i
         trimmed += 1
     db.flush()
     return trimmed
+
+
+def release_removed_stays(db: Session, district_id: int, now: datetime) -> int:
+    """Allocations of succeeded payments to stays that a late event removed entirely (their
+    start now continues another stay, so the stay row and its fee are gone): each becomes a
+    `stay_removed` overpayment, refunded like a shortened stay's surplus, and the allocation
+    goes. The stay that absorbed the removed one is priced afresh and owes in full, so the
+    money is not left on a stay it was never meant for. Returns how many were released."""
+    gone = ~select(Stay.id).where(Stay.id == PaymentAllocation.stay_id).exists()
+    rows = db.execute(
+        select(PaymentAllocation, Payment)
+        .join(Payment, Payment.id == PaymentAllocation.payment_id)
+        .where(Payment.district_id == district_id, Payment.status == SUCCEEDED, gone)
+        .order_by(Payment.id, PaymentAllocation.stay_id)
+    ).all()
+    for allocation, payment in rows:
+        # No stay id: the removed stay's is meaningless now (and SQLite may give it to a new stay).
+        record_overpayment(db, payment, None, allocation.amount, STAY_REMOVED, now)
+        take_back(db, allocation, 0)
+    return len(rows)
 
 
 def held_overpayments(db: Session, payment_ids: Sequence[int]) -> dict[int, int]:

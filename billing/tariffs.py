@@ -11,7 +11,7 @@ from typing import Any, cast
 from sqlalchemy import Table, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
-from billing.credits import trim_overpaid_fees
+from billing.credits import release_removed_stays, trim_overpaid_fees
 from billing.models import (
     DUE,
     FREE,
@@ -181,7 +181,9 @@ def vehicle_class_for_plate(plate: str | None) -> str | None:
 def price_ended_stays(db: Session, district: District, now: datetime) -> int:
     """Price every ended stay of the district that has no fee yet, or changed since it was
     priced (a late event re-derived it). Idempotent: a second run prices nothing. Returns
-    how many stays were priced."""
+    how many stays were priced. Payments to stays a late event removed are released first
+    (`release_removed_stays`), so the stay that absorbed one is priced without them."""
+    release_removed_stays(db, district.id, now)
     stay = cast(Table, Stay.__table__).c
     fee = _FEE.c
     paid_so_far = (  # succeeded payments already allocated to the stay (a POS payment at the curb)

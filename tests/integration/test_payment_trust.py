@@ -22,11 +22,23 @@ from billing.credits import (
     REFUND_DUE,
     REFUNDED,
     REPRICED,
+    STAY_REMOVED,
     Overpayment,
 )
 from billing.fake_gateway import FakeGateway
 from billing.gateway import RefundResult, StripeGateway
-from billing.models import DUE, FAILED, PAID, PENDING, SUCCEEDED, Notice, Payment, Refund, StayFee
+from billing.models import (
+    DUE,
+    FAILED,
+    PAID,
+    PENDING,
+    SUCCEEDED,
+    Notice,
+    Payment,
+    PaymentAllocation,
+    Refund,
+    StayFee,
+)
 from billing.payments import plan_auto_charges, plan_plate_payment
 from billing.plate_links import link_plate
 from billing.reconciliation import reconcile
@@ -34,6 +46,7 @@ from billing.tariffs import price_ended_stays, publish_tariff
 from fixtures.builders import SmallDistrict, build_small_district, cds_event
 from fixtures.localstripe import TEST_API_KEY, create_card_payment_method, running_localstripe
 from parking.clock import FixedClock
+from parking.models import Stay
 from parking.staff import issue_staff_token
 from sensors.intake import ingest_batch
 from tests.integration.test_payments import PLATE, SKEW, TARIFF, _webhook, app_with, park
@@ -210,6 +223,41 @@ def test_a_paid_stay_shortened_by_a_late_event_is_refunded_the_difference_and_li
     run_job(app, "settle-payments", "testville")
     assert overpayments(db) == [(REPRICED, REFUNDED, 600)]
     assert db.scalars(select(Payment)).one().refunded == 600
+
+
+def test_a_paid_stay_a_late_event_removes_entirely_is_refunded_in_full_and_listed(
+    db: Session, connection: Connection, clock: FixedClock, town: SmallDistrict
+) -> None:
+    """Issue 12 follow-up: a paid stay that a late event folded into another one was only
+    listed as `allocation_to_missing_stay`; its money now goes back like a shortened stay's."""
+    t0 = clock.now() - timedelta(hours=4)
+    park(db, town, t0, 30)
+    paid_id = park(db, town, t0 + timedelta(minutes=60), 70).id
+    gateway = FakeGateway()
+    app = app_with(connection, clock, gateway)
+    assert pay_plate(app.test_client(), 900 + 300, "pm_ok").status_code == 201
+    payment = db.scalars(select(Payment)).one()
+    park(db, town, t0 + timedelta(minutes=150), 10, plate=OTHER, bay=1)  # (SQLite reuses a top id)
+
+    # The same car seen arriving in the gap: the paid stay's start now continues a new stay.
+    late = cds_event(town.stake_a, town.bays[0], "park_start", t0 + timedelta(minutes=45), plate=PLATE)
+    assert ingest_batch(db, town.stake_a.device, [late], clock.now(), SKEW).success == 1
+    db.expire_all()
+    assert db.get(Stay, paid_id) is None
+    price_ended_stays(db, town.district, clock.now())
+
+    assert overpayments(db) == [(STAY_REMOVED, REFUND_DUE, 900)]
+    assert sum(a.amount for a in db.scalars(select(PaymentAllocation))) == 300  # the first stay's
+    day = clock.now().astimezone(ZoneInfo(town.district.time_zone)).date()
+    listed = reconcile(db, town.district, day, now=clock.now())
+    assert [(o.reason, o.amount, o.stay) for o in listed.overpayments] == [(STAY_REMOVED, 900, None)]
+    assert [m.kind for m in listed.internal_mismatches] == []
+    run_job(app, "settle-payments", "testville")
+    assert overpayments(db) == [(STAY_REMOVED, REFUNDED, 900)]
+    db.expire_all()
+    assert db.get_one(Payment, payment.id).refunded == 900
+    assert price_ended_stays(db, town.district, clock.now()) == 0  # and nothing twice
+    assert len(overpayments(db)) == 1
 
 
 # --- M2: an Idempotency-Key answers only the payment it made ------------------------------------
