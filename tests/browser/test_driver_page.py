@@ -327,6 +327,29 @@ def test_a_demo_driver_signs_in_and_sees_the_stay_going_on_with_its_fee_so_far(
     expect(page.get_by_role("button", name="Sign in")).to_be_visible()
 
 
+def test_signing_out_revokes_the_token_on_the_server_not_only_in_the_page(
+    browser_page: Page, live_site: LiveSite
+) -> None:
+    """Issue 12 follow-up: "Sign out" only forgot the token, which then kept working."""
+    page = browser_page
+    open_driver_page(page, live_site)
+    page.get_by_role("button", name="My stays").click()
+    page.get_by_label("Email").fill(demo_driver_email(1))
+    page.get_by_label("Password").fill(DEMO_DRIVER_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.locator("#whoami")).to_have_text("Signed in as Demo driver 2")
+    token = page.evaluate("sessionStorage.getItem('parking.driver.token')")
+    me = f"{live_site.url}/api/v1/drivers/me"
+    assert page.request.get(me, headers={"Authorization": f"Bearer {token}"}).status == 200
+
+    page.get_by_role("button", name="Sign out").click()
+
+    expect(page.get_by_role("button", name="Sign in")).to_be_visible()
+    assert page.evaluate("sessionStorage.getItem('parking.driver.token')") is None
+    after = page.request.get(me, headers={"Authorization": f"Bearer {token}"})
+    assert after.status == 401, after.text()
+
+
 def test_a_signed_in_driver_pays_what_is_outstanding_and_gets_the_receipt_in_the_history(
     browser_page: Page, live_site: LiveSite
 ) -> None:

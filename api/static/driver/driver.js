@@ -399,7 +399,16 @@
     }
   }
 
-  function signOut() {
+  /* Signing out revokes the token on the server (DELETE .../drivers/sessions), then forgets it.
+     The page forgets it even if the server cannot be reached or the token was already dead. */
+  async function signOut() {
+    if (api.token()) {
+      try {
+        await api.call("DELETE", `${body.dataset.drivers}/sessions`, { auth: true });
+      } catch (problem) {
+        // already revoked or expired (401), or offline: nothing more the page can do
+      }
+    }
     api.setToken(null);
     $("account").hidden = true;
     $("sign-in-form").hidden = false;
