@@ -47,6 +47,7 @@ from fixtures.demo import (
 from fixtures.localstripe import create_card_payment_method
 from fixtures.proxy import start_nginx
 from fixtures.servers import server_env, start_gunicorn, start_localstripe
+from fixtures.tariffs import DEMO_TARIFFS
 
 SLUG = "baiyun"
 DEFAULT_WEBHOOK_SECRET = "whsec_local_demo"  # api/config.py: allowed only without a real key
@@ -377,7 +378,7 @@ def m5(a: Attack) -> None:
         token, device, [{"event_type": "park_start", "event_time": ten_days, "curb_space_id": bay}]
     )
     failures = body.get("failures", []) if isinstance(body, dict) else []
-    reason = failures[0].get("error_reason", "") if failures else "accepted"
+    reason = failures[0].get("error", "") if failures else "accepted"
     a.check(
         "M5",
         "a plateless park_start 10 days late",
@@ -428,9 +429,12 @@ def m6(a: Attack, stripe: str) -> None:
 def l7_l8_l9_l10(a: Attack, admin: str) -> None:
     answer = a.api.req("GET", f"/open/{SLUG}/occupancy?date=0001-01-01")
     a.check("L7", "open-data occupancy of 0001-01-01", "400", code_of(answer), answer[0] == 400)
-    tariff = {"code": f"big{uuid.uuid4().hex[:6]}", "cap_per_day": 2**70}
+    document = {**DEMO_TARIFFS["standard"], "cap_per_day": 2**70}
+    tariff = {"code": "standard", "document": document, "effective_from": "2027-01-01T00:00:00+08:00"}
     answer = a.api.req("POST", f"/api/v1/{SLUG}/tariffs", tariff, token=admin)
-    a.check("L7", "a tariff with a cap beyond 64 bits", "400", code_of(answer), answer[0] == 400)
+    a.check(
+        "L7", "a tariff with a cap beyond 64 bits", "400 invalid_tariff", code_of(answer), answer[0] == 400
+    )
     answer = a.api.req("GET", f"/cds/{SLUG}/curbs/spaces?page_size=1", headers={"Host": "evil.example"})
     links = json.dumps(j(answer[2]).get("links", {}))
     a.check(
