@@ -118,6 +118,7 @@ class Attack:
         self.api = api
         self.db = sqlite3.connect(db_path)
         self.checks: list[Check] = []
+        self.plates: list[str] = []
 
     def check(self, finding: str, what: str, expected: str, observed: str, ok: bool) -> None:
         self.checks.append(Check(finding, what, expected, observed, ok))
@@ -135,14 +136,34 @@ class Attack:
         answer = self.api.req("POST", "/api/v1/drivers/sessions", {"email": email, "password": password})
         return str(j(answer[2]).get("token", ""))
 
-    def owing_plates(self, n: int) -> list[str]:
+    def make_owing_plates(self, env: dict[str, str], n: int) -> None:
+        """`n` plates that each owe one ended, priced stay: parked 3 h ago for 2 h on bays of
+        STAKE-BY-0003 and on (core roads), as their cameras report them."""
         rows = self.db.execute(
-            "SELECT plate FROM stay_fee WHERE status IN ('due', 'arrears') AND plate IS NOT NULL "
-            "AND plate NOT IN (SELECT plate FROM driver_plate) GROUP BY plate HAVING sum(amount - paid) > 0 "
-            "ORDER BY plate LIMIT ?",
+            "SELECT d.name, d.uuid, b.uuid FROM bay b JOIN device_bay db ON db.bay_id = b.id "
+            "JOIN device d ON d.id = db.device_id WHERE d.name >= 'STAKE-BY-0003' AND d.kind = 'video_stake' "
+            "ORDER BY d.name, b.name LIMIT ?",
             (n,),
         ).fetchall()
-        return [r[0] for r in rows]
+        start = int((time.time() - 3 * 3600) * 1000)
+        for name, device, bay in rows:
+            plate = f"贵AX{uuid.uuid4().int % 10000:04d}"
+            events = [
+                {
+                    "event_type": "park_start",
+                    "event_time": start,
+                    "curb_space_id": bay,
+                    "vehicle_license_plate": plate,
+                    "vehicle_license_plate_confidence": 95,
+                },
+                {"event_type": "park_end", "event_time": start + 7_200_000, "curb_space_id": bay},
+            ]
+            self.push(demo_token(name), device, events)
+            self.plates.append(plate)
+        flask(env, "run-job", "price-stays")
+
+    def owing_plates(self, n: int) -> list[str]:
+        return [p for p in self.plates if self.owed(p) > 0][:n]
 
     def owed(self, plate: str) -> int:
         answer = self.api.req("POST", f"/api/v1/{SLUG}/plates/unpaid", {"plate": plate})
@@ -393,7 +414,7 @@ def m6(a: Attack, stripe: str) -> None:
     q = urllib.parse.quote(plate)
     owed = a.owed(plate)
     key = f"forge-{uuid.uuid4()}"
-    body = {"amount": owed, "payment_method": create_card_payment_method(stripe, "4000000000000002")}
+    body = {"amount": owed, "payment_method": create_card_payment_method(stripe, "4000000000000341")}
     declined = a.api.req(
         "POST", f"/api/v1/{SLUG}/plates/{q}/payments", body, headers={"Idempotency-Key": key}
     )
@@ -422,7 +443,7 @@ def m6(a: Attack, stripe: str) -> None:
         "a declined payment, then a forged succeeded event found by the caller's key",
         "no money moves: the plate still owes",
         f"declined {code_of(declined)}; webhook {answer[0]} {j(answer[2]).get('outcome', code_of(answer))}; owes {after} of {owed}",
-        after == owed,
+        declined[0] == 402 and after == owed,
     )
 
 
@@ -494,6 +515,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"stack ready in {time.monotonic() - started:.0f} s: nginx {proxy.base} -> gunicorn {app.base}")
         a = Attack(Client(proxy.base), db_path)
         admin = a.staff("admin")
+        a.make_owing_plates(env, 4)
         steps: list[Callable[[], None]] = [
             lambda: h1(a, proxy.base),
             lambda: h2_m2(a),
