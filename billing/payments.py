@@ -192,7 +192,7 @@ def _pending_for(db: Session, stay_ids: Sequence[int], now: datetime) -> bool:
     ) > 0
 
 
-def _same_request(existing: Payment, **asked: Any) -> Payment:
+def same_request(existing: Payment, **asked: Any) -> Payment:
     """A repeated idempotency key answers the first payment only if it asks for the same."""
     differs = sorted(name for name, value in asked.items() if getattr(existing, name) != value)
     if differs:
@@ -218,7 +218,7 @@ def plan_plate_payment(
     amount = _check_amount(amount)
     existing = db.scalar(select(Payment).where(Payment.idempotency_key == key))
     if existing is not None:
-        return _same_request(
+        return same_request(
             existing, plate=plate, amount=amount, payment_method_id=payment_method, channel=CHANNEL_PLATE
         ), False
     if currency is not None and currency.upper() != district.currency:
@@ -461,7 +461,7 @@ def plan_account_payment(
     existing = db.scalar(select(Payment).where(Payment.idempotency_key == key))
     if existing is not None:
         card = payment_method or account.payment_method_id
-        return _same_request(existing, amount=amount, payment_method_id=card, account_id=account.id), False
+        return same_request(existing, amount=amount, payment_method_id=card, account_id=account.id), False
     owed = owed_by_plates(db, district, plates)
     total = sum(s.owed for _, s in owed)
     if total == 0:

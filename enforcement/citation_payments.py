@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from billing.models import CHANNEL_PLATE, PENDING, SUCCEEDED, Payment
-from billing.payments import AmountMismatchError, NothingToPayError, PaymentInProgressError
+from billing.payments import AmountMismatchError, NothingToPayError, PaymentInProgressError, same_request
 from enforcement.citations import change_citation_status
 from enforcement.models import ISSUED, PAID, UPHELD, Citation, CitationAllocation, Violation
 from parking.errors import NotFoundError
@@ -67,10 +67,17 @@ def plan_citation_payment(
 ) -> tuple[Payment, bool]:
     """A pending card payment for the named standing citations of `plate` (None: all of
     them), each paid whole, so `amount` must be their total. A repeated `key` returns the
-    first payment. Returns (payment, created)."""
+    first payment only if it asks for the same plate, amount and card (else
+    `idempotency_key_reused`, security review M2). Returns (payment, created)."""
     existing = db.scalar(select(Payment).where(Payment.idempotency_key == key))
     if existing is not None:
-        return existing, False
+        asked = {
+            "plate": plate,
+            "amount": amount,
+            "payment_method_id": payment_method,
+            "channel": CHANNEL_PLATE,
+        }
+        return same_request(existing, **asked), False
     owed = standing_citations(db, district, plate)
     if citation_uuids is not None:
         missing = set(citation_uuids) - {c.uuid for c in owed}

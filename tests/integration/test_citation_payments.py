@@ -90,3 +90,26 @@ def test_a_citation_is_paid_whole_not_while_appealed_and_not_together_with_stays
     appealed = client.post(f"{API}/plates/{PLATE}/payments", json={**body, "amount": 20_000})
     assert (appealed.status_code, appealed.get_json()["code"]) == (409, "nothing_to_pay")
     assert client.get(f"{API}/plates/{PLATE}/unpaid").get_json()["outstanding"] == 0
+
+
+def test_a_reused_idempotency_key_on_the_citation_path_is_refused_for_another_plate_or_amount(
+    db: Session, connection: Connection, clock: FixedClock, town: Town
+) -> None:
+    """Security review M2 again: a plate with nothing but citations (or nothing at all) went
+    down the citation path, which answered any request with a reused key as the first one."""
+    citation = cite(db, town, "T1-2")
+    client = client_with(connection, clock, FakeGateway())
+    body = {"amount": 20_000, "payment_method": "pm_ok", "citations": [citation.uuid]}
+    first = client.post(f"{API}/plates/{PLATE}/payments", json=body, headers={"Idempotency-Key": "k1"})
+    assert first.status_code == 201, first.get_json()
+
+    for plate, amount, card in (
+        (PLATE, 1, "pm_ok"),
+        ("贵B54321", 20_000, "pm_ok"),
+        (PLATE, 20_000, "pm_other"),
+    ):
+        reuse = {"amount": amount, "payment_method": card}
+        answer = client.post(f"{API}/plates/{plate}/payments", json=reuse, headers={"Idempotency-Key": "k1"})
+        assert (answer.status_code, answer.get_json()["code"]) == (409, "idempotency_key_reused"), plate
+        assert "receipt_url" not in answer.get_json()
+    assert db.scalar(select(func.count()).select_from(Payment)) == 1
