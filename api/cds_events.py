@@ -24,14 +24,13 @@ from api.database import get_db, get_write_db
 from api.district_cache import district_for
 from api.errors import ApiError
 from api.plate_access import audit_plate_listing, reads_plates, without_cds_plates
-from billing.payments import record_pos_payment
 from enforcement.cds import enforcement_events
 from enforcement.models_warden import EVENT_LIST
 from parking.inventory import get_district
-from parking.models import Area, Bay, District, Road
-from sensors.cds import ParsedEvent
-from sensors.intake import check_items, ingest_checked
+from parking.models import Area, Bay, Road
+from parking.unit_of_work import end_reads
 from sensors.models import DATA_FEED, HANDHELD_POS, CurbEvent, Device, device_bay, device_road
+from sensors.services import take_pushed_batch
 
 bp = Blueprint("cds_events", __name__, url_prefix="/cds/<district>/events")
 
@@ -60,20 +59,20 @@ def push_events(district: str) -> Response:
     device = require_device(db, place)
     device_id, device_uuid = device.id, device.uuid
     if not one_transaction:
-        db.rollback()
+        end_reads(db)  # parse and check outside any transaction; SQLite has one writer at a time
     items = _batch()
-    now = clock_now()
     skew = timedelta(seconds=current_app.config["EVENT_MAX_SKEW_SECONDS"])
-    result, parsed = check_items(items, device_uuid, now, skew, event_max_age())
-    if not one_transaction:
-        db = get_write_db()
-        found = db.get(Device, device_id)  # read again under the lock: the sweeps write it too
-        assert found is not None
-        device = found
-    ingest_checked(db, device, result, parsed, now)
-    if device.kind == HANDHELD_POS:
-        record_pos_payments(db, place, device, result.logged, now)
-    db.commit()
+    result = take_pushed_batch(
+        db,
+        place,
+        device_id,
+        device_uuid,
+        items,
+        clock_now(),
+        skew,
+        event_max_age(),
+        check_first=not one_transaction,
+    )
     body = {
         "success": result.success,
         "total": result.total,
@@ -94,31 +93,6 @@ def push_events(district: str) -> Response:
 
 def _is_small(length: int | None) -> bool:
     return length is not None and length <= SMALL_PUSH_BYTES
-
-
-def record_pos_payments(
-    db: Any, place: District, device: Device, logged: list[tuple[ParsedEvent, int | None]], now: datetime
-) -> None:
-    """Cash or QR that an attendant took, reported with the event's CDS payment fields.
-    Payment fields from other kinds of device are kept in the log but are not money."""
-    for event, bay_id in logged:
-        if event.payment is None:
-            continue
-        amount, method, transaction = event.payment
-        record_pos_payment(
-            db,
-            place,
-            device_id=device.id,
-            attendant=str(event.payload.get("data_source_device_name") or device.name),
-            event_id=event.event_id,
-            bay_id=bay_id,
-            at=event.event_time,
-            plate=event.plate,
-            amount=amount,
-            method=method,
-            transaction_id=transaction,
-            now=now,
-        )
 
 
 def _batch() -> list[Any]:

@@ -104,15 +104,15 @@ def seed_history(days: int, seed: int) -> None:
     from sqlalchemy import select
     from tqdm import tqdm
 
-    from api.cds_events import record_pos_payments
-    from api.database import begin_write, new_session
+    from api.database import new_session
     from fixtures.demo import DEMO_SLUG, DEMO_TIME_ZONE, TOUR_PLATE
     from fixtures.fieldwork_demo import seed_demo_fieldwork
     from fixtures.simulator import sim_bays, simulate_day, street_report_events, tour_stay
     from parking.inventory import get_district
     from parking.models import Bay, Road
-    from sensors.intake import ingest_batch
+    from parking.unit_of_work import end_reads, writing
     from sensors.models import Device
+    from sensors.services import log_pushed_batch
 
     zone = ZoneInfo(DEMO_TIME_ZONE)
     now = current_app.extensions["parking.clock"].now()
@@ -129,7 +129,9 @@ def seed_history(days: int, seed: int) -> None:
         }
         devices = {d.uuid: d for d in db.scalars(select(Device).where(Device.district_id == district.id))}
         bays = sim_bays(spaces, {d.name: d.uuid for d in devices.values()})
-        db.commit()  # reads done: each chunk below is its own write transaction
+        ids = {u: d.id for u, d in devices.items()}
+        pos_last = {u: d.kind == "handheld_pos" for u, d in devices.items()}
+        end_reads(db)  # each chunk below is its own write transaction
         today = now.astimezone(zone).date()
         skew = timedelta(seconds=current_app.config["EVENT_MAX_SKEW_SECONDS"])
         for back in range(days, 0, -1):
@@ -144,20 +146,16 @@ def seed_history(days: int, seed: int) -> None:
             with tqdm(total=len(events), desc=f"{day} ", unit="ev", disable=None) as bar:
                 for start in range(0, len(events), 2000):
                     chunk = events[start : start + 2000]
-                    begin_write(db)
                     by_device: dict[str, list[dict[str, object]]] = {}
                     for event in chunk:
                         by_device.setdefault(str(event["data_source_device_id"]), []).append(event)
                     # Stakes first: a POS payment then meets the stay it paid for.
-                    order = sorted(by_device, key=lambda u: devices[u].kind == "handheld_pos")
-                    for device_uuid in order:
-                        items = by_device[device_uuid]
-                        device = db.get_one(Device, devices[device_uuid].id)
-                        result = ingest_batch(db, device, items, now, skew)
-                        accepted += result.success - result.duplicates
-                        if device.kind == "handheld_pos":
-                            record_pos_payments(db, district, device, result.logged, now)
-                    db.commit()
+                    order = sorted(by_device, key=lambda u: pos_last[u])
+                    with writing(db):
+                        for device_uuid in order:
+                            device = db.get_one(Device, ids[device_uuid])
+                            result = log_pushed_batch(db, district, device, by_device[device_uuid], now, skew)
+                            accepted += result.success - result.duplicates
                     bar.update(len(chunk))
             click.echo(f"{day}: {len(events)} events, {accepted} new (a resent event changes nothing)")
         begin_write(db)

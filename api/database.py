@@ -1,7 +1,7 @@
 """The engine, and one database session per request, CLI command or job.
 
-The session is opened here and committed by the view or command that owns the unit of
-work; domain services only flush.
+The session is opened here; the view or command that owns the unit of work writes through
+`parking.unit_of_work.writing(db)`, and domain services only flush.
 """
 
 from __future__ import annotations
@@ -16,6 +16,8 @@ import orjson
 from flask import Flask, current_app, g
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
+
+from parking.unit_of_work import SQLITE_IMMEDIATE, begin_write
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +56,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     def _begin(connection: Any) -> None:
         # Writers take the write lock up front: a deferred transaction that reads and then
         # writes fails at once with "database is locked" when another writer got in between.
-        immediate = connection.get_execution_options().get("sqlite_immediate", False)
+        immediate = connection.get_execution_options().get(SQLITE_IMMEDIATE, False)
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
     return engine
@@ -107,15 +109,6 @@ def get_db() -> Session:
 def get_write_db() -> Session:
     """This request's session, holding SQLite's write lock from its first statement."""
     return begin_write(get_db())
-
-
-def begin_write(db: Session) -> Session:
-    """Start the session's next transaction holding SQLite's write lock (BEGIN IMMEDIATE), so
-    that a unit of work that reads then writes waits its turn instead of failing with
-    "database is locked" when another writer went first."""
-    if isinstance(db.get_bind(), Engine):  # tests bind one Connection, already in a transaction
-        db.connection(execution_options={"sqlite_immediate": True})
-    return db
 
 
 def begin_write_after_reads(db: Session) -> Session:

@@ -18,7 +18,6 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from api.cds_events import record_pos_payments
 from billing.fake_gateway import FakeGateway
 from billing.models import CHANNEL_POS, SUCCEEDED, Payment, PaymentAllocation, Refund, StayFee
 from billing.overpayment_refunds import overpayment_refunds_to_send, plan_overpayment_refunds
@@ -32,6 +31,7 @@ from reports.periods import period_of
 from reports.places import find_place
 from reports.summary import summary_report
 from sensors.intake import ingest_batch
+from sensors.services import log_pushed_batch
 
 DAYS = 30
 SKEW = timedelta(seconds=120)
@@ -58,9 +58,8 @@ def push_day(
         if "actual_cost" in event and rng.random() < 0.3:
             event["actual_cost"] = rng.choice([event["actual_cost"] * 3, 100_000_000])
     assert ingest_batch(db, town.stake_a.device, camera, at, SKEW).failures == []
-    result = ingest_batch(db, town.pos.device, by_hand, at, SKEW)
+    result = log_pushed_batch(db, town.district, town.pos.device, by_hand, at, SKEW)
     assert result.failures == []
-    record_pos_payments(db, town.district, town.pos.device, result.logged, at)
 
 
 def pay_by_plate(

@@ -49,6 +49,7 @@ from parking.clock import FixedClock
 from parking.models import Stay
 from parking.staff import issue_staff_token
 from sensors.intake import ingest_batch
+from sensors.services import log_pushed_batch
 from tests.integration.test_payments import PLATE, SKEW, TARIFF, _webhook, app_with, park
 
 OTHER = "贵B54321"
@@ -396,11 +397,8 @@ def test_a_saved_card_the_provider_forgot_is_marked_unusable_and_the_driver_told
 
 
 def pos_paid(db: Session, town: SmallDistrict, events: list[dict[str, Any]], at: Any) -> Payment:
-    from api.cds_events import record_pos_payments
-
-    result = ingest_batch(db, town.pos.device, events, at, SKEW)
+    result = log_pushed_batch(db, town.district, town.pos.device, events, at, SKEW)
     assert result.success == len(events), result.failures
-    record_pos_payments(db, town.district, town.pos.device, result.logged, at)
     return db.scalars(select(Payment).order_by(Payment.id.desc())).first()  # type: ignore[return-value]
 
 

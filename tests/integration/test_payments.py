@@ -30,6 +30,7 @@ from parking.clock import FixedClock
 from parking.models import Stay
 from parking.staff import issue_staff_token
 from sensors.intake import ingest_batch
+from sensors.services import log_pushed_batch
 
 PLATE = "贵A12345"
 SKEW = timedelta(seconds=120)
@@ -356,11 +357,8 @@ def test_pos_cash_is_a_cds_event_through_the_intake_and_a_resend_changes_nothing
         payment_transaction_id="POS-1-000123",
         data_source_device_name="POS-1",
     )
-    from api.cds_events import record_pos_payments
-
     for _ in range(2):
-        result = ingest_batch(db, pos.device, [start, end], clock.now(), SKEW)
-        record_pos_payments(db, town.district, pos.device, result.logged, clock.now())
+        log_pushed_batch(db, town.district, pos.device, [start, end], clock.now(), SKEW)
     payment = db.scalars(select(Payment)).one()
     assert (payment.channel, payment.method, payment.amount, payment.transaction_id) == (
         "pos",

@@ -14,7 +14,6 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.cds_events import record_pos_payments
 from api.jobs import run_job
 from billing.accounts import sign_up
 from billing.models import (
@@ -39,8 +38,8 @@ from parking.plates import plate_key
 from parking.retention import erase_old_plates
 from parking.staff import issue_staff_token
 from parking.stay_search import StayFilter, find_stays
-from sensors.intake import ingest_batch
 from sensors.models import CurbEvent
+from sensors.services import log_pushed_batch
 
 SKEW = timedelta(seconds=120)
 TARIFF = {
@@ -74,9 +73,8 @@ def park(db: Session, small: SmallDistrict, bay: int, start: datetime, plate: st
         cds_event(pos, where, "park_end", start + timedelta(minutes=70), **end),
     ]
     at = start + timedelta(minutes=70)
-    result = ingest_batch(db, pos.device, events, at, SKEW)
+    result = log_pushed_batch(db, small.district, pos.device, events, at, SKEW)
     assert result.success == 2, result.failures
-    record_pos_payments(db, small.district, pos.device, result.logged, at)
     price_ended_stays(db, small.district, at)
     return db.scalars(select(Stay).where(Stay.start_event_id == events[0]["event_id"])).one()
 

@@ -1,0 +1,57 @@
+"""The unit of work: one write transaction, begun the right way for the database, committed
+when the block ends, rolled back when it raises.
+
+Views, CLI commands, jobs and the scheduler all write through `writing(db)`; domain
+services receive the session and only flush. The database-specific part lives here alone:
+SQLite has one writer at a time, so a transaction that reads and then writes takes the write
+lock up front (BEGIN IMMEDIATE, see the engine's "begin" hook in api/database.py) instead of
+failing with "database is locked" when another writer got in between. PostgreSQL needs
+nothing special.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+# The execution option the engine's "begin" hook reads to emit BEGIN IMMEDIATE on SQLite.
+SQLITE_IMMEDIATE = "sqlite_immediate"
+
+
+class UnsavedChangesError(RuntimeError):
+    """A write transaction was asked for while the session held changes of an earlier one:
+    starting afresh would silently throw them away (a programming error, not bad input)."""
+
+
+def begin_write(db: Session) -> Session:
+    """Start the session's next transaction holding the write lock (BEGIN IMMEDIATE on
+    SQLite), so a unit of work that reads then writes waits its turn. The session must not be
+    in a transaction yet; `writing` makes sure of that."""
+    if isinstance(db.get_bind(), Engine):  # tests bind one Connection, already in a transaction
+        db.connection(execution_options={SQLITE_IMMEDIATE: True})
+    return db
+
+
+def end_reads(db: Session) -> Session:
+    """Close the read transaction the session may hold, so that slow work (a provider call,
+    parsing a batch) holds no snapshot or lock; loaded objects reload on next use."""
+    if db.new or db.dirty or db.deleted:
+        raise UnsavedChangesError("the session holds unsaved changes; commit them in their own unit of work")
+    db.rollback()
+    return db
+
+
+@contextmanager
+def writing(db: Session) -> Iterator[Session]:
+    """One write transaction on `db`: reads done before it are released, the write lock is
+    taken first, everything is committed when the block ends and rolled back if it raises."""
+    begin_write(end_reads(db))
+    try:
+        yield db
+    except BaseException:
+        db.rollback()
+        raise
+    db.commit()

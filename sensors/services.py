@@ -1,0 +1,117 @@
+"""Use cases of the curb devices: a pushed batch of events, taken in whole.
+
+A service function takes the session and primitives, runs its own unit of work
+(parking/unit_of_work.py) and returns a value; the view, the demo command and the tests call
+it instead of assembling the intake and the POS payments themselves. It is the one place in
+`sensors/` that reaches into `billing/`: the intake rules themselves know nothing of money.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from billing.payments import record_pos_payment
+from parking.models import District
+from parking.unit_of_work import end_reads, writing
+from sensors.cds import ParsedEvent
+from sensors.intake import IntakeResult, check_items, ingest_batch, ingest_checked
+from sensors.models import HANDHELD_POS, Device
+
+
+def take_pushed_batch(
+    db: Session,
+    district: District,
+    device_id: int,
+    device_uuid: str,
+    items: Sequence[Any],
+    now: datetime,
+    max_skew: timedelta,
+    max_age: timedelta | None,
+    *,
+    check_first: bool = True,
+) -> IntakeResult:
+    """One batch pushed by an authenticated device: logged, folded into the bays' timelines
+    and, from a POS terminal, its cash and QR payments booked, in one unit of work.
+
+    `check_first`: the batch is parsed and checked with no transaction held, then the write
+    lock taken (a big batch on SQLite, which has one writer at a time). Otherwise the caller
+    has begun the write transaction already and it all runs there, committed here (a small
+    push, or PostgreSQL, which locks only the rows written). `max_age` None: no bound."""
+    if not check_first:
+        try:
+            result = _take(db, district, device_id, device_uuid, items, now, max_skew, max_age)
+        except BaseException:
+            db.rollback()
+            raise
+        db.commit()
+        return result
+    end_reads(db)
+    result, parsed = check_items(items, device_uuid, now, max_skew, max_age)
+    with writing(db):
+        device = db.get_one(Device, device_id)  # read again under the lock: the sweeps write it too
+        ingest_checked(db, device, result, parsed, now)
+        book_pos_payments(db, district, device, result.logged, now)
+    return result
+
+
+def _take(
+    db: Session,
+    district: District,
+    device_id: int,
+    device_uuid: str,
+    items: Sequence[Any],
+    now: datetime,
+    max_skew: timedelta,
+    max_age: timedelta | None,
+) -> IntakeResult:
+    result, parsed = check_items(items, device_uuid, now, max_skew, max_age)
+    device = db.get_one(Device, device_id)
+    ingest_checked(db, device, result, parsed, now)
+    book_pos_payments(db, district, device, result.logged, now)
+    return result
+
+
+def log_pushed_batch(
+    db: Session, district: District, device: Device, items: Sequence[Any], now: datetime, max_skew: timedelta
+) -> IntakeResult:
+    """The same batch inside the caller's transaction, for callers that write many devices'
+    batches at once (the demo's history) or hold one open (tests): checked, logged, folded
+    in and its POS payments booked."""
+    result = ingest_batch(db, device, items, now, max_skew)
+    book_pos_payments(db, district, device, result.logged, now)
+    return result
+
+
+def book_pos_payments(
+    db: Session,
+    district: District,
+    device: Device,
+    logged: list[tuple[ParsedEvent, int | None]],
+    now: datetime,
+) -> None:
+    """Cash or QR that an attendant took, reported with the event's CDS payment fields.
+    Payment fields from other kinds of device are kept in the log but are not money."""
+    if device.kind != HANDHELD_POS:
+        return
+    for event, bay_id in logged:
+        if event.payment is None:
+            continue
+        amount, method, transaction = event.payment
+        record_pos_payment(
+            db,
+            district,
+            device_id=device.id,
+            attendant=str(event.payload.get("data_source_device_name") or device.name),
+            event_id=event.event_id,
+            bay_id=bay_id,
+            at=event.event_time,
+            plate=event.plate,
+            amount=amount,
+            method=method,
+            transaction_id=transaction,
+            now=now,
+        )

@@ -1,0 +1,93 @@
+"""The pushed-batch use case (sensors/services.py): one service logs a device's batch and
+books its POS payments, for the CDS view, the demo's history and the tests alike."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from billing.models import Payment
+from billing.tariffs import publish_tariff
+from fixtures.builders import SmallDistrict, build_small_district, cds_event
+from parking.clock import FixedClock
+from parking.models import Stay
+from sensors.models import CurbEvent
+from sensors.services import log_pushed_batch, take_pushed_batch
+
+SKEW = timedelta(minutes=5)
+PLATE = "贵A12345"
+FLAT = {  # 3.00 a started half hour, all day
+    "name": "flat",
+    "bands": [
+        {
+            "name": "all day",
+            "days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
+            "windows": [["00:00", "24:00"]],
+            "tiers": [{"increment_minutes": 30, "amount": 300}],
+        }
+    ],
+}
+
+
+@pytest.fixture
+def town(db: Session, clock: FixedClock) -> SmallDistrict:
+    town = build_small_district(db, clock.now())
+    publish_tariff(db, town.district, "standard", FLAT, clock.now() - timedelta(days=30), clock.now())
+    db.commit()  # the district exists before the unit of work starts (still rolled back per test)
+    return town
+
+
+def test_a_pos_batch_is_logged_and_its_cash_booked_once_however_often_it_is_pushed(
+    db: Session, clock: FixedClock, town: SmallDistrict
+) -> None:
+    t0 = clock.now() - timedelta(hours=3)
+    pos, bay = town.pos, town.bays[0]
+    start = cds_event(pos, bay, "park_start", t0, plate=PLATE)
+    end = cds_event(pos, bay, "park_end", t0 + timedelta(minutes=70), actual_cost=900, payment_method="cash")
+    device_id, device_uuid = pos.device.id, pos.device.uuid
+
+    results = [
+        take_pushed_batch(db, town.district, device_id, device_uuid, [start, end], clock.now(), SKEW)
+        for _ in range(2)
+    ]
+
+    assert not db.in_transaction(), "the service commits its own unit of work"
+    assert [(r.success, r.duplicates) for r in results] == [(2, 0), (2, 2)]
+    assert db.scalar(select(func.count()).select_from(Payment)) == 1
+    assert db.scalars(select(Payment.amount)).one() == 900
+    assert db.scalars(select(Stay.ended_at).where(Stay.bay_id == bay.id)).one() is not None
+
+
+def test_a_refused_item_is_reported_and_the_rest_of_the_batch_is_kept(
+    db: Session, clock: FixedClock, town: SmallDistrict
+) -> None:
+    t0 = clock.now() - timedelta(minutes=30)
+    stake, bay = town.stake_a, town.bays[0]
+    good = cds_event(stake, bay, "park_start", t0, plate=PLATE)
+    bad = {"event_type": "park_start"}
+
+    result = take_pushed_batch(
+        db, town.district, stake.device.id, stake.device.uuid, [bad, good], clock.now(), SKEW
+    )
+
+    assert (result.total, result.success, [f.index for f in result.failures]) == (2, 1, [0])
+    assert db.scalars(select(CurbEvent.event_id)).all() == [good["event_id"]]
+
+
+def test_payment_fields_from_a_camera_are_logged_but_are_not_money(
+    db: Session, clock: FixedClock, town: SmallDistrict
+) -> None:
+    t0 = clock.now() - timedelta(hours=2)
+    stake, bay = town.stake_a, town.bays[0]
+    events = [
+        cds_event(stake, bay, "park_start", t0, plate=PLATE),
+        cds_event(stake, bay, "park_end", t0 + timedelta(hours=1), actual_cost=900, payment_method="cash"),
+    ]
+
+    result = log_pushed_batch(db, town.district, stake.device, events, clock.now(), SKEW)
+
+    assert result.success == 2
+    assert db.scalar(select(func.count()).select_from(Payment)) == 0
