@@ -102,6 +102,9 @@ def defaults() -> dict[str, Any]:
         "STRIPE_API_KEY": "",
         "STRIPE_PUBLISHABLE_KEY": "",
         "STRIPE_API_BASE": "http://127.0.0.1:8420",
+        # The key sent to that local server when STRIPE_API_KEY is empty: it accepts any key
+        # shaped like Stripe's test keys, and no real key is ever needed offline.
+        "STRIPE_LOCAL_API_KEY": "sk_test_localstripe",
         "STRIPE_WEBHOOK_SECRET": DEFAULT_WEBHOOK_SECRET,
         # sync-provider: charges created this far back are fetched again on every run, so a
         # refund made on the provider's side within that time reaches reconciliation.

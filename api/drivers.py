@@ -21,7 +21,7 @@ from api.cds import bearer_token, clock_now
 from api.database import begin_write, get_db, get_write_db
 from api.errors import ApiError, json_body
 from api.openapi import documented
-from api.payments_gateway import charge_pending, get_gateway
+from api.payments_gateway import get_gateway
 from api.schemas_billing import (
     AccountPaymentIn,
     CallbackIn,
@@ -65,6 +65,7 @@ from billing.plate_links import (
     request_link,
     stay_is_the_accounts,
 )
+from billing.services import charge_pending
 from billing.tariffs import TariffBook, vehicle_class_for_plate
 from parking.inventory import get_district
 from parking.models import Bay, District, Road, Stay

@@ -12,7 +12,7 @@ from api.cds import clock_now, require_staff
 from api.database import begin_write, get_db, get_write_db
 from api.errors import ApiError, json_body
 from api.openapi import documented
-from api.payments_gateway import charge_pending, get_gateway
+from api.payments_gateway import get_gateway
 from api.schemas_billing import (
     PaymentOut,
     PlateIn,
@@ -30,6 +30,7 @@ from billing.payments import (
     require_succeeded,
     send_refund,
 )
+from billing.services import charge_pending
 from billing.webhooks import handle_event
 from enforcement.citation_payments import plan_citation_payment, settle_citation_payments, standing_citations
 from parking.inventory import get_district

@@ -24,7 +24,6 @@ from api import create_app
 from api.access import DEVICE, DRIVER, PATROL, PUBLIC, allowed_for, matrix_table, unlisted_endpoints
 from api.cli_access import table_in
 from billing.accounts import issue_token, sign_up
-from billing.fake_gateway import FakeGateway
 from billing.tariffs import publish_tariff
 from enforcement.models import Task
 from fixtures.builders import build_small_district
@@ -33,6 +32,7 @@ from parking.models import STAFF_ROLES
 from parking.staff import issue_staff_token
 from sensors.devices import create_device
 from tests.conftest import REPO, TEST_NOW
+from tests.support.fake_gateway import FakeGateway
 
 SLUG = "testville"
 OTHER_STAFF, OTHER_DEVICE = "other-district staff", "other-district device"

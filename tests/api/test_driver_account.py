@@ -14,7 +14,6 @@ from sqlalchemy import Connection, func, select
 from sqlalchemy.orm import Session
 
 from api import create_app
-from billing.fake_gateway import FakeGateway
 from billing.models import ARREARS, PAID, Payment, PaymentAllocation, StayFee
 from billing.notifications import collect_events
 from billing.payments import mark_arrears
@@ -24,6 +23,7 @@ from parking.clock import FixedClock
 from parking.models import Stay
 from parking.staff import issue_staff_token
 from sensors.intake import ingest_batch
+from tests.support.fake_gateway import FakeGateway
 
 ALICE_PLATE, BOB_PLATE = "贵A12345", "贵B54321"
 SKEW = timedelta(seconds=120)

@@ -17,7 +17,6 @@ from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
 from api import create_app
-from billing.fake_gateway import FakeGateway
 from billing.models import Payment
 from billing.notifications import collect_events
 from billing.payments import mark_arrears, plan_auto_charges
@@ -27,6 +26,7 @@ from parking.clock import FixedClock
 from parking.models import Stay
 from parking.staff import issue_staff_token
 from sensors.intake import ingest_batch
+from tests.support.fake_gateway import FakeGateway
 
 VICTIM, OTHER = "贵AV0042", "贵AP0001"
 ME = "/api/v1/drivers/me"

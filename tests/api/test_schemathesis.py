@@ -37,7 +37,6 @@ from sqlalchemy.orm import Session
 from api import create_app
 from api.openapi import build_spec
 from billing.accounts import issue_token, sign_up
-from billing.fake_gateway import FakeGateway
 from billing.models import Payment
 from billing.plate_links import link_plate
 from billing.tariffs import price_ended_stays, publish_tariff
@@ -47,6 +46,7 @@ from fixtures.builders import build_small_district, cds_event
 from parking.clock import FixedClock
 from parking.staff import issue_staff_token
 from reports.charts import CHART_NAMES
+from tests.support.fake_gateway import FakeGateway
 
 DISTRICT = "testville"
 PLATE = "贵A12345"

@@ -10,11 +10,11 @@ from datetime import timedelta
 from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
-from billing.fake_gateway import FakeGateway
 from billing.models import PAID, Payment, StayFee
 from fixtures.builders import SmallDistrict
 from parking.clock import FixedClock
 from tests.integration.test_payments import PLATE, app_with, park, town
+from tests.support.fake_gateway import FakeGateway
 
 __all__ = ["town"]
 

@@ -18,7 +18,6 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from billing.fake_gateway import FakeGateway
 from billing.models import CHANNEL_POS, SUCCEEDED, Payment, PaymentAllocation, Refund, StayFee
 from billing.overpayment_refunds import overpayment_refunds_to_send, plan_overpayment_refunds
 from billing.payments import pay, plan_plate_payment, plan_refund, plate_ledger, send_refund
@@ -32,6 +31,7 @@ from reports.places import find_place
 from reports.summary import summary_report
 from sensors.intake import ingest_batch
 from sensors.services import log_pushed_batch
+from tests.support.fake_gateway import FakeGateway
 
 DAYS = 30
 SKEW = timedelta(seconds=120)

@@ -22,7 +22,6 @@ from sqlalchemy.orm import Session
 from api import create_app
 from api.jobs import run_job
 from billing.accounts import save_card, sign_up
-from billing.fake_gateway import FakeGateway
 from billing.models import DriverAccount, Payment
 from billing.notification_models import Notification
 from billing.notifications import (
@@ -39,6 +38,7 @@ from fixtures.builders import SmallDistrict, build_small_district, cds_event
 from parking.clock import FixedClock
 from parking.models import Stay
 from sensors.intake import ingest_batch
+from tests.support.fake_gateway import FakeGateway
 
 PLATE = "贵A12345"
 SKEW = timedelta(seconds=120)

@@ -25,7 +25,6 @@ from billing.credits import (
     STAY_REMOVED,
     Overpayment,
 )
-from billing.fake_gateway import FakeGateway
 from billing.gateway import RefundResult, StripeGateway
 from billing.models import (
     DUE,
@@ -51,6 +50,7 @@ from parking.staff import issue_staff_token
 from sensors.intake import ingest_batch
 from sensors.services import log_pushed_batch
 from tests.integration.test_payments import PLATE, SKEW, TARIFF, _webhook, app_with, park
+from tests.support.fake_gateway import FakeGateway
 
 OTHER = "贵B54321"
 

@@ -18,7 +18,6 @@ from sqlalchemy.orm import Session
 
 from api import create_app
 from billing.accounts import save_card, sign_up
-from billing.fake_gateway import FakeGateway, sign_webhook
 from billing.gateway import StripeGateway
 from billing.models import ARREARS, DUE, PAID, Notice, Payment, PaymentAllocation, StayFee, StripeEvent
 from billing.payments import mark_arrears, pay, plan_auto_charges, plate_ledger
@@ -31,6 +30,7 @@ from parking.models import Stay
 from parking.staff import issue_staff_token
 from sensors.intake import ingest_batch
 from sensors.services import log_pushed_batch
+from tests.support.fake_gateway import FakeGateway, sign_webhook
 
 PLATE = "贵A12345"
 SKEW = timedelta(seconds=120)

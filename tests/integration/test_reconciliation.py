@@ -21,7 +21,6 @@ from sqlalchemy.orm import Session
 
 from api import create_app
 from api.jobs import run_job
-from billing.fake_gateway import FakeGateway
 from billing.gateway import ChargeRecord, GatewayUnavailable, StripeGateway
 from billing.models import PENDING, Payment, Refund, StayFee
 from billing.provider_records import sync_provider
@@ -34,6 +33,7 @@ from parking.clock import FixedClock
 from parking.models import Stay
 from parking.staff import issue_staff_token
 from tests.api.test_receipts import add_payment
+from tests.support.fake_gateway import FakeGateway
 from tests.support.stays import add_stay
 
 DAY = date(2026, 3, 2)  # TEST_NOW is 10:00 that day in Asia/Shanghai

@@ -14,11 +14,11 @@ from sqlalchemy.orm import Session
 
 from api import create_app
 from api.config import DEFAULT_WEBHOOK_SECRET, PaymentSettingsError
-from billing.fake_gateway import FakeGateway
 from billing.models import DUE, PAID, Payment, Refund, StayFee
 from fixtures.builders import SmallDistrict
 from parking.clock import FixedClock
 from tests.integration.test_payments import PLATE, _webhook, app_with, park, town
+from tests.support.fake_gateway import FakeGateway
 
 __all__ = ["town"]
 

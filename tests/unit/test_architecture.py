@@ -175,3 +175,14 @@ def test_benchmarks_live_outside_the_product_and_only_the_cli_registers_them() -
     assert not [p for p in product if "bench" in p.name], "benchmark modules belong in bench/"
     assert imports_of([p for p in product if p not in registering], frozenset(["bench"])) == []
     assert imports_of(registering, frozenset(["bench"])) == ["api/cli.py imports bench"]
+
+
+def test_the_product_never_imports_test_code_and_the_payment_path_no_fixtures() -> None:
+    product = python_files(*PRODUCT_PACKAGES)
+
+    assert imports_of(product, frozenset(["tests"])) == []
+    assert (
+        imports_of([REPO / "api/payments_gateway.py", *python_files("billing")], frozenset(["fixtures"]))
+        == []
+    )
+    assert not (REPO / "billing/fake_gateway.py").exists(), "the fake gateway is test code (tests/support/)"

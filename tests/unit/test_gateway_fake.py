@@ -8,7 +8,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from billing.fake_gateway import FakeGateway, ScriptedOutcome, sign_webhook
 from billing.gateway import (
     ChargeResult,
     GatewayUnavailable,
@@ -19,6 +18,7 @@ from billing.gateway import (
     StripeGateway,
     WebhookSignatureError,
 )
+from tests.support.fake_gateway import FakeGateway, ScriptedOutcome, sign_webhook
 
 NOW = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
 SECRET = "whsec_unit_test"

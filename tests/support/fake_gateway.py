@@ -1,4 +1,5 @@
-"""An in-memory PaymentGateway for unit tests, with scripted card outcomes.
+"""An in-memory PaymentGateway for the tests, with scripted card outcomes (test code: the product
+never imports it; tests inject it through the app config `GATEWAY`).
 
 It keeps the promises that localstripe cannot: a repeated idempotency key returns the first result
 and never charges twice, refunds never exceed what is left of a charge, and declines carry real
