@@ -12,21 +12,18 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import click
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.config import PROJECT_ROOT
 from api.database import make_engine
 from api.migrations import upgrade
-from api.vacancy import district_holidays
-from parking.forecast import HISTORY, Gap, merge_gaps
+from billing.holidays import district_holidays
 from parking.forecast_calibration import Scores, calibrate
-from parking.forecast_history import FitResult, fit_forecasts, load_history
-from parking.metrics import load_bays, unwatched_bays
+from parking.forecast_history import load_history
 from parking.models import Bay, District, Road
 from sensors.intake import ingest_batch
-from sensors.models import SENSING_KINDS, CurbEvent, Device
-from sensors.watch import device_watch
+from sensors.watch import unwatched_history
 
 MELBOURNE = PROJECT_ROOT / "fixtures" / "data" / "melbourne"
 # Simulated demand. The demo's roads (73 to 132 bays) never fill under the simulator (a
@@ -46,64 +43,6 @@ def _sim_road(r: int) -> tuple[int, float]:
 
 SIM_FIRST_DAY = datetime(2026, 3, 2)  # a Monday
 _SKEW = timedelta(minutes=2)
-
-
-def fit_district(
-    db: Session, district: District, now: datetime, stale: timedelta = timedelta(minutes=15)
-) -> FitResult:
-    """The `forecast` job for one district: its last `HISTORY`, unwatched time left out."""
-    zone = ZoneInfo(district.time_zone)
-    unwatched = unwatched_history(db, district.id, now - HISTORY, now, stale)
-    return fit_forecasts(db, district.id, zone, district_holidays(db, district), now, unwatched)
-
-
-# A silence the health sweep logged: how far back before its comms_lost to look for the
-# device's last report (a sweep runs every few minutes; this bounds the scan).
-SILENCE_LOOKBACK = timedelta(hours=2)
-
-
-def unwatched_history(
-    db: Session, district_id: int, since: datetime, until: datetime, stale: timedelta
-) -> dict[int, list[Gap]]:
-    """Per bay, when no online sensing device watched it in [since, until): the outages the
-    device log records (comms_lost to comms_restored, `sensors.watch`), each begun as early
-    as the device went stale (its last report before the comms_lost, plus `stale`), as the
-    live vacancy would have shown its bays unknown from then on."""
-    feeds, stakes, outages = device_watch(db, district_id, since, until)
-    for device, gap in _silences(db, district_id, since, until, stale):
-        outages[device] = merge_gaps([*outages.get(device, []), gap])
-    return unwatched_bays(load_bays(db, district_id), (since, until), feeds, stakes, outages)
-
-
-def _silences(
-    db: Session, district_id: int, since: datetime, until: datetime, stale: timedelta
-) -> list[tuple[int, Gap]]:
-    """(device, gap) from a sensing device's going stale to the comms_lost logged for it."""
-    lost = db.execute(
-        select(CurbEvent.device_id, CurbEvent.event_time)
-        .join(Device, Device.id == CurbEvent.device_id)
-        .where(
-            CurbEvent.district_id == district_id,
-            CurbEvent.event_type == "comms_lost",
-            CurbEvent.event_time >= since,
-            CurbEvent.event_time < until,
-            Device.kind.in_(SENSING_KINDS),
-        )
-    ).all()
-    out = []
-    for device, at in lost:
-        heard = db.scalar(
-            select(func.max(CurbEvent.event_time)).where(
-                CurbEvent.district_id == district_id,
-                CurbEvent.device_id == device,
-                CurbEvent.event_time >= at - SILENCE_LOOKBACK,
-                CurbEvent.event_time < at,
-            )
-        )
-        stale_from = max((heard or at - SILENCE_LOOKBACK) + stale, since)
-        if stale_from < at:
-            out.append((device, (stale_from, at)))
-    return out
 
 
 @click.command("forecast-calibration")
@@ -142,7 +81,7 @@ def _calibrate(
     zone = ZoneInfo(district.time_zone)
     unwatched = unwatched_history(db, district.id, since, until, timedelta(minutes=15))
     history = load_history(db, district.id, since, until, unwatched)
-    return calibrate(history, zone, district_holidays(db, district), split)
+    return calibrate(history, zone, district_holidays(db, district.id), split)
 
 
 Split = Callable[[datetime], bool]

@@ -1,4 +1,4 @@
-"""Scheduled jobs: each a plain domain function, run in its own unit of work.
+"""Scheduled jobs: each a plain domain function or service, run in its own unit of work.
 
 `flask --app api run-job NAME` runs one once; the scheduler process runs them on a timer."""
 
@@ -9,12 +9,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import Flask
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from api.database import begin_write, new_session
-from billing.gateway import GatewayError, GatewayUnavailable
-from billing.models import Payment, Refund
+from api.database import new_session
 from billing.notifications import (
     collect_events,
     due_deliveries,
@@ -24,10 +22,9 @@ from billing.notifications import (
     record_push,
     send_push,
 )
-from billing.overpayment_refunds import overpayment_refunds_to_send, plan_overpayment_refunds
-from billing.payments import mark_arrears, plan_auto_charges, send_refund
-from billing.pending_payments import stale_pending, time_out
+from billing.payments import mark_arrears
 from billing.provider_records import fetch_charges, store_charges
+from billing.services import charge_saved_cards, settle_payments
 from billing.tariffs import price_ended_stays
 from enforcement.street_reports import STREET_REPORT_LOOKBACK, sweep_stake_street_reports
 from enforcement.sweeps import sweep_obstructions, sweep_overstays, sweep_restrictions, sweep_unregistered
@@ -36,7 +33,9 @@ from enforcement.violations import SweepResult
 from parking.inventory import get_district
 from parking.models import District
 from parking.retention import erase_old_plates
+from parking.unit_of_work import end_reads, writing
 from sensors.health import sweep_silent_devices
+from sensors.services import fit_district_forecast
 
 
 @dataclass(frozen=True)
@@ -45,6 +44,9 @@ class Job:
     every: timedelta
     help: str
     run: Callable[[Session, datetime, int | None, Flask], str]
+    # A job that asks a provider or a callback commits its own units of work (no write lock
+    # is held while they answer); every other job runs in one.
+    own_units: bool = False
 
 
 def _device_health(db: Session, now: datetime, district_id: int | None, app: Flask) -> str:
@@ -109,25 +111,16 @@ def _arrears(db: Session, now: datetime, district_id: int | None, app: Flask) ->
 
 
 def _charge_stays(db: Session, now: datetime, district_id: int | None, app: Flask) -> str:
-    """Price, then charge saved cards: each charge is written pending and committed before
-    the provider is asked, and its answer committed after (a retry reuses the same key)."""
-    from api.payments_gateway import charge_pending, get_gateway
+    """Price, then charge saved cards (billing/services.py: each charge committed pending
+    before the provider is asked, its answer committed after)."""
+    from api.payments_gateway import get_gateway
 
-    outcomes: dict[str, int] = {}
-    for district in _districts(db, district_id):
-        price_ended_stays(db, district, now)
-        pending = plan_auto_charges(db, district, now)
-        db.commit()
-        with app.app_context():
-            gateway = get_gateway()
-        for payment_id in pending:
-            try:
-                payment = charge_pending(db, gateway, payment_id, now)
-            except GatewayUnavailable as error:
-                db.rollback()
-                return f"payment provider unavailable, will retry: {error}"
-            outcomes[payment.status] = outcomes.get(payment.status, 0) + 1
-    return "charges: " + (", ".join(f"{n} {s}" for s, n in sorted(outcomes.items())) or "none due")
+    with app.app_context():
+        gateway = get_gateway()
+    run = charge_saved_cards(db, gateway, _district_ids(db, district_id), now)
+    if run.unavailable is not None:
+        return f"payment provider unavailable, will retry: {run.unavailable}"
+    return "charges: " + (", ".join(f"{n} {s}" for s, n in sorted(run.outcomes.items())) or "none due")
 
 
 def _sync_provider(db: Session, now: datetime, district_id: int | None, app: Flask) -> str:
@@ -135,61 +128,35 @@ def _sync_provider(db: Session, now: datetime, district_id: int | None, app: Fla
     (the provider may be slow), then stored in one write. Provider-wide, not per district."""
     from api.payments_gateway import get_gateway
 
-    db.rollback()
+    end_reads(db)
     with app.app_context():
         gateway = get_gateway()
     fetched = fetch_charges(gateway, now, timedelta(days=app.config["PROVIDER_SYNC_DAYS"]))
-    run = store_charges(begin_write(db), fetched, now)
+    with writing(db):
+        run = store_charges(db, fetched, now)
     if run.error:
         return f"payment provider unavailable, will retry: {run.error}"
     return f"{run.charges} provider charges copied"
 
 
 def _settle_payments(db: Session, now: datetime, district_id: int | None, app: Flask) -> str:
-    """Card payments no longer in flight are sent again with their own key, or failed after
-    PENDING_TIMEOUT; then card overpayments are refunded. Every provider call is made with no
-    write lock held, its outcome committed at once (docs/BILLING.md, Pending and overpaid)."""
-    from api.payments_gateway import charge_pending, get_gateway
+    """Resend or time out the card payments no longer in flight, then refund card
+    overpayments (billing/services.py; docs/BILLING.md, Pending and overpaid)."""
+    from api.payments_gateway import get_gateway
 
     with app.app_context():
         gateway = get_gateway()
-    outcomes: dict[str, int] = {}
-
-    def count(what: str) -> None:
-        outcomes[what] = outcomes.get(what, 0) + 1
-
-    for district in _districts(db, district_id):
-        for payment_id in stale_pending(db, district.id, now):
-            if time_out(begin_write(db), db.get_one(Payment, payment_id), now):
-                db.commit()
-                count("timed out")
-                continue
-            db.commit()
-            try:
-                count("sent again: " + charge_pending(db, gateway, payment_id, now).status)
-            except GatewayUnavailable:
-                db.rollback()
-                count("still unanswered")
-        plan_overpayment_refunds(begin_write(db), district.id, now)
-        db.commit()
-        for refund_id in overpayment_refunds_to_send(db, district.id):
-            try:
-                refund = send_refund(begin_write(db), gateway, db.get_one(Refund, refund_id), now)
-            except GatewayError:
-                db.rollback()
-                count("overpayment refunds unsent")
-                continue
-            db.commit()
-            count(f"overpayment refunds {refund.status}")
-    return "payments: " + (", ".join(f"{n} {s}" for s, n in sorted(outcomes.items())) or "nothing to settle")
+    run = settle_payments(db, gateway, _district_ids(db, district_id), now)
+    return "payments: " + (
+        ", ".join(f"{n} {s}" for s, n in sorted(run.outcomes.items())) or "nothing to settle"
+    )
 
 
 def _forecast(db: Session, now: datetime, district_id: int | None, app: Flask) -> str:
-    from api.cli_forecast import fit_district
-
     stale = timedelta(minutes=app.config["VACANCY_STALE_MINUTES"])
     return "; ".join(
-        f"{d.slug} {fit_district(db, d, now, stale).summary()}" for d in _districts(db, district_id)
+        f"{slug} {fit_district_forecast(db, d, now, stale).summary()}"
+        for d, slug in db.execute(_district_slugs(district_id)).all()
     )
 
 
@@ -202,25 +169,25 @@ def _notify(db: Session, now: datetime, district_id: int | None, app: Flask) -> 
     """Turn new billing events into notifications, then push those due to the drivers'
     callbacks: each push sent outside any write lock, its outcome committed at once."""
     cfg = app.config
-    written = collect_events(db, now, timedelta(days=cfg["NOTIFY_LOOKBACK_DAYS"]))
-    db.commit()
+    with writing(db):
+        written = collect_events(db, now, timedelta(days=cfg["NOTIFY_LOOKBACK_DAYS"]))
     send = http_sender(timedelta(seconds=cfg["NOTIFY_TIMEOUT_SECONDS"]), cfg["NOTIFY_ALLOW_PRIVATE_URLS"])
     outcomes: dict[str, int] = {}
     for notification_id in due_deliveries(db, now, cfg["NOTIFY_BATCH"]):
-        push = push_for(db, notification_id, now)
-        db.commit()
+        with writing(db):
+            push = push_for(db, notification_id, now)
         if push is None:
             continue
         error = send_push(push, send)
-        outcome = record_push(
-            begin_write(db),
-            notification_id,
-            error,
-            now,
-            cfg["NOTIFY_MAX_ATTEMPTS"],
-            timedelta(seconds=cfg["NOTIFY_BACKOFF_SECONDS"]),
-        )
-        db.commit()
+        with writing(db):
+            outcome = record_push(
+                db,
+                notification_id,
+                error,
+                now,
+                cfg["NOTIFY_MAX_ATTEMPTS"],
+                timedelta(seconds=cfg["NOTIFY_BACKOFF_SECONDS"]),
+            )
         outcomes[outcome] = outcomes.get(outcome, 0) + 1
     pushed = ", ".join(f"{n} {o}" for o, n in sorted(outcomes.items())) or "none due"
     return f"{written} new notifications; pushes: {pushed}"
@@ -230,6 +197,19 @@ def _plate_retention(db: Session, now: datetime, district_id: int | None, app: F
     days = int(app.config["PLATE_RETENTION_DAYS"])
     erased = (f"{d.slug} {erase_old_plates(db, d, now, days).summary()}" for d in _districts(db, district_id))
     return "; ".join(erased) or "no districts"
+
+
+def _district_slugs(district_id: int | None) -> Select[tuple[int, str]]:
+    query = select(District.id, District.slug).order_by(District.id)
+    return query if district_id is None else query.where(District.id == district_id)
+
+
+def _district_ids(db: Session, district_id: int | None) -> list[int]:
+    return (
+        [district_id]
+        if district_id is not None
+        else list(db.scalars(select(District.id).order_by(District.id)))
+    )
 
 
 def _districts(db: Session, district_id: int | None) -> list[District]:
@@ -302,6 +282,7 @@ JOBS = {
             timedelta(minutes=1),
             "price ended stays, then charge the saved cards of drivers whose plates they are",
             _charge_stays,
+            own_units=True,
         ),
         Job(
             "sync-provider",
@@ -309,6 +290,7 @@ JOBS = {
             "copy the payment provider's charges of the last PROVIDER_SYNC_DAYS (status, amount, "
             "refunded) for reconciliation, which never calls the provider itself",
             _sync_provider,
+            own_units=True,
         ),
         Job(
             "settle-payments",
@@ -316,6 +298,7 @@ JOBS = {
             "send again card payments the provider has not answered (same key), fail them after "
             "30 minutes, and refund card overpayments through the provider",
             _settle_payments,
+            own_units=True,
         ),
         Job(
             "mark-arrears",
@@ -328,6 +311,7 @@ JOBS = {
             timedelta(hours=6),
             "refit each road's chance of a free bay by day class and 15-minute slot (last 28 days)",
             _forecast,
+            own_units=True,
         ),
         Job(
             "reminders",
@@ -341,6 +325,7 @@ JOBS = {
             "notify drivers of stays charged, failed charges and arrears; push notifications "
             "to their callbacks, signed, retried with backoff",
             _notify,
+            own_units=True,
         ),
         Job(
             "plate-retention",
@@ -356,11 +341,13 @@ JOBS = {
 def run_job(app: Flask, name: str, district: str | None = None) -> str:
     """Run one job once, committed as one unit of work; returns its one-line summary."""
     job = JOBS[name]
-    db = begin_write(new_session(app))
+    db = new_session(app)
+    now = app.extensions["parking.clock"].now()
     try:
         district_id = get_district(db, district).id if district else None
-        summary = job.run(db, app.extensions["parking.clock"].now(), district_id, app)
-        db.commit()
-        return summary
+        if job.own_units:
+            return job.run(db, now, district_id, app)
+        with writing(db):
+            return job.run(db, now, district_id, app)
     finally:
         db.close()

@@ -20,6 +20,7 @@ from flask import Flask
 from api.database import new_session
 from api.jobs import JOBS, run_job
 from parking.lease import hold_lease, release_lease
+from parking.unit_of_work import writing
 
 log = logging.getLogger(__name__)
 LEASE = "scheduler"
@@ -59,8 +60,8 @@ class Scheduler:
         if self.leader:
             db = new_session(self.app)
             try:
-                release_lease(db, LEASE, self.holder)
-                db.commit()
+                with writing(db):
+                    release_lease(db, LEASE, self.holder)
             finally:
                 db.close()
             self.leader = False
@@ -68,8 +69,10 @@ class Scheduler:
     def renew(self) -> None:
         db = new_session(self.app)
         try:
-            leader = hold_lease(db, LEASE, self.holder, self.app.extensions["parking.clock"].now(), self.ttl)
-            db.commit()
+            with writing(db):
+                leader = hold_lease(
+                    db, LEASE, self.holder, self.app.extensions["parking.clock"].now(), self.ttl
+                )
         except Exception:
             log.exception("could not renew the scheduler lease")
             leader = False

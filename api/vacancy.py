@@ -10,7 +10,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -41,6 +41,7 @@ from api.vacancy_cache import (
     tariff_versions,
 )
 from api.vacancy_cache import district as cached_district
+from billing.holidays import district_holidays
 from billing.models import TariffVersion
 from billing.tariff import BandPeriod, Tariff
 from billing.tariffs import compiled
@@ -161,7 +162,7 @@ def forecast(district: str) -> Response:
     now = clock_now()
     arrival = args.get("at") or now + timedelta(minutes=args.get("in_minutes", 0))
     zone = ZoneInfo(place.time_zone)
-    answer = forecast_at(db, found.id, arrival, zone, district_holidays(db, place))
+    answer = forecast_at(db, found.id, arrival, zone, district_holidays(db, place.id))
     if answer is None:
         raise ApiError(
             404, "no_forecast", "no forecast is fitted for this road yet (job `forecast`)", ["road"]
@@ -250,18 +251,6 @@ def _shown(bay: BayReport, stale_before: datetime | None) -> str:
     if stale_before is not None and reported < stale_before:
         return UNKNOWN
     return FREE if bay.state == VACANT else TAKEN
-
-
-def district_holidays(db: Session, place: District) -> frozenset[date]:
-    """The public holidays listed by any of the district's tariffs."""
-    days: set[date] = set()
-    for document in db.scalars(select(TariffVersion.document).where(TariffVersion.district_id == place.id)):
-        for text in document.get("holidays") or []:
-            try:
-                days.add(date.fromisoformat(text))
-            except (TypeError, ValueError):
-                continue
-    return frozenset(days)
 
 
 def _road_summary(road: Any, shown: RoadShown, tariffs: _TariffsNow, now: datetime) -> dict[str, Any]:

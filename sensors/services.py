@@ -1,9 +1,11 @@
-"""Use cases of the curb devices: a pushed batch of events, taken in whole.
+"""Use cases of what the curb devices report: a pushed batch of events, taken in whole, and
+the free-bay forecast fitted on the history they sensed.
 
 A service function takes the session and primitives, runs its own unit of work
 (parking/unit_of_work.py) and returns a value; the view, the demo command and the tests call
 it instead of assembling the intake and the POS payments themselves. It is the one place in
-`sensors/` that reaches into `billing/`: the intake rules themselves know nothing of money.
+`sensors/` that reaches into `billing/` (POS payments, the tariffs' holidays): the intake rules
+themselves know nothing of money.
 """
 
 from __future__ import annotations
@@ -11,15 +13,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
+from billing.holidays import district_holidays
 from billing.payments import record_pos_payment
+from parking.forecast import HISTORY
+from parking.forecast_history import FitResult, fit_forecasts
 from parking.models import District
 from parking.unit_of_work import end_reads, writing
 from sensors.cds import ParsedEvent
 from sensors.intake import IntakeResult, check_items, ingest_batch, ingest_checked
 from sensors.models import HANDHELD_POS, Device
+from sensors.watch import unwatched_history
 
 
 def take_pushed_batch(
@@ -84,6 +91,19 @@ def log_pushed_batch(
     result = ingest_batch(db, device, items, now, max_skew)
     book_pos_payments(db, district, device, result.logged, now)
     return result
+
+
+def fit_district_forecast(
+    db: Session, district_id: int, now: datetime, stale: timedelta = timedelta(minutes=15)
+) -> FitResult:
+    """Refit a district's free-bay forecast on its last `HISTORY`, leaving out the time no
+    online device watched a bay (a device `stale` minutes silent showed its bays unknown),
+    with the tariffs' holidays as Sundays; committed as one unit of work."""
+    with writing(db):
+        district = db.get_one(District, district_id)
+        unwatched = unwatched_history(db, district_id, now - HISTORY, now, stale)
+        holidays = district_holidays(db, district_id)
+        return fit_forecasts(db, district_id, ZoneInfo(district.time_zone), holidays, now, unwatched)
 
 
 def book_pos_payments(

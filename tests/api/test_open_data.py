@@ -16,13 +16,13 @@ from flask.testing import FlaskClient
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from api.cli_forecast import fit_district
 from fixtures.builders import SmallDistrict, build_small_district
 from fixtures.tariffs import publish_demo_tariffs
 from parking.clock import FixedClock
 from parking.metrics import OFFLINE
 from parking.models import Stay
 from parking.open_data import BlurRule, blur, round_percent
+from sensors.services import fit_district_forecast
 from tests.support.http import get_ok
 from tests.support.stays import add_stay
 
@@ -110,8 +110,8 @@ def test_no_public_answer_carries_a_plate_its_key_or_a_stay(
     """Every public route (vacancy, curbs, forecast, open data, tariffs, quotes, pages) on a
     district with plated stays: no plate, no plate key, no stay or event id in any body."""
     road, bay = town.small.roads[0].uuid, town.small.bays[0].uuid
-    fit_district(db, town.small.district, clock.now())
     db.commit()
+    fit_district_forecast(db, town.small.district.id, clock.now())
     urls = [
         "/api/v1/testville/vacancy?lat=26.6795&lng=106.6301&radius=800",
         f"/api/v1/testville/roads/{road}/bays",
