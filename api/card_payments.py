@@ -25,17 +25,16 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, current_app, jsonify, url_for
 from marshmallow import Schema, fields
-from sqlalchemy import select
 
 from api.cds import clock_now
-from api.database import begin_write, get_db, get_write_db
-from api.errors import ApiError
+from api.database import get_db, get_write_db
 from api.openapi import documented
 from api.payments_gateway import get_gateway
 from api.schemas_billing import PaymentOut
 from api.staff_auth import client_ip, too_many
-from billing.models import PENDING, REQUIRES_ACTION, SUCCEEDED, Payment
-from billing.payments import record_charge, require_succeeded
+from billing.models import REQUIRES_ACTION, SUCCEEDED, Payment
+from billing.payments import require_succeeded
+from billing.services import confirm_card_payment
 from parking.inventory import get_district
 from parking.models import District
 from parking.signin import TooManyAttemptsError, record_card_setup
@@ -131,19 +130,8 @@ def create_card_setup(district: str) -> Response | tuple[Response, int]:
 def confirm_payment(district: str, payment_id: str) -> Response:
     """The payment's id is known only to whoever started it (like its receipt link). The
     provider's word is asked outside any write lock, then recorded."""
-    db = get_db()
-    place = get_district(db, district)
-    payment = db.scalar(select(Payment).where(Payment.district_id == place.id, Payment.uuid == payment_id))
-    if payment is None:
-        raise ApiError(404, "unknown_payment", f"no payment {payment_id}")
-    if payment.status in (REQUIRES_ACTION, PENDING) and payment.payment_intent_id:
-        intent_id, uuid = payment.payment_intent_id, payment.id
-        db.rollback()
-        result = get_gateway().retrieve_payment_intent(intent_id)
-        payment = begin_write(db).get_one(Payment, uuid)
-        if result.status != "requires_action" and result.amount == payment.amount:
-            record_charge(db, payment, result, clock_now())
-        db.commit()
+    place = get_district(get_db(), district)
+    payment = confirm_card_payment(get_db(), get_gateway(), place.id, payment_id, clock_now())
     require_succeeded(payment)
     return jsonify(payment_out(payment))
 

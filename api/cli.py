@@ -23,6 +23,7 @@ from parking.errors import DomainError
 from parking.inventory import ensure_district, get_district, import_bays
 from parking.models import District
 from parking.stay_search import StayFilter, iter_stays
+from parking.unit_of_work import writing
 
 
 def init_app(app: Flask) -> None:
@@ -66,10 +67,11 @@ def _now() -> datetime:
 
 @contextmanager
 def _unit_of_work() -> Iterator[Session]:
+    """A command's own session, writing through the one unit of work (parking/unit_of_work.py)."""
     db = new_session()
     try:
-        yield db
-        db.commit()
+        with writing(db):
+            yield db
     finally:
         db.close()
 

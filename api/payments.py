@@ -21,16 +21,13 @@ from api.schemas_billing import (
     RefundOut,
 )
 from api.schemas_citations import OwedCitationOut, PlateOwesOut, PlatePayIn
-from billing.models import SUCCEEDED, Payment, Refund
+from billing.models import SUCCEEDED, Payment
 from billing.payments import (
     new_key,
-    plan_plate_payment,
-    plan_refund,
     plate_ledger,
     require_succeeded,
-    send_refund,
 )
-from billing.services import charge_pending
+from billing.services import charge_pending, give_refund, pay_by_plate
 from billing.webhooks import handle_event
 from enforcement.citation_payments import plan_citation_payment, settle_citation_payments, standing_citations
 from parking.inventory import get_district
@@ -112,10 +109,11 @@ def pay_plate(district: str, plate: str) -> tuple[Response, int]:
         settle_citation_payments(begin_write(db), place)
         db.commit()
         return jsonify(_payment_out(payment)), 201 if created else 200
-    payment, created = plan_plate_payment(
+    payment, created = pay_by_plate(
         db,
-        place,
-        normalise_plate(plate),
+        get_gateway(),
+        place.id,
+        normal,
         body["amount"],
         body["payment_method"],
         key,
@@ -123,8 +121,6 @@ def pay_plate(district: str, plate: str) -> tuple[Response, int]:
         stay_uuids=body.get("stays"),
         currency=body.get("currency"),
     )
-    db.commit()  # the pending payment exists before the provider is asked
-    payment = charge_pending(db, get_gateway(), payment.id, clock_now())
     authenticate = action_needed(payment)  # 3-D Secure: the browser finishes it (api/card_payments.py)
     if authenticate is not None:
         return authenticate
@@ -165,20 +161,13 @@ def get_payment(district: str, payment_id: str) -> Response:
 def refund_payment(district: str, payment_id: str) -> tuple[Response, int]:
     """Never beyond what is still refundable; a card refund goes to the provider, a cash or
     QR refund is recorded as given back at the curb."""
-    db = get_write_db()
+    db = get_db()
     place = get_district(db, district)
     staff = require_staff(db, place)
     body = RefundIn().load(json_body())
-    payment = db.scalar(select(Payment.id).where(Payment.district_id == place.id, Payment.uuid == payment_id))
-    if payment is None:
-        raise ApiError(404, "unknown_payment", f"no payment {payment_id}")
-    _, refund = plan_refund(db, payment_id, body["amount"], body["reason"], staff.name, clock_now())
-    db.commit()
-    if refund.status == "pending":
-        db = get_write_db()
-        refund = db.get_one(Refund, refund.id)
-        send_refund(db, get_gateway(), refund, clock_now())
-        db.commit()
+    refund = give_refund(
+        db, get_gateway(), place.id, payment_id, body["amount"], body["reason"], staff.name, clock_now()
+    )
     out = {**{c: getattr(refund, c) for c in ("uuid", "amount", "reason", "staff", "status", "created_at")}}
     out["payment"] = payment_id
     return jsonify(RefundOut().dump(out)), 201

@@ -1,5 +1,5 @@
-"""Use cases of billing that talk to the payment provider: charge what is pending, charge the
-saved cards of ended stays, settle payments left in flight.
+"""Use cases of billing that talk to the payment provider: pay a plate's stays by card, charge
+what is pending, charge the saved cards of ended stays, settle payments left in flight, refund.
 
 Each runs its own units of work (parking/unit_of_work.py): a payment is written pending and
 committed before the provider is asked, the provider is asked with no write lock held, and
@@ -14,13 +14,23 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from billing.gateway import GatewayError, GatewayUnavailable, PaymentGateway
-from billing.models import PENDING, Payment, Refund
+from billing.models import PENDING, REQUIRES_ACTION, Payment, Refund
 from billing.overpayment_refunds import overpayment_refunds_to_send, plan_overpayment_refunds
-from billing.payments import plan_auto_charges, record_charge, send_payment, send_refund
+from billing.payments import (
+    UnknownPaymentError,
+    plan_auto_charges,
+    plan_plate_payment,
+    plan_refund,
+    record_charge,
+    send_payment,
+    send_refund,
+)
 from billing.pending_payments import record_send_failure, stale_pending, time_out, unreachable
 from billing.tariffs import price_ended_stays
 from parking.models import District
@@ -57,6 +67,82 @@ def charge_pending(db: Session, gateway: PaymentGateway, payment_id: int, now: d
     with writing(db):
         payment = db.get_one(Payment, payment_id)
         if payment.status == PENDING:
+            record_charge(db, payment, result, now)
+    return payment
+
+
+def pay_by_plate(
+    db: Session,
+    gateway: PaymentGateway,
+    district_id: int,
+    plate: str,
+    amount: Any,
+    payment_method: str,
+    key: str,
+    now: datetime,
+    stay_uuids: Sequence[str] | None = None,
+    currency: str | None = None,
+) -> tuple[Payment, bool]:
+    """Pay `amount` towards a plate's unpaid stays (or the ones named) by card: the pending
+    payment is committed first, then charged (`charge_pending`). Returns (payment, created);
+    a repeated `key` answers the first payment. The caller checks the outcome (3-D Secure,
+    a decline): the payment is returned whatever the provider said."""
+    with writing(db):
+        district = db.get_one(District, district_id)
+        payment, created = plan_plate_payment(
+            db, district, plate, amount, payment_method, key, now, stay_uuids=stay_uuids, currency=currency
+        )
+        payment_id = payment.id
+    return charge_pending(db, gateway, payment_id, now), created
+
+
+def give_refund(
+    db: Session,
+    gateway: PaymentGateway,
+    district_id: int,
+    payment_uuid: str,
+    amount: Any,
+    reason: str,
+    staff: str,
+    now: datetime,
+) -> Refund:
+    """Refund a district's payment, in full or in part, never beyond what is refundable: the
+    refund is committed pending, then a card refund is sent to the provider and its answer
+    recorded; cash and QR are given back at the curb, recorded at once."""
+    with writing(db):
+        found = db.scalar(
+            select(Payment.id).where(Payment.district_id == district_id, Payment.uuid == payment_uuid)
+        )
+        if found is None:
+            raise UnknownPaymentError(f"no payment {payment_uuid}")
+        _, refund = plan_refund(db, payment_uuid, amount, reason, staff, now)
+        refund_id = refund.id
+    with writing(db):
+        refund = db.get_one(Refund, refund_id)
+        if refund.status == PENDING:
+            send_refund(db, gateway, refund, now)
+    return refund
+
+
+def confirm_card_payment(
+    db: Session, gateway: PaymentGateway, district_id: int, payment_uuid: str, now: datetime
+) -> Payment:
+    """After the browser authenticated a card (3-D Secure): ask the provider, with no
+    transaction held, how the payment ended, and record it unless it still waits or the
+    amounts disagree. Returns the payment; the caller tells a refusal from a success."""
+    payment = db.scalar(
+        select(Payment).where(Payment.district_id == district_id, Payment.uuid == payment_uuid)
+    )
+    if payment is None:
+        raise UnknownPaymentError(f"no payment {payment_uuid}")
+    if payment.status not in (REQUIRES_ACTION, PENDING) or not payment.payment_intent_id:
+        return payment
+    intent_id, payment_id = payment.payment_intent_id, payment.id
+    end_reads(db)
+    result = gateway.retrieve_payment_intent(intent_id)
+    with writing(db):
+        payment = db.get_one(Payment, payment_id)
+        if result.status != "requires_action" and result.amount == payment.amount:
             record_charge(db, payment, result, now)
     return payment
 

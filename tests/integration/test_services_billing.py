@@ -9,11 +9,12 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from billing.accounts import link_plate, save_card, sign_up
+from billing.accounts import save_card, sign_up
 from billing.gateway import GatewayUnavailable
-from billing.models import DUE, PAID, PENDING, Payment, StayFee
-from billing.payments import plan_auto_charges
-from billing.services import charge_pending, charge_saved_cards
+from billing.models import DUE, PAID, PENDING, Payment, Refund, StayFee
+from billing.payments import UnknownPaymentError, plan_auto_charges
+from billing.plate_links import link_plate
+from billing.services import charge_pending, charge_saved_cards, give_refund, pay_by_plate
 from billing.tariffs import price_ended_stays, publish_tariff
 from fixtures.builders import SmallDistrict, build_small_district, cds_event
 from parking.clock import FixedClock
@@ -45,7 +46,7 @@ def town(db: Session, clock: FixedClock) -> SmallDistrict:
 
 def driver_with_card(db: Session, gateway: FakeGateway, clock: FixedClock, card: str = "pm_ok") -> None:
     account = sign_up(db, "driver@example.org", "correct horse battery", None, clock.now())
-    link_plate(db, account, PLATE, clock.now())
+    link_plate(db, account, PLATE, clock.now() - timedelta(days=1))  # before the stays began
     save_card(db, gateway, account, "pm_ok")
     account.payment_method_id = card  # the card the next charge meets
 
@@ -124,3 +125,43 @@ def test_an_unreachable_provider_stops_the_run_and_the_fee_stays_due(
 
     assert run.unavailable is not None and "timeout" in run.unavailable
     assert db.get_one(StayFee, stay.id).status == DUE
+
+
+def test_paying_by_plate_charges_once_and_a_repeated_key_answers_the_first_payment(
+    db: Session, clock: FixedClock, town: SmallDistrict
+) -> None:
+    gateway = FakeGateway()
+    stay = parked_70_minutes(db, town, clock)
+    price_ended_stays(db, town.district, clock.now())
+    db.commit()
+    district_id = town.district.id
+
+    first, created = pay_by_plate(db, gateway, district_id, PLATE, 900, "pm_ok", "plate:1:k1", clock.now())
+    again, created_again = pay_by_plate(
+        db, gateway, district_id, PLATE, 900, "pm_ok", "plate:1:k1", clock.now()
+    )
+
+    assert (created, created_again) == (True, False)
+    assert first.uuid == again.uuid and again.status == "succeeded"
+    assert gateway.captured_amount == 900
+    assert db.get_one(StayFee, stay.id).status == PAID
+
+
+def test_a_refund_asked_in_another_district_finds_no_payment_and_writes_nothing(
+    db: Session, clock: FixedClock, town: SmallDistrict
+) -> None:
+    gateway = FakeGateway()
+    parked_70_minutes(db, town, clock)
+    price_ended_stays(db, town.district, clock.now())
+    db.commit()
+    payment, _ = pay_by_plate(db, gateway, town.district.id, PLATE, 900, "pm_ok", "plate:1:k2", clock.now())
+
+    with pytest.raises(UnknownPaymentError):
+        give_refund(db, gateway, town.district.id + 1, payment.uuid, 900, "wrong place", "ops", clock.now())
+
+    assert db.scalars(select(Refund)).all() == []
+    refund = give_refund(
+        db, gateway, town.district.id, payment.uuid, 300, "bay was closed", "ops", clock.now()
+    )
+    assert (refund.amount, refund.status) == (300, "succeeded")
+    assert gateway.captured_amount == 600

@@ -50,7 +50,7 @@ def test_a_pos_batch_is_logged_and_its_cash_booked_once_however_often_it_is_push
     device_id, device_uuid = pos.device.id, pos.device.uuid
 
     results = [
-        take_pushed_batch(db, town.district, device_id, device_uuid, [start, end], clock.now(), SKEW)
+        take_pushed_batch(db, town.district, device_id, device_uuid, [start, end], clock.now(), SKEW, None)
         for _ in range(2)
     ]
 
@@ -70,7 +70,14 @@ def test_a_refused_item_is_reported_and_the_rest_of_the_batch_is_kept(
     bad = {"event_type": "park_start"}
 
     result = take_pushed_batch(
-        db, town.district, stake.device.id, stake.device.uuid, [bad, good], clock.now(), SKEW
+        db,
+        town.district,
+        stake.device.id,
+        stake.device.uuid,
+        [bad, good],
+        clock.now(),
+        SKEW,
+        timedelta(hours=72),
     )
 
     assert (result.total, result.success, [f.index for f in result.failures]) == (2, 1, [0])
