@@ -8,7 +8,7 @@ from flask import Blueprint, Response, jsonify, request
 from sqlalchemy import select
 
 from api.cds import clock_now, require_staff
-from api.database import get_db, get_write_db
+from api.database import get_db
 from api.errors import ApiError, json_body
 from api.openapi import documented
 from api.schemas_billing import QuoteOut, QuoteQuery, TariffIn, TariffList, TariffOut
@@ -16,6 +16,7 @@ from billing.models import TariffVersion
 from billing.tariffs import TariffBook, publish_tariff
 from parking.inventory import get_district
 from parking.models import Road
+from parking.unit_of_work import writing
 
 bp = Blueprint("billing", __name__, url_prefix="/api/v1/<district>")
 
@@ -45,12 +46,13 @@ def create_tariff(district: str) -> tuple[Response, int]:
     """A new version of tariff `code`, in force from `effective_from` (not in the past, and
     after the current version's start). The document is checked whole: gaps and overlaps
     between bands, and rates CDS cannot express, are refused with every problem listed."""
-    db = get_write_db()
-    place = get_district(db, district)
-    require_staff(db, place)
-    body = TariffIn().load(json_body())
-    version = publish_tariff(db, place, body["code"], body["document"], body["effective_from"], clock_now())
-    db.commit()
+    with writing(get_db()) as db:
+        place = get_district(db, district)
+        require_staff(db, place)
+        body = TariffIn().load(json_body())
+        version = publish_tariff(
+            db, place, body["code"], body["document"], body["effective_from"], clock_now()
+        )
     return jsonify(TariffOut().dump(version)), 201
 
 

@@ -57,30 +57,30 @@ def demo_cards() -> None:
     from billing.accounts import save_card
     from billing.gateway import GatewayError
     from billing.models import DriverAccount
+    from parking.unit_of_work import writing
 
     db = new_session(current_app)
     new = replaced = 0
     try:
-        accounts = db.scalars(
-            select(DriverAccount)
-            .where(DriverAccount.email.like("%@demo.baiyun.example"))
-            .order_by(DriverAccount.id)
-        ).all()
-        gateway = get_gateway()
-        for account in accounts:
-            if account.payment_method_id is None or account.customer_id is None:
-                new += 1
-            elif account.card_unusable_at is None and gateway.has_payment_method(
-                account.customer_id, account.payment_method_id
-            ):
-                continue
-            else:  # the provider forgot the customer with the card: both are made again
-                account.customer_id = account.payment_method_id = None
-                replaced += 1
-            save_card(db, gateway, account, "pm_card_visa")
-        db.commit()
+        with writing(db):
+            accounts = db.scalars(
+                select(DriverAccount)
+                .where(DriverAccount.email.like("%@demo.baiyun.example"))
+                .order_by(DriverAccount.id)
+            ).all()
+            gateway = get_gateway()
+            for account in accounts:
+                if account.payment_method_id is None or account.customer_id is None:
+                    new += 1
+                elif account.card_unusable_at is None and gateway.has_payment_method(
+                    account.customer_id, account.payment_method_id
+                ):
+                    continue
+                else:  # the provider forgot the customer with the card: both are made again
+                    account.customer_id = account.payment_method_id = None
+                    replaced += 1
+                save_card(db, gateway, account, "pm_card_visa")
     except GatewayError as error:
-        db.rollback()
         raise click.ClickException(f"the payment provider did not answer: {error}") from None
     finally:
         db.close()

@@ -9,12 +9,13 @@ from flask import Blueprint, Response, current_app, jsonify
 from marshmallow import Schema, fields, validate
 
 from api.cds import clock_now, require_device
-from api.database import get_db, get_write_db
+from api.database import get_db
 from api.errors import ApiError, json_body
 from api.openapi import documented
 from api.schemas import AwareDateTime
 from enforcement.patrol import PatrolRules, PlateRead, check_reads
 from parking.inventory import get_district
+from parking.unit_of_work import writing
 
 bp = Blueprint("patrol", __name__, url_prefix="/api/v1/<district>/patrol")
 
@@ -79,10 +80,8 @@ def reads(district: str) -> Response:
         for r in body["reads"]
     ]
     rules = PatrolRules(int(config["PATROL_MIN_CONFIDENCE"]), float(config["PATROL_MATCH_RADIUS_M"]))
-    db.rollback()  # the checks and their audit rows are one write transaction
-    db = get_write_db()
-    answer = check_reads(db, place, car, batch, rules, clock_now())
-    db.commit()
+    with writing(db):  # the checks and their audit rows are one write transaction
+        answer = check_reads(db, place, car, batch, rules, clock_now())
     return jsonify(PatrolReadsOut().dump(answer))
 
 

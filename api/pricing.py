@@ -12,7 +12,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from sqlalchemy.orm import Session
 
 from api.cds import clock_now, require_staff
-from api.database import get_db, get_write_db
+from api.database import get_db
 from api.errors import ApiError
 from api.openapi import documented
 from api.schemas_pricing import AdviceOut, AdviceQuery, PublishIn, PublishOut, WhatIfOut
@@ -28,6 +28,7 @@ from billing.tariff import hhmm
 from parking.inventory import get_district
 from parking.metrics import BayPlace, Hour, Interval, floor_to_local_hour, local_hours, unwatched_bays
 from parking.models import District
+from parking.unit_of_work import writing
 from sensors.watch import device_watch
 
 bp = Blueprint("pricing", __name__, url_prefix="/api/v1/<district>/pricing")
@@ -116,16 +117,15 @@ def publish(district: str) -> tuple[Response, int]:
     """New tariff versions in force from `effective_from` for the advised roads (all, or
     `roads`): one version of a shared code when all its roads get the same advice, else a
     code of the road's own (docs/PRICING.md)."""
-    db = get_write_db()
-    place = get_district(db, district)
-    require_staff(db, place)
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise ApiError(400, "invalid_json", "the request body must be a JSON object")
-    args = PublishIn().load(body)
-    month, advice = _advice(db, place, args.get("month"))
-    published = publish_advice(db, place, advice, args["effective_from"], clock_now(), args.get("roads"))
-    db.commit()
+    with writing(get_db()) as db:
+        place = get_district(db, district)
+        require_staff(db, place)
+        body = request.get_json(silent=True)
+        if not isinstance(body, dict):
+            raise ApiError(400, "invalid_json", "the request body must be a JSON object")
+        args = PublishIn().load(body)
+        month, advice = _advice(db, place, args.get("month"))
+        published = publish_advice(db, place, advice, args["effective_from"], clock_now(), args.get("roads"))
     answer = {
         "effective_from": args["effective_from"],
         "month": month,
