@@ -17,7 +17,8 @@ from flask import Flask, current_app, g
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
-from parking.unit_of_work import SQLITE_IMMEDIATE, begin_write
+from parking.unit_of_work import SQLITE_IMMEDIATE
+from parking.unit_of_work import begin_write as begin_write  # get_write_db and older callers
 
 log = logging.getLogger(__name__)
 
