@@ -4,13 +4,14 @@ cards of ended stays, each committing the payment before and after the provider 
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from billing.accounts import save_card, sign_up
-from billing.gateway import GatewayUnavailable
+from billing.gateway import ChargeResult, GatewayUnavailable
 from billing.models import DUE, PAID, PENDING, Payment, Refund, StayFee
 from billing.payments import UnknownPaymentError, plan_auto_charges
 from billing.plate_links import link_plate
@@ -165,3 +166,32 @@ def test_a_refund_asked_in_another_district_finds_no_payment_and_writes_nothing(
     )
     assert (refund.amount, refund.status) == (300, "succeeded")
     assert gateway.captured_amount == 600
+
+
+def test_a_crash_while_the_provider_answers_leaves_the_payment_committed_pending_with_its_key(
+    db: Session, clock: FixedClock, town: SmallDistrict
+) -> None:
+    class CrashingOnce(FakeGateway):
+        crashes = 1
+
+        def charge_off_session(self, *args: Any, **kwargs: Any) -> ChargeResult:
+            result = super().charge_off_session(*args, **kwargs)  # the provider took the money...
+            if self.crashes:
+                self.crashes -= 1
+                raise RuntimeError("worker killed")  # ...and the answer never got recorded
+            return result
+
+    gateway = CrashingOnce()
+    driver_with_card(db, gateway, clock)
+    stay = parked_70_minutes(db, town, clock)
+    db.commit()
+
+    with pytest.raises(RuntimeError):
+        charge_saved_cards(db, gateway, [town.district.id], clock.now())
+    db.rollback()  # whatever the crashed unit held is gone; what was committed stays
+    [payment] = db.scalars(select(Payment)).all()
+    assert payment.status == PENDING
+
+    payment = charge_pending(db, gateway, payment.id, clock.now())
+    assert (payment.status, gateway.captured_amount) == ("succeeded", 900)  # the same key: once
+    assert db.get_one(StayFee, stay.id).status == PAID
