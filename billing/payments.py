@@ -12,7 +12,7 @@ arrears first, then its oldest due stays.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -401,28 +401,25 @@ def require_succeeded(payment: Payment) -> None:
 def send_payment(db: Session, gateway: PaymentGateway, payment: Payment) -> ChargeResult:
     """Ask the provider to take a pending payment; writes nothing, so the caller need not
     hold a write lock while the provider answers (`record_charge` records the answer)."""
+    return charge_request(db, payment)(gateway)
+
+
+def charge_request(db: Session, payment: Payment) -> Callable[[PaymentGateway], ChargeResult]:
+    """The provider call that takes a pending payment, read now and made later: it needs no
+    database, so the caller can end its transaction before the provider answers."""
     description = f"Parking {payment.plate or ''}".strip()
     metadata = {"payment": payment.uuid, "plate": payment.plate or ""}
+    amount, currency, key = payment.amount, payment.currency, payment.idempotency_key
     if payment.channel == CHANNEL_AUTO or _with_saved_card(db, payment):
         account = db.get(DriverAccount, payment.account_id)
         assert account is not None and account.customer_id is not None
-        return gateway.charge_off_session(
-            account.customer_id,
-            payment.payment_method_id or account.payment_method_id or "",
-            payment.amount,
-            payment.currency,
-            payment.idempotency_key,
-            description,
-            metadata,
+        customer = account.customer_id
+        method = payment.payment_method_id or account.payment_method_id or ""
+        return lambda gateway: gateway.charge_off_session(
+            customer, method, amount, currency, key, description, metadata
         )
-    return gateway.pay_now(
-        payment.payment_method_id or "",
-        payment.amount,
-        payment.currency,
-        payment.idempotency_key,
-        description,
-        metadata,
-    )
+    card = payment.payment_method_id or ""
+    return lambda gateway: gateway.pay_now(card, amount, currency, key, description, metadata)
 
 
 def _with_saved_card(db: Session, payment: Payment) -> bool:

@@ -24,11 +24,11 @@ from billing.models import PENDING, REQUIRES_ACTION, Payment, Refund
 from billing.overpayment_refunds import overpayment_refunds_to_send, plan_overpayment_refunds
 from billing.payments import (
     UnknownPaymentError,
+    charge_request,
     plan_auto_charges,
     plan_plate_payment,
     plan_refund,
     record_charge,
-    send_payment,
     send_refund,
 )
 from billing.pending_payments import record_send_failure, stale_pending, time_out, unreachable
@@ -54,8 +54,10 @@ def charge_pending(db: Session, gateway: PaymentGateway, payment_id: int, now: d
     payment = end_reads(db).get_one(Payment, payment_id)
     if payment.status != PENDING:
         return payment
+    send = charge_request(db, payment)
+    end_reads(db)  # no transaction, not even a read, while the provider answers
     try:
-        result = send_payment(db, gateway, payment)
+        result = send(gateway)
     except GatewayError as error:
         with writing(db):
             payment = db.get_one(Payment, payment_id)

@@ -195,3 +195,23 @@ def test_a_crash_while_the_provider_answers_leaves_the_payment_committed_pending
     payment = charge_pending(db, gateway, payment.id, clock.now())
     assert (payment.status, gateway.captured_amount) == ("succeeded", 900)  # the same key: once
     assert db.get_one(StayFee, stay.id).status == PAID
+
+
+def test_the_provider_is_asked_with_no_transaction_open_not_even_a_read(
+    db: Session, clock: FixedClock, town: SmallDistrict
+) -> None:
+    held: list[bool] = []
+
+    class Watching(FakeGateway):
+        def charge_off_session(self, *args: Any, **kwargs: Any) -> ChargeResult:
+            held.append(db.in_transaction())
+            return super().charge_off_session(*args, **kwargs)
+
+    gateway = Watching()
+    driver_with_card(db, gateway, clock)
+    parked_70_minutes(db, town, clock)
+    db.commit()
+
+    run = charge_saved_cards(db, gateway, [town.district.id], clock.now())
+
+    assert (held, dict(run.outcomes)) == ([False], {"succeeded": 1})
