@@ -158,9 +158,8 @@ def seed_history(days: int, seed: int) -> None:
                             accepted += result.success - result.duplicates
                     bar.update(len(chunk))
             click.echo(f"{day}: {len(events)} events, {accepted} new (a resent event changes nothing)")
-        begin_write(db)
-        fieldwork = seed_demo_fieldwork(db, district, now - timedelta(hours=1), now)
-        db.commit()
+        with writing(db):
+            fieldwork = seed_demo_fieldwork(db, district, now - timedelta(hours=1), now)
         click.echo(
             f"field work: {fieldwork.street_reports} street reports, {fieldwork.disputes} open disputes"
         )

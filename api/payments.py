@@ -33,6 +33,7 @@ from enforcement.citation_payments import plan_citation_payment, settle_citation
 from parking.inventory import get_district
 from parking.models import District
 from parking.plates import normalise_plate
+from parking.unit_of_work import writing
 
 bp = Blueprint("payments", __name__)
 
@@ -179,11 +180,10 @@ def stripe_webhook() -> Response:
     nothing, and a late one never undoes a later state."""
     payload = request.get_data(cache=False)
     event = get_gateway().verify_webhook(payload, request.headers.get("Stripe-Signature"), now=clock_now())
-    db = get_write_db()
-    outcome = handle_event(db, event, clock_now())
-    for place in db.scalars(select(District)):
-        settle_citation_payments(db, place)  # a citation's payment the provider confirmed late
-    db.commit()
+    with writing(get_db()) as db:
+        outcome = handle_event(db, event, clock_now())
+        for place in db.scalars(select(District)):
+            settle_citation_payments(db, place)  # a citation's payment the provider confirmed late
     current_app.logger.info("webhook %s %s: %s", event.get("id"), event.get("type"), outcome)
     return jsonify({"received": True, "outcome": outcome})
 

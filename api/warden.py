@@ -13,7 +13,6 @@ from sqlalchemy import select
 
 from api.bodies import body_limit, refuse_nul
 from api.cds import clock_now, event_max_age, require_staff
-from api.cds_events import record_pos_payments
 from api.database import begin_write_after_reads, get_db, get_write_db
 from api.district_cache import district_for
 from api.errors import ApiError, json_body
@@ -60,6 +59,7 @@ from parking.plates import normalise_plate
 from parking.staff import beat_of
 from sensors.intake import check_items, ingest_checked
 from sensors.models import HANDHELD_POS, CurbEvent, Device
+from sensors.services import book_pos_payments
 
 bp = Blueprint("warden", __name__, url_prefix="/api/v1/<district>")
 
@@ -402,7 +402,7 @@ def register(district: str) -> tuple[Response, int]:
     if result.failures:
         failure = result.failures[0]
         raise ApiError(422, failure.error, failure.description, failure.details)
-    record_pos_payments(db, place, device, result.logged, now)
+    book_pos_payments(db, place, device, result.logged, now)
     db.commit()
     out = {
         "event_id": event["event_id"],

@@ -13,7 +13,6 @@ from sqlalchemy import Connection, func, select
 from sqlalchemy.orm import Session
 
 from api import create_app
-from billing.fake_gateway import FakeGateway
 from billing.gateway import StripeGateway
 from billing.models import Payment
 from enforcement.citations import change_citation_status, issue_citation
@@ -22,6 +21,7 @@ from fixtures.localstripe import TEST_API_KEY, create_card_payment_method, runni
 from parking.clock import FixedClock
 from tests.api.test_warden_api import API, PLATE, Town, add_task
 from tests.api.test_warden_api import town as town  # noqa: F401  (the fixture)
+from tests.support.fake_gateway import FakeGateway
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,6 @@ from sqlalchemy.orm import Session
 
 from api import create_app
 from billing.accounts import issue_token, sign_up
-from billing.fake_gateway import FakeGateway
 from billing.gateway import StripeGateway
 from billing.models import Payment, Refund, StayFee
 from billing.plate_links import link_plate
@@ -25,6 +24,7 @@ from parking.clock import FixedClock
 from parking.staff import issue_staff_token
 from tests.integration.test_payments import PLATE, park
 from tests.integration.test_payments import town as town  # noqa: F401  (the fixture)
+from tests.support.fake_gateway import FakeGateway
 
 API = "/api/v1/testville"
 
