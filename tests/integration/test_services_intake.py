@@ -98,3 +98,19 @@ def test_payment_fields_from_a_camera_are_logged_but_are_not_money(
 
     assert result.success == 2
     assert db.scalar(select(func.count()).select_from(Payment)) == 0
+
+
+def test_a_small_push_runs_in_the_callers_write_transaction_and_is_committed_there(
+    db: Session, clock: FixedClock, town: SmallDistrict
+) -> None:
+    stake, bay = town.stake_a, town.bays[0]
+    event = cds_event(stake, bay, "park_start", clock.now() - timedelta(minutes=5), plate=PLATE)
+    device_id, device_uuid = stake.device.id, stake.device.uuid
+    assert db.scalar(select(func.count()).select_from(CurbEvent)) == 0  # the caller's own reads
+
+    result = take_pushed_batch(
+        db, town.district, device_id, device_uuid, [event], clock.now(), SKEW, None, check_first=False
+    )
+
+    assert (result.success, db.in_transaction()) == (1, False)
+    assert db.scalars(select(CurbEvent.event_id)).all() == [event["event_id"]]
