@@ -126,7 +126,8 @@ def areas(district: str) -> Response:
     for area_id, road_uuid in db.execute(
         select(Road.area_id, Road.uuid).where(Road.district_id == place.id, Road.area_id.is_not(None))
     ):
-        zone_ids.setdefault(area_id, []).append(road_uuid)
+        if area_id is not None:
+            zone_ids.setdefault(area_id, []).append(road_uuid)
     items = [
         {
             "curb_area_id": a.uuid,

@@ -199,7 +199,7 @@ def _plate_retention(db: Session, now: datetime, district_id: int | None, app: F
     return "; ".join(erased) or "no districts"
 
 
-def _district_slugs(district_id: int | None) -> Select[tuple[int, str]]:
+def _district_slugs(district_id: int | None) -> Select[int, str]:
     query = select(District.id, District.slug).order_by(District.id)
     return query if district_id is None else query.where(District.id == district_id)
 

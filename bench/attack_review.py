@@ -527,11 +527,11 @@ def main(argv: list[str] | None = None) -> int:
             lambda: l7_l8_l9_l10(a, admin),
             lambda: left_to_tests(a),
         ]
-        for step in steps:
+        for reproduce in steps:
             try:
-                step()
+                reproduce()
             except Exception as error:  # a reproduction that crashed is a failed one, not the end
-                a.check("?", f"{step.__code__.co_names} crashed", "no crash", repr(error)[:120], False)
+                a.check("?", f"{reproduce.__code__.co_names} crashed", "no crash", repr(error)[:120], False)
     failed = [c for c in a.checks if not c.ok]
     for c in a.checks:
         print(

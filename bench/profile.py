@@ -178,7 +178,7 @@ def _wrap(original: Any, stage: str, totals: dict[str, float], stack: list[float
 
 def _environ(method: str, path: str, token: str, body: Any = None) -> dict[str, Any]:
     data = orjson.dumps(body) if body is not None else None
-    headers = {"Authorization": f"Bearer {token}"}
+    headers = [("Authorization", f"Bearer {token}")]
     builder = EnvironBuilder(path=path, method=method, headers=headers, data=data)
     if data is not None:
         builder.content_type = "application/json"

@@ -16,6 +16,7 @@ import json
 import random
 import shutil
 import tempfile
+import urllib.parse
 import urllib.request
 import uuid
 from collections.abc import Iterator
@@ -200,7 +201,7 @@ def _items(
             plate = rng.choice(plates) if rng.random() < 0.7 else f"贵B{rng.randrange(10000, 99999)}"
             bay = rng.choice(bays)[0]
             paths.append(
-                json.dumps(f"/api/v1/{DEMO_SLUG}/plates/{urllib.request.quote(plate)}/check?bay={bay}")
+                json.dumps(f"/api/v1/{DEMO_SLUG}/plates/{urllib.parse.quote(plate)}/check?bay={bay}")
             )
         return paths, "GET", tokens["warden"]
     if kind == "patrol":
@@ -229,7 +230,7 @@ def _items(
     bodies = []  # each free bay: an arrival with its plate read, then the departure
     for n, (bay, _, _) in enumerate(bays[PLANTED:]):
         for event_type in ("park_start", "park_end"):
-            event = {
+            event: dict[str, Any] = {
                 "event_id": "%ID%",
                 "event_type": event_type,
                 "event_time": "%MS%",

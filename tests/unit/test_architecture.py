@@ -186,3 +186,152 @@ def test_the_product_never_imports_test_code_and_the_payment_path_no_fixtures() 
         == []
     )
     assert not (REPO / "billing/fake_gateway.py").exists(), "the fake gateway is test code (tests/support/)"
+
+
+# -- the whole picture (docs/ARCHITECTURE.md) ---------------------------------------------
+
+# Which project packages each package may import (anywhere in the module, lazily or not).
+ALLOWED_IMPORTS: dict[str, frozenset[str]] = {
+    "parking": frozenset(),
+    "sensors": frozenset({"parking"}),
+    "billing": frozenset({"parking"}),
+    "enforcement": frozenset({"parking", "sensors", "billing"}),
+    "reports": frozenset({"parking", "sensors", "billing", "enforcement"}),
+    "fixtures": frozenset({"parking", "sensors", "billing", "enforcement"}),
+    "api": frozenset({"parking", "sensors", "billing", "enforcement", "reports", "fixtures", "bench"}),
+    "bench": frozenset({"parking", "sensors", "billing", "enforcement", "reports", "fixtures", "api"}),
+}
+# Modules allowed one more package than their own: the use cases of what devices report book a
+# POS terminal's payments (billing) with the pushed batch.
+MODULE_EXTRAS: dict[str, frozenset[str]] = {"sensors/services.py": frozenset({"billing"})}
+# Module-level state that a function changes: each one a named debt with its reason, so that no
+# new one can appear unnoticed. docs/ARCHITECTURE.md ("Known debts") explains them.
+KNOWN_MUTABLE_STATE = {
+    ("parking/plates.py", "_hash_key"),  # the plate hash key, set once by create_app
+    ("billing/tariffs.py", "_COMPILED"),  # compiled tariff versions: versions never change
+}
+_MUTATORS = {"append", "add", "update", "setdefault", "clear", "pop", "extend", "remove", "discard", "insert"}
+
+
+def _top(path: Path) -> str:
+    return path.relative_to(REPO).parts[0]
+
+
+def test_each_package_imports_only_what_the_matrix_allows() -> None:
+    found = [
+        f"{path.relative_to(REPO)} imports {name}"
+        for package, allowed in ALLOWED_IMPORTS.items()
+        for path in python_files(package)
+        for name in sorted(imported_modules(path))
+        if name.split(".")[0] in ALLOWED_IMPORTS
+        and name.split(".")[0] != package
+        and name.split(".")[0]
+        not in allowed | MODULE_EXTRAS.get(path.relative_to(REPO).as_posix(), frozenset())
+    ]
+    assert found == []
+
+
+def test_only_the_command_line_and_the_benchmarks_import_fixtures() -> None:
+    product = [
+        p for p in python_files(*PRODUCT_PACKAGES) if not p.relative_to(REPO).as_posix().startswith("api/cli")
+    ]
+    assert len(product) > 50
+    assert imports_of(product, frozenset(["fixtures"])) == []
+
+
+def _module_level_imports(path: Path) -> set[str]:
+    names: set[str] = set()
+    for node in parse(path).body:
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+            names.add(node.module)
+            names.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return names
+
+
+def test_no_two_modules_import_each_other_even_through_others() -> None:
+    modules = {}
+    for path in python_files(*ALLOWED_IMPORTS):
+        name = ".".join(path.relative_to(REPO).with_suffix("").parts).removesuffix(".__init__")
+        modules[name] = path
+    graph = {
+        name: {dep for dep in _module_level_imports(path) if dep in modules and dep != name}
+        for name, path in modules.items()
+    }
+    cycles = []
+    state: dict[str, int] = {}  # 1: on the path, 2: done
+
+    def visit(name: str, trail: list[str]) -> None:
+        state[name] = 1
+        for dep in sorted(graph[name]):
+            if state.get(dep) == 1:
+                cycles.append(" -> ".join([*trail[trail.index(dep) :], dep]))
+            elif dep not in state:
+                visit(dep, [*trail, dep])
+        state[name] = 2
+
+    for name in sorted(graph):
+        if name not in state:
+            visit(name, [name])
+    assert cycles == []
+
+
+def _mutated_module_names(path: Path) -> set[str]:
+    tree = parse(path)
+    names = {
+        target.id
+        for node in tree.body
+        if isinstance(node, ast.Assign | ast.AnnAssign)
+        for target in (node.targets if isinstance(node, ast.Assign) else [node.target])
+        if isinstance(target, ast.Name)
+    }
+    mutated: set[str] = set()
+    for function in ast.walk(tree):
+        if not isinstance(function, ast.FunctionDef | ast.AsyncFunctionDef):
+            continue
+        for node in ast.walk(function):
+            if isinstance(node, ast.Global):
+                mutated.update(node.names)
+            targets = (
+                node.targets
+                if isinstance(node, ast.Assign)
+                else [node.target]
+                if isinstance(node, ast.AugAssign)
+                else []
+            )
+            for target in targets:
+                if (
+                    isinstance(target, ast.Subscript)
+                    and isinstance(target.value, ast.Name)
+                    and target.value.id in names
+                ):
+                    mutated.add(target.value.id)
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr in _MUTATORS
+                and isinstance(node.func.value, ast.Name)
+                and node.func.value.id in names
+            ):
+                mutated.add(node.func.value.id)
+    return mutated
+
+
+def test_domain_packages_keep_no_module_level_state_beyond_the_named_debts() -> None:
+    found = {
+        (path.relative_to(REPO).as_posix(), name)
+        for path in python_files(*DOMAIN_PACKAGES)
+        for name in _mutated_module_names(path)
+    }
+    assert found <= KNOWN_MUTABLE_STATE, sorted(found - KNOWN_MUTABLE_STATE)
+
+
+def test_the_mutable_state_detector_sees_item_assignment_mutator_calls_and_global() -> None:
+    source = "CACHE = {}\nSEEN = []\nKEY = None\ndef f():\n    CACHE[1] = 2\n    SEEN.append(1)\n    global KEY\n    KEY = 3\n"
+    path = REPO / "tests" / "unit" / "_mutable_state_probe.py"
+    path.write_text(source)
+    try:
+        assert _mutated_module_names(path) == {"CACHE", "SEEN", "KEY"}
+    finally:
+        path.unlink()
