@@ -66,10 +66,10 @@ from billing.plate_links import (
     stay_is_the_accounts,
 )
 from billing.services import charge_pending
-from billing.tariffs import TariffBook, vehicle_class_for_plate
+from billing.tariffs import TariffBook
 from parking.inventory import get_district
 from parking.models import Bay, District, Road, Stay
-from parking.plates import normalise_plate
+from parking.plate_rules import accept_plate_under_any, vehicle_class_for_plate
 
 bp = Blueprint("drivers", __name__, url_prefix="/api/v1/drivers")
 
@@ -121,7 +121,7 @@ def add_plate() -> tuple[Response, int]:
     account = signed_in_driver(db)
     db.commit()  # the token is checked first; the body is read with no lock held
     body = PlateLinkIn().load(json_body())
-    plate = normalise_plate(body["plate"])
+    plate = accept_plate_under_any(db.scalars(select(District.plate_rule).distinct()), body["plate"])
     begin_write(db)
     now = clock_now()
     prove_by_payment(db, account, now)
@@ -243,7 +243,9 @@ def _current(
         "started_at": stay.started_at,
         "elapsed_seconds": int((upto - stay.started_at).total_seconds()),
         "fee_so_far": (
-            tariff.price(stay.started_at, upto, vehicle_class_for_plate(stay.plate)).amount
+            tariff.price(
+                stay.started_at, upto, vehicle_class_for_plate(stay.plate, district.plate_rule)
+            ).amount
             if tariff
             else None
         ),

@@ -32,7 +32,7 @@ from billing.webhooks import handle_event
 from enforcement.citation_payments import plan_citation_payment, settle_citation_payments, standing_citations
 from parking.inventory import get_district
 from parking.models import District
-from parking.plates import normalise_plate
+from parking.plate_rules import accept_plate
 from parking.unit_of_work import writing
 
 bp = Blueprint("payments", __name__)
@@ -50,7 +50,7 @@ def unpaid(district: str, plate: str) -> Response:
     `outstanding` counts the unpaid stays and the standing citations."""
     db = get_db()
     place = get_district(db, district)
-    normal = normalise_plate(plate)
+    normal = accept_plate(place.plate_rule, plate)
     ledger = plate_ledger(db, place, normal)
     citations = standing_citations(db, place, normal)
     out: dict[str, Any] = PlateLedgerOut().dump(ledger)
@@ -95,7 +95,7 @@ def pay_plate(district: str, plate: str) -> tuple[Response, int]:
         raise ApiError(400, "invalid_idempotency_key", "Idempotency-Key is at most 80 characters")
     key = f"plate:{place.id}:{client_key}" if client_key else new_key(f"plate:{place.id}")
     now = clock_now()
-    normal = normalise_plate(plate)
+    normal = accept_plate(place.plate_rule, plate)
     if _for_citations(db, place, normal, body):
         payment, created = plan_citation_payment(
             db, place, normal, body.get("citations"), body["amount"], body["payment_method"], key, now

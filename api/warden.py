@@ -55,7 +55,7 @@ from enforcement.tasks import (
 from parking.clock import from_ms, to_ms
 from parking.inventory import get_district
 from parking.models import Bay, District, StaffToken
-from parking.plates import normalise_plate
+from parking.plate_rules import accept_plate
 from parking.staff import beat_of
 from sensors.intake import check_items, ingest_checked
 from sensors.models import HANDHELD_POS, CurbEvent, Device
@@ -397,7 +397,7 @@ def register(district: str) -> tuple[Response, int]:
     max_age = event_max_age()  # None when lifted (0), for a replay of history
     if max_age is not None and from_ms(event["event_time"]) < now - max_age:
         raise ApiError(422, "event_too_old", "`at` is older than EVENT_MAX_AGE_HOURS", ["at"])
-    result, parsed = check_items([event], device.uuid, now, _max_skew())
+    result, parsed = check_items([event], device.uuid, now, _max_skew(), plate_rule=place.plate_rule)
     ingest_checked(db, device, result, parsed, now)
     if result.failures:
         failure = result.failures[0]
@@ -470,7 +470,7 @@ def _registration_event(
         event["payment_method"] = CDS_PAYMENT_METHOD[body["method"]]
         event["payment_transaction_id"] = f"{device.name}-{event_id[:8]}"
     if plate:
-        event["vehicle_license_plate"] = normalise_plate(plate)
+        event["vehicle_license_plate"] = accept_plate(place.plate_rule, plate)
     return event
 
 

@@ -22,11 +22,12 @@ from api.database import make_engine
 from api.migrations import upgrade
 from billing.models import StayFee
 from billing.tariff import Tariff
-from billing.tariffs import price_ended_stays, vehicle_class_for_plate
+from billing.tariffs import price_ended_stays
 from fixtures.demo import DEMO_TIME_ZONE, seed_demo
 from fixtures.tariffs import DEMO_TARIFFS
 from parking.db import insert_rows
 from parking.models import Bay, District, Road, Stay
+from parking.plate_rules import vehicle_class_for_plate
 
 # The day simulated: a Tuesday in March 2026, 00:00 to 24:00 in Guiyang (UTC+8).
 DAY_START = datetime(2026, 3, 2, 16, 0, tzinfo=UTC)
@@ -91,7 +92,7 @@ def time_engine(stays: list[PlannedStay]) -> float:
         for i in range(0, len(stays), chunk):
             for stay in stays[i : i + chunk]:
                 fee = tariffs[stay.tariff_code].price(
-                    stay.started_at, stay.ended_at, vehicle_class_for_plate(stay.plate)
+                    stay.started_at, stay.ended_at, vehicle_class_for_plate(stay.plate, "cn_ga36")
                 )
                 fee.breakdown()
             bar.update(len(stays[i : i + chunk]))
@@ -173,7 +174,7 @@ def bench_pricing(count: int, seed: int, profile: bool) -> None:
 def _describe(stays: list[PlannedStay]) -> None:
     minutes = sorted((s.ended_at - s.started_at).total_seconds() / 60 for s in stays)
     overnight = sum(1 for s in stays if (s.ended_at - DAY_START).days >= 1)
-    electric = sum(1 for s in stays if vehicle_class_for_plate(s.plate))
+    electric = sum(1 for s in stays if vehicle_class_for_plate(s.plate, "cn_ga36"))
     click.echo(
         f"{len(stays):,} stays: median {minutes[len(minutes) // 2]:.0f} min, "
         f"95th percentile {minutes[len(minutes) * 95 // 100]:.0f} min, {overnight:,} past midnight, "

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from api.database import make_engine
 from api.migrations import upgrade
 from billing.models import Payment, PaymentAllocation, StayFee, TariffVersion
-from billing.tariffs import publish_tariff, vehicle_class_for_plate
+from billing.tariffs import publish_tariff
 from fixtures.demo import DEMO_DRIVER_PLATES, DEMO_TIME_ZONE, seed_demo
 from fixtures.pgcluster import find_pg_bin
 from fixtures.servers import throwaway_database
@@ -33,6 +33,7 @@ from fixtures.simulator import demo_tariff, sim_bays, simulate_day
 from parking.db import insert_rows
 from parking.inventory import ensure_district
 from parking.models import Bay, District, Road, Stay
+from parking.plate_rules import vehicle_class_for_plate
 from reports.periods import period_of
 from reports.places import find_place
 from reports.problems import top_problems
@@ -167,7 +168,7 @@ def _stays_of_events(
         bay_id, road_id, tariff = ids[stay["space"]]
         fee = (
             demo_tariff(tariff)
-            .price(stay["start"], stay["end"], vehicle_class_for_plate(stay["plate"]))
+            .price(stay["start"], stay["end"], vehicle_class_for_plate(stay["plate"], "cn_ga36"))
             .amount
         )
         out.append({**stay, "bay_id": bay_id, "road_id": road_id, "fee": fee})
@@ -260,7 +261,9 @@ def _build_city(db: Session, bays: int) -> int:
     """A city district of `bays` bays, one data feed, and ~5.5 stays a bay on CITY_DAY and on
     the day before it."""
     rng = random.Random(42)
-    district, _ = ensure_district(db, "city", BUILT, name="City", time_zone=DEMO_TIME_ZONE, currency="CNY")
+    district, _ = ensure_district(
+        db, "city", BUILT, name="City", time_zone=DEMO_TIME_ZONE, currency="CNY", plate_rule="cn_ga36"
+    )
     publish_tariff(db, district, "standard", CITY_TARIFF, BUILT, BUILT)
     create_device(db, district, "data_feed", BUILT, name="CITY-FEED")
     roads = []

@@ -27,6 +27,7 @@ from billing.tariff import InvalidTariffError, Tariff
 from parking.db import insert_rows, update_rows
 from parking.errors import ConflictError, NotFoundError
 from parking.models import Bay, District, Road, Stay
+from parking.plate_rules import vehicle_class_for_plate
 
 _FEE = cast(Table, StayFee.__table__)
 # Event times start in 2000 (sensors/cds.py); no tariff can be in force before any stay.
@@ -170,14 +171,6 @@ class TariffBook:
         return found
 
 
-def vehicle_class_for_plate(plate: str | None) -> str | None:
-    """New-energy vehicles carry eight-character plates in China (green plates: the province,
-    the city letter, then six characters); others carry seven. Those are `electric`."""
-    if plate and len(plate) == 8 and "\u4e00" <= plate[0] <= "\u9fff":
-        return "electric"
-    return None
-
-
 def price_ended_stays(db: Session, district: District, now: datetime) -> int:
     """Price every ended stay of the district that has no fee yet, or changed since it was
     priced (a late event re-derived it). Idempotent: a second run prices nothing. Returns
@@ -232,7 +225,7 @@ _CHUNK = 5_000
 
 def _price_rows(db: Session, district: District, book: TariffBook, rows: Sequence[Any], now: datetime) -> int:
     window = timedelta(minutes=district.payment_window_minutes)
-    district_id, currency = district.id, district.currency
+    district_id, currency, plate_rule = district.id, district.currency, district.plate_rule
     inserts: list[dict[str, Any]] = []
     updates: list[dict[str, Any]] = []
     heads: dict[int, dict[str, Any]] = {}  # by version id: how each breakdown by it begins
@@ -245,7 +238,7 @@ def _price_rows(db: Session, district: District, book: TariffBook, rows: Sequenc
         head = heads.get(version_id)
         if head is None:
             head = heads[version_id] = {"tariff": version.code, "version": version.version}
-        priced = tariff.price(row.started_at, row.ended_at, vehicle_class_for_plate(row.plate))
+        priced = tariff.price(row.started_at, row.ended_at, vehicle_class_for_plate(row.plate, plate_rule))
         already = int(row.paid)
         values = {
             "stay_id": row.id,

@@ -12,11 +12,12 @@ from sqlalchemy.orm import Session
 
 from billing.models import SUCCEEDED, Payment, PaymentAllocation, StayFee
 from billing.payments import plate_ledger
-from billing.tariffs import tariff_in_force, vehicle_class_for_plate
+from billing.tariffs import tariff_in_force
 from enforcement.models import APPEALED, ISSUED, UPHELD, Citation, Violation
 from enforcement.models_warden import WARDEN_PLATE_CHECK, PlateCheck
 from parking.errors import InvalidInputError, NotFoundError
 from parking.models import Bay, District, Road, StaffToken, Stay, new_uuid
+from parking.plate_rules import accept_plate, vehicle_class_for_plate
 from parking.plates import normalise_plate, plate_key, plate_key_or_none
 
 STANDING = (ISSUED, APPEALED, UPHELD)  # citations still to be paid or decided
@@ -79,7 +80,7 @@ def answer_plate_check(
     write transaction)."""
     if not raw_plate.strip():
         raise PlateRequiredError("a plate check needs a plate", ["plate"])
-    plate = normalise_plate(raw_plate)
+    plate = accept_plate(district.plate_rule, raw_plate)
     bay_id = _bay_id(db, district, where.bay_uuid)
     stay = _latest_stay(db, district, plate)
     ledger = plate_ledger(db, district, plate)
@@ -234,7 +235,7 @@ def _fee_so_far(db: Session, district: District, stay: Row[Any], now: datetime) 
     tariff = tariff_in_force(db, district, stay.tariff_code, stay.started_at)
     if tariff is None:
         return None
-    return tariff.price(stay.started_at, now, vehicle_class_for_plate(stay.plate)).amount
+    return tariff.price(stay.started_at, now, vehicle_class_for_plate(stay.plate, district.plate_rule)).amount
 
 
 def _open_violations(db: Session, district: District, plate: str) -> list[dict[str, Any]]:

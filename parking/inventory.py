@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from parking.errors import InvalidInputError, UnknownDistrictError
 from parking.geo import bay_footprint, bounds, rectangle, valid_lat_lng
 from parking.models import Area, Bay, District, Road
+from parking.plate_rules import DEFAULT_PLATE_RULE, PLATE_RULES
 
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
@@ -42,7 +43,15 @@ def get_district(db: Session, slug: str) -> District:
 
 
 def ensure_district(
-    db: Session, slug: str, now: datetime, *, name: str, time_zone: str, currency: str
+    db: Session,
+    slug: str,
+    now: datetime,
+    *,
+    name: str,
+    time_zone: str,
+    currency: str,
+    plate_rule: str = DEFAULT_PLATE_RULE,
+    default_locale: str = "en",
 ) -> tuple[District, bool]:
     """The district with this slug, created when missing. Returns (district, created)."""
     existing = db.scalars(select(District).where(District.slug == slug)).first()
@@ -56,7 +65,19 @@ def ensure_district(
         raise InvalidInventoryError(f"{time_zone!r} is not an IANA time zone", ["time_zone"]) from None
     if not _CURRENCY.fullmatch(currency):
         raise InvalidInventoryError(f"{currency!r} is not an ISO 4217 code", ["currency"])
-    district = District(slug=slug, name=name, time_zone=time_zone, currency=currency, created_at=now)
+    if plate_rule not in PLATE_RULES:
+        raise InvalidInventoryError(
+            f"{plate_rule!r} is not a plate rule ({', '.join(PLATE_RULES)})", ["plate_rule"]
+        )
+    district = District(
+        slug=slug,
+        name=name,
+        time_zone=time_zone,
+        currency=currency,
+        plate_rule=plate_rule,
+        default_locale=default_locale,
+        created_at=now,
+    )
     db.add(district)
     db.flush()
     return district, True

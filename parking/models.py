@@ -29,6 +29,11 @@ class District(Base):
     currency: Mapped[str] = mapped_column(String(3))
     # An ended stay not paid within this many minutes becomes arrears on its plate's ledger.
     payment_window_minutes: Mapped[int] = mapped_column(default=24 * 60, server_default="1440")
+    # Which plates the district accepts: a name in parking.plate_rules.PLATE_RULES.
+    plate_rule: Mapped[str] = mapped_column(String(32), default="alphanumeric", server_default="alphanumeric")
+    # The language of its pages, receipts and reports when a person has chosen none (a Babel
+    # locale: zh_Hans_CN, en).
+    default_locale: Mapped[str] = mapped_column(String(16), default="en", server_default="en")
     created_at: Mapped[datetime]
 
 

@@ -6,13 +6,14 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+import unicodedata
 
 from parking.errors import InvalidInputError
 
 # Without separators: 2 to 12 of ASCII letters, digits and CJK ideographs (Chinese plates
 # start with a province character, e.g. 贵A12345; Australian ones are plain, e.g. ABC123).
 _PLATE = re.compile(r"^[0-9A-Za-z\u4e00-\u9fff]{2,12}$")
-_SEPARATORS = re.compile(r"[\s\-·.•]")
+_SEPARATORS = re.compile(r"[\s\-·.•・]")
 
 # A plate typed in by an attendant standing at the bay beats any camera read.
 IN_PERSON_SCORE = 1000
@@ -24,8 +25,10 @@ class InvalidPlateError(InvalidInputError):
 
 
 def normalise_plate(raw: str) -> str:
-    """Upper case, separators removed; raises InvalidPlateError for anything else odd."""
-    plate = _SEPARATORS.sub("", raw)
+    """NFKC (full-width letters and digits, as Chinese phone keyboards type them, become
+    ASCII), separators removed, upper case; raises InvalidPlateError for anything else odd.
+    Whether the district accepts the plate is its plate rule's business (parking/plate_rules.py)."""
+    plate = _SEPARATORS.sub("", unicodedata.normalize("NFKC", raw))
     # Check before upper-casing: "ß".upper() is "SS" and "ﬁ".upper() is "FI".
     if not _PLATE.fullmatch(plate):
         raise InvalidPlateError(f"{raw!r} is not a licence plate", ["vehicle_license_plate"])

@@ -17,8 +17,10 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from parking.db import insert_rows
-from parking.models import Bay, Road
-from parking.plates import plate_key_or_none
+from parking.models import Bay, District, Road
+from parking.plate_rules import DEFAULT_PLATE_RULE, PlateRule
+from parking.plate_rules import plate_rule as get_plate_rule
+from parking.plates import InvalidPlateError, plate_key_or_none
 from parking.stays import ApplyStats, apply_timeline_events
 from parking.timeline import PARK_END, PARK_START, TimelineEvent
 from sensors.cds import ItemError, ParsedEvent, check_event_time, parse_event
@@ -71,15 +73,19 @@ def check_items(
     now: datetime,
     max_skew: timedelta,
     max_age: timedelta | None = None,
+    *,
+    plate_rule: str = DEFAULT_PLATE_RULE,
 ) -> tuple[IntakeResult, list[tuple[int, ParsedEvent]]]:
-    """The checks that need no database: each item against the CDS model, the sending
-    device and the clock (`check_event_time`; `max_age` None: no bound, for imports of
-    history). Pure, so it runs before the write lock is taken."""
+    """The checks that need no database: each item against the CDS model, the district's
+    plate rule, the sending device and the clock (`check_event_time`; `max_age` None: no
+    bound, for imports of history). Pure, so it runs before the write lock is taken."""
+    rule = get_plate_rule(plate_rule)
     result = IntakeResult(total=len(items))
     parsed: list[tuple[int, ParsedEvent]] = []
     for index, item in enumerate(items):
         try:
             event = parse_event(item)
+            _check_plate(event, rule)
             _check_device(event, device_uuid)
             check_event_time(event.event_time, now, max_skew, max_age)
             parsed.append((index, event))
@@ -113,12 +119,23 @@ def ingest_batch(
     db: Session, device: Device, items: Sequence[Any], now: datetime, max_skew: timedelta
 ) -> IntakeResult:
     """Check, log and apply one pushed batch for one authenticated device."""
-    result, parsed = check_items(items, device.uuid, now, max_skew)
+    district = db.get(District, device.district_id)
+    assert district is not None
+    result, parsed = check_items(items, device.uuid, now, max_skew, plate_rule=district.plate_rule)
     return ingest_checked(db, device, result, parsed, now)
 
 
 def _fail(result: IntakeResult, index: int, item: Any, error: ItemError) -> None:
     result.failures.append(ItemFailure(index, item, error.code, error.description, error.details))
+
+
+def _check_plate(event: ParsedEvent, rule: PlateRule) -> None:
+    if event.plate is None:
+        return
+    try:
+        rule.check(event.plate)
+    except InvalidPlateError as error:
+        raise ItemError("invalid_plate", error.message, error.details) from None
 
 
 def _check_device(event: ParsedEvent, device_uuid: str) -> None:

@@ -47,7 +47,8 @@ def take_pushed_batch(
     `check_first`: the batch is parsed and checked with no transaction held, then the write
     lock taken (a big batch on SQLite, which has one writer at a time). Otherwise the caller
     has begun the write transaction already and it all runs there, committed here (a small
-    push, or PostgreSQL, which locks only the rows written). `max_age` None: no bound."""
+    push, or PostgreSQL, which locks only the rows written). `max_age` None: no bound.
+    Plates are checked by the district's plate rule."""
     if not check_first:
         try:
             result = _take(db, district, device_id, device_uuid, items, now, max_skew, max_age)
@@ -56,8 +57,9 @@ def take_pushed_batch(
             raise
         db.commit()
         return result
+    plate_rule = district.plate_rule  # read before the read transaction ends
     end_reads(db)
-    result, parsed = check_items(items, device_uuid, now, max_skew, max_age)
+    result, parsed = check_items(items, device_uuid, now, max_skew, max_age, plate_rule=plate_rule)
     with writing(db):
         device = db.get_one(Device, device_id)  # read again under the lock: the sweeps write it too
         ingest_checked(db, device, result, parsed, now)
@@ -75,7 +77,7 @@ def _take(
     max_skew: timedelta,
     max_age: timedelta | None,
 ) -> IntakeResult:
-    result, parsed = check_items(items, device_uuid, now, max_skew, max_age)
+    result, parsed = check_items(items, device_uuid, now, max_skew, max_age, plate_rule=district.plate_rule)
     device = db.get_one(Device, device_id)
     ingest_checked(db, device, result, parsed, now)
     book_pos_payments(db, district, device, result.logged, now)

@@ -448,7 +448,7 @@ def test_a_plate_that_left_shows_its_last_stays_fee_and_the_check_records_my_pos
     assert body["stay"]["fee"]["status"] == "unpriced" and body["stay"]["ended_at"] is not None
     row = db.scalars(select(PlateCheck)).one()
     assert (row.lat, row.lng, row.bay_id, row.staff_role) == (26.68, 106.63, None, "police")
-    unknown = client.get(f"{API}/plates/ZZ999/check?lat=26.7&lng=106.6", headers=town.auth()).get_json()
+    unknown = client.get(f"{API}/plates/贵Z99999/check?lat=26.7&lng=106.6", headers=town.auth()).get_json()
     assert unknown["stay"] is None and unknown["parked"] is False and unknown["violations"] == []
 
 

@@ -135,27 +135,27 @@ def test_a_late_park_end_after_a_later_park_start_of_another_vehicle_ends_the_fi
     db: Session, town: SmallDistrict, clock: FixedClock, t0: datetime
 ) -> None:
     bay, other = town.bay("T1-1"), town.bay("T1-2")
-    first = cds_event(town.stake_a, bay, "park_start", t0, plate="GA11111", confidence=90)
-    second = cds_event(town.stake_a, bay, "park_start", minutes(t0, 30), plate="GA22222", confidence=90)
-    elsewhere = cds_event(town.stake_a, other, "park_start", minutes(t0, 5), plate="GA33333", confidence=90)
+    first = cds_event(town.stake_a, bay, "park_start", t0, plate="贵A11111", confidence=90)
+    second = cds_event(town.stake_a, bay, "park_start", minutes(t0, 30), plate="贵A22222", confidence=90)
+    elsewhere = cds_event(town.stake_a, other, "park_start", minutes(t0, 5), plate="贵A33333", confidence=90)
     in_order = send(db, town.stake_a, [first, second, elsewhere], clock.now())
     before = stays_of(db, bay)
     assert rederived(in_order) == 0
     assert spans(before) == [
-        (t0, minutes(t0, 30), "implicit", "GA11111"),
-        (minutes(t0, 30), None, None, "GA22222"),
+        (t0, minutes(t0, 30), "implicit", "贵A11111"),
+        (minutes(t0, 30), None, None, "贵A22222"),
     ]
     untouched = [(s.id, s.updated_at) for s in stays_of(db, other)]
 
     clock.advance(timedelta(minutes=1))
-    late_end = cds_event(town.stake_a, bay, "park_end", minutes(t0, 20), plate="GA11111", confidence=90)
+    late_end = cds_event(town.stake_a, bay, "park_end", minutes(t0, 20), plate="贵A11111", confidence=90)
     late = send(db, town.stake_a, [late_end], clock.now())
 
     after = stays_of(db, bay)
     assert rederived(late) == 1
     assert spans(after) == [
-        (t0, minutes(t0, 20), "event", "GA11111"),
-        (minutes(t0, 30), None, None, "GA22222"),
+        (t0, minutes(t0, 20), "event", "贵A11111"),
+        (minutes(t0, 30), None, None, "贵A22222"),
     ]
     assert [s.id for s in after] == [s.id for s in before]
     assert after[0].end_event_id == late_end["event_id"]
@@ -167,21 +167,21 @@ def test_a_late_park_start_before_an_existing_stay_opens_a_stay_that_ends_where_
 ) -> None:
     bay = town.bay("T1-2")
     later = [
-        cds_event(town.stake_a, bay, "park_start", minutes(t0, 60), plate="GA33333", confidence=90),
-        cds_event(town.stake_a, bay, "park_end", minutes(t0, 90), plate="GA33333", confidence=90),
+        cds_event(town.stake_a, bay, "park_start", minutes(t0, 60), plate="贵A33333", confidence=90),
+        cds_event(town.stake_a, bay, "park_end", minutes(t0, 90), plate="贵A33333", confidence=90),
     ]
     send(db, town.stake_a, later, clock.now())
     (existing,) = stays_of(db, bay)
 
     clock.advance(timedelta(minutes=1))
-    early = cds_event(town.stake_a, bay, "park_start", minutes(t0, 40), plate="GA44444", confidence=90)
+    early = cds_event(town.stake_a, bay, "park_start", minutes(t0, 40), plate="贵A44444", confidence=90)
     late = send(db, town.stake_a, [early], clock.now())
 
     after = stays_of(db, bay)
     assert rederived(late) == 1
     assert spans(after) == [
-        (minutes(t0, 40), minutes(t0, 60), "implicit", "GA44444"),
-        (minutes(t0, 60), minutes(t0, 90), "event", "GA33333"),
+        (minutes(t0, 40), minutes(t0, 60), "implicit", "贵A44444"),
+        (minutes(t0, 60), minutes(t0, 90), "event", "贵A33333"),
     ]
     assert after[1].id == existing.id and after[1].uuid == existing.uuid
 
@@ -193,19 +193,19 @@ def test_a_pos_registration_uploaded_an_hour_late_sets_the_plate_of_a_stay_that_
     now = clock.now()
     arrived = now - timedelta(minutes=70)
     stake_reads = [
-        cds_event(town.stake_a, bay, "park_start", arrived, plate="GA5555B", confidence=70),  # misread
-        cds_event(town.stake_a, bay, "park_end", now - timedelta(minutes=30), plate="GA5555B", confidence=70),
+        cds_event(town.stake_a, bay, "park_start", arrived, plate="贵A5555B", confidence=70),  # misread
+        cds_event(town.stake_a, bay, "park_end", now - timedelta(minutes=30), plate="贵A5555B", confidence=70),
         cds_event(
-            town.stake_a, bay, "park_start", now - timedelta(minutes=20), plate="GA77777", confidence=95
+            town.stake_a, bay, "park_start", now - timedelta(minutes=20), plate="贵A77777", confidence=95
         ),
-        cds_event(town.stake_a, bay, "park_end", now - timedelta(minutes=10), plate="GA77777", confidence=95),
+        cds_event(town.stake_a, bay, "park_end", now - timedelta(minutes=10), plate="贵A77777", confidence=95),
     ]
     send(db, town.stake_a, stake_reads, now)
     before = stays_of(db, bay)
-    assert [s.plate for s in before] == ["GA5555B", "GA77777"]
+    assert [s.plate for s in before] == ["贵A5555B", "贵A77777"]
 
     registered = now - timedelta(minutes=65)  # typed in by the attendant, then queued offline
-    queue = [cds_event(town.pos, bay, "park_start", registered, plate="GA 55558")]
+    queue = [cds_event(town.pos, bay, "park_start", registered, plate="贵A 55558")]
     late = send(db, town.pos, queue, now)
 
     after = stays_of(db, bay)
@@ -217,10 +217,10 @@ def test_a_pos_registration_uploaded_an_hour_late_sets_the_plate_of_a_stay_that_
         now - timedelta(minutes=30),
         "event",
     )
-    assert (ended.plate, ended.plate_source, ended.plate_confidence) == ("GA55558", "in_person", None)
+    assert (ended.plate, ended.plate_source, ended.plate_confidence) == ("贵A55558", "in_person", None)
     assert ended.sources == ["camera", "in_person"]
     assert queue[0]["event_id"] in ended.event_ids
-    assert (after[1].plate, after[1].sources) == ("GA77777", ["camera"])
+    assert (after[1].plate, after[1].sources) == ("贵A77777", ["camera"])
 
 
 def test_a_late_start_at_another_stays_end_instant_merges_with_it_until_a_later_read_undoes_the_merge(
@@ -282,7 +282,7 @@ def test_a_late_batch_keeps_the_ids_of_the_stays_it_does_not_change(
 
     clock.advance(timedelta(minutes=5))
     bay = town.bay("T1-3")
-    read = cds_event(town.stake_a, bay, "vehicle_detected", minutes(t0, 65), plate="GA29999", confidence=99)
+    read = cds_event(town.stake_a, bay, "vehicle_detected", minutes(t0, 65), plate="贵A29999", confidence=99)
     late = send(db, town.stake_a, [read], clock.now())
 
     db.expire_all()
@@ -296,7 +296,7 @@ def test_a_late_batch_keeps_the_ids_of_the_stays_it_does_not_change(
         != snapshot[i]
     }
     (read_into,) = [s for s in after.values() if s.bay_id == bay.id and s.started_at == minutes(t0, 60)]
-    assert read_into.plate == "GA29999"
+    assert read_into.plate == "贵A29999"
     # Only the stays of T1-3 that end at or after the read are derived again; the rest are not
     # even rewritten.
     assert changed <= {
@@ -322,13 +322,13 @@ def test_a_late_event_does_not_refold_an_arrival_that_joined_a_stay_ended_at_the
     stay and is itself ended at once by GA33333, whose stay lasts until 08:00."""
     bay = town.bay("T1-1")
     stake = [
-        cds_event(town.stake_a, bay, "park_start", t0, plate="GA11111", confidence=90, event_id=event_id(1)),
+        cds_event(town.stake_a, bay, "park_start", t0, plate="贵A11111", confidence=90, event_id=event_id(1)),
         cds_event(
             town.stake_a,
             bay,
             "park_start",
             minutes(t0, 30),
-            plate="GA22222",
+            plate="贵A22222",
             confidence=90,
             event_id=event_id(3),
         ),
@@ -337,7 +337,7 @@ def test_a_late_event_does_not_refold_an_arrival_that_joined_a_stay_ended_at_the
             bay,
             "park_start",
             minutes(t0, 30),
-            plate="GA33333",
+            plate="贵A33333",
             confidence=90,
             event_id=event_id(4),
         ),
@@ -346,7 +346,7 @@ def test_a_late_event_does_not_refold_an_arrival_that_joined_a_stay_ended_at_the
             bay,
             "park_end",
             minutes(t0, 60),
-            plate="GA33333",
+            plate="贵A33333",
             confidence=90,
             event_id=event_id(5),
         ),
@@ -356,13 +356,13 @@ def test_a_late_event_does_not_refold_an_arrival_that_joined_a_stay_ended_at_the
     send(db, town.feed, feed, clock.now(), derived=("stays",))
     before = stays_of(db, bay)
     assert [(s.start_event_id, s.started_at, s.ended_at, s.plate) for s in before] == [
-        (event_id(1), t0, minutes(t0, 30), "GA11111"),
-        (event_id(3), minutes(t0, 30), minutes(t0, 30), "GA22222"),
-        (event_id(4), minutes(t0, 30), minutes(t0, 60), "GA33333"),
+        (event_id(1), t0, minutes(t0, 30), "贵A11111"),
+        (event_id(3), minutes(t0, 30), minutes(t0, 30), "贵A22222"),
+        (event_id(4), minutes(t0, 30), minutes(t0, 60), "贵A33333"),
     ]
 
     clock.advance(timedelta(minutes=1))
-    read = cds_event(town.stake_a, bay, "vehicle_detected", minutes(t0, 45), plate="GA33333", confidence=95)
+    read = cds_event(town.stake_a, bay, "vehicle_detected", minutes(t0, 45), plate="贵A33333", confidence=95)
     send(db, town.stake_a, [read], clock.now(), derived=("stays",))
 
     after = stays_of(db, bay)
@@ -378,7 +378,7 @@ def test_a_late_event_after_two_vehicles_came_and_went_in_one_instant_is_accepte
     that lasts until 08:00. A read at 07:45 arriving later must still be taken."""
     bay = town.bay("T1-1")
     stake = [
-        cds_event(town.stake_a, bay, "park_start", t0, plate="GA11111", confidence=90, event_id=event_id(1)),
+        cds_event(town.stake_a, bay, "park_start", t0, plate="贵A11111", confidence=90, event_id=event_id(1)),
         *(
             cds_event(
                 town.stake_a,
@@ -389,14 +389,14 @@ def test_a_late_event_after_two_vehicles_came_and_went_in_one_instant_is_accepte
                 confidence=90,
                 event_id=event_id(n),
             )
-            for n, plate in ((2, "GA22222"), (3, "GA33333"), (4, "GA44444"))
+            for n, plate in ((2, "贵A22222"), (3, "贵A33333"), (4, "贵A44444"))
         ),
         cds_event(
             town.stake_a,
             bay,
             "park_end",
             minutes(t0, 60),
-            plate="GA44444",
+            plate="贵A44444",
             confidence=90,
             event_id=event_id(5),
         ),
@@ -406,7 +406,7 @@ def test_a_late_event_after_two_vehicles_came_and_went_in_one_instant_is_accepte
     assert len(before) == 4
 
     clock.advance(timedelta(minutes=1))
-    read = cds_event(town.stake_a, bay, "vehicle_detected", minutes(t0, 45), plate="GA44444", confidence=95)
+    read = cds_event(town.stake_a, bay, "vehicle_detected", minutes(t0, 45), plate="贵A44444", confidence=95)
     send(db, town.stake_a, [read], clock.now(), derived=("stays",))
 
     after = stays_of(db, bay)
@@ -419,15 +419,15 @@ def test_a_late_event_keeps_the_anomaly_of_the_arrival_that_ended_the_previous_s
 ) -> None:
     bay = town.bay("T1-2")
     stake = [
-        cds_event(town.stake_a, bay, "park_start", t0, plate="GA11111", confidence=90),
-        cds_event(town.stake_a, bay, "park_start", minutes(t0, 30), plate="GA22222", confidence=90),
-        cds_event(town.stake_a, bay, "park_end", minutes(t0, 60), plate="GA22222", confidence=90),
+        cds_event(town.stake_a, bay, "park_start", t0, plate="贵A11111", confidence=90),
+        cds_event(town.stake_a, bay, "park_start", minutes(t0, 30), plate="贵A22222", confidence=90),
+        cds_event(town.stake_a, bay, "park_end", minutes(t0, 60), plate="贵A22222", confidence=90),
     ]
     send(db, town.stake_a, stake, clock.now())
     assert [a[2] for a in derived_state(db)["anomalies"]] == ["start_on_occupied_new_vehicle"]
 
     clock.advance(timedelta(minutes=1))
-    read = cds_event(town.stake_a, bay, "vehicle_detected", minutes(t0, 45), plate="GA22222", confidence=95)
+    read = cds_event(town.stake_a, bay, "vehicle_detected", minutes(t0, 45), plate="贵A22222", confidence=95)
     send(db, town.stake_a, [read], clock.now(), derived=("stays", "bays"))
 
     anomalies = derived_state(db)["anomalies"]
@@ -440,8 +440,8 @@ def test_a_stray_park_end_on_a_vacant_bay_does_not_move_the_time_it_is_vacant_si
 ) -> None:
     bay = town.bay("T1-3")
     stay = [
-        cds_event(town.stake_a, bay, "park_start", t0, plate="GA11111", confidence=90),
-        cds_event(town.stake_a, bay, "park_end", minutes(t0, 30), plate="GA11111", confidence=90),
+        cds_event(town.stake_a, bay, "park_start", t0, plate="贵A11111", confidence=90),
+        cds_event(town.stake_a, bay, "park_end", minutes(t0, 30), plate="贵A11111", confidence=90),
     ]
     send(db, town.stake_a, stay, clock.now())
 
@@ -477,7 +477,7 @@ def test_a_late_stray_event_on_a_bay_that_never_had_a_stay_moves_its_vacant_sinc
 
 # --- randomised: arrival order does not matter ------------------------------------------------
 
-PLATES = ("GA10001", "GA10002", "GA10003")
+PLATES = ("贵A10001", "贵A10002", "贵A10003")
 
 
 def random_events(
@@ -529,7 +529,7 @@ def send_as_one_batch(
     result = IntakeResult(total=len(events))
     parsed = []
     for index, (device, item) in enumerate(events):
-        checked, ok = check_items([item], device.device.uuid, now, MAX_SKEW)
+        checked, ok = check_items([item], device.device.uuid, now, MAX_SKEW, plate_rule="cn_ga36")
         assert checked.failures == [] and len(ok) == 1, checked.failures
         parsed.append((index, ok[0][1]))
     ingest_checked(db, feed.device, result, parsed, now)
