@@ -8,7 +8,7 @@ from typing import Any
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from api import bodies, cli, config, database, errors
+from api import bodies, cli, config, database, errors, i18n
 from api.clock import SystemClock
 from parking.plates import use_plate_hash_key
 
@@ -29,6 +29,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     database.init_app(app)
     errors.init_app(app)
     bodies.init_app(app)
+    i18n.init_app(app)
     from api import (
         billing,
         card_payments,
@@ -95,6 +96,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         card_payments.bp,
         pricing.bp,
         open_data.bp,
+        i18n.bp,
     ):
         app.register_blueprint(blueprint)
     cli.init_app(app)

@@ -154,6 +154,7 @@ ACCESS: dict[str, frozenset[str]] = {
     "pages.handheld": _ANYONE,
     "pages.bay_directory": _ANYONE,
     "pages.handheld_worker": _ANYONE,
+    "i18n.js_catalogue": _ANYONE,  # the page scripts' words, per locale
     "pages_bureau.bureau_page": _ANYONE,
     "pages_driver.driver_page": _ANYONE,
     "openapi.openapi_document": _ANYONE,

@@ -30,6 +30,7 @@ def init_app(app: Flask) -> None:
     from api.cli_access import access_matrix
     from api.cli_demo import demo_cards, seed_history, simulate
     from api.cli_forecast import forecast_calibration
+    from api.cli_i18n import messages_command
     from api.cli_restrictions import import_restrictions_command, melbourne_compliance
     from api.cli_staff import create_staff
     from bench import commands as bench_commands
@@ -55,6 +56,7 @@ def init_app(app: Flask) -> None:
         run_job_command,
         scheduler_command,
         forecast_calibration,
+        messages_command,
     ):
         app.cli.add_command(command)
     bench_commands.init_app(app)

@@ -11,6 +11,7 @@ import uuid
 from typing import Any
 
 from flask import Flask, Response, jsonify, request
+from flask_babel import gettext
 from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
@@ -21,7 +22,7 @@ from billing.gateway import (
     RefundExceedsChargeError,
     WebhookSignatureError,
 )
-from parking.errors import DomainError
+from parking.errors import DomainError, Message
 
 log = logging.getLogger(__name__)
 
@@ -40,11 +41,15 @@ _HTTP_CODES = {
 
 
 class ApiError(Exception):
-    """An error the web layer itself raises (authentication, negotiation, request shape)."""
+    """An error the web layer itself raises (authentication, negotiation, request shape).
+    A literal `message` is extracted for the catalogues (babel.cfg keyword ApiError:3)."""
 
-    def __init__(self, status: int, code: str, message: str, details: list[str] | None = None) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message, self.details = status, code, message, details or []
+    def __init__(
+        self, status: int, code: str, message: str | Message, details: list[str] | None = None
+    ) -> None:
+        super().__init__(str(message))
+        self.status, self.code, self.message, self.details = status, code, str(message), details or []
+        self.text = message if isinstance(message, Message) else Message(message)
 
 
 def json_body() -> dict[str, Any]:
@@ -55,7 +60,19 @@ def json_body() -> dict[str, Any]:
     return body
 
 
-def error_response(status: int, code: str, message: str, details: list[str] | None = None) -> Response:
+def translate(message: Message) -> str:
+    """A message in the request's language: its template through the catalogue, then its
+    parameters (each translated too when it is a Message). Untranslated text stays English."""
+    params = {k: translate(v) if isinstance(v, Message) else v for k, v in message.params.items()}
+    translated = gettext(message.template) if message.template else ""
+    return translated % params if params else translated
+
+
+def error_response(
+    status: int, code: str, message: str | Message, details: list[str] | None = None
+) -> Response:
+    """The error answer; its description (title) in the request's language, its code English."""
+    message = translate(message if isinstance(message, Message) else Message(message))
     if request.path.startswith("/cds/"):
         body: dict[str, Any] = {
             "error": code,
@@ -91,11 +108,11 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(ApiError)
     def _api_error(error: ApiError) -> Response:
-        return error_response(error.status, error.code, error.message, error.details)
+        return error_response(error.status, error.code, error.text, error.details)
 
     @app.errorhandler(DomainError)
     def _domain_error(error: DomainError) -> Response:
-        return error_response(error.status, error.code, error.message, error.details)
+        return error_response(error.status, error.code, error.text, error.details)
 
     @app.errorhandler(GatewayError)
     def _gateway_error(error: GatewayError) -> Response:

@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from api.errors import ApiError
+from parking.errors import N_, Message
 from parking.geo import valid_lat_lng
 
 DEFAULT_RADIUS_M = 500.0
@@ -68,7 +69,8 @@ def _box(args: Mapping[str, str]) -> Box | None:
         values = [_number(args, n) for n in BOX_PARAMS]
         missing = [n for n, v in zip(BOX_PARAMS, values, strict=True) if v is None]
         if missing:
-            raise ApiError(400, "missing_param", "a box needs all four of " + ", ".join(BOX_PARAMS), missing)
+            needs = Message(N_("a box needs all four of %(names)s"), {"names": ", ".join(BOX_PARAMS)})
+            raise ApiError(400, "missing_param", needs, missing)
         min_lat, min_lng, max_lat, max_lng = (v for v in values if v is not None)
     else:
         return None
@@ -90,9 +92,8 @@ def _near(args: Mapping[str, str], max_radius_m: float) -> Near | None:
         raise ApiError(400, "invalid_coordinates", "lat is -90..90 and lng -180..180", ["lat", "lng"])
     radius = DEFAULT_RADIUS_M if radius is None else radius
     if not 0 < radius <= max_radius_m:
-        raise ApiError(
-            400, "radius_out_of_range", f"radius is metres, above 0 and at most {max_radius_m:g}", ["radius"]
-        )
+        limit = Message(N_("radius is metres, above 0 and at most %(limit)s"), {"limit": f"{max_radius_m:g}"})
+        raise ApiError(400, "radius_out_of_range", limit, ["radius"])
     return Near(lat, lng, radius)
 
 
@@ -103,7 +104,8 @@ def _number(args: Mapping[str, str], name: str) -> float | None:
     try:
         return _finite(raw)
     except ValueError:
-        raise ApiError(400, "bad_param", f"{name} must be a finite number", [name]) from None
+        finite = Message(N_("%(name)s must be a finite number"), {"name": name})
+        raise ApiError(400, "bad_param", finite, [name]) from None
 
 
 def _finite(text: str) -> float:

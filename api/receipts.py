@@ -7,9 +7,11 @@ Anything but a succeeded payment answers 404 `no_receipt`.
 from __future__ import annotations
 
 from flask import Blueprint, Response, render_template, url_for
+from flask_babel import force_locale
 
 from api.database import get_db
 from api.errors import error_response
+from api.i18n import chosen_locale, wording
 from billing.receipt_pdf import ReceiptFontMissingError, receipt_pdf
 from billing.receipts import receipt_for
 
@@ -20,9 +22,13 @@ bp = Blueprint("receipts", __name__, url_prefix="/receipts")
 def receipt_page(payment: str) -> Response:
     """The receipt as a printable, mobile-friendly page."""
     receipt = receipt_for(get_db(), payment)
-    html = render_template(
-        "receipt.html", receipt=receipt, pdf_url=url_for("receipts.receipt_document", payment=payment)
-    )
+    with force_locale(chosen_locale() or receipt.default_locale):
+        html = render_template(
+            "receipt.html",
+            receipt=receipt,
+            words=wording(),
+            pdf_url=url_for("receipts.receipt_document", payment=payment),
+        )
     response = Response(html, mimetype="text/html")
     response.headers["Cache-Control"] = "private, no-store"
     response.headers["Referrer-Policy"] = "no-referrer"  # the link itself is the secret
@@ -37,7 +43,8 @@ def receipt_document(payment: str) -> Response:
     """The receipt as an A4 PDF."""
     receipt = receipt_for(get_db(), payment)
     try:
-        document = receipt_pdf(receipt)
+        with force_locale(chosen_locale() or receipt.default_locale):
+            document = receipt_pdf(receipt, words=wording())
     except ReceiptFontMissingError as error:
         return error_response(500, error.code, str(error))
     response = Response(document, mimetype="application/pdf")

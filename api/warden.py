@@ -401,7 +401,7 @@ def register(district: str) -> tuple[Response, int]:
     ingest_checked(db, device, result, parsed, now)
     if result.failures:
         failure = result.failures[0]
-        raise ApiError(422, failure.error, failure.description, failure.details)
+        raise ApiError(422, failure.error, failure.text or failure.description, failure.details)
     book_pos_payments(db, place, device, result.logged, now)
     db.commit()
     out = {

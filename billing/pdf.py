@@ -33,21 +33,26 @@ class FontMissingError(RuntimeError):
 
 
 class NumberedPDF(FPDF):
-    """A4 with "Page N/M" at the foot of every page."""
+    """A4 with "Page N/M" (in the document's language) at the foot of every page."""
+
+    page_word = "Page"
 
     def footer(self) -> None:
         self.set_y(-12)
         self.set_font(FAMILY, size=8)
-        self.cell(0, 5, f"Page {self.page_no()}/{{nb}}", align="C")
+        self.cell(0, 5, f"{self.page_word} {self.page_no()}/{{nb}}", align="C")
 
 
-def new_pdf(created_at: datetime, cjk_font: Path = CJK_FONT, latin_font: Path = LATIN_FONT) -> NumberedPDF:
+def new_pdf(
+    created_at: datetime, cjk_font: Path = CJK_FONT, latin_font: Path = LATIN_FONT, page: str = "Page"
+) -> NumberedPDF:
     """An empty document with the fonts registered; the same `created_at` gives the same bytes.
     `FontMissingError` names the package when a font file is absent."""
     for path, package in ((cjk_font, "fonts-droid-fallback"), (latin_font, "fonts-dejavu-core")):
         if not path.is_file():
             raise FontMissingError(path, package)
     pdf = NumberedPDF(format="A4")
+    pdf.page_word = page
     pdf.set_creation_date(created_at)
     pdf.add_font(FAMILY, fname=str(latin_font))
     pdf.add_font(CJK_FAMILY, fname=str(cjk_font))

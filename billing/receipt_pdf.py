@@ -1,4 +1,5 @@
-"""A receipt as a PDF (A4, fpdf2): see billing/pdf.py for the fonts."""
+"""A receipt as a PDF (A4, fpdf2): see billing/pdf.py for the fonts. Its words, money and
+times are the `Wording`'s (the request's language; plain English by default)."""
 
 from __future__ import annotations
 
@@ -8,64 +9,138 @@ from fpdf import FPDF
 
 from billing.pdf import CJK_FONT, LATIN_FONT, FontMissingError, new_pdf, paragraph
 from billing.receipts import Receipt, ReceiptStay
+from billing.wording import Wording
+from parking.errors import N_
 
 ReceiptFontMissingError = FontMissingError
 
 
-def receipt_pdf(receipt: Receipt, cjk_font: Path = CJK_FONT, latin_font: Path = LATIN_FONT) -> bytes:
+def receipt_pdf(
+    receipt: Receipt, cjk_font: Path = CJK_FONT, latin_font: Path = LATIN_FONT, words: Wording | None = None
+) -> bytes:
     """The receipt as PDF bytes; `FontMissingError` when a font file is absent."""
-    pdf = new_pdf(receipt.paid_at, cjk_font, latin_font)  # the same receipt gives the same bytes
-    pdf.set_title(f"Receipt {receipt.payment_id}")
+    words = words or Wording()
+    # The same receipt gives the same bytes.
+    pdf = new_pdf(receipt.paid_at, cjk_font, latin_font, page=words(N_("Page")))
+    pdf.set_title(words(N_("Receipt %(payment)s"), payment=receipt.payment_id))
     pdf.add_page()
-    _header(pdf, receipt)
+    _header(pdf, receipt, words)
     for number, stay in enumerate(receipt.stays, start=1):
-        _stay(pdf, receipt, number, stay)
+        _stay(pdf, receipt, number, stay, words)
     return bytes(pdf.output())
 
 
-def _header(pdf: FPDF, receipt: Receipt) -> None:
-    money = receipt.money
-    paragraph(pdf, f"{receipt.district} — parking receipt", size=16, height=9)
-    paragraph(pdf, f"Payment {receipt.payment_id}", size=9)
-    paragraph(pdf, f"Paid at {receipt.paid_at:%Y-%m-%d %H:%M} ({receipt.time_zone})")
-    paragraph(pdf, f"Channel {receipt.channel} · method {receipt.method} · status {receipt.status}")
+def _header(pdf: FPDF, receipt: Receipt, words: Wording) -> None:
+    def money(amount: int) -> str:
+        return words.money(amount, receipt.currency)
+
+    paragraph(pdf, words(N_("%(district)s — parking receipt"), district=receipt.district), size=16, height=9)
+    paragraph(pdf, words(N_("Payment %(payment)s"), payment=receipt.payment_id), size=9)
+    paragraph(
+        pdf,
+        words(N_("Paid at %(time)s (%(zone)s)"), time=words.moment(receipt.paid_at), zone=receipt.time_zone),
+    )
+    paragraph(
+        pdf,
+        words(
+            N_("Channel %(channel)s · method %(method)s · status %(status)s"),
+            channel=words(receipt.channel),
+            method=words(receipt.method),
+            status=words(receipt.status),
+        ),
+    )
     if receipt.plate:
-        paragraph(pdf, f"Plate {receipt.plate}")
+        paragraph(pdf, words(N_("Plate %(plate)s"), plate=receipt.plate))
     if receipt.pos_device or receipt.attendant:
-        paragraph(pdf, f"POS terminal {receipt.pos_device or '-'} · attendant {receipt.attendant or '-'}")
-    paragraph(pdf, f"Amount {money(receipt.amount)}", size=13, height=8)
+        paragraph(
+            pdf,
+            words(
+                N_("POS terminal %(device)s · attendant %(attendant)s"),
+                device=receipt.pos_device or "-",
+                attendant=receipt.attendant or "-",
+            ),
+        )
+    paragraph(pdf, words(N_("Amount %(amount)s"), amount=money(receipt.amount)), size=13, height=8)
     if receipt.refunded:
-        paragraph(pdf, f"Refunded {money(receipt.refunded)} · net {money(receipt.net)}")
+        paragraph(
+            pdf,
+            words(
+                N_("Refunded %(refunded)s · net %(net)s"),
+                refunded=money(receipt.refunded),
+                net=money(receipt.net),
+            ),
+        )
     pdf.ln(3)
 
 
-def _stay(pdf: FPDF, receipt: Receipt, number: int, stay: ReceiptStay) -> None:
-    money = receipt.money
+def _stay(pdf: FPDF, receipt: Receipt, number: int, stay: ReceiptStay, words: Wording) -> None:
+    def money(amount: int) -> str:
+        return words.money(amount, receipt.currency)
+
+    allocated = words(N_("Allocated %(amount)s"), amount=money(stay.allocated))
     if not stay.exists:
-        paragraph(pdf, f"Stay {number}: no longer exists (re-derived by a late event)", size=11, height=7)
-        paragraph(pdf, f"Allocated {money(stay.allocated)}")
+        gone = words(N_("Stay %(number)d: no longer exists (re-derived by a late event)"), number=number)
+        paragraph(pdf, gone, size=11, height=7)
+        paragraph(pdf, allocated)
         pdf.ln(2)
         return
-    paragraph(pdf, f"Stay {number}: bay {stay.bay}, {stay.road}", size=11, height=7)
-    exited = f"{stay.exited_at:%Y-%m-%d %H:%M}" if stay.exited_at else "-"
-    paragraph(pdf, f"Entry {stay.entered_at:%Y-%m-%d %H:%M} · exit {exited} · duration {stay.duration_text}")
+    heading = words(N_("Stay %(number)d: bay %(bay)s, %(road)s"), number=number, bay=stay.bay, road=stay.road)
+    paragraph(pdf, heading, size=11, height=7)
+    entered = words.moment(stay.entered_at) if stay.entered_at else "-"
+    exited = words.moment(stay.exited_at) if stay.exited_at else "-"
+    paragraph(
+        pdf,
+        words(
+            N_("Entry %(entry)s · exit %(exit)s · duration %(duration)s"),
+            entry=entered,
+            exit=exited,
+            duration=words.duration(stay.duration),
+        ),
+    )
     if stay.fee is not None:
-        paragraph(pdf, f"Tariff {stay.tariff} v{stay.tariff_version} · fee {money(stay.fee)}")
+        paragraph(
+            pdf,
+            words(
+                N_("Tariff %(tariff)s v%(version)s · fee %(fee)s"),
+                tariff=stay.tariff,
+                version=stay.tariff_version,
+                fee=money(stay.fee),
+            ),
+        )
     for line in stay.lines:
         paragraph(
             pdf,
-            f"  {line.local_date} {line.band} tier {line.tier}: {line.increments} × "
-            f"{line.increment_minutes} min × {money(line.unit_amount)} = {money(line.amount)}",
+            "  "
+            + words(
+                N_(
+                    "%(date)s %(band)s tier %(tier)s: %(increments)s × %(minutes)s min × %(unit)s = %(amount)s"
+                ),
+                date=line.local_date,
+                band=line.band,
+                tier=line.tier,
+                increments=line.increments,
+                minutes=line.increment_minutes,
+                unit=money(line.unit_amount),
+                amount=money(line.amount),
+            ),
             size=9,
         )
     for cap in stay.day_caps:
-        paragraph(
-            pdf, f"  day cap {cap.local_date}: {money(cap.charged)} capped to {money(cap.capped_to)}", 9
+        capped = words(
+            N_("day cap %(date)s: %(charged)s capped to %(capped)s"),
+            date=cap.local_date,
+            charged=money(cap.charged),
+            capped=money(cap.capped_to),
         )
+        paragraph(pdf, "  " + capped, 9)
     if stay.stay_cap_applied:
-        paragraph(pdf, "  stay cap applied", size=9)
+        paragraph(pdf, "  " + words(N_("stay cap applied")), size=9)
     if stay.vehicle_class:
-        paragraph(pdf, f"  vehicle class {stay.vehicle_class} ({stay.percent}%)", size=9)
-    paragraph(pdf, f"Allocated {money(stay.allocated)}")
-    paragraph(pdf, "Events " + ", ".join(stay.event_ids), size=7, height=4)
+        vehicle = words(
+            N_("vehicle class %(class)s (%(percent)s%%)"),
+            **{"class": words(stay.vehicle_class), "percent": stay.percent},
+        )
+        paragraph(pdf, "  " + vehicle, size=9)
+    paragraph(pdf, allocated)
+    paragraph(pdf, words(N_("Events %(events)s"), events=", ".join(stay.event_ids)), size=7, height=4)
     pdf.ln(2)

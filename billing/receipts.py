@@ -114,6 +114,7 @@ class Receipt:
     attendant: str | None
     transaction_id: str | None
     stays: tuple[ReceiptStay, ...]
+    default_locale: str = "en"  # the district's, when the reader has chosen no language
 
     @property
     def net(self) -> int:
@@ -155,6 +156,7 @@ def receipt_for(db: Session, payment_uuid: str) -> Receipt:
         attendant=payment.attendant,
         transaction_id=payment.transaction_id,
         stays=stays,
+        default_locale=district.default_locale,
     )
 
 

@@ -11,6 +11,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from parking.errors import N_, Message
 from parking.plates import InvalidPlateError, normalise_plate
 
 # The 31 province-level abbreviations of the mainland issuing authorities.
@@ -55,34 +56,46 @@ GA36_FORMATS = (
 _SUFFIXES = "警学挂领港澳"
 
 
-def _ga36_problem(plate: str) -> str:
+def _ga36_problem(plate: str) -> Message:
     """Which GA 36 rule a plate that matches no format breaks first, in words."""
     head, rest = plate[:1], plate[2:]
     if head == "使":
-        return "an embassy plate is 使 and six digits (the mission's number, then the serial)"
+        return Message(N_("an embassy plate is 使 and six digits (the mission's number, then the serial)"))
     if head not in PROVINCES:
-        return (
-            f"a plate starts with a province abbreviation ({PROVINCES[:6]}…), 使 for an embassy "
-            f"or a military unit code; {head!r} is none"
+        return Message(
+            N_(
+                "a plate starts with a province abbreviation (%(provinces)s…), 使 for an embassy "
+                "or a military unit code; '%(head)s' is none"
+            ),
+            {"provinces": PROVINCES[:6], "head": head},
         )
     if len(plate) < 2 or not re.fullmatch(f"[{_LETTER}]", plate[1]):
-        return "the second character is the issuing authority's letter, A to Z without I and O"
+        return Message(N_("the second character is the issuing authority's letter, A to Z without I and O"))
     if "I" in rest or "O" in rest:
-        return "the letters I and O are never used on a plate"
+        return Message(N_("the letters I and O are never used on a plate"))
     if rest and rest[-1] in "港澳":
-        return f"a {rest[-1]} plate is 粤Z, then four letters or digits before {rest[-1]}"
+        return Message(
+            N_("a %(kind)s plate is 粤Z, then four letters or digits before %(kind)s"), {"kind": rest[-1]}
+        )
     if rest and rest[-1] in _SUFFIXES:
-        return f"a {rest[-1]} plate has four letters or digits before {rest[-1]}"
+        return Message(N_("a %(kind)s plate has four letters or digits before %(kind)s"), {"kind": rest[-1]})
     if len(rest) == 6:
-        return (
-            "a six-character (new-energy) serial is D or F, a letter or digit and four digits, "
-            "or five digits then D or F"
+        return Message(
+            N_(
+                "a six-character (new-energy) serial is D or F, a letter or digit and four digits, "
+                "or five digits then D or F"
+            )
         )
     if not re.fullmatch(f"{_SERIAL}*", rest):
-        return "after the authority letter come only letters and digits (or one special character)"
-    return (
-        f"an ordinary plate has five letters or digits after the authority letter, a new-energy "
-        f"plate six; this one has {len(rest)}"
+        return Message(
+            N_("after the authority letter come only letters and digits (or one special character)")
+        )
+    return Message(
+        N_(
+            "an ordinary plate has five letters or digits after the authority letter, a new-energy "
+            "plate six; this one has %(count)d"
+        ),
+        {"count": len(rest)},
     )
 
 
@@ -103,10 +116,12 @@ class PlateRule:
         found = self.kind_of_or_none(plate)
         if found is not None:
             return found
-        problem = _ga36_problem(plate) if self.name == "cn_ga36" else "2 to 12 letters or digits"
-        raise InvalidPlateError(
-            f"{plate!r} is not a plate under {self.title}: {problem}", ["vehicle_license_plate"]
+        problem = _ga36_problem(plate) if self.name == "cn_ga36" else Message(N_("2 to 12 letters or digits"))
+        message = Message(
+            N_("'%(plate)s' is not a plate under %(rule)s: %(problem)s"),
+            {"plate": plate, "rule": Message(self.title), "problem": problem},
         )
+        raise InvalidPlateError(message, ["vehicle_license_plate"])
 
     def check(self, plate: str) -> str:
         """The plate itself when this rule accepts it."""
@@ -119,10 +134,10 @@ class PlateRule:
 
 
 PLATE_RULES = {
-    "cn_ga36": PlateRule("cn_ga36", "GA 36 (Chinese motor-vehicle plates)", GA36_FORMATS),
+    "cn_ga36": PlateRule("cn_ga36", N_("GA 36 (Chinese motor-vehicle plates)"), GA36_FORMATS),
     "alphanumeric": PlateRule(
         "alphanumeric",
-        "the alphanumeric rule",
+        N_("the alphanumeric rule"),
         (_format("ordinary", r"[0-9A-Z\u4e00-\u9fff]{2,12}"),),
     ),
 }

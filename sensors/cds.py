@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from parking.clock import from_ms
+from parking.errors import Message
 from parking.plates import InvalidPlateError, normalise_plate
 
 CDS_EVENT_TYPES = frozenset(
@@ -53,10 +54,11 @@ MAX_DEVICE_NAME = 100
 class ItemError(Exception):
     """One event of a batch is refused; the rest of the batch goes on."""
 
-    def __init__(self, code: str, description: str, details: list[str] | None = None) -> None:
-        super().__init__(description)
+    def __init__(self, code: str, description: str | Message, details: list[str] | None = None) -> None:
+        super().__init__(str(description))
         self.code = code
-        self.description = description
+        self.description = str(description)
+        self.text = description if isinstance(description, Message) else Message(description)
         self.details = details or []
 
 
@@ -175,7 +177,7 @@ def parse_event(item: Any) -> ParsedEvent:
         try:
             plate = normalise_plate(raw_plate)
         except InvalidPlateError as error:
-            raise ItemError("invalid_plate", error.message, error.details) from None
+            raise ItemError("invalid_plate", error.text, error.details) from None
 
     return ParsedEvent(
         event_id=item["event_id"].lower(),

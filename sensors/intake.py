@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from parking.db import insert_rows
+from parking.errors import Message
 from parking.models import Bay, District, Road
 from parking.plate_rules import DEFAULT_PLATE_RULE, PlateRule
 from parking.plate_rules import plate_rule as get_plate_rule
@@ -45,6 +46,7 @@ class ItemFailure:
     error: str
     description: str
     details: list[str]
+    text: Message | None = None  # the description, for translating
 
 
 @dataclass
@@ -126,7 +128,7 @@ def ingest_batch(
 
 
 def _fail(result: IntakeResult, index: int, item: Any, error: ItemError) -> None:
-    result.failures.append(ItemFailure(index, item, error.code, error.description, error.details))
+    result.failures.append(ItemFailure(index, item, error.code, error.description, error.details, error.text))
 
 
 def _check_plate(event: ParsedEvent, rule: PlateRule) -> None:
@@ -135,7 +137,7 @@ def _check_plate(event: ParsedEvent, rule: PlateRule) -> None:
     try:
         rule.check(event.plate)
     except InvalidPlateError as error:
-        raise ItemError("invalid_plate", error.message, error.details) from None
+        raise ItemError("invalid_plate", error.text, error.details) from None
 
 
 def _check_device(event: ParsedEvent, device_uuid: str) -> None:

@@ -18,6 +18,7 @@ from billing.models import PENDING, SUCCEEDED, Payment, PaymentAllocation, StayF
 from billing.receipt_pdf import ReceiptFontMissingError, receipt_pdf
 from billing.receipts import format_minor, receipt_for
 from billing.tariffs import price_ended_stays, publish_tariff
+from billing.wording import Wording
 from fixtures.builders import SmallDistrict, build_small_district
 from fixtures.tariffs import STANDARD
 from parking.clock import FixedClock
@@ -123,10 +124,10 @@ def test_the_receipt_page_shows_bays_roads_times_breakdown_and_events(
     assert response.status_code == 200
     assert response.mimetype == "text/html"
     html = response.get_data(as_text=True)
-    for text in ("T1-1", "T2-1", CHINESE_ROAD, "Zhaohui Road", "2026-03-02 06:30", "2026-03-02 09:30"):
+    for text in ("T1-1", "T2-1", CHINESE_ROAD, "Zhaohui Road", "March 2, 2026 06:30", "March 2, 2026 09:30"):
         assert text in html
     assert "POS-1" in html and "Li Wei" in html
-    assert format_minor(paid.payment.amount, "CNY") in html
+    assert Wording().money(paid.payment.amount, "CNY") in html
     first_line = paid.fees[0].breakdown["lines"][0]
     assert f"{first_line['increments']} × {first_line['increment_minutes']} min" in html
     for stay in paid.stays:
@@ -163,9 +164,50 @@ def test_the_receipt_pdf_has_one_page_with_the_receipts_text(client: FlaskClient
     reader = PdfReader(io.BytesIO(response.data))
     assert len(reader.pages) == 1
     text = reader.pages[0].extract_text()
-    for expected in (CHINESE_ROAD, "T1-1", "T2-1", format_minor(paid.payment.amount, "CNY"), "Page 1/1"):
+    for expected in (CHINESE_ROAD, "T1-1", "T2-1", Wording().money(paid.payment.amount, "CNY"), "Page 1/1"):
         assert expected in text
     assert paid.stays[0].event_ids[0] in text.replace("\n", "")
+
+
+def test_a_chinese_districts_receipt_pdf_is_in_chinese_with_extractable_characters(
+    client: FlaskClient, db: Session, paid: Paid
+) -> None:
+    paid.small.district.default_locale = "zh_Hans_CN"
+    db.commit()
+
+    response = client.get(f"/receipts/{paid.payment.uuid}.pdf")
+
+    text = PdfReader(io.BytesIO(response.data)).pages[0].extract_text()
+    amount = paid.payment.amount
+    for expected in (
+        "Testville — 停车收费凭证",
+        "缴费时间 2026年3月2日 10:00",
+        "渠道 按车牌缴费 · 方式 信用卡 · 状态 成功",
+        "手持终端 POS-1 · 收费员 Li Wei",
+        f"金额 ¥{amount // 100}.{amount % 100:02d}",
+        f"第1次停车：泊位 T1-1，{CHINESE_ROAD}",
+        "停车时长 3小时00分钟",
+        "页 1/1",
+    ):
+        assert expected in text
+
+
+def test_a_chinese_districts_receipt_page_is_chinese_unless_the_reader_asks_for_english(
+    client: FlaskClient, db: Session, paid: Paid
+) -> None:
+    paid.small.district.default_locale = "zh_Hans_CN"
+    db.commit()
+
+    chinese = client.get(f"/receipts/{paid.payment.uuid}").get_data(as_text=True)
+    english = client.get(f"/receipts/{paid.payment.uuid}?lang=en").get_data(as_text=True)
+    by_browser = client.get(
+        f"/receipts/{paid.payment.uuid}", headers={"Accept-Language": "en-US,en;q=0.8"}
+    ).get_data(as_text=True)
+
+    assert '<html lang="zh-CN">' in chinese and "停车收费凭证" in chinese and "2026年3月2日 06:30" in chinese
+    assert "收费员" in chinese and "Parking receipt" not in chinese
+    assert "Parking receipt" in english and "停车收费凭证" not in english
+    assert "Parking receipt" in by_browser
 
 
 def test_a_receipt_of_many_stays_flows_onto_more_pages(db: Session, clock: FixedClock, paid: Paid) -> None:

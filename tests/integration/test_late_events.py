@@ -194,11 +194,15 @@ def test_a_pos_registration_uploaded_an_hour_late_sets_the_plate_of_a_stay_that_
     arrived = now - timedelta(minutes=70)
     stake_reads = [
         cds_event(town.stake_a, bay, "park_start", arrived, plate="贵A5555B", confidence=70),  # misread
-        cds_event(town.stake_a, bay, "park_end", now - timedelta(minutes=30), plate="贵A5555B", confidence=70),
+        cds_event(
+            town.stake_a, bay, "park_end", now - timedelta(minutes=30), plate="贵A5555B", confidence=70
+        ),
         cds_event(
             town.stake_a, bay, "park_start", now - timedelta(minutes=20), plate="贵A77777", confidence=95
         ),
-        cds_event(town.stake_a, bay, "park_end", now - timedelta(minutes=10), plate="贵A77777", confidence=95),
+        cds_event(
+            town.stake_a, bay, "park_end", now - timedelta(minutes=10), plate="贵A77777", confidence=95
+        ),
     ]
     send(db, town.stake_a, stake_reads, now)
     before = stays_of(db, bay)
