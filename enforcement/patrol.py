@@ -38,7 +38,8 @@ from enforcement.models_warden import PATROL_READ, PlateCheck
 from enforcement.plate_check import STANDING
 from enforcement.rules import overstay_limit, overstays
 from parking.models import Bay, District, Road, Stay
-from parking.plates import InvalidPlateError, normalise_plate, plate_key
+from parking.plate_rules import accept_plate
+from parking.plates import InvalidPlateError, plate_key
 from sensors.models import Device
 
 OVERSTAYED, UNPAID, IN_ARREARS, CITATION, RESTRICTED, UNREGISTERED = (
@@ -104,7 +105,7 @@ def check_reads(
 ) -> PatrolAnswer:
     """Answer a batch of reads (the hits and the reads to confirm) and audit every read."""
     bays = _match_bays(db, district, reads, rules.match_radius_m)
-    plates = [_plate_or_none(read.plate) for read in reads]
+    plates = [_plate_or_none(read.plate, district.plate_rule) for read in reads]
     facts = _facts(db, district, {p for p in plates if p}, now)
     book = TariffBook.load(db, district)
     hits: list[dict[str, Any]] = []
@@ -128,9 +129,10 @@ def check_reads(
     return PatrolAnswer(len(reads), hits, confirm)
 
 
-def _plate_or_none(raw: str) -> str | None:
+def _plate_or_none(raw: str, rule: str) -> str | None:
+    """The read in normal form, None when the district's plate rule refuses it."""
     try:
-        return normalise_plate(raw)
+        return accept_plate(rule, raw)
     except InvalidPlateError:
         return None
 
