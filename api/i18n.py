@@ -128,12 +128,21 @@ def _fresh_locale() -> None:
     g.pop("district_locale", None)
 
 
+def _page_helpers() -> dict[str, object]:
+    return {
+        "page_locale": locale_name,
+        "page_lang": lambda: "zh-CN" if locale_name().startswith("zh") else "en",
+        "page_messages": lambda: {"locale": locale_name(), "messages": _script_messages(locale_name())},
+    }
+
+
 def init_app(app: Flask) -> None:
     compile_catalogues()
     app.config.setdefault("BABEL_DEFAULT_LOCALE", DEFAULT_LOCALE)
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(TRANSLATIONS))
     Babel(app, locale_selector=select_locale, timezone_selector=select_timezone)
     app.before_request(_fresh_locale)
+    app.context_processor(_page_helpers)
     app.after_request(_keep_choice)
 
 

@@ -36,7 +36,7 @@ const driverApi = {
     try {
       response = await fetch(url, { method, headers, body, cache: "no-store" });
     } catch (err) {
-      throw new ApiProblem(0, "network", navigator.onLine ? "the server cannot be reached" : "no network");
+      throw new ApiProblem(0, "network", navigator.onLine ? t("the server cannot be reached") : t("no network"));
     }
     const text = await response.text();
     let data = null;
@@ -49,7 +49,7 @@ const driverApi = {
       // problem+json on the native API; the CDS shape on /cds/.
       const code = (data && (data.code || data.error)) || "http_" + response.status;
       const message =
-        (data && (data.title || data.error_description || data.detail)) || response.statusText || "request failed";
+        (data && (data.title || data.error_description || data.detail)) || response.statusText || t("request failed");
       throw new ApiProblem(response.status, code, message, data && (data.errors || data.error_details));
     }
     return data;

@@ -8,27 +8,27 @@
 (() => {
   // Every user-visible text of the card payments, in one place for translation.
   const TEXT = {
-    citationCount: (n) => `, ${n} citation(s)`,
-    citation: (rule) => `Citation: ${rule}`,
-    issued: (at, status) => `Issued ${at} · ${status}`,
-    dispute: "Dispute",
-    disputeWhy: "Why do you dispute it?",
-    sendDispute: "Send dispute",
-    disputeSent: "Dispute sent: the bureau will decide, and you will get a notice if you have an account.",
-    cardsUnavailable: "Card payments are not available on this page (the card form did not load).",
-    cardRefused: "the card was refused",
-    payAmount: (amount) => "Pay " + amount,
-    paidFor: (amount, plate) => `Paid ${amount} for ${plate}.`,
-    receipt: "Receipt",
-    cardSaved: "A card is saved: it is charged when your stays end.",
-    noCardSaved: "No card saved.",
-    cardSavedNow: "Card saved: it is charged when your stays end.",
-    unpaidTitle: (plate, count) => `${plate}: ${count} unpaid stay(s)`,
-    toPay: (amount) => "To pay: " + amount,
-    nothingToPay: "Nothing to pay.",
-    owedFor: (amount, count) => `${amount} owed for ${count} stay(s)`,
-    inArrears: (amount) => `, ${amount} in arrears`,
-    nothingOwed: "Nothing owed.",
+    citationCount: (n) => t(", %(count)s citation(s)", { count: n }),
+    citation: (rule) => t("Citation: %(rule)s", { rule }),
+    issued: (at, status) => t("Issued %(at)s · %(status)s", { at, status }),
+    dispute: t("Dispute"),
+    disputeWhy: t("Why do you dispute it?"),
+    sendDispute: t("Send dispute"),
+    disputeSent: t("Dispute sent: the bureau will decide, and you will get a notice if you have an account."),
+    cardsUnavailable: t("Card payments are not available on this page (the card form did not load)."),
+    cardRefused: t("the card was refused"),
+    payAmount: (amount) => t("Pay %(amount)s", { amount }),
+    paidFor: (amount, plate) => t("Paid %(amount)s for %(plate)s.", { amount, plate }),
+    receipt: t("Receipt"),
+    cardSaved: t("A card is saved: it is charged when your stays end."),
+    noCardSaved: t("No card saved."),
+    cardSavedNow: t("Card saved: it is charged when your stays end."),
+    unpaidTitle: (plate, count) => t("%(plate)s: %(count)s unpaid stay(s)", { plate, count }),
+    toPay: (amount) => t("To pay: %(amount)s", { amount }),
+    nothingToPay: t("Nothing to pay."),
+    owedFor: (amount, count) => t("%(amount)s owed for %(count)s stay(s)", { amount, count }),
+    inArrears: (amount) => t(", %(amount)s in arrears", { amount }),
+    nothingOwed: t("Nothing owed."),
   };
   const api = driverApi;
   const body = document.body;
@@ -51,6 +51,16 @@
 
   // --- small helpers
 
+  // Words the API answers as data (a bay's state, a stay's status), in the page's language.
+  const WORDS = {
+    free: t("free"), occupied: t("occupied"), unknown: t("unknown"),
+    due: t("due"), paid: t("paid"), arrears: t("arrears"), unpriced: t("unpriced"), running: t("running"),
+    issued: t("issued"), appealed: t("appealed"), upheld: t("upheld"), voided: t("voided"),
+    overstay: t("overstay"), restriction: t("restriction"), unregistered: t("unregistered"),
+    obstruction: t("obstruction"),
+  };
+  const word = (value) => WORDS[value] || value;
+
   function el(tag, attrs, ...children) {
     const element = document.createElement(tag);
     for (const [name, value] of Object.entries(attrs || {})) {
@@ -65,13 +75,14 @@
     return element;
   }
 
-  const clock = new Intl.DateTimeFormat("en-GB", {
+  const dateLocale = pageWords.locale.startsWith("zh") ? "zh-CN" : "en-GB";
+  const clock = new Intl.DateTimeFormat(dateLocale, {
     timeZone: body.dataset.timeZone, day: "2-digit", month: "short", hour: "2-digit", minute: "2-digit", hour12: false,
   });
   const money = new Intl.NumberFormat("zh-CN", { style: "currency", currency: body.dataset.currency });
   const minorDigits = money.resolvedOptions().maximumFractionDigits;
   const when = (iso) => (iso ? clock.format(new Date(iso)) : "—");
-  const hourMinute = new Intl.DateTimeFormat("en-GB", {
+  const hourMinute = new Intl.DateTimeFormat(dateLocale, {
     timeZone: body.dataset.timeZone, hour: "2-digit", minute: "2-digit", hour12: false,
   });
   const span = (from, until) => {
@@ -82,15 +93,16 @@
 
   function duration(seconds) {
     const total = Math.floor(seconds / 60);
-    if (total < 60) return total + " min";
-    return Math.floor(total / 60) + " h " + (total % 60) + " min";
+    if (total < 60) return t("%(minutes)s min", { minutes: total });
+    return t("%(hours)s h %(minutes)s min", { hours: Math.floor(total / 60), minutes: total % 60 });
   }
 
-  const maxStay = (minutes) => (minutes === null || minutes === undefined ? "no maximum" : duration(minutes * 60));
-  const age = (seconds) => (seconds === null || seconds === undefined ? "no data yet" : "data " + duration(seconds) + " old");
+  const maxStay = (minutes) => (minutes === null || minutes === undefined ? t("no maximum") : duration(minutes * 60));
+  const age = (seconds) => (seconds === null || seconds === undefined ? t("no data yet") : t("data %(age)s old", { age: duration(seconds) }));
   const distance = (m) => (m < 1000 ? Math.round(m) + " m" : (m / 1000).toFixed(1) + " km");
   const counts = (road) =>
-    `${road.free} free / ${road.total}` + (road.unknown ? ` · ${road.unknown} unknown` : "");
+    t("%(free)s free / %(total)s", { free: road.free, total: road.total }) +
+    (road.unknown ? " · " + t("%(unknown)s unknown", { unknown: road.unknown }) : "");
 
   function showProblem(target, problem) {
     target.replaceChildren(el("code", {}, problem.code || "error"), ": " + problem.message);
@@ -185,8 +197,8 @@
               el("span", { class: "name" }, road.name),
               el("span", { class: "counts" }, counts(road)),
               el("span", { class: "meta" }, `${distance(road.distance_m)} · ${age(road.data_age_seconds)}`),
-              el("span", { class: "tariff" }, road.tariff || "no tariff"),
-              el("span", { class: "max-stay" }, "Max stay: " + maxStay(road.max_stay_minutes)),
+              el("span", { class: "tariff" }, road.tariff || t("no tariff")),
+              el("span", { class: "max-stay" }, t("Max stay: %(length)s", { length: maxStay(road.max_stay_minutes) })),
               road.restriction_now ? el("span", { class: "restriction" }, road.restriction_now) : null,
             ),
           ),
@@ -197,18 +209,18 @@
 
   function locate() {
     if (!navigator.geolocation) {
-      $("where").textContent = "This browser cannot tell where you are";
+      $("where").textContent = t("This browser cannot tell where you are");
       return;
     }
-    $("where").textContent = "Finding you…";
+    $("where").textContent = t("Finding you…");
     navigator.geolocation.getCurrentPosition(
       (position) => {
         state.centre = { lat: position.coords.latitude, lng: position.coords.longitude };
-        $("where").textContent = `Around you (${state.centre.lat.toFixed(5)}, ${state.centre.lng.toFixed(5)})`;
+        $("where").textContent = t("Around you (%(lat)s, %(lng)s)", { lat: state.centre.lat.toFixed(5), lng: state.centre.lng.toFixed(5) });
         loadRoads();
       },
       (error) => {
-        $("where").textContent = "Location not available (" + error.message + "): around the district centre";
+        $("where").textContent = t("Location not available (%(reason)s): around the district centre", { reason: error.message });
       },
       { enableHighAccuracy: true, timeout: 10000, maximumAge: 60000 },
     );
@@ -220,7 +232,7 @@
     show("road");
     state.road = id;
     const known = state.roads.get(id);
-    $("road-title").textContent = known ? known.name : "Road";
+    $("road-title").textContent = known ? known.name : t("Road");
     $("bay-list").replaceChildren();
     $("road-day").replaceChildren();
     hide($("road-error"));
@@ -238,15 +250,15 @@
       hide($("road-error"));
       $("road-title").textContent = road.name;
       $("road-counts").textContent = counts(road);
-      $("road-tariff").textContent = road.tariff || "no tariff";
+      $("road-tariff").textContent = road.tariff || t("no tariff");
       $("road-max-stay").textContent = maxStay(road.max_stay_minutes);
-      $("road-restriction").textContent = road.restriction_now || "none";
+      $("road-restriction").textContent = road.restriction_now || t("none");
       $("road-age").textContent = age(road.data_age_seconds);
       renderDayAhead(road);
       $("bay-list").replaceChildren(
         ...road.bays.map((bay) =>
           el("li", { class: "bay " + bay.state, "data-bay": bay.name, "data-state": bay.state },
-            el("span", { class: "bay-name" }, bay.name), el("span", { class: "bay-state" }, bay.state)),
+            el("span", { class: "bay-name" }, bay.name), el("span", { class: "bay-state" }, word(bay.state))),
         ),
       );
     } catch (problem) {
@@ -278,7 +290,7 @@
       const answer = await api.call("GET", `${base}/forecast?road=${encodeURIComponent(id)}&in=${minutes}`);
       target.textContent = Math.round(answer.probability_free * 100) + "%";
     } catch (problem) {
-      target.textContent = problem.code === "no_forecast" ? "no forecast yet" : problem.code + ": " + problem.message;
+      target.textContent = problem.code === "no_forecast" ? t("no forecast yet") : problem.code + ": " + problem.message;
     }
   }
 
@@ -301,15 +313,15 @@
       $("unpaid-list").replaceChildren(
         ...ledger.stays.map((stay) =>
           el("li", { class: "stay", "data-stay": stay.stay },
-            el("div", { class: "where" }, `Bay ${stay.bay} · ${stay.road}`),
-            el("div", { class: "muted" }, `${when(stay.started_at)} – ${when(stay.ended_at)} · ${stay.status}`),
+            el("div", { class: "where" }, t("Bay %(bay)s · %(road)s", { bay: stay.bay, road: stay.road })),
+            el("div", { class: "muted" }, `${when(stay.started_at)} – ${when(stay.ended_at)} · ${word(stay.status)}`),
             el("div", { class: "owed" }, amount(stay.owed)),
             disputeControl({ stay: stay.stay })),
         ),
         ...citations.map((citation) =>
           el("li", { class: "stay citation", "data-citation": citation.citation },
-            el("div", { class: "where" }, TEXT.citation(citation.rule.replace(/_/g, " "))),
-            el("div", { class: "muted" }, TEXT.issued(when(citation.issued_at), citation.status)),
+            el("div", { class: "where" }, TEXT.citation(word(citation.rule))),
+            el("div", { class: "muted" }, TEXT.issued(when(citation.issued_at), word(citation.status))),
             el("div", { class: "owed" }, amount(citation.amount)),
             citation.status === "issued" ? disputeControl({ citation: citation.citation }) : null),
         ),
@@ -425,7 +437,7 @@
         api.call("GET", `${drivers}/me/stays/history`, { auth: true }),
         api.call("GET", `${drivers}/me/outstanding`, { auth: true }),
       ]);
-      $("whoami").textContent = `Signed in as ${me.name || me.email}`;
+      $("whoami").textContent = t("Signed in as %(name)s", { name: me.name || me.email });
       $("saved-card").textContent = me.card_saved ? TEXT.cardSaved : TEXT.noCardSaved;
       renderCurrent(current.stays);
       renderHistory(history.stays);
@@ -447,11 +459,14 @@
     $("current-list").replaceChildren(
       ...stays.map((stay) =>
         el("li", { class: "stay current", "data-stay": stay.id },
-          el("div", { class: "where" }, `${stay.plate} · Bay ${stay.bay} · ${stay.road}`),
-          el("div", { "data-field": "elapsed" }, "Parked " + duration(stay.elapsed_seconds) + " (since " + when(stay.started_at) + ")"),
-          el("div", { "data-field": "fee" }, "Fee so far: " + amount(stay.fee_so_far)),
+          el("div", { class: "where" }, `${stay.plate} · ` + t("Bay %(bay)s · %(road)s", { bay: stay.bay, road: stay.road })),
+          el("div", { "data-field": "elapsed" },
+            t("Parked %(length)s (since %(since)s)", { length: duration(stay.elapsed_seconds), since: when(stay.started_at) })),
+          el("div", { "data-field": "fee" }, t("Fee so far: %(amount)s", { amount: amount(stay.fee_so_far) })),
           el("div", { "data-field": "time-left" },
-            stay.time_left_seconds === null ? "No maximum stay" : "Time left: " + duration(stay.time_left_seconds))),
+            stay.time_left_seconds === null
+              ? t("No maximum stay")
+              : t("Time left: %(length)s", { length: duration(stay.time_left_seconds) }))),
       ),
     );
   }
@@ -461,10 +476,10 @@
     $("history-list").replaceChildren(
       ...stays.map((stay) =>
         el("li", { class: "stay past", "data-stay": stay.id },
-          el("div", { class: "where" }, `${stay.plate} · Bay ${stay.bay} · ${stay.road}`),
+          el("div", { class: "where" }, `${stay.plate} · ` + t("Bay %(bay)s · %(road)s", { bay: stay.bay, road: stay.road })),
           el("div", { class: "muted" }, `${when(stay.started_at)} – ${when(stay.ended_at)}`),
-          el("div", {}, `${amount(stay.fee)} · ${stay.status}`),
-          stay.receipt_urls.map((url, i) => el("a", { href: url, class: "receipt" }, "Receipt" + (i ? " " + (i + 1) : "")))),
+          el("div", {}, `${amount(stay.fee)} · ${word(stay.status)}`),
+          stay.receipt_urls.map((url, i) => el("a", { href: url, class: "receipt" }, t("Receipt") + (i ? " " + (i + 1) : "")))),
       ),
     );
   }
@@ -507,7 +522,7 @@
   // --- wiring
 
   function network() {
-    $("net").textContent = navigator.onLine ? "" : "offline";
+    $("net").textContent = navigator.onLine ? "" : t("offline");
     $("net").classList.toggle("offline", !navigator.onLine);
   }
 

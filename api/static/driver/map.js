@@ -59,7 +59,7 @@ const driverMap = (() => {
           role: "button",
         });
         const name = road ? road.name : zone.name || zone.curb_zone_id;
-        const free = road ? `${road.free} free of ${road.total}` : "no data";
+        const free = road ? t("%(free)s free of %(total)s", { free: road.free, total: road.total }) : t("no data");
         shape.append(node("title", {}));
         shape.lastChild.textContent = `${name}: ${free}`;
         shape.addEventListener("click", () => onPick(zone.curb_zone_id));
