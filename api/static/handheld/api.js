@@ -43,7 +43,7 @@ const handheldApi = {
     try {
       response = await fetch(this.base + path, { method, headers, body, cache: "no-store" });
     } catch (err) {
-      throw new ApiProblem(0, "network", navigator.onLine ? "the server cannot be reached" : "no network");
+      throw new ApiProblem(0, "network", navigator.onLine ? t("the server cannot be reached") : t("no network"));
     }
     const text = await response.text();
     let data = null;
@@ -54,7 +54,7 @@ const handheldApi = {
     }
     if (!response.ok) {
       const code = (data && data.code) || "http_" + response.status;
-      const message = (data && (data.title || data.detail)) || response.statusText || "request failed";
+      const message = (data && (data.title || data.detail)) || response.statusText || t("request failed");
       const retryAfter = parseInt(response.headers.get("Retry-After") || "", 10);
       throw new ApiProblem(response.status, code, message, data && data.errors, retryAfter > 0 ? retryAfter : null);
     }

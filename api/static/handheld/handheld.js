@@ -13,11 +13,26 @@
   const BAYS_KEY = "parking.handheld.bays." + district;
   const MAX_PHOTO_BYTES = 5 * 1024 * 1024;
   const KIND_LABELS = {
-    check_overstay: "Overstay",
-    clear_restriction: "Restriction",
-    register_plate: "Register plate",
-    clear_obstruction: "Obstruction",
-    collect_arrears: "Collect arrears",
+    check_overstay: t("Overstay"),
+    clear_restriction: t("Restriction"),
+    register_plate: t("Register plate"),
+    clear_obstruction: t("Obstruction"),
+    collect_arrears: t("Collect arrears"),
+  };
+  // Slugs the API answers as data (rules, outcomes, statuses), in the page's language.
+  const WORDS = {
+    overstay: t("overstay"), restriction: t("restriction"), unregistered: t("unregistered"),
+    obstruction: t("obstruction"), arrears: t("arrears"), open: t("open"), escalated: t("escalated"),
+    taken: t("taken"), resolved: t("resolved"), citation_issued: t("citation issued"), warned: t("warned"),
+    vehicle_gone: t("vehicle gone"), false_alarm: t("false alarm"), issued: t("issued"), paid: t("paid"),
+    cancelled: t("cancelled"), admin: t("admin"), bureau: t("bureau"), warden: t("warden"),
+    attendant: t("attendant"), police: t("police"), city: t("city"),
+  };
+  // The plate check's rows, by their English names (which stay the rows' data-field).
+  const ROWS = {
+    Plate: t("Plate"), "Parked at": t("Parked at"), "Last parked at": t("Last parked at"), Since: t("Since"),
+    Left: t("Left"), "At this bay": t("At this bay"), "Fee so far": t("Fee so far"), Fee: t("Fee"),
+    Paid: t("Paid"), Arrears: t("Arrears"), Outstanding: t("Outstanding"),
   };
 
   const $ = (id) => document.getElementById(id);
@@ -39,7 +54,7 @@
     return node;
   }
 
-  const clock = new Intl.DateTimeFormat("en-GB", {
+  const clock = new Intl.DateTimeFormat(pageWords.locale.startsWith("zh") ? "zh-CN" : "en-GB", {
     timeZone, day: "2-digit", month: "short", hour: "2-digit", minute: "2-digit", hour12: false,
   });
   const money = new Intl.NumberFormat("zh-CN", { style: "currency", currency });
@@ -47,23 +62,22 @@
 
   const when = (iso) => (iso ? clock.format(new Date(iso)) : "—");
   const amount = (minor) => (minor === null || minor === undefined ? "—" : money.format(minor / 10 ** minorDigits));
-  const label = (slug) => (slug || "").replace(/_/g, " ");
+  const label = (slug) => WORDS[slug] || (slug || "").replace(/_/g, " ");
 
   function minutes(total) {
-    if (total < 60) return total + " min";
-    const h = Math.floor(total / 60);
-    return h + " h " + (total % 60) + " min";
+    if (total < 60) return t("%(minutes)s min", { minutes: total });
+    return t("%(hours)s h %(minutes)s min", { hours: Math.floor(total / 60), minutes: total % 60 });
   }
 
   function distance(m) {
-    if (m === null || m === undefined) return "distance unknown";
-    return m < 1000 ? m + " m away" : (m / 1000).toFixed(1) + " km away";
+    if (m === null || m === undefined) return t("distance unknown");
+    return m < 1000 ? t("%(metres)s m away", { metres: m }) : t("%(km)s km away", { km: (m / 1000).toFixed(1) });
   }
 
   function showProblem(target, problem) {
     target.replaceChildren(el("code", {}, problem.code || "error"), ": " + problem.message);
     if (problem.fields && problem.fields.length) target.append(" (" + problem.fields.join(", ") + ")");
-    if (problem.retryAfter) target.append(" (in " + minutes(Math.ceil(problem.retryAfter / 60)) + ")");
+    if (problem.retryAfter) target.append(" " + t("(in %(wait)s)", { wait: minutes(Math.ceil(problem.retryAfter / 60)) }));
     target.hidden = false;
   }
 
@@ -96,7 +110,7 @@
 
   function showNetwork() {
     const net = $("net");
-    net.textContent = navigator.onLine ? "" : "offline";
+    net.textContent = navigator.onLine ? "" : t("offline");
     net.classList.toggle("offline", !navigator.onLine);
   }
 
@@ -151,7 +165,7 @@
     }
     api.setToken(token);
     const who = $("whoami");
-    who.textContent = "Signed in as " + state.me.name + " (" + state.me.role + ")";
+    who.textContent = t("Signed in as %(name)s (%(role)s)", { name: state.me.name, role: label(state.me.role) });
     who.hidden = false;
     $("sign-out").hidden = false;
     $("tabs").hidden = false;
@@ -192,9 +206,11 @@
   // --- position: the phone's location when allowed, else the bay I say I'm at
 
   function showPosition(position, bay) {
-    const where = bay ? "At bay " + bay.name + " (" + bay.road + ")" : "Position " +
-      position.lat.toFixed(5) + ", " + position.lng.toFixed(5);
-    $("position-status").textContent = where + (position.reported_at ? " · reported " + when(position.reported_at) : "");
+    const where = bay
+      ? t("At bay %(bay)s (%(road)s)", { bay: bay.name, road: bay.road })
+      : t("Position %(lat)s, %(lng)s", { lat: position.lat.toFixed(5), lng: position.lng.toFixed(5) });
+    $("position-status").textContent =
+      where + (position.reported_at ? " · " + t("reported %(when)s", { when: when(position.reported_at) }) : "");
   }
 
   async function reportPosition(lat, lng, bay) {
@@ -204,16 +220,16 @@
       showPosition(me.position, bay);
       await refreshTasks();
     } catch (problem) {
-      $("position-status").textContent = "Position not sent: " + problem.code + ": " + problem.message;
+      $("position-status").textContent = t("Position not sent: %(reason)s", { reason: problem.code + ": " + problem.message });
     }
   }
 
   function locate() {
-    $("position-status").textContent = "Finding your location…";
+    $("position-status").textContent = t("Finding your location…");
     navigator.geolocation.getCurrentPosition(
       (found) => reportPosition(found.coords.latitude, found.coords.longitude, null),
       (failure) => {
-        $("position-status").textContent = "Location unavailable (" + failure.message + "): enter your bay below.";
+        $("position-status").textContent = t("Location unavailable (%(reason)s): enter your bay below.", { reason: failure.message });
       },
       { enableHighAccuracy: true, timeout: 10000, maximumAge: 30000 },
     );
@@ -234,7 +250,7 @@
     const name = $("at-bay").value;
     const bay = await findBay(name);
     if (!bay) {
-      $("position-status").textContent = "Unknown bay " + name.trim() + ": check the sign on the curb.";
+      $("position-status").textContent = t("Unknown bay %(bay)s: check the sign on the curb.", { bay: name.trim() });
       return;
     }
     if (!$("plate-bay").value) $("plate-bay").value = bay.name;
@@ -255,7 +271,7 @@
       const kept = JSON.parse(sessionStorage.getItem(TASKS_KEY) || "null");
       if (kept) state.tasks = kept.tasks;
       note.textContent = problem.code + ": " + problem.message +
-        (kept ? " — showing the list from " + when(kept.at) : "");
+        (kept ? " — " + t("showing the list from %(when)s", { when: when(kept.at) }) : "");
       note.hidden = false;
     }
     renderTasks();
@@ -266,24 +282,24 @@
     const mine = task.status === "taken" && task.mine;
     const actions = el("div", { class: "actions" });
     if (task.status === "open" || task.status === "escalated") {
-      actions.append(el("button", { type: "button", class: "take", onclick: () => take(task) }, "Take"));
+      actions.append(el("button", { type: "button", class: "take", onclick: () => take(task) }, t("Take")));
     } else if (mine) {
-      actions.append(el("button", { type: "button", class: "resolve", onclick: () => openResolve(task) }, "Resolve"));
+      actions.append(el("button", { type: "button", class: "resolve", onclick: () => openResolve(task) }, t("Resolve")));
     } else {
-      actions.append(el("span", { class: "muted" }, "Taken by " + task.taken_by));
+      actions.append(el("span", { class: "muted" }, t("Taken by %(name)s", { name: task.taken_by })));
     }
     return el(
       "li",
       { class: "task " + task.status, "data-task-id": task.id },
       el("div", { class: "head" },
         el("span", { class: "kind" }, KIND_LABELS[task.kind] || label(task.kind)),
-        el("span", { class: "badge status" }, mine ? "mine" : task.status)),
+        el("span", { class: "badge status" }, mine ? t("mine") : label(task.status))),
       v && v.plate ? el("div", { class: "plate" }, v.plate) : null,
-      el("div", { class: "where" }, task.bay ? "Bay " + task.bay + (task.road ? " · " + task.road : "") : task.road || "No bay"),
+      el("div", { class: "where" }, task.bay ? t("Bay %(bay)s", { bay: task.bay }) + (task.road ? " · " + task.road : "") : task.road || t("No bay")),
       el("div", { class: "facts muted" },
         el("span", { class: "distance" }, distance(task.distance_m)),
-        el("span", { class: "age" }, minutes(task.age_minutes) + " old"),
-        v ? el("span", { class: "rule" }, label(v.rule) + " since " + when(v.since)) : null),
+        el("span", { class: "age" }, t("%(age)s old", { age: minutes(task.age_minutes) })),
+        v ? el("span", { class: "rule" }, t("%(rule)s since %(since)s", { rule: label(v.rule), since: when(v.since) })) : null),
       actions,
     );
   }
@@ -331,9 +347,9 @@
     error.hidden = true;
     const outcome = form.elements.outcome.value;
     const photo = $("photo").files[0];
-    if (!outcome) return showProblem(error, { code: "outcome_required", message: "choose an outcome" });
+    if (!outcome) return showProblem(error, { code: "outcome_required", message: t("choose an outcome") });
     if (photo && photo.size > MAX_PHOTO_BYTES) {
-      return showProblem(error, { code: "photo_too_large", message: "the photo is over 5 MB: take it again smaller" });
+      return showProblem(error, { code: "photo_too_large", message: t("the photo is over 5 MB: take it again smaller") });
     }
     const data = new FormData();
     data.append("outcome", outcome);
@@ -345,8 +361,12 @@
     try {
       const task = state.resolving;
       const done = await api.call("POST", "/tasks/" + task.id + "/resolve", { form: data });
-      flash("Task resolved: " + label(done.outcome) + (task.bay ? " at bay " + task.bay : "") +
-        (done.citation ? " · citation " + done.citation : ""));
+      flash(
+        (task.bay
+          ? t("Task resolved: %(outcome)s at bay %(bay)s", { outcome: label(done.outcome), bay: task.bay })
+          : t("Task resolved: %(outcome)s", { outcome: label(done.outcome) })) +
+          (done.citation ? " · " + t("citation %(citation)s", { citation: done.citation }) : ""),
+      );
       state.resolving = null;
       show("tasks");
       await refreshTasks();
@@ -361,11 +381,11 @@
 
   function verdictOf(result) {
     const stay = result.stay;
-    if (!stay || !result.parked) return { text: "NOT PARKED", class: "none" };
+    if (!stay || !result.parked) return { text: t("NOT PARKED"), class: "none" };
     const fee = stay.fee;
-    if (fee.status === "free" || fee.status === "paid") return { text: "PAID", class: "paid" };
-    if (fee.amount === null || fee.amount === undefined) return { text: "NO TARIFF", class: "none" };
-    return fee.paid >= fee.amount ? { text: "PAID", class: "paid" } : { text: "UNPAID", class: "unpaid" };
+    if (fee.status === "free" || fee.status === "paid") return { text: t("PAID"), class: "paid" };
+    if (fee.amount === null || fee.amount === undefined) return { text: t("NO TARIFF"), class: "none" };
+    return fee.paid >= fee.amount ? { text: t("PAID"), class: "paid" } : { text: t("UNPAID"), class: "unpaid" };
   }
 
   function renderPlate(result) {
@@ -373,25 +393,26 @@
     const stay = result.stay;
     const rows = [["Plate", result.plate]];
     if (stay) {
-      rows.push([result.parked ? "Parked at" : "Last parked at", "Bay " + stay.bay + " · " + stay.road]);
+      rows.push([result.parked ? "Parked at" : "Last parked at", t("Bay %(bay)s", { bay: stay.bay }) + " · " + stay.road]);
       rows.push(["Since", when(stay.since) + " (" + minutes(stay.minutes) + ")"]);
       if (stay.ended_at) rows.push(["Left", when(stay.ended_at)]);
       if (result.at_bay !== null && result.at_bay !== undefined) {
-        rows.push(["At this bay", result.at_bay ? "yes" : "no"]);
+        rows.push(["At this bay", result.at_bay ? t("yes") : t("no")]);
       }
       rows.push([stay.fee.status === "running" ? "Fee so far" : "Fee", amount(stay.fee.amount)]);
       rows.push(["Paid", amount(stay.fee.paid)]);
     }
     rows.push(["Arrears", amount(result.arrears), result.arrears > 0]);
-    rows.push(["Outstanding", amount(result.outstanding) + " (" + result.unpaid_stays + " unpaid stays)", result.outstanding > 0]);
-    const list = (items, line) => (items.length ? el("ul", {}, items.map((item) => el("li", {}, line(item)))) : el("p", { class: "muted" }, "None"));
+    rows.push(["Outstanding", amount(result.outstanding) + " " + t("(%(count)s unpaid stays)", { count: result.unpaid_stays }), result.outstanding > 0]);
+    const list = (items, line) => (items.length ? el("ul", {}, items.map((item) => el("li", {}, line(item)))) : el("p", { class: "muted" }, t("None")));
     $("plate-result").replaceChildren(
       el("span", { class: "verdict " + verdict.class }, verdict.text),
-      el("dl", {}, rows.map(([name, value, owed]) => [el("dt", {}, name), el("dd", { class: owed ? "owed" : null, "data-field": name.toLowerCase() }, value)])),
-      el("h2", {}, "Open violations (" + result.violations.length + ")"),
-      list(result.violations, (v) => label(v.rule) + " at bay " + v.bay + " · " + v.road + " since " + when(v.since)),
-      el("h2", {}, "Citations (" + result.citations.length + ")"),
-      list(result.citations, (c) => label(c.rule) + " · " + c.status + " · " + amount(c.amount) + " · " + when(c.issued_at)),
+      el("dl", {}, rows.map(([name, value, owed]) => [el("dt", {}, ROWS[name] || name), el("dd", { class: owed ? "owed" : null, "data-field": name.toLowerCase() }, value)])),
+      el("h2", {}, t("Open violations (%(count)s)", { count: result.violations.length })),
+      list(result.violations, (v) =>
+        t("%(rule)s at bay %(bay)s · %(road)s since %(since)s", { rule: label(v.rule), bay: v.bay, road: v.road, since: when(v.since) })),
+      el("h2", {}, t("Citations (%(count)s)", { count: result.citations.length })),
+      list(result.citations, (c) => label(c.rule) + " · " + label(c.status) + " · " + amount(c.amount) + " · " + when(c.issued_at)),
     );
     $("plate-result").hidden = false;
   }
@@ -405,7 +426,7 @@
     const body = { plate: plate };  // in the body: a plate in a URL lands in access logs
     if (bayName) {
       const bay = await findBay(bayName);
-      if (!bay) return showProblem(error, { code: "unknown_bay", message: "no bay " + bayName + " in this district" });
+      if (!bay) return showProblem(error, { code: "unknown_bay", message: t("no bay %(bay)s in this district", { bay: bayName }) });
       body.bay = bay.id;
     }
     try {
