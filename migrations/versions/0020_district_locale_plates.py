@@ -1,14 +1,14 @@
 """Districts: their plate rule (GA 36 for the Chinese ones) and their default locale (issue 14).
 
 Revision ID: 0020_district_locale_plates
-Revises: 0023_patrol_reads
+Revises: 0018_provider_records
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0020_district_locale_plates"
-down_revision = "0023_patrol_reads"
+down_revision = "0018_provider_records"
 branch_labels = None
 depends_on = None
 
