@@ -35,7 +35,7 @@ async function call(url, accept = "application/json", options = {}) {
   try {
     response = await fetch(url, init);
   } catch (err) {
-    throw new ApiProblem(0, "network", "the server cannot be reached");
+    throw new ApiProblem(0, "network", t("the server cannot be reached"));
   }
   if (!response.ok) {
     let data = null;
@@ -45,7 +45,7 @@ async function call(url, accept = "application/json", options = {}) {
       data = null;
     }
     const code = (data && data.code) || "http_" + response.status;
-    const message = (data && (data.title || data.detail)) || response.statusText || "request failed";
+    const message = (data && (data.title || data.detail)) || response.statusText || t("request failed");
     throw new ApiProblem(response.status, code, message, data && data.errors);
   }
   return response;
@@ -82,18 +82,18 @@ const percent = (v) => (v === null || v === undefined ? "–" : Number(v).toFixe
 const total = (rows) => rows.reduce((sum, row) => sum + row.count, 0);
 
 const FIGURES = [
-  ["Mean occupancy", (f) => percent(f.occupancy.mean_percent)],
-  ["Stays started", (f) => String(f.stays.count)],
-  ["Turnover per bay per day", (f) => number(f.stays.turnover_per_bay_per_day, 2)],
-  ["Mean dwell (min)", (f) => number(f.stays.dwell_mean_minutes)],
-  ["Billed", (f) => money(f.revenue.billed)],
-  ["Paid on those fees", (f) => money(f.revenue.paid)],
-  ["Outstanding", (f) => money(f.revenue.outstanding)],
-  ["Collection rate", (f) => (f.revenue.collection_rate === null ? "–" : percent(f.revenue.collection_rate * 100))],
-  ["Collected", (f) => money(f.revenue.collected)],
-  ["Net collected", (f) => money(f.revenue.net_collected)],
-  ["Violations", (f) => String(total(f.violations))],
-  ["Citations", (f) => String(total(f.citations))],
+  [t("Mean occupancy"), (f) => percent(f.occupancy.mean_percent)],
+  [t("Stays started"), (f) => String(f.stays.count)],
+  [t("Turnover per bay per day"), (f) => number(f.stays.turnover_per_bay_per_day, 2)],
+  [t("Mean dwell (min)"), (f) => number(f.stays.dwell_mean_minutes)],
+  [t("Billed"), (f) => money(f.revenue.billed)],
+  [t("Paid on those fees"), (f) => money(f.revenue.paid)],
+  [t("Outstanding"), (f) => money(f.revenue.outstanding)],
+  [t("Collection rate"), (f) => (f.revenue.collection_rate === null ? "–" : percent(f.revenue.collection_rate * 100))],
+  [t("Collected"), (f) => money(f.revenue.collected)],
+  [t("Net collected"), (f) => money(f.revenue.net_collected)],
+  [t("Violations"), (f) => String(total(f.violations))],
+  [t("Citations"), (f) => String(total(f.citations))],
 ];
 
 function cell(tag, text) {
@@ -112,14 +112,17 @@ function renderFigures(report) {
   $("figures").tBodies[0].replaceChildren(...rows);
   const range = (p) => (p.start === p.end ? p.start : `${p.start} – ${p.end}`);
   $("period-title").textContent =
-    `${report.place.name}: ${range(report.current.period)} (previous: ${range(report.previous.period)})`;
+    t("%(place)s: %(period)s (previous: %(previous)s)", {
+      place: report.place.name, period: range(report.current.period), previous: range(report.previous.period),
+    });
 }
 
 const RANKINGS = [
-  ["most_violations", "Most violations", (r) => `${r.violations} violations`],
-  ["lowest_collection_rate", "Lowest collection rate", (r) => `${percent(r.collection_rate * 100)} of ${money(r.billed)}`],
-  ["highest_occupancy", "Highest occupancy", (r) => percent(r.occupancy_percent)],
-  ["lowest_occupancy", "Lowest occupancy", (r) => percent(r.occupancy_percent)],
+  ["most_violations", t("Most violations"), (r) => t("%(count)s violations", { count: r.violations })],
+  ["lowest_collection_rate", t("Lowest collection rate"),
+    (r) => t("%(rate)s of %(billed)s", { rate: percent(r.collection_rate * 100), billed: money(r.billed) })],
+  ["highest_occupancy", t("Highest occupancy"), (r) => percent(r.occupancy_percent)],
+  ["lowest_occupancy", t("Lowest occupancy"), (r) => percent(r.occupancy_percent)],
 ];
 
 function renderProblems(problems) {
@@ -129,7 +132,7 @@ function renderProblems(problems) {
     block.dataset.ranking = key;
     const list = document.createElement("ol");
     for (const road of problems[key]) list.append(cell("li", `${road.name}: ${figure(road)}`));
-    if (!problems[key].length) list.append(cell("li", "no road has this figure"));
+    if (!problems[key].length) list.append(cell("li", t("no road has this figure")));
     block.append(cell("h3", title), list);
     return block;
   });
@@ -150,7 +153,7 @@ async function showChart(img, query, mine) {
   const url = URL.createObjectURL(blob);
   await new Promise((resolve, reject) => {
     img.onload = resolve;
-    img.onerror = () => reject(new ApiProblem(0, "bad_chart", `the ${img.dataset.chart} chart did not load`));
+    img.onerror = () => reject(new ApiProblem(0, "bad_chart", t("the %(chart)s chart did not load", { chart: img.dataset.chart })));
     img.src = url;
   });
   img.dataset.type = blob.type;
@@ -251,10 +254,10 @@ async function enter(token) {
   }
   if (!READERS.includes(me.role)) {
     await signOut();
-    showSignInError(new ApiProblem(403, "forbidden", `the ${me.role} role may not read reports; sign in as bureau, admin or city`));
+    showSignInError(new ApiProblem(403, "forbidden", t("the %(role)s role may not read reports; sign in as bureau, admin or city", { role: me.role })));
     return;
   }
-  $("who").textContent = `Signed in as ${me.name} (${me.role})`;
+  $("who").textContent = t("Signed in as %(name)s (%(role)s)", { name: me.name, role: t(me.role) });
   $("sign-in").hidden = true;
   $("sign-out").hidden = false;
   $("dashboard").hidden = false;
