@@ -22,6 +22,7 @@ KEYWORDS = {
     "_": None,
     "gettext": None,
     "ngettext": (1, 2),
+    "pgettext": ((1, "c"), 2),
     "lazy_gettext": None,
     "N_": None,
     "t": None,

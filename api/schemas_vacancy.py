@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from flask_babel import gettext, pgettext
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from api.schemas import AwareDateTime
@@ -154,13 +155,16 @@ def money(amount_minor: int, currency: str, *, trim: bool = False) -> str:
 
 def _span(minutes: int) -> str:
     if minutes == 60:
-        return "hour"
-    return f"{minutes // 60} h" if minutes % 60 == 0 else f"{minutes} min"
+        return gettext("hour")
+    if minutes % 60 == 0:
+        return gettext("%(hours)s h", hours=minutes // 60)
+    return gettext("%(minutes)s min", minutes=minutes)
 
 
 def tariff_line(tariff: Tariff, at: datetime, currency: str) -> str:
-    """The tariff in force at `at` in one line, e.g. "¥1.50 per 15 min first hour, then
-    ¥6.00 per 30 min; first 15 min free; max ¥60/day" (the band of that moment)."""
+    """The tariff in force at `at` in one line, in the request's language, e.g. "¥1.50 per
+    15 min first hour, then ¥6.00 per 30 min; first 15 min free; max ¥60/day" (the band of
+    that moment)."""
     name = tariff.band_at(at)
     kind = tariff.day_type(at.astimezone(tariff.zone).date())
     band = next(
@@ -168,23 +172,31 @@ def tariff_line(tariff: Tariff, at: datetime, currency: str) -> str:
         next(b for b in tariff.bands if b.name == name),
     )
     if all(t.amount == 0 for t in band.tiers):
-        return "free now"
+        return gettext("free now")
     rates = []
     for i, tier in enumerate(band.tiers):
         price = (
-            "free"
+            pgettext("price", "free")
             if tier.amount == 0
-            else f"{money(tier.amount, currency)} per {_span(tier.increment_minutes)}"
+            else gettext(
+                "%(amount)s per %(span)s",
+                amount=money(tier.amount, currency),
+                span=_span(tier.increment_minutes),
+            )
         )
         if tier.until_ms is not None:
-            until = tier.until_ms // 60_000
-            price += f" first {_span(until)}" if i == 0 else f" up to {_span(until)}"
-        rates.append(price if i == 0 else f"then {price}")
-    parts = [", ".join(rates)]
+            until = _span(tier.until_ms // 60_000)
+            price = (
+                gettext("%(price)s first %(span)s", price=price, span=until)
+                if i == 0
+                else gettext("%(price)s up to %(span)s", price=price, span=until)
+            )
+        rates.append(price if i == 0 else gettext("then %(price)s", price=price))
+    parts = [gettext(", ").join(rates)]
     if tariff.free_ms:
-        parts.append(f"first {_span(tariff.free_ms // 60_000)} free")
+        parts.append(gettext("first %(span)s free", span=_span(tariff.free_ms // 60_000)))
     if tariff.cap_per_day is not None:
-        parts.append(f"max {money(tariff.cap_per_day, currency, trim=True)}/day")
+        parts.append(gettext("max %(amount)s/day", amount=money(tariff.cap_per_day, currency, trim=True)))
     if tariff.cap_per_stay is not None:
-        parts.append(f"max {money(tariff.cap_per_stay, currency, trim=True)}/stay")
-    return "; ".join(parts)
+        parts.append(gettext("max %(amount)s/stay", amount=money(tariff.cap_per_stay, currency, trim=True)))
+    return gettext("; ").join(parts)

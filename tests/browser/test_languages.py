@@ -1,0 +1,142 @@
+"""The three pages as a person in Guiyang sees them: Chinese by the district's default with
+no English label left (a walk over the visible text), English on request (kept in a cookie).
+Screenshots of each (phone size for the driver and handheld, desktop for the dashboard) are
+saved under the test's tmp dir."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from tests.browser.conftest import STAFF_PASSWORD, LiveSite
+
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1280, "height": 900}
+# Visible words with lower-case Latin letters are English labels, except these: the switch to
+# English names itself in English.
+ALLOWED = {"English"}
+_WORD = re.compile(r"[A-Za-z][A-Za-z'’]*[a-z][A-Za-z'’]*")
+
+VISIBLE_TEXT = """() => {
+  const out = [];
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    const el = node.parentElement;
+    if (!el || !node.textContent.trim() || el.closest("script,style,[hidden]")) continue;
+    const style = getComputedStyle(el);
+    const box = el.getBoundingClientRect();
+    if (style.visibility === "hidden" || style.display === "none" || box.width === 0 || box.height === 0) continue;
+    out.push(node.textContent.trim());
+  }
+  for (const el of document.querySelectorAll("input[placeholder], [aria-label], img[alt]")) {
+    if (el.closest("[hidden]")) continue;
+    out.push(el.getAttribute("placeholder") || el.getAttribute("aria-label") || el.getAttribute("alt"));
+  }
+  out.push(document.title);
+  return out;
+}"""
+
+
+def english_words(page: Page, data: tuple[str, ...] = ()) -> list[str]:
+    """Words of English left in what the page shows; `data` (such as the signed-in person's
+    name) is the users' own text, not a label."""
+    texts: list[str] = page.evaluate(VISIBLE_TEXT)
+    for name in data:
+        texts = [text.replace(name, "") for text in texts if text]
+    return sorted({w for text in texts for w in _WORD.findall(text or "")} - ALLOWED)
+
+
+def open_page(
+    browser: Browser, site: LiveSite, path: str, viewport: dict[str, int], language: str | None
+) -> Page:
+    """A fresh context (no cookie). `language` None: a browser asking for a language the
+    system has no catalogue for (French), so the district's default decides."""
+    context = browser.new_context(
+        viewport=viewport, base_url=site.url, service_workers="block", locale=language or "fr-FR"
+    )
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    page.goto(path)
+    return page
+
+
+def sign_in(page: Page, username: str) -> None:
+    page.locator("#username").fill(username)
+    page.locator("#password").fill(STAFF_PASSWORD)
+    page.locator("#sign-in-form button[type=submit]").click()
+
+
+def save(page: Page, tmp_path: Path, name: str) -> None:
+    page.screenshot(path=str(tmp_path / f"{name}.png"), full_page=False)
+
+
+@pytest.mark.parametrize("language", ["zh", "en"])
+def test_the_driver_page_speaks_the_districts_language_or_english_on_request(
+    browser: Browser, live_site: LiveSite, tmp_path: Path, language: str
+) -> None:
+    path = f"/drive/{live_site.slug}" + ("?lang=en" if language == "en" else "")
+    page = open_page(browser, live_site, path, PHONE, None)
+    expect(page.locator("#road-list li").first).to_be_visible()
+    save(page, tmp_path, f"driver-{language}")
+
+    if language == "zh":
+        assert page.locator("html").get_attribute("lang") == "zh-CN"
+        expect(page.locator("#tabs")).to_contain_text("找泊位")
+        assert english_words(page) == [], ", ".join(english_words(page))
+    else:
+        expect(page.locator("#tabs")).to_contain_text("Find a bay")
+        page.goto(f"/drive/{live_site.slug}")  # the choice is kept
+        expect(page.locator("#tabs")).to_contain_text("Find a bay")
+    page.context.close()
+
+
+@pytest.mark.parametrize("language", ["zh", "en"])
+def test_the_handheld_speaks_the_districts_language_or_english_on_request(
+    browser: Browser, live_site: LiveSite, tmp_path: Path, language: str
+) -> None:
+    username = live_site.staff_account(f"Handheld Warden {language}", "warden")
+    path = f"/handheld/{live_site.slug}" + ("?lang=en" if language == "en" else "")
+    page = open_page(browser, live_site, path, PHONE, None)
+    sign_in(page, username)
+    expect(page.locator("#whoami")).to_be_visible()
+    save(page, tmp_path, f"handheld-{language}")
+
+    if language == "zh":
+        expect(page.locator("#whoami")).to_contain_text("巡查员")
+        left = english_words(page, (f"Handheld Warden {language}",))
+        assert left == [], ", ".join(left)
+    else:
+        expect(page.locator("#whoami")).to_contain_text("Signed in as")
+    page.context.close()
+
+
+@pytest.mark.parametrize("language", ["zh", "en"])
+def test_the_bureau_dashboard_speaks_the_districts_language_or_english_on_request(
+    browser: Browser, live_site: LiveSite, tmp_path: Path, language: str
+) -> None:
+    username = live_site.staff_account(f"Dashboard Analyst {language}", "bureau")
+    path = f"/bureau/{live_site.slug}" + ("?lang=en" if language == "en" else "")
+    page = open_page(browser, live_site, path, DESKTOP, None)
+    sign_in(page, username)
+    expect(page.locator("#dashboard")).to_have_attribute("data-state", "ready", timeout=60_000)
+    save(page, tmp_path, f"bureau-{language}")
+
+    if language == "zh":
+        expect(page.locator("#figures")).to_contain_text("平均占用率")
+        left = english_words(page, (f"Dashboard Analyst {language}",))
+        assert left == [], ", ".join(left)
+    else:
+        expect(page.locator("#figures")).to_contain_text("Mean occupancy")
+    page.context.close()
+
+
+def test_a_chinese_browser_gets_chinese_even_after_nothing_was_chosen(
+    browser: Browser, live_site: LiveSite
+) -> None:
+    page = open_page(browser, live_site, f"/drive/{live_site.slug}", PHONE, "zh-CN")
+
+    expect(page.locator("#tabs")).to_contain_text("按车牌缴费")
+    page.context.close()
