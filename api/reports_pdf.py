@@ -20,12 +20,14 @@ from sqlalchemy.orm import Session
 from api.cds import clock_now, require_staff
 from api.database import get_db
 from api.errors import ApiError, error_response
+from api.i18n import wording
 from api.openapi import documented
 from api.reports import problems_json, report_json
 from api.schemas_reports import ProblemsOut, ReportOut, SummaryQuery
 from billing.pdf import WIDTH, FontMissingError, new_pdf, paragraph
-from billing.receipts import format_minor
+from billing.wording import Wording
 from enforcement.street_reports import street_reports
+from parking.errors import N_
 from parking.inventory import get_district
 from parking.models import District, Road
 from reports.charts import CHART_NAMES, ChartFontMissingError, render_chart
@@ -153,11 +155,14 @@ def monthly_report_pdf(
     district: District, report: dict[str, Any], problems: dict[str, Any], roads: list[dict[str, Any]]
 ) -> bytes:
     """Cover and key figures, one page per chart pair, then the top problem roads."""
-    pdf = new_pdf(datetime.fromisoformat(report["generated_at"]))  # the same report: the same bytes
-    pdf.set_title(f"{district.name} monthly report {report['current']['period']['start'][:7]}")
+    words = wording()
+    # The same report: the same bytes.
+    pdf = new_pdf(datetime.fromisoformat(report["generated_at"]), page=words(N_("Page")))
+    month = report["current"]["period"]["start"][:7]
+    pdf.set_title(words(N_("%(district)s monthly report %(month)s"), district=district.name, month=month))
     pdf.add_page()
-    _cover(pdf, district, report)
-    _key_figures(pdf, report)
+    _cover(pdf, district, report, words)
+    _key_figures(pdf, report, words)
     for first, second in (("hourly-occupancy", "occupancy-series"), ("revenue", "road-map")):
         pdf.add_page()
         for name in (first, second):
@@ -165,57 +170,68 @@ def monthly_report_pdf(
             pdf.image(png, w=WIDTH if name != "road-map" else WIDTH * 0.8, x=pdf.l_margin)
             pdf.ln(4)
     pdf.add_page()
-    _problems(pdf, report, problems)
+    _problems(pdf, report, problems, words)
     return bytes(pdf.output())
 
 
-def _cover(pdf: FPDF, district: District, report: dict[str, Any]) -> None:
+def _cover(pdf: FPDF, district: District, report: dict[str, Any], words: Wording) -> None:
     current, previous = report["current"]["period"], report["previous"]["period"]
     zone = ZoneInfo(report["time_zone"])
     generated = datetime.fromisoformat(report["generated_at"]).astimezone(zone)
     paragraph(pdf, district.name, size=20, height=11)
-    paragraph(pdf, f"Monthly parking report {current['start'][:7]}", size=15, height=9)
     paragraph(
-        pdf, f"District {report['district']} · {current['start']} to {current['end']} ({report['time_zone']})"
+        pdf, words(N_("Monthly parking report %(month)s"), month=current["start"][:7]), size=15, height=9
     )
-    paragraph(pdf, f"Previous month {previous['start']} to {previous['end']}")
-    paragraph(pdf, f"Generated at {generated:%Y-%m-%d %H:%M} local time")
+    paragraph(
+        pdf,
+        words(
+            N_("District %(district)s · %(start)s to %(end)s (%(zone)s)"),
+            district=report["district"],
+            start=current["start"],
+            end=current["end"],
+            zone=report["time_zone"],
+        ),
+    )
+    paragraph(
+        pdf, words(N_("Previous month %(start)s to %(end)s"), start=previous["start"], end=previous["end"])
+    )
+    paragraph(pdf, words(N_("Generated at %(time)s local time"), time=words.moment(generated)))
     pdf.ln(6)
 
 
-def _key_figures(pdf: FPDF, report: dict[str, Any]) -> None:
-    paragraph(pdf, "Key figures", size=13, height=8)
+def _key_figures(pdf: FPDF, report: dict[str, Any], words: Wording) -> None:
+    paragraph(pdf, words(N_("Key figures")), size=13, height=8)
     currency = report["currency"]
     with pdf.table(
         col_widths=(80, 50, 50), text_align=("LEFT", "RIGHT", "RIGHT"), headings_style=_HEADINGS
     ) as table:
-        table.row(("figure", "this month", "previous month"))
+        table.row((words(N_("figure")), words(N_("this month")), words(N_("previous month"))))
         for label, pick, kind in _FIGURES:
-            cells = [_shown(pick(report[tag]), kind, currency) for tag in ("current", "previous")]
-            table.row((label, *cells))
+            cells = [_shown(pick(report[tag]), kind, currency, words) for tag in ("current", "previous")]
+            table.row((words(label), *cells))
 
 
 _FIGURES: tuple[tuple[str, Any, str], ...] = (
-    ("Mean occupancy", lambda f: f["occupancy"]["mean_percent"], "percent"),
-    ("Stays started", lambda f: f["stays"]["count"], "count"),
-    ("Turnover per bay per day", lambda f: f["stays"]["turnover_per_bay_per_day"], "decimal"),
-    ("Mean dwell (minutes)", lambda f: f["stays"]["dwell_mean_minutes"], "number"),
-    ("Billed", lambda f: f["revenue"]["billed"], "money"),
-    ("Paid on those fees", lambda f: f["revenue"]["paid"], "money"),
-    ("Outstanding", lambda f: f["revenue"]["outstanding"], "money"),
-    ("Collection rate", lambda f: f["revenue"]["collection_rate"], "rate"),
-    ("Collected", lambda f: f["revenue"]["collected"], "money"),
-    ("Net collected", lambda f: f["revenue"]["net_collected"], "money"),
-    ("Violations", lambda f: sum(v["count"] for v in f["violations"]), "count"),
-    ("Citations", lambda f: sum(c["count"] for c in f["citations"]), "count"),
+    (N_("Mean occupancy"), lambda f: f["occupancy"]["mean_percent"], "percent"),
+    (N_("Stays started"), lambda f: f["stays"]["count"], "count"),
+    (N_("Turnover per bay per day"), lambda f: f["stays"]["turnover_per_bay_per_day"], "decimal"),
+    (N_("Mean dwell (minutes)"), lambda f: f["stays"]["dwell_mean_minutes"], "number"),
+    (N_("Billed"), lambda f: f["revenue"]["billed"], "money"),
+    (N_("Paid on those fees"), lambda f: f["revenue"]["paid"], "money"),
+    (N_("Outstanding"), lambda f: f["revenue"]["outstanding"], "money"),
+    (N_("Collection rate"), lambda f: f["revenue"]["collection_rate"], "rate"),
+    (N_("Collected"), lambda f: f["revenue"]["collected"], "money"),
+    (N_("Net collected"), lambda f: f["revenue"]["net_collected"], "money"),
+    (N_("Violations"), lambda f: sum(v["count"] for v in f["violations"]), "count"),
+    (N_("Citations"), lambda f: sum(c["count"] for c in f["citations"]), "count"),
 )
 
 
-def _shown(value: Any, kind: str, currency: str) -> str:
+def _shown(value: Any, kind: str, currency: str, words: Wording) -> str:
     if value is None:
         return "–"
     if kind == "money":
-        return format_minor(int(value), currency)
+        return words.money(int(value), currency)
     if kind == "percent":
         return f"{value:.1f} %"
     if kind == "rate":
@@ -225,31 +241,39 @@ def _shown(value: Any, kind: str, currency: str) -> str:
     return f"{value:g}" if kind == "number" else str(value)
 
 
-def _problems(pdf: FPDF, report: dict[str, Any], problems: dict[str, Any]) -> None:
-    paragraph(pdf, "Top problem roads", size=13, height=8)
+def _problems(pdf: FPDF, report: dict[str, Any], problems: dict[str, Any], words: Wording) -> None:
+    paragraph(pdf, words(N_("Top problem roads")), size=13, height=8)
     currency = report["currency"]
     for key, title in (
-        ("most_violations", "Most violations"),
-        ("lowest_collection_rate", "Lowest collection rate"),
-        ("highest_occupancy", "Highest occupancy"),
-        ("lowest_occupancy", "Lowest occupancy"),
+        ("most_violations", N_("Most violations")),
+        ("lowest_collection_rate", N_("Lowest collection rate")),
+        ("highest_occupancy", N_("Highest occupancy")),
+        ("lowest_occupancy", N_("Lowest occupancy")),
     ):
-        paragraph(pdf, title, size=11, height=7)
+        paragraph(pdf, words(title), size=11, height=7)
         if not problems[key]:
-            paragraph(pdf, "No road has this figure this month.", size=9)
+            paragraph(pdf, words(N_("No road has this figure this month.")), size=9)
             continue
         with pdf.table(
             col_widths=(80, 20, 30, 25, 25), text_align=("LEFT", *["RIGHT"] * 4), headings_style=_HEADINGS
         ) as table:
-            table.row(("road", "violations", "billed", "collection", "occupancy"))
+            table.row(
+                (
+                    words(N_("road")),
+                    words(N_("violations")),
+                    words(N_("billed")),
+                    words(N_("collection")),
+                    words(N_("occupancy")),
+                )
+            )
             for road in problems[key]:
                 table.row(
                     (
                         road["name"],
                         str(road["violations"]),
-                        format_minor(road["billed"], currency),
-                        _shown(road["collection_rate"], "rate", currency),
-                        _shown(road["occupancy_percent"], "percent", currency),
+                        words.money(road["billed"], currency),
+                        _shown(road["collection_rate"], "rate", currency, words),
+                        _shown(road["occupancy_percent"], "percent", currency, words),
                     )
                 )
         pdf.ln(3)

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 from openpyxl import load_workbook
+from pypdf import PdfReader
 from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
@@ -187,3 +188,32 @@ def test_the_reports_are_in_the_openapi_document(client: FlaskClient) -> None:
         "application/json", "text/csv", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     }  # fmt: skip
     assert "/api/v1/{district}/reports/top-problems" in paths
+
+
+def test_a_chinese_districts_monthly_pdf_is_in_chinese_with_extractable_characters(
+    client: FlaskClient,
+    db: Session,
+    town: Town,
+    tokens: dict[str, str],  # noqa: F811
+) -> None:
+    town.small.district.default_locale = "zh_Hans_CN"
+    db.commit()
+
+    response = client.get(
+        "/api/v1/testville/reports/monthly.pdf?month=2026-03",
+        headers={"Authorization": f"Bearer {tokens['bureau']}"},
+    )
+
+    assert response.status_code == 200
+    reader = PdfReader(io.BytesIO(response.data))
+    text = "\n".join(page.extract_text() for page in reader.pages)
+    for expected in (
+        "2026-03 停车月报",
+        "生成时间 2026年3月2日 10:00（当地时间）",
+        "关键指标",
+        "平均占用率",
+        "问题路段排行",
+        f"页 1/{len(reader.pages)}",
+    ):
+        assert expected in text
+    assert "Key figures" not in text and "Monthly parking report" not in text
