@@ -20,6 +20,7 @@ from api.card_payments import action_needed, stripe_js
 from api.cds import bearer_token, clock_now
 from api.database import begin_write, get_db, get_write_db
 from api.errors import ApiError, json_body
+from api.notice_words import worded
 from api.openapi import documented
 from api.payments_gateway import get_gateway
 from api.schemas_billing import (
@@ -412,7 +413,7 @@ def notifications() -> Response:
     args = NotificationQuery().load(request.args)
     rows = notifications_after(db, account.id, args["after"], args["limit"])
     cursor = rows[-1].id if rows else args["after"]
-    return jsonify(NotificationList().dump({"notifications": rows, "cursor": cursor}))
+    return jsonify(NotificationList().dump({"notifications": [worded(r) for r in rows], "cursor": cursor}))
 
 
 @bp.post("/me/callback")

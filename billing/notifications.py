@@ -114,6 +114,7 @@ def queue_reminders(db: Session, now: datetime, lead: timedelta) -> int:
         message = f"Your stay in bay {row.bay} on {row.road} reaches its maximum stay at {local}."
         data = {"stay": row.uuid, "plate": row.plate, "bay": row.bay, "road": row.road}
         data.update(max_stay_ends_at=_iso(ends_at), seconds_left=int((ends_at - now).total_seconds()))
+        data["time_zone"] = book.district.time_zone  # so the app can word the time in local time
         due.append(_row(row.account_id, MAX_STAY_REMINDER, row.uuid, message, data))
     return _write(db, due, now)
 

@@ -326,3 +326,21 @@ def test_a_callback_is_an_http_url_to_a_public_address_and_gets_a_new_secret_eac
     assert body["secret"].startswith("nsec_") and body["signature_header"] == "X-Parking-Signature"
     second = client.post(f"{ME}/callback", json={"url": "https://app.example.org/v2"}, headers=alice)
     assert second.get_json()["secret"] != body["secret"]
+
+
+def test_a_notification_reads_in_the_language_the_driver_asks_for(
+    db: Session, drivers: Drivers, clock: FixedClock
+) -> None:
+    now = clock.now()
+    park(db, drivers.town, ALICE_PLATE, now - timedelta(days=3), 70)
+    mark_arrears(db, drivers.town.district, now)
+    collect_events(db, now, timedelta(days=7))
+
+    chinese = get(drivers, "/notifications", {**drivers.alice, "Accept-Language": "zh-CN"})["notifications"][
+        0
+    ]
+    english = get(drivers, "/notifications", {**drivers.alice, "Accept-Language": "en"})["notifications"][0]
+
+    assert chinese["message"].startswith("您在") and "现已转为欠费：¥9.00" in chinese["message"]
+    assert "is unpaid and now in arrears: CN¥9.00" in english["message"]
+    assert chinese["data"] == english["data"]
