@@ -50,9 +50,10 @@ from billing.models import (
 )
 from billing.pending_payments import in_flight, stay_in_flight
 from billing.plate_links import stay_is_the_accounts
-from billing.tariffs import TariffBook, status_of, vehicle_class_for_plate
+from billing.tariffs import TariffBook, status_of
 from parking.errors import ConflictError, DomainError, InvalidInputError, NotFoundError
 from parking.models import Bay, District, Road, Stay
+from parking.plate_rules import vehicle_class_for_plate
 from parking.plates import plate_key
 from parking.stay_rules import touching
 
@@ -610,7 +611,11 @@ def owed_at_the_curb(db: Session, district: District, stay: Stay, at: datetime) 
     if found is None:
         return 0
     until = stay.ended_at or max(at, stay.started_at) + POS_PREPAY
-    fee = found[1].price(stay.started_at, until, vehicle_class_for_plate(stay.plate)).amount
+    fee = (
+        found[1]
+        .price(stay.started_at, until, vehicle_class_for_plate(stay.plate, district.plate_rule))
+        .amount
+    )
     paid = db.scalar(
         select(func.coalesce(func.sum(PaymentAllocation.amount), 0))
         .join(Payment, Payment.id == PaymentAllocation.payment_id)

@@ -1,14 +1,14 @@
 """Districts: their plate rule (GA 36 for the Chinese ones) and their default locale (issue 14).
 
 Revision ID: 0020_district_locale_plates
-Revises: 0018_provider_records
+Revises: 0015_overpayments
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0020_district_locale_plates"
-down_revision = "0018_provider_records"
+down_revision = "0015_overpayments"
 branch_labels = None
 depends_on = None
 

@@ -193,8 +193,8 @@ def test_the_reports_are_in_the_openapi_document(client: FlaskClient) -> None:
 def test_a_chinese_districts_monthly_pdf_is_in_chinese_with_extractable_characters(
     client: FlaskClient,
     db: Session,
-    town: Town,
-    tokens: dict[str, str],  # noqa: F811
+    town: Town,  # noqa: F811
+    tokens: dict[str, str],
 ) -> None:
     town.small.district.default_locale = "zh_Hans_CN"
     db.commit()
