@@ -31,7 +31,7 @@ from enforcement.disputes import (
 from enforcement.models import Citation, Dispute
 from parking.inventory import get_district
 from parking.models import District, Stay
-from parking.plates import normalise_plate
+from parking.plate_rules import accept_plate
 
 bp = Blueprint("disputes", __name__)
 
@@ -53,7 +53,9 @@ def dispute_by_plate(district: str, plate: str) -> tuple[Response, int]:
     db = get_write_db()
     place = get_district(db, district)
     body = DisputeIn().load(json_body())
-    contest = Contest(normalise_plate(plate), body["reason"], body.get("stay"), body.get("citation"))
+    contest = Contest(
+        accept_plate(place.plate_rule, plate), body["reason"], body.get("stay"), body.get("citation")
+    )
     dispute = open_dispute(db, place, contest, clock_now())
     db.commit()
     return jsonify(DisputeOut().dump(_out(db, place, dispute))), 201

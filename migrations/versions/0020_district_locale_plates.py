@@ -1,14 +1,14 @@
 """Districts: their plate rule (GA 36 for the Chinese ones) and their default locale (issue 14).
 
 Revision ID: 0020_district_locale_plates
-Revises: 0022_bay_tariff_code
+Revises: 0021 (field work)
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0020_district_locale_plates"
-down_revision = "0022_bay_tariff_code"
+down_revision = "0021"
 branch_labels = None
 depends_on = None
 

@@ -88,3 +88,14 @@ def test_the_page_scripts_catalogue_is_served_per_locale(client: FlaskClient) ->
     assert all(english["messages"][k] == k for k in english["messages"])
     assert client.get("/i18n/fr.json").status_code == 404
     assert client.get("/i18n/zh.json").status_code == 404
+
+
+def test_a_dispute_by_plate_is_checked_by_the_districts_plate_rule(
+    client: FlaskClient, town: SmallDistrict
+) -> None:
+    stay = "00000000-0000-4000-8000-000000000000"
+    response = client.post("/api/v1/testville/plates/AB/disputes", json={"stay": stay, "reason": "not me"})
+
+    assert response.status_code == 400
+    assert response.get_json()["code"] == "invalid_plate"
+    assert response.get_json()["title"].startswith(GA36_REFUSAL)
