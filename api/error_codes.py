@@ -71,6 +71,7 @@ ERROR_CODES: tuple[ErrorCode, ...] = (
     _code("district_required", "The driver's plates owe in several districts: name the district.", 400),
     # places, devices, roads and bays
     _code("unknown_district", "No district has this slug.", 404),
+    _code("unknown_locale", "No page catalogue for this locale (there are en and zh_Hans_CN).", 404),
     _code(
         "unknown_road",
         "No such road in the district (400 when a staff account's beat names it).",

@@ -15,7 +15,7 @@ from api.bodies import body_limit, refuse_nul
 from api.cds import clock_now, event_max_age, require_staff
 from api.database import begin_write_after_reads, get_db, get_write_db
 from api.district_cache import district_for
-from api.errors import ApiError, json_body
+from api.errors import ApiError, json_body, translate
 from api.openapi import documented
 from api.schemas_warden import (
     AuditPage,
@@ -404,6 +404,7 @@ def register(district: str) -> tuple[Response, int]:
         raise ApiError(422, failure.error, failure.text or failure.description, failure.details)
     book_pos_payments(db, place, device, result.logged, now)
     db.commit()
+    conflict = stake_disagrees(db, place, event["curb_space_id"], body["kind"], body.get("plate"))
     out = {
         "event_id": event["event_id"],
         "event_type": event["event_type"],
@@ -411,7 +412,7 @@ def register(district: str) -> tuple[Response, int]:
         "bay": event["curb_space_id"],
         "device": device.uuid,
         "result": "duplicate" if result.duplicates else "created",
-        "conflict": stake_disagrees(db, place, event["curb_space_id"], body["kind"], body.get("plate")),
+        "conflict": translate(conflict) if conflict else None,
     }
     return jsonify(RegistrationOut().dump(out)), 200 if result.duplicates else 201
 

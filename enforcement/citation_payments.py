@@ -16,7 +16,7 @@ from billing.models import CHANNEL_PLATE, PENDING, SUCCEEDED, Payment
 from billing.payments import AmountMismatchError, NothingToPayError, PaymentInProgressError, same_request
 from enforcement.citations import change_citation_status
 from enforcement.models import ISSUED, PAID, UPHELD, Citation, CitationAllocation, Violation
-from parking.errors import NotFoundError
+from parking.errors import N_, Message, NotFoundError
 from parking.models import District
 from parking.plates import plate_key
 
@@ -88,9 +88,14 @@ def plan_citation_payment(
         owed = [c for c in owed if c.uuid in set(citation_uuids)]
     total = sum(c.amount for c in owed)
     if total == 0:
-        raise NothingToPayError(f"{plate} has no citation to pay here")
+        raise NothingToPayError(Message(N_("%(plate)s has no citation to pay here"), {"plate": plate}))
     if amount != total:
-        raise AmountMismatchError(f"a citation is paid whole: {total}, not {amount}", ["amount"])
+        raise AmountMismatchError(
+            Message(
+                N_("a citation is paid whole: %(total)s, not %(amount)s"), {"total": total, "amount": amount}
+            ),
+            ["amount"],
+        )
     citations = list(db.scalars(select(Citation).where(Citation.uuid.in_([c.uuid for c in owed]))))
     if _pending(db, [c.id for c in citations]):
         raise PaymentInProgressError(

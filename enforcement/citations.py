@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from enforcement.fines import fine_in_force
 from enforcement.models import ISSUED, VOIDED, Citation, CitationChange, Violation
 from enforcement.rules import next_citation_status
-from parking.errors import ConflictError, NotFoundError
+from parking.errors import N_, ConflictError, Message, NotFoundError
 from parking.models import District
 
 
@@ -36,13 +36,23 @@ def issue_citation(
         select(Violation).where(Violation.district_id == district.id, Violation.uuid == violation_uuid)
     ).first()
     if violation is None:
-        raise UnknownViolationError(f"no violation {violation_uuid} in {district.slug}")
+        raise UnknownViolationError(
+            Message(
+                N_("no violation %(violation)s in %(district)s"),
+                {"violation": violation_uuid, "district": district.slug},
+            )
+        )
     fine = fine_in_force(db, district, violation.rule, now)
     standing = db.scalars(
         select(Citation.uuid).where(Citation.violation_id == violation.id, Citation.status != VOIDED)
     ).first()
     if standing is not None:
-        raise CitationExistsError(f"violation {violation_uuid} is already cited ({standing})")
+        raise CitationExistsError(
+            Message(
+                N_("violation %(violation)s is already cited (%(citation)s)"),
+                {"violation": violation_uuid, "citation": standing},
+            )
+        )
     citation = Citation(
         district_id=district.id,
         violation_id=violation.id,
@@ -87,7 +97,12 @@ def find_citation(db: Session, district: District, citation_uuid: str) -> Citati
         select(Citation).where(Citation.district_id == district.id, Citation.uuid == citation_uuid)
     ).first()
     if citation is None:
-        raise UnknownCitationError(f"no citation {citation_uuid} in {district.slug}")
+        raise UnknownCitationError(
+            Message(
+                N_("no citation %(citation)s in %(district)s"),
+                {"citation": citation_uuid, "district": district.slug},
+            )
+        )
     return citation
 
 

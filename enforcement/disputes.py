@@ -31,7 +31,7 @@ from enforcement.models import (
     Citation,
     Dispute,
 )
-from parking.errors import ConflictError, InvalidInputError, NotFoundError
+from parking.errors import N_, ConflictError, InvalidInputError, Message, NotFoundError
 from parking.models import District, Stay
 from parking.plates import plate_key
 
@@ -111,7 +111,13 @@ def _fee_of(db: Session, district: District, plate: str, stay_uuid: str) -> Stay
         .where(Stay.district_id == district.id, Stay.uuid == stay_uuid)
     ).first()
     if row is None or row[1] != plate_key(plate):
-        raise UnknownStayError(f"no priced stay {stay_uuid} of {plate} in {district.slug}", ["stay"])
+        raise UnknownStayError(
+            Message(
+                N_("no priced stay %(stay)s of %(plate)s in %(district)s"),
+                {"stay": stay_uuid, "plate": plate, "district": district.slug},
+            ),
+            ["stay"],
+        )
     fee: StayFee = row[0]
     return fee
 
@@ -119,9 +125,15 @@ def _fee_of(db: Session, district: District, plate: str, stay_uuid: str) -> Stay
 def _citation_of(db: Session, district: District, plate: str, citation_uuid: str) -> Citation:
     citation = find_citation(db, district, citation_uuid)
     if citation.plate_key != plate_key(plate):
-        raise NotFoundError(f"no citation {citation_uuid} of {plate}", ["citation"])
+        raise NotFoundError(
+            Message(N_("no citation %(citation)s of %(plate)s"), {"citation": citation_uuid, "plate": plate}),
+            ["citation"],
+        )
     if citation.status != ISSUED:
-        raise NotDisputableError(f"a citation that is {citation.status} cannot be disputed", ["citation"])
+        raise NotDisputableError(
+            Message(N_("a citation that is %(status)s cannot be disputed"), {"status": citation.status}),
+            ["citation"],
+        )
     return citation
 
 
@@ -168,9 +180,16 @@ def decide_dispute(
         select(Dispute).where(Dispute.district_id == district.id, Dispute.uuid == dispute_uuid)
     )
     if dispute is None:
-        raise UnknownDisputeError(f"no dispute {dispute_uuid} in {district.slug}")
+        raise UnknownDisputeError(
+            Message(
+                N_("no dispute %(dispute)s in %(district)s"),
+                {"dispute": dispute_uuid, "district": district.slug},
+            )
+        )
     if dispute.status != DISPUTE_OPEN:
-        raise DisputeDecidedError(f"the dispute was already decided ({dispute.outcome})")
+        raise DisputeDecidedError(
+            Message(N_("the dispute was already decided (%(outcome)s)"), {"outcome": dispute.outcome})
+        )
     new_amount = _new_amount(dispute, decision)
     refunds: list[Refund] = []
     if dispute.stay_id is not None:
@@ -191,7 +210,10 @@ def decide_dispute(
 
 def _new_amount(dispute: Dispute, decision: Decision) -> int:
     if decision.outcome not in DISPUTE_OUTCOMES:
-        raise InvalidDisputeError(f"outcome is one of {', '.join(DISPUTE_OUTCOMES)}", ["outcome"])
+        raise InvalidDisputeError(
+            Message(N_("outcome is one of %(outcomes)s"), {"outcomes": ", ".join(DISPUTE_OUTCOMES)}),
+            ["outcome"],
+        )
     if not decision.reason.strip():
         raise InvalidDisputeError("a decision needs a reason", ["reason"])
     if decision.outcome == DISPUTE_UPHELD:
@@ -200,7 +222,10 @@ def _new_amount(dispute: Dispute, decision: Decision) -> int:
         return 0
     if decision.amount is None or not 0 <= decision.amount < dispute.amount_before:
         raise InvalidDisputeError(
-            f"an adjusted amount is from 0 to below {dispute.amount_before}", ["amount"]
+            Message(
+                N_("an adjusted amount is from 0 to below %(before)s"), {"before": dispute.amount_before}
+            ),
+            ["amount"],
         )
     return decision.amount
 

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from enforcement.models import FINE_RULES, Fine
-from parking.errors import InvalidInputError, NotFoundError
+from parking.errors import N_, InvalidInputError, Message, NotFoundError
 from parking.models import District
 
 # A fine set without an effective date has always been in force.
@@ -40,7 +40,11 @@ def set_fine(
     currency. Setting the same rule and date again corrects that version."""
     if rule not in FINE_RULES or not 0 <= amount <= MAX_FINE:
         raise InvalidFineError(
-            f"a fine is for one of {', '.join(FINE_RULES)}, from 0 to {MAX_FINE}", ["rule", "amount"]
+            Message(
+                N_("a fine is for one of %(rules)s, from 0 to %(max)s"),
+                {"rules": ", ".join(FINE_RULES), "max": MAX_FINE},
+            ),
+            ["rule", "amount"],
         )
     fine = db.scalars(
         select(Fine).where(
@@ -65,7 +69,12 @@ def fine_in_force(db: Session, district: District, rule: str, at: datetime) -> F
         .limit(1)
     ).first()
     if fine is None:
-        raise NoFineError(f"{district.slug} has no fine for {rule} in force")
+        raise NoFineError(
+            Message(
+                N_("%(district)s has no fine for %(rule)s in force"),
+                {"district": district.slug, "rule": rule},
+            )
+        )
     return fine
 
 

@@ -7,14 +7,15 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from parking.errors import N_, Message
 from parking.models import Bay, District, Stay
-from parking.plates import normalise_plate
+from parking.plate_rules import accept_plate
 from sensors.models import CurbEvent
 
 
 def stake_disagrees(
     db: Session, district: District, bay_uuid: str, kind: str, plate: str | None
-) -> str | None:
+) -> Message | None:
     """A sentence saying what the stake saw that contradicts the registration, or None."""
     bay = db.scalar(select(Bay).where(Bay.district_id == district.id, Bay.uuid == bay_uuid))
     if bay is None or bay.open_stay_id is None:
@@ -23,7 +24,11 @@ def stake_disagrees(
     if stay is None:
         return None
     if kind == "departure":
-        return f"the bay still holds a vehicle ({stay.plate or 'no plate'}) since a later arrival"
+        if not stay.plate:
+            return Message(N_("the bay still holds a vehicle without a plate read since a later arrival"))
+        return Message(
+            N_("the bay still holds a vehicle (%(plate)s) since a later arrival"), {"plate": stay.plate}
+        )
     if not plate:
         return None
     read = db.execute(
@@ -37,7 +42,11 @@ def stake_disagrees(
         .order_by(CurbEvent.event_time.desc())
         .limit(1)
     ).first()
-    if read is None or read[0] == normalise_plate(plate):
+    if read is None or read[0] == accept_plate(district.plate_rule, plate):
         return None
-    confidence = f", {read[1]}% sure" if read[1] is not None else ""
-    return f"the stake read {read[0]} at this bay{confidence}"
+    if read[1] is None:
+        return Message(N_("the stake read %(plate)s at this bay"), {"plate": read[0]})
+    return Message(
+        N_("the stake read %(plate)s at this bay, %(confidence)s%% sure"),
+        {"plate": read[0], "confidence": read[1]},
+    )

@@ -17,7 +17,7 @@ from enforcement.models import (
     UPHELD,
     VOIDED,
 )
-from parking.errors import ConflictError
+from parking.errors import N_, ConflictError, Message
 
 # A video stake that sees something in a bay that is not a vehicle (a market stall, a barrier,
 # building material) sends a normal `park_start` with this custom attribute (and, ideally,
@@ -106,9 +106,15 @@ def next_citation_status(current: str, wanted: str) -> str:
     """The new status if a citation may move from `current` to `wanted`; raises otherwise."""
     if wanted not in CITATION_TRANSITIONS.get(current, frozenset()):
         allowed = sorted(CITATION_TRANSITIONS.get(current, frozenset()))
-        raise CitationTransitionError(
-            f"a citation that is {current} cannot become {wanted}"
-            + (f" (only {', '.join(allowed)})" if allowed else " (it is final)"),
-            ["status"],
+        if allowed:
+            only = Message(
+                N_("a citation that is %(current)s cannot become %(wanted)s (only %(allowed)s)"),
+                {"current": current, "wanted": wanted, "allowed": ", ".join(allowed)},
+            )
+            raise CitationTransitionError(only, ["status"])
+        final = Message(
+            N_("a citation that is %(current)s cannot become %(wanted)s (it is final)"),
+            {"current": current, "wanted": wanted},
         )
+        raise CitationTransitionError(final, ["status"])
     return wanted

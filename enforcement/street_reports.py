@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from enforcement.models import OPEN, Task
-from parking.errors import InvalidInputError
+from parking.errors import N_, InvalidInputError, Message
 from parking.geo import distance_m
 from parking.models import Bay, District, Road, new_uuid
 from sensors.models import CurbEvent, device_bay
@@ -50,7 +50,9 @@ def report_street(
     """Open a city-management task for the report, on the nearest road within reach. `key`
     makes a resent report (a stake's event id) create nothing twice."""
     if report.kind not in STREET_KINDS:
-        raise InvalidStreetReportError(f"kind is one of {', '.join(STREET_KINDS)}", ["kind"])
+        raise InvalidStreetReportError(
+            Message(N_("kind is one of %(kinds)s"), {"kinds": ", ".join(STREET_KINDS)}), ["kind"]
+        )
     task_key = f"street:{key or new_uuid()}"
     road = nearest_road(db, district, report.lat, report.lng)
     details = {

@@ -18,6 +18,7 @@
     register_plate: t("Register plate"),
     clear_obstruction: t("Obstruction"),
     collect_arrears: t("Collect arrears"),
+    street_report: t("Street report"),
   };
   // Slugs the API answers as data (rules, outcomes, statuses), in the page's language.
   const WORDS = {
@@ -27,6 +28,11 @@
     vehicle_gone: t("vehicle gone"), false_alarm: t("false alarm"), issued: t("issued"), paid: t("paid"),
     cancelled: t("cancelled"), admin: t("admin"), bureau: t("bureau"), warden: t("warden"),
     attendant: t("attendant"), police: t("police"), city: t("city"),
+    ticketed: t("ticketed"), towed: t("towed"), moved_on: t("moved on"), no_offence: t("no offence"),
+    stall_removed: t("stall removed"), goods_cleared: t("goods cleared"), site_regularised: t("site regularised"),
+    referred: t("referred"), no_action: t("no action"), appealed: t("appealed"), upheld: t("upheld"),
+    voided: t("voided"), vending: t("vending"), goods_on_road: t("goods on the road"),
+    construction: t("construction"), other: t("other"),
   };
   // The plate check's rows, by their English names (which stay the rows' data-field).
   const ROWS = {
