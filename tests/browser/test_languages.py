@@ -6,12 +6,18 @@ saved under the test's tmp dir."""
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
+from sqlalchemy import select
 
-from tests.browser.conftest import STAFF_PASSWORD, LiveSite
+from billing.tariffs import price_ended_stays
+from enforcement.disputes import Contest, open_dispute
+from parking.inventory import get_district
+from parking.models import Stay
+from tests.browser.conftest import STAFF_PASSWORD, LiveSite, stake_of
 
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 900}
@@ -130,6 +136,68 @@ def test_the_bureau_dashboard_speaks_the_districts_language_or_english_on_reques
         assert left == [], ", ".join(left)
     else:
         expect(page.locator("#figures")).to_contain_text("Mean occupancy")
+    page.context.close()
+
+
+def test_an_attendants_registration_screen_and_upload_queue_read_chinese(
+    browser: Browser, live_site: LiveSite, tmp_path: Path
+) -> None:
+    now, bay = live_site.clock.now(), "BY-05-030"
+    live_site.push(
+        stake_of(bay), [live_site.camera_event(bay, "park_start", now - timedelta(minutes=5), "贵A56565")]
+    )
+    username = live_site.staff_account("Attendant Zh", "attendant")
+    page = open_page(browser, live_site, f"/handheld/{live_site.slug}", PHONE, None)
+    sign_in(page, username)
+    page.locator('#tabs button[data-screen="register"]').click()
+    expect(page.get_by_role("heading", name="泊位登记")).to_be_visible()
+    page.locator("#register-bay").fill(bay)
+    page.get_by_label("更正车牌").check()
+    page.locator("#register-plate").fill("贵A56566")
+    page.get_by_role("button", name="确认登记", exact=True).click()
+
+    warning = page.locator("#pending-list li.warning")
+    expect(warning).to_contain_text("已上传，但视频桩在该泊位识别到 贵A56565，置信度 95%。")
+    expect(warning.locator(".status")).to_have_text("请核实")
+    save(page, tmp_path, "handheld-register-zh")
+    left = english_words(page, ("Attendant Zh",))
+    assert left == [], ", ".join(left)
+    page.context.close()
+
+
+@pytest.mark.parametrize(("role", "screen"), [("city", "street"), ("bureau", "disputes")])
+def test_the_street_report_and_dispute_screens_read_chinese(
+    browser: Browser, live_site: LiveSite, tmp_path: Path, role: str, screen: str
+) -> None:
+    now, plate, bay = live_site.clock.now(), "贵A80777", "BY-09-012"
+    if screen == "disputes":  # one open dispute of a priced stay's fee for the bureau's queue
+        live_site.push(
+            stake_of(bay),
+            [
+                live_site.camera_event(bay, "park_start", now - timedelta(hours=3), plate),
+                live_site.camera_event(bay, "park_end", now - timedelta(hours=1), plate),
+            ],
+        )
+        with live_site.session() as db:
+            place = get_district(db, live_site.slug)
+            price_ended_stays(db, place, now)
+            stay = db.scalars(select(Stay).where(Stay.plate == plate)).one()
+            open_dispute(db, place, Contest(plate, "我提前一小时离开", stay=stay.uuid), now)
+            db.commit()
+    name = f"Field {role.title()}"
+    username = live_site.staff_account(name, role)
+    page = open_page(browser, live_site, f"/handheld/{live_site.slug}", PHONE, None)
+    sign_in(page, username)
+    expect(page.locator("#whoami")).to_be_visible()
+    page.locator(f'#tabs button[data-screen="{screen}"]').click()
+    expect(page.locator(f"#screen-{screen}")).to_be_visible()
+    if screen == "disputes":
+        expect(page.locator("#dispute-list li").first).to_contain_text("申诉金额")
+    else:
+        expect(page.locator("#street-kind")).to_contain_text("占道经营")
+    save(page, tmp_path, f"handheld-{screen}-zh")
+    left = english_words(page, (name,))
+    assert left == [], ", ".join(left)
     page.context.close()
 
 
