@@ -21,6 +21,7 @@ from api.cds import clock_now, require_staff
 from api.csv_cells import csv_cell
 from api.database import get_db
 from api.openapi import documented
+from api.report_labels import localise
 from api.schemas_reports import ProblemsOut, ProblemsQuery, ReportOut, RoadProblemOut, SummaryQuery
 from parking.inventory import get_district
 from reports.figures import bin_label
@@ -85,9 +86,9 @@ def _answer(
     if kind == "json":
         return jsonify(body)
     if kind == "csv":
-        response = Response(to_csv(sections(body)), mimetype="text/csv")
+        response = Response(to_csv(localise(sections(body))), mimetype="text/csv")
     else:
-        response = Response(to_xlsx(sections(body)), mimetype=XLSX)
+        response = Response(to_xlsx(localise(sections(body))), mimetype=XLSX)
     response.headers["Content-Disposition"] = f'attachment; filename="{name}.{kind}"'
     return response
 

@@ -217,3 +217,34 @@ def test_a_chinese_districts_monthly_pdf_is_in_chinese_with_extractable_characte
     ):
         assert expected in text
     assert "Key figures" not in text and "Monthly parking report" not in text
+
+
+def test_a_chinese_districts_exports_have_chinese_titles_and_headers_and_english_keeps_field_names(
+    client: FlaskClient,
+    db: Session,
+    town: Town,  # noqa: F811
+    tokens: dict[str, str],
+) -> None:
+    town.small.district.default_locale = "zh_Hans_CN"
+    db.commit()
+
+    book = load_workbook(io.BytesIO(get(client, PROBLEMS, tokens["bureau"], format="xlsx").get_data()))
+    rows = list(
+        csv.reader(io.StringIO(get(client, SUMMARY, tokens["bureau"], format="csv").get_data(as_text=True)))
+    )
+    english = client.get(
+        PROBLEMS,
+        query_string={"start": "2026-03-01", "format": "csv"},
+        headers={"Authorization": f"Bearer {tokens['bureau']}", "Accept-Language": "en"},
+    )
+
+    assert book.sheetnames == ["违停最多的路段", "收缴率最低的路段", "占用率最高的路段", "占用率最低的路段"]
+    assert [c.value for c in book["违停最多的路段"][1]] == [
+        "排名", "路段编号", "路段名称", "违停次数", "应收（分）", "实收（分）", "收缴率", "占用率（%）", "币种",
+    ]  # fmt: skip
+    assert rows[:2] == [["报表说明"], ["项目", "值"]]
+    assert ["汇总"] in rows and ["指标", "单位", "本期", "上期"] in rows
+    assert english.get_data(as_text=True).splitlines()[:2] == [
+        "most_violations",
+        "rank,road,name,violations,billed,paid,collection_rate,occupancy_percent,currency",
+    ]
