@@ -14,7 +14,9 @@ from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import select
 
 from billing.tariffs import price_ended_stays
+from enforcement.citations import issue_citation
 from enforcement.disputes import Contest, open_dispute
+from enforcement.models import Violation
 from parking.inventory import get_district
 from parking.models import Stay
 from tests.browser.conftest import STAFF_PASSWORD, LiveSite, stake_of
@@ -197,6 +199,43 @@ def test_the_street_report_and_dispute_screens_read_chinese(
         expect(page.locator("#street-kind")).to_contain_text("占道经营")
     save(page, tmp_path, f"handheld-{screen}-zh")
     left = english_words(page, (name,))
+    assert left == [], ", ".join(left)
+    page.context.close()
+
+
+def test_a_plates_stays_and_citations_with_their_dispute_buttons_read_chinese_on_the_driver_page(
+    browser: Browser, live_site: LiveSite, tmp_path: Path
+) -> None:
+    now, plate, bay_name = live_site.clock.now(), "贵A80888", "BY-09-014"
+    live_site.push(
+        stake_of(bay_name),
+        [
+            live_site.camera_event(bay_name, "park_start", now - timedelta(hours=3), plate),
+            live_site.camera_event(bay_name, "park_end", now - timedelta(hours=1), plate),
+        ],
+    )
+    bay = live_site.bay(bay_name)
+    with live_site.session() as db:
+        place = get_district(db, live_site.slug)
+        price_ended_stays(db, place, now)
+        violation = Violation(
+            district_id=place.id, rule="overstay", stay_id=1, bay_id=bay.id, road_id=bay.road_id,
+            plate=plate, stay_started_at=now - timedelta(hours=3), started_at=now - timedelta(hours=2),
+            detected_at=now - timedelta(hours=2), evidence={},
+        )  # fmt: skip
+        db.add(violation)
+        db.flush()
+        issue_citation(db, place, violation.uuid, "Demo warden", now)
+        db.commit()
+    page = open_page(browser, live_site, f"/drive/{live_site.slug}", PHONE, None)
+    page.locator('#tabs button[data-screen="pay"]').click()
+    page.locator("#plate").fill(plate)
+    page.locator("#plate-form button[type=submit]").click()
+    expect(page.locator("#unpaid-list li.citation")).to_contain_text("罚单：超时停车")
+    page.locator("#unpaid-list li.stay").first.get_by_role("button", name="申诉", exact=True).click()
+    expect(page.get_by_label("申诉理由？").first).to_be_visible()
+    save(page, tmp_path, "driver-citation-zh")
+    left = english_words(page)
     assert left == [], ", ".join(left)
     page.context.close()
 
