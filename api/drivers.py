@@ -68,6 +68,7 @@ from billing.plate_links import (
 )
 from billing.services import charge_pending
 from billing.tariffs import TariffBook
+from parking.errors import N_, Message
 from parking.inventory import get_district
 from parking.models import Bay, District, Road, Stay
 from parking.plate_rules import accept_plate_under_any, vehicle_class_for_plate
@@ -390,9 +391,8 @@ def _paying_district(db: Any, plates: list[str], slug: str | None) -> District:
         raise NothingToPayError("your plates owe nothing")
     if len(owing) > 1:
         names = ", ".join(d.slug for d in owing)
-        raise ApiError(
-            400, "district_required", f"your plates owe in {names}: name the district", ["district"]
-        )
+        owe = Message(N_("your plates owe in %(districts)s: name the district"), {"districts": names})
+        raise ApiError(400, "district_required", owe, ["district"])
     district: District = owing[0]
     return district
 

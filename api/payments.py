@@ -30,6 +30,7 @@ from billing.payments import (
 from billing.services import charge_pending, give_refund, pay_by_plate
 from billing.webhooks import handle_event
 from enforcement.citation_payments import plan_citation_payment, settle_citation_payments, standing_citations
+from parking.errors import N_, Message
 from parking.inventory import get_district
 from parking.models import District
 from parking.plate_rules import accept_plate
@@ -133,7 +134,8 @@ def _for_citations(db: Any, place: Any, plate: str, body: dict[str, Any]) -> boo
     if "citations" in body and "stays" in body:
         raise ApiError(400, "citations_and_stays", "pay stays or citations, not both at once", ["citations"])
     if body.get("currency", place.currency).upper() != place.currency:
-        raise ApiError(400, "invalid_input", f"this district takes {place.currency}", ["currency"])
+        takes = Message(N_("this district takes %(currency)s"), {"currency": place.currency})
+        raise ApiError(400, "invalid_input", takes, ["currency"])
     if "citations" in body:
         return True
     return "stays" not in body and not plate_ledger(db, place, plate).stays

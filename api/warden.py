@@ -53,6 +53,7 @@ from enforcement.tasks import (
     tasks_for,
 )
 from parking.clock import from_ms, to_ms
+from parking.errors import N_, Message
 from parking.inventory import get_district
 from parking.models import Bay, District, StaffToken
 from parking.plate_rules import accept_plate
@@ -174,9 +175,11 @@ def resolve(district: str, task_id: str) -> Response:
     check_beat(task, beat_of(db, staff))
     allowed = outcomes_for(TEAM_OF_ROLE.get(staff.role))
     if form["outcome"] not in allowed:
-        raise ApiError(400, "outcome_not_for_team", f"close it with one of {', '.join(allowed)}", ["outcome"])
+        only = Message(N_("close it with one of %(outcomes)s"), {"outcomes": ", ".join(allowed)})
+        raise ApiError(400, "outcome_not_for_team", only, ["outcome"])
     if task.status == TAKEN and task.taken_by != staff.name and staff.role != "admin":
-        raise ApiError(403, "not_your_task", f"the task is taken by {task.taken_by}", ["task"])
+        taken = Message(N_("the task is taken by %(name)s"), {"name": task.taken_by})
+        raise ApiError(403, "not_your_task", taken, ["task"])
     if form["outcome"] == "citation_issued" and photo is None:
         raise ApiError(400, "photo_required", "a citation needs a photo", ["photo"])
     now = clock_now()
@@ -230,7 +233,9 @@ def _check_team(staff: StaffToken, task: Task) -> None:
     if team == "police" and task.escalated_at is not None:
         return
     if team is not None and task.team != team:
-        raise ApiError(403, "not_your_team", f"the task is for the {task.team} team", ["task"])
+        team = Message(_TEAMS[task.team]) if task.team in _TEAMS else task.team
+        other = Message(N_("the task is for %(team)s"), {"team": team})
+        raise ApiError(403, "not_your_team", other, ["task"])
 
 
 def _task_out(
@@ -415,6 +420,14 @@ def register(district: str) -> tuple[Response, int]:
         "conflict": translate(conflict) if conflict else None,
     }
     return jsonify(RegistrationOut().dump(out)), 200 if result.duplicates else 201
+
+
+_TEAMS = {
+    "warden": N_("the wardens"),
+    "attendant": N_("the attendants"),
+    "police": N_("the traffic police"),
+    "city": N_("city management"),
+}
 
 
 def _check_registration_beat(db: Any, place: District, staff: StaffToken, bay_uuid: str) -> None:
