@@ -34,7 +34,7 @@ def extract_messages() -> Catalog:
     """Every message of the source tree, as babel.cfg maps files to extractors. (f-strings
     are skipped: a message with parameters is a Message or gettext with %(name)s.)"""
     with (REPO / "babel.cfg").open() as cfg:
-        method_map, options_map = parse_mapping_cfg(cfg)
+        method_map, options_map = parse_mapping_cfg(cfg)  # type: ignore[no-untyped-call]
     catalogue = Catalog(project="parking", charset="utf-8")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # "Skipping f-string": those are not messages

@@ -155,10 +155,10 @@ def money(amount_minor: int, currency: str, *, trim: bool = False) -> str:
 
 def _span(minutes: int) -> str:
     if minutes == 60:
-        return gettext("hour")
+        return str(gettext("hour"))
     if minutes % 60 == 0:
-        return gettext("%(hours)s h", hours=minutes // 60)
-    return gettext("%(minutes)s min", minutes=minutes)
+        return str(gettext("%(hours)s h", hours=minutes // 60))
+    return str(gettext("%(minutes)s min", minutes=minutes))
 
 
 def tariff_line(tariff: Tariff, at: datetime, currency: str) -> str:
@@ -172,7 +172,7 @@ def tariff_line(tariff: Tariff, at: datetime, currency: str) -> str:
         next(b for b in tariff.bands if b.name == name),
     )
     if all(t.amount == 0 for t in band.tiers):
-        return gettext("free now")
+        return str(gettext("free now"))
     rates = []
     for i, tier in enumerate(band.tiers):
         price = (
@@ -199,4 +199,4 @@ def tariff_line(tariff: Tariff, at: datetime, currency: str) -> str:
         parts.append(gettext("max %(amount)s/day", amount=money(tariff.cap_per_day, currency, trim=True)))
     if tariff.cap_per_stay is not None:
         parts.append(gettext("max %(amount)s/stay", amount=money(tariff.cap_per_stay, currency, trim=True)))
-    return gettext("; ").join(parts)
+    return str(gettext("; ").join(parts))

@@ -233,8 +233,8 @@ def _check_team(staff: StaffToken, task: Task) -> None:
     if team == "police" and task.escalated_at is not None:
         return
     if team is not None and task.team != team:
-        team = Message(_TEAMS[task.team]) if task.team in _TEAMS else task.team
-        other = Message(N_("the task is for %(team)s"), {"team": team})
+        theirs = Message(_TEAMS[task.team]) if task.team in _TEAMS else task.team
+        other = Message(N_("the task is for %(team)s"), {"team": theirs})
         raise ApiError(403, "not_your_team", other, ["task"])
 
 
