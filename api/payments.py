@@ -63,7 +63,7 @@ def unpaid(district: str, plate: str) -> Response:
 @bp.post("/api/v1/<district>/plates/unpaid")
 @documented(
     "What a plate owes, the plate in the body (kept out of URLs and access logs)",
-    PlateLedgerOut,
+    PlateOwesOut,
     body=PlateIn,
     auth=None,
     errors=(400, 404),
