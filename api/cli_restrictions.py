@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from api.cli import _domain_errors, _iso, _now, _unit_of_work
 from enforcement.models import OVERSTAY, Violation
@@ -95,8 +95,8 @@ def melbourne_compliance(district: str, top: int) -> None:
         ("flagged only by the council", result.only_council_by_signs),
     ):
         click.echo(f"{title}, by the bay's Saturday signs:")
-        for text, count in counts.most_common(top):
-            click.echo(f"  {count:5d}  {text}")
+        for sign, count in counts.most_common(top):
+            click.echo(f"  {count:5d}  {sign}")
 
 
 def run_saturday(district: str) -> dict[str, float]:
@@ -145,6 +145,10 @@ def run_saturday(district: str) -> dict[str, float]:
         )
         phases["restrictions"] = time.perf_counter() - started
         started = time.perf_counter()
+        if db.get_bind().dialect.name == "postgresql":
+            # A bulk load, then a sweep: without statistics the planner takes the new rows for
+            # none and joins the day's stays to the bays row by row (docs/OPERATIONS.md).
+            db.execute(text("ANALYZE stay, bay, road"))
         sweep_overstays(db, place, _now(), timedelta(days=7))
     phases["sweep"] = time.perf_counter() - started
     return phases
