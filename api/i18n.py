@@ -73,8 +73,8 @@ def wording() -> Wording:
 
 def district_locale() -> str | None:
     """The default locale of the district the URL names, if it names one."""
-    slug = (request.view_args or {}).get("district")
-    if not isinstance(slug, str):
+    slug = _district_slug()
+    if slug is None:
         return None
     if "district_locale" not in g:
         found = get_db().scalar(select(District.default_locale).where(District.slug == slug))
@@ -84,10 +84,17 @@ def district_locale() -> str | None:
 
 def select_timezone() -> str | None:
     """The district's time zone, so dates and times read as the street's clock."""
-    slug = (request.view_args or {}).get("district")
-    if not isinstance(slug, str):
+    slug = _district_slug()
+    if slug is None:
         return None
     return get_db().scalar(select(District.time_zone).where(District.slug == slug))
+
+
+def _district_slug() -> str | None:
+    """The district the URL names, if it names one that could exist: a slug holding a NUL is
+    refused by the request itself (400 `nul_character`), and PostgreSQL cannot even compare it."""
+    slug = (request.view_args or {}).get("district")
+    return slug if isinstance(slug, str) and "\x00" not in slug else None
 
 
 def locale_name() -> str:
