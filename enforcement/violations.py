@@ -75,25 +75,32 @@ class SweepResult:
         )
 
 
+def _violation_columns(
+    district_id: int, rule: str, now: datetime, started_at: Any, evidence: Any
+) -> Select[Any]:
+    """The columns of a new violation row of `rule`, one per stay the caller selects."""
+    return select(
+        random_uuid(),
+        literal(district_id),
+        literal(rule),
+        Stay.id,
+        Stay.bay_id,
+        Stay.road_id,
+        Stay.plate,
+        Stay.plate_key,
+        Stay.started_at,
+        started_at,
+        evidence,
+        literal(now, UTCDateTime()),
+    )
+
+
 def open_stays(district_id: int, rule: str, now: datetime, started_at: Any, evidence: Any) -> Select[Any]:
     """The violation columns for the district's open stays (through each bay's open stay)
     that have no violation of `rule` yet; callers join what `started_at` and `evidence`
     need and add the rule's own conditions."""
     return (
-        select(
-            random_uuid(),
-            literal(district_id),
-            literal(rule),
-            Stay.id,
-            Stay.bay_id,
-            Stay.road_id,
-            Stay.plate,
-            Stay.plate_key,
-            Stay.started_at,
-            started_at,
-            evidence,
-            literal(now, UTCDateTime()),
-        )
+        _violation_columns(district_id, rule, now, started_at, evidence)
         .select_from(Bay)
         .join(Stay, Stay.id == Bay.open_stay_id)
         .where(
@@ -111,20 +118,7 @@ def recent_stays(
     compliance figure, and what a council's flag records), and a past day replayed or sent
     late is judged when it arrives; joined to its bay."""
     return (
-        select(
-            random_uuid(),
-            literal(district_id),
-            literal(rule),
-            Stay.id,
-            Stay.bay_id,
-            Stay.road_id,
-            Stay.plate,
-            Stay.plate_key,
-            Stay.started_at,
-            started_at,
-            evidence,
-            literal(now, UTCDateTime()),
-        )
+        _violation_columns(district_id, rule, now, started_at, evidence)
         .select_from(Stay)
         .join(Bay, Bay.id == Stay.bay_id)
         .where(
