@@ -6,7 +6,7 @@ plate by card through Stripe.js (the stand-in localstripe serves) against a real
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -95,6 +95,27 @@ def curb(live_site: LiveSite) -> dict[str, str]:
 def open_driver_page(page: Page, site: LiveSite) -> None:
     page.goto(f"/drive/{site.slug}")
     expect(page.locator("#road-list li.road-item").first).to_be_visible()
+
+
+def owed_stay(site: LiveSite, plate: str, bay: str, now: datetime) -> None:
+    """A two-hour stay of `plate` at `bay` that ended an hour ago, priced: it owes."""
+    site.push(
+        stake_of(bay),
+        [
+            site.camera_event(bay, "park_start", now - timedelta(hours=3), plate),
+            site.camera_event(bay, "park_end", now - timedelta(hours=1), plate),
+        ],
+    )
+    with site.session() as db:
+        price_ended_stays(db, get_district(db, site.slug), now)
+
+
+def look_up_plate(page: Page, site: LiveSite, plate: str) -> None:
+    """The driver page's pay-by-plate screen, showing what `plate` owes."""
+    open_driver_page(page, site)
+    page.get_by_role("button", name="Pay by plate").click()
+    page.get_by_label("Plate", exact=True).fill(plate)
+    page.get_by_role("button", name="Find unpaid stays").click()
 
 
 def road_item(page: Page, site: LiveSite, number: int) -> Any:
@@ -227,15 +248,7 @@ def test_paying_a_plate_by_card_through_stripe_js_leads_to_its_receipt(
     browser_page: Page, live_site: LiveSite, page_record: PageRecord, localstripe: str
 ) -> None:
     now, plate, bay = live_site.clock.now(), "贵A55001", "BY-05-020"
-    live_site.push(
-        stake_of(bay),
-        [
-            live_site.camera_event(bay, "park_start", now - timedelta(hours=3), plate),
-            live_site.camera_event(bay, "park_end", now - timedelta(hours=1), plate),
-        ],
-    )
-    with live_site.session() as db:
-        price_ended_stays(db, get_district(db, live_site.slug), now)
+    owed_stay(live_site, plate, bay, now)
     road = road_plan(5).name
 
     page = browser_page
@@ -274,20 +287,9 @@ def test_a_declined_card_leaves_the_stay_payable_and_says_why(
     browser_page: Page, live_site: LiveSite
 ) -> None:
     now, plate, bay = live_site.clock.now(), "贵A55002", "BY-05-040"
-    live_site.push(
-        stake_of(bay),
-        [
-            live_site.camera_event(bay, "park_start", now - timedelta(hours=3), plate),
-            live_site.camera_event(bay, "park_end", now - timedelta(hours=1), plate),
-        ],
-    )
-    with live_site.session() as db:
-        price_ended_stays(db, get_district(db, live_site.slug), now)
+    owed_stay(live_site, plate, bay, now)
     page = browser_page
-    open_driver_page(page, live_site)
-    page.get_by_role("button", name="Pay by plate").click()
-    page.get_by_label("Plate", exact=True).fill(plate)
-    page.get_by_role("button", name="Find unpaid stays").click()
+    look_up_plate(page, live_site, plate)
     type_card(page.locator("#card-element"), "4000 0000 0000 0341")  # declined when charged
     page.locator("#card-form").get_by_role("button", name=re.compile(r"^Pay ¥")).click()
     expect(page.locator("#pay-error")).to_contain_text("payment_declined")
@@ -397,20 +399,9 @@ def test_a_3d_secure_card_completes_in_the_browser_and_the_stay_is_paid(
     browser_page: Page, live_site: LiveSite
 ) -> None:
     now, plate, bay = live_site.clock.now(), "贵A55003", "BY-05-060"
-    live_site.push(
-        stake_of(bay),
-        [
-            live_site.camera_event(bay, "park_start", now - timedelta(hours=3), plate),
-            live_site.camera_event(bay, "park_end", now - timedelta(hours=1), plate),
-        ],
-    )
-    with live_site.session() as db:
-        price_ended_stays(db, get_district(db, live_site.slug), now)
+    owed_stay(live_site, plate, bay, now)
     page = browser_page
-    open_driver_page(page, live_site)
-    page.get_by_role("button", name="Pay by plate").click()
-    page.get_by_label("Plate", exact=True).fill(plate)
-    page.get_by_role("button", name="Find unpaid stays").click()
+    look_up_plate(page, live_site, plate)
     expect(page.locator("#unpaid-list li")).to_have_count(1)
     total = page.locator("#unpaid-total").inner_text().removeprefix("To pay: ")
     type_card(page.locator("#card-element"), THREE_D_SECURE_CARD)
@@ -430,20 +421,9 @@ def test_a_failed_3d_secure_challenge_leaves_the_stay_payable(
     browser_page: Page, live_site: LiveSite
 ) -> None:
     now, plate, bay = live_site.clock.now(), "贵A55004", "BY-05-080"
-    live_site.push(
-        stake_of(bay),
-        [
-            live_site.camera_event(bay, "park_start", now - timedelta(hours=3), plate),
-            live_site.camera_event(bay, "park_end", now - timedelta(hours=1), plate),
-        ],
-    )
-    with live_site.session() as db:
-        price_ended_stays(db, get_district(db, live_site.slug), now)
+    owed_stay(live_site, plate, bay, now)
     page = browser_page
-    open_driver_page(page, live_site)
-    page.get_by_role("button", name="Pay by plate").click()
-    page.get_by_label("Plate", exact=True).fill(plate)
-    page.get_by_role("button", name="Find unpaid stays").click()
+    look_up_plate(page, live_site, plate)
     type_card(page.locator("#card-element"), THREE_D_SECURE_CARD)
     page.locator("#card-form").get_by_role("button", name=re.compile(r"^Pay ¥")).click()
     page.get_by_role("button", name="Complete authentication").click()  # setting the card up
