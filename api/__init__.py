@@ -16,7 +16,7 @@ from parking.plates import use_plate_hash_key
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Build the app. Settings: defaults, then `PARKING_*` environment variables, then
     `test_config`. A `CLOCK` entry injects the clock (tests pass a FixedClock)."""
-    app = Flask(__name__)
+    app = Flask(__name__, template_folder="pages/templates", static_folder="pages/static")
     app.config.from_mapping(config.defaults())
     app.config.from_prefixed_env("PARKING")
     if test_config:
@@ -30,39 +30,25 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     errors.init_app(app)
     bodies.init_app(app)
     i18n.init_app(app)
-    from api import (
-        billing,
-        card_payments,
-        cds_curbs,
-        cds_events,
-        cds_metrics,
-        citations,
-        devices,
-        disputes,
-        driver_auth,
-        drivers,
-        error_docs,
-        evidence,
-        open_data,
-        openapi,
-        pages,
-        pages_bureau,
-        pages_driver,
-        patrol,
-        payments,
-        plate_claims,
-        police,
-        pricing,
-        receipts,
-        reconciliation,
-        reports,
-        reports_pdf,
-        staff,
-        staff_auth,
-        street_reports,
-        vacancy,
-        warden,
-    )
+    from api import error_docs, openapi
+    from api.cds import curbs as cds_curbs
+    from api.cds import events as cds_events
+    from api.cds import metrics as cds_metrics
+    from api.pages import bureau as pages_bureau
+    from api.pages import driver as pages_driver
+    from api.pages import handheld as pages
+    from api.v1 import open_data
+    from api.v1.bureau import pricing, reconciliation, reports
+    from api.v1.bureau import report_documents as reports_pdf
+    from api.v1.devices import patrol
+    from api.v1.devices import tokens as devices
+    from api.v1.drivers import accounts as drivers
+    from api.v1.drivers import card_payments, evidence, payments, receipts, vacancy
+    from api.v1.drivers import sign_in as driver_auth
+    from api.v1.drivers import tariffs as billing
+    from api.v1.staff import citations, disputes, plate_claims, police, street_reports, warden
+    from api.v1.staff import sign_in as staff_auth
+    from api.v1.staff import stays as staff
 
     for blueprint in (
         cds_events.bp,

@@ -31,7 +31,7 @@ _REPORT_READERS = frozenset({"admin", "bureau", "city"})
 _WORKERS = frozenset({"admin", "warden", "attendant", "city", "police"})
 _PLATE_CHECKERS = frozenset({"admin", "warden", "attendant", "police"})
 # The roles that enforce see plates in bulk answers (stays, CDS events), audited; the others
-# get those answers without plates (api/plate_access.py).
+# get those answers without plates (api/v1/staff/plate_access.py).
 PLATE_READERS = _PLATE_CHECKERS
 _REGISTRARS = frozenset({"admin", "warden", "attendant"})
 _PAYMENT_READERS = frozenset({"admin", "bureau", "warden", "attendant", "police"})

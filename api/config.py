@@ -42,7 +42,7 @@ def defaults() -> dict[str, Any]:
         # 4 MiB leaves room for long plates and payment fields yet bounds what one request can
         # make a worker hold; bigger bodies get 413 `payload_too_large` before any parsing.
         # The warden's resolve route alone allows its 5 MiB photo plus 2 MiB of form
-        # (api/warden.py). JSON deeper than MAX_JSON_DEPTH levels is 400 `nesting_too_deep`:
+        # (api/v1/staff/warden.py). JSON deeper than MAX_JSON_DEPTH levels is 400 `nesting_too_deep`:
         # no body this API takes nests more than a handful, and deep nesting breaks parsers.
         "MAX_BATCH_EVENTS": 1000,
         "MAX_CONTENT_LENGTH": 4 * 1024 * 1024,

@@ -159,7 +159,7 @@ bp = Blueprint("i18n", __name__)
 @bp.get("/i18n/<locale>.json")
 def js_catalogue(locale: str) -> Response:
     """The page scripts' messages in one locale, `{English: translation}`: every message
-    of the catalogue that a file under api/static uses. Public, like the pages."""
+    of the catalogue that a file under api/pages/static uses. Public, like the pages."""
     name = known_locale(locale)
     if name is None or name != locale:
         raise ApiError(404, "unknown_locale", f"no catalogue {locale!r}; there are {', '.join(LOCALES)}")

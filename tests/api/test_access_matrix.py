@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from api import create_app
 from api.access import DEVICE, DRIVER, PATROL, PUBLIC, allowed_for, matrix_table, unlisted_endpoints
-from api.cli_access import table_in
+from api.cli.access import table_in
 from billing.accounts import issue_token, sign_up
 from billing.tariffs import publish_tariff
 from enforcement.models import Task

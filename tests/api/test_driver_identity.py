@@ -100,7 +100,7 @@ def test_passwords_are_hashed_and_checked_with_no_transaction_open(
 
         return checked
 
-    import api.driver_auth as driver_auth
+    import api.v1.drivers.sign_in as driver_auth
 
     monkeypatch.setattr(driver_auth, "hash_password", outside(driver_auth.hash_password))
     monkeypatch.setattr(driver_auth, "password_matches", outside(driver_auth.password_matches))

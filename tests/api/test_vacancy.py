@@ -199,7 +199,7 @@ class Monotonic:
 @pytest.fixture
 def cached(app: Flask, monkeypatch: pytest.MonkeyPatch) -> Monotonic:
     """The cache on (60 s), on a clock of its own; counts the roads read whole."""
-    import api.vacancy_cache as cache
+    import api.v1.drivers.vacancy_cache as cache
 
     app.config["VACANCY_CACHE_SECONDS"] = 60
     ticks = Monotonic()
@@ -230,7 +230,7 @@ def test_a_bay_changed_after_the_cache_filled_is_seen_at_the_next_refresh(
     cached: Monotonic,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    import api.vacancy_cache as cache
+    import api.v1.drivers.vacancy_cache as cache
 
     whole: list[list[int]] = []
     read_roads = cache.bay_rows

@@ -1,4 +1,4 @@
-"""Card payments the way the browser makes them (api/card_payments.py): a SetupIntent for
+"""Card payments the way the browser makes them (api/v1/drivers/card_payments.py): a SetupIntent for
 Stripe.js, a payment the server confirms, and 3-D Secure finished in the browser then recorded
 from the provider's word. The page itself is tested in tests/browser/test_driver_page.py."""
 

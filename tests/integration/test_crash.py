@@ -18,7 +18,8 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select, text
 
-from api import create_app, jobs
+from api import create_app
+from api.scheduler import jobs
 from billing.models import StayFee
 from enforcement.models import Violation
 from parking.clock import FixedClock

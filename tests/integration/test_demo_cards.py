@@ -45,7 +45,7 @@ def test_after_a_restart_of_the_payment_server_the_demo_cards_are_saved_again_an
             {"TESTING": True, "DATABASE_BIND": connection, "CLOCK": clock, "STRIPE_API_BASE": restarted}
         )
         with app.app_context():
-            from api.payments_gateway import get_gateway
+            from api.payment_gateway import get_gateway
 
             gateway = get_gateway()
             knows = [gateway.has_payment_method(c, p) for c, p in renewed.values() if c and p]

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from werkzeug.datastructures import FileStorage, MultiDict
 from werkzeug.test import encode_multipart
 
-from api.jobs import run_job
+from api.scheduler.jobs import run_job
 from enforcement.models import Task
 from fixtures.demo import DEMO_SLUG, DEMO_STAFF_PASSWORD, DEMO_TIME_ZONE, demo_token, seed_demo
 from fixtures.simulator import LiveStreet, sim_bays
@@ -31,7 +31,7 @@ PNG = bytes.fromhex(
     "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
     "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082"
 )
-# The scheduler's timers (api/jobs.py), in seconds.
+# The scheduler's timers (api/scheduler/jobs.py), in seconds.
 JOBS = {"device-health": 60, "overstay": 60, "unregistered": 120, "escalation": 60, "price-stays": 30}
 
 

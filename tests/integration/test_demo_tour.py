@@ -8,7 +8,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
-from api.jobs import run_job
+from api.scheduler.jobs import run_job
 from fixtures.demo import DEMO_DRIVER_PLATES, DEMO_SLUG, TOUR_PLATE, seed_demo
 from parking.clock import FixedClock
 

@@ -15,7 +15,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from api.jobs import run_job
+from api.scheduler.jobs import run_job
 from fixtures.builders import SmallDistrict, build_small_district, cds_event
 from fixtures.simulator import SimBay, simulate_day
 from parking.clock import FixedClock

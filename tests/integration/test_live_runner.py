@@ -23,8 +23,8 @@ from werkzeug.serving import make_server
 
 from api import create_app
 from api.database import make_engine
-from api.jobs import run_job
 from api.migrations import upgrade
+from api.scheduler.jobs import run_job
 from fixtures.demo import DEMO_SLUG, demo_layout, demo_token, seed_demo
 from fixtures.live import _Http, pay_by_plate, run_live
 from fixtures.localstripe import running_localstripe

@@ -20,7 +20,7 @@ from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
 from api import create_app
-from api.jobs import run_job
+from api.scheduler.jobs import run_job
 from billing.accounts import save_card, sign_up
 from billing.models import DriverAccount, Payment
 from billing.notification_models import Notification

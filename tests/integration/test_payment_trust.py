@@ -15,7 +15,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import Connection, func, select
 from sqlalchemy.orm import Session
 
-from api.jobs import run_job
+from api.scheduler.jobs import run_job
 from billing.accounts import save_card, sign_up
 from billing.credits import (
     ALLOCATION_CAPPED,

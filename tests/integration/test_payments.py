@@ -261,7 +261,7 @@ def test_webhooks_are_verified_idempotent_and_never_go_backwards(
         f"/api/v1/testville/plates/{PLATE}/payments",
         json={"amount": 900, "payment_method": "pm_auth_required"},
     )
-    assert response.status_code == 202  # the browser finishes 3-D Secure (api/card_payments.py)
+    assert response.status_code == 202  # the browser finishes 3-D Secure (api/v1/drivers/card_payments.py)
     payment = db.scalars(select(Payment)).one()
     assert payment.status == "requires_action"
     intent = {"id": payment.payment_intent_id, "object": "payment_intent", "amount": 900, "currency": "cny"}

@@ -20,7 +20,7 @@ from sqlalchemy import Connection, event
 from sqlalchemy.orm import Session
 
 from api import create_app
-from api.jobs import run_job
+from api.scheduler.jobs import run_job
 from billing.gateway import ChargeRecord, GatewayUnavailable, StripeGateway
 from billing.models import PENDING, Payment, Refund, StayFee
 from billing.provider_records import sync_provider

@@ -14,7 +14,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.jobs import run_job
+from api.scheduler.jobs import run_job
 from billing.accounts import sign_up
 from billing.models import (
     CLAIM_PENDING,

@@ -10,7 +10,7 @@ import pytest
 from babel.messages.catalog import Catalog
 from babel.messages.pofile import read_po
 
-from api.cli_i18n import extract_messages
+from api.cli.i18n import extract_messages
 from api.i18n import LOCALES, TRANSLATIONS, compile_catalogues
 
 

@@ -1,0 +1,199 @@
+"""CDS Events API: devices push events; staff read them back and see device status."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import orjson
+from flask import Blueprint, Response, current_app, jsonify, request
+from sqlalchemy import func, select
+
+from api.auth import clock_now, require_device, require_staff
+from api.bodies import check_nesting
+from api.cds.common import envelope, event_max_age, negotiate, page_args, page_links
+from api.database import get_db, get_write_db
+from api.district_cache import district_for
+from api.errors import ApiError
+from api.v1.staff.plate_access import audit_plate_listing, reads_plates, without_cds_plates
+from enforcement.cds import enforcement_events
+from enforcement.models_warden import EVENT_LIST
+from parking.inventory import get_district
+from parking.models import Area, Bay, Road
+from parking.unit_of_work import end_reads
+from sensors.models import DATA_FEED, HANDHELD_POS, CurbEvent, Device, device_bay, device_road
+from sensors.services import take_pushed_batch
+
+bp = Blueprint("cds_events", __name__, url_prefix="/cds/<district>/events")
+
+# A push this small (a few events) is parsed inside its write transaction (push_events).
+SMALL_PUSH_BYTES = 4096
+_SOURCE_TYPE = {
+    "video_stake": "camera",
+    HANDHELD_POS: "in_person",
+    DATA_FEED: "data_feed",
+    "patrol_car": "camera",
+}
+
+
+@bp.post("/event")
+def push_events(district: str) -> Response:
+    """Push a batch of up to MAX_BATCH_EVENTS curb events (CDS `POST /events/event`)."""
+    media_type = negotiate()
+    db = get_db()
+    # A small push (a stake's arrival) is checked inside its one write transaction. A big batch
+    # is parsed and checked before it, outside the lock: SQLite has one writer at a time.
+    # PostgreSQL locks only the rows written, so there every push takes one transaction.
+    one_transaction = _is_small(request.content_length) or db.get_bind().dialect.name != "sqlite"
+    if one_transaction:
+        get_write_db()
+    place = district_for(db, district)
+    device = require_device(db, place)
+    device_id, device_uuid = device.id, device.uuid
+    if not one_transaction:
+        end_reads(db)  # parse and check outside any transaction; SQLite has one writer at a time
+    items = _batch()
+    skew = timedelta(seconds=current_app.config["EVENT_MAX_SKEW_SECONDS"])
+    result = take_pushed_batch(
+        db,
+        place,
+        device_id,
+        device_uuid,
+        items,
+        clock_now(),
+        skew,
+        event_max_age(),
+        check_first=not one_transaction,
+    )
+    body = {
+        "success": result.success,
+        "total": result.total,
+        "failures": [
+            {
+                "item": f.item,
+                "error": f.error,
+                "error_description": f.description,
+                "error_details": f.details,
+            }
+            for f in result.failures
+        ],
+    }
+    response = jsonify(body)
+    response.headers["Content-Type"] = media_type
+    return response
+
+
+def _is_small(length: int | None) -> bool:
+    return length is not None and length <= SMALL_PUSH_BYTES
+
+
+def _batch() -> list[Any]:
+    raw = request.get_data(cache=False)
+    limit = current_app.config["MAX_BATCH_EVENTS"]
+    try:
+        items = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        raise ApiError(400, "invalid_json", "the request body is not JSON") from None
+    if not isinstance(items, list):
+        raise ApiError(400, "not_an_array", "the request body must be a JSON array of curb events")
+    if len(items) > limit:
+        raise ApiError(413, "too_many_events", f"a batch holds at most {limit} events, this one {len(items)}")
+    check_nesting(items, current_app.config["MAX_JSON_DEPTH"])
+    return items
+
+
+@bp.get("/events")
+def list_events(district: str) -> Response:
+    """Events of one UTC hour (`event_time=YYYY-MM-DDTHH`, default the last 60 minutes),
+    newest first, optionally at one area, zone or space."""
+    media_type = negotiate()
+    db = get_db()
+    place = get_district(db, district)
+    staff = require_staff(db, place)
+    now = clock_now()
+    since, until = _hour_window(request.args.get("event_time"), now)
+    query = select(CurbEvent.event_time, CurbEvent.payload).where(
+        CurbEvent.district_id == place.id,
+        CurbEvent.event_time >= since,
+        CurbEvent.event_time < until,
+    )
+    query = _at_place(query, place.id)
+    page, size = page_args()
+    # Violation and citation events are derived from their own tables when read, not logged.
+    args = request.args
+    derived = enforcement_events(
+        db,
+        place,
+        since,
+        until,
+        space=args.get("curb_space_id"),
+        zone=args.get("curb_zone_id"),
+        area=args.get("curb_area_id"),
+    )
+    total = (db.scalar(select(func.count()).select_from(query.subquery())) or 0) + len(derived)
+    logged = db.execute(query.order_by(CurbEvent.event_time.desc(), CurbEvent.id.desc()).limit(page * size))
+    merged = sorted([*logged, *derived], key=lambda event: event[0], reverse=True)
+    items = [payload for _, payload in merged[(page - 1) * size : page * size]]
+    if not reads_plates(staff):
+        items = [without_cds_plates(item) for item in items]
+    elif any(item.get("vehicle_license_plate") for item in items):
+        plates = len({item["vehicle_license_plate"] for item in items if item.get("vehicle_license_plate")})
+        summary = {"query": request.query_string.decode()[:300], "events": len(items), "plates": plates}
+        audit_plate_listing(db, place, staff, EVENT_LIST, summary, now)
+    return envelope(place, "events", items, now, media_type, page_links(page, size, total))
+
+
+@bp.get("/status")
+def device_status(district: str) -> Response:
+    """The online status of every device, optionally those at one zone or space."""
+    media_type = negotiate()
+    db = get_db()
+    place = get_district(db, district)
+    require_staff(db, place)
+    query = select(Device).where(Device.district_id == place.id).order_by(Device.id)
+    space, zone = request.args.get("curb_space_id"), request.args.get("curb_zone_id")
+    if space or zone:
+        bays = select(Bay.id).join(Road, Road.id == Bay.road_id)
+        bays = bays.where(Bay.uuid == space) if space else bays.where(Road.uuid == zone)
+        roads = select(Bay.road_id).where(Bay.id.in_(bays))
+        query = query.where(
+            (Device.kind == DATA_FEED)
+            | Device.id.in_(select(device_bay.c.device_id).where(device_bay.c.bay_id.in_(bays)))
+            | Device.id.in_(select(device_road.c.device_id).where(device_road.c.road_id.in_(roads)))
+        )
+    status = [
+        {
+            "data_source_device_id": d.uuid,
+            "data_source_type": _SOURCE_TYPE[d.kind],
+            "sensor_status_is_commissioned": True,
+            "sensor_status_is_online": d.online,
+        }
+        for d in db.scalars(query)
+    ]
+    return envelope(place, "status", status, clock_now(), media_type)
+
+
+def _hour_window(raw: str | None, now: datetime) -> tuple[datetime, datetime]:
+    if raw is None:
+        return now - timedelta(minutes=60), now + timedelta(microseconds=1)
+    try:
+        start = datetime.strptime(raw, "%Y-%m-%dT%H").replace(tzinfo=UTC)
+    except ValueError:
+        raise ApiError(400, "bad_param", "event_time must be YYYY-MM-DDTHH (UTC)", ["event_time"]) from None
+    return start, start + timedelta(hours=1)
+
+
+def _at_place(query: Any, district_id: int) -> Any:
+    args = request.args
+    if args.get("curb_space_id"):
+        query = query.where(CurbEvent.bay_id.in_(select(Bay.id).where(Bay.uuid == args["curb_space_id"])))
+    if args.get("curb_zone_id"):
+        query = query.where(CurbEvent.road_id.in_(select(Road.id).where(Road.uuid == args["curb_zone_id"])))
+    if args.get("curb_area_id"):
+        area_roads = (
+            select(Road.id)
+            .join(Area, Area.id == Road.area_id)
+            .where(Area.uuid == args["curb_area_id"], Area.district_id == district_id)
+        )
+        query = query.where(CurbEvent.road_id.in_(area_roads))
+    return query

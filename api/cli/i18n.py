@@ -1,0 +1,77 @@
+"""`flask --app api messages`: extract every text people read (babel.cfg) and bring both
+catalogues up to date. English is the source language, so its catalogue translates each
+message to itself; Chinese entries that are new or changed are left empty (or fuzzy) for a
+translator, and the completeness test fails until they are filled (docs/I18N.md)."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import click
+from babel.messages.catalog import Catalog
+from babel.messages.extract import extract_from_dir
+from babel.messages.frontend import parse_mapping_cfg
+from babel.messages.pofile import read_po, write_po
+
+from api.i18n import LOCALES, TRANSLATIONS, compile_catalogues
+
+REPO = Path(__file__).resolve().parents[2]
+# Besides gettext and friends: N_ marks domain messages, ApiError's third argument is one.
+KEYWORDS = {
+    "_": None,
+    "gettext": None,
+    "ngettext": (1, 2),
+    "pgettext": ((1, "c"), 2),
+    "lazy_gettext": None,
+    "N_": None,
+    "t": None,
+    "ApiError": (3,),
+}
+
+
+def extract_messages() -> Catalog:
+    """Every message of the source tree, as babel.cfg maps files to extractors. (f-strings
+    are skipped: a message with parameters is a Message or gettext with %(name)s.)"""
+    with (REPO / "babel.cfg").open() as cfg:
+        method_map, options_map = parse_mapping_cfg(cfg)  # type: ignore[no-untyped-call]
+    catalogue = Catalog(project="parking", charset="utf-8")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "Skipping f-string": those are not messages
+        found = list(
+            extract_from_dir(REPO, method_map, options_map, keywords=KEYWORDS, comment_tags=("TRANSLATORS:",))
+        )
+    for filename, lineno, message, comments, context in found:
+        if message:
+            catalogue.add(message, None, [(filename, lineno)], auto_comments=comments, context=context)
+    return catalogue
+
+
+def update_catalogue(locale: str, template: Catalog) -> Path:
+    path = TRANSLATIONS / locale / "LC_MESSAGES" / "messages.po"
+    if path.exists():
+        with path.open("rb") as po_file:
+            catalogue = read_po(po_file, locale=locale)
+    else:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        catalogue = Catalog(locale=locale, project="parking", charset="utf-8")
+    catalogue.update(template, no_fuzzy_matching=True)
+    catalogue.obsolete.clear()
+    if locale == "en":
+        for message in catalogue:
+            if message.id:
+                message.string = message.id
+                message.flags.discard("fuzzy")
+    with path.open("wb") as po_file:
+        write_po(po_file, catalogue, width=100, omit_header=False, sort_output=True)
+    return path
+
+
+@click.command("messages")
+def messages_command() -> None:
+    """Extract the messages and update the catalogues of every locale, then compile them."""
+    template = extract_messages()
+    for locale in LOCALES:
+        path = update_catalogue(locale, template)
+        click.echo(f"{path.relative_to(REPO)}: {len(template)} messages")
+    compile_catalogues()

@@ -1,0 +1,1 @@
+"""What the transport bureau calls: reports and their documents, reconciliation, pricing advice."""

@@ -1,0 +1,1 @@
+"""What drivers call: vacancy and forecast, tariffs and quotes, paying by plate and card, receipts, their account."""

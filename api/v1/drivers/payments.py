@@ -1,0 +1,200 @@
+"""Paying: by plate (anyone), refunds (staff), and the payment provider's webhooks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, current_app, jsonify, request, url_for
+from sqlalchemy import select
+
+from api.auth import clock_now, require_staff
+from api.database import begin_write, get_db, get_write_db
+from api.errors import ApiError, json_body
+from api.openapi import documented
+from api.payment_gateway import get_gateway
+from api.v1.drivers.card_payments import action_needed
+from api.v1.schemas.billing import (
+    PaymentOut,
+    PlateIn,
+    PlateLedgerOut,
+    RefundIn,
+    RefundOut,
+)
+from api.v1.schemas.citations import OwedCitationOut, PlateOwesOut, PlatePayIn
+from billing.models import SUCCEEDED, Payment
+from billing.payments import (
+    new_key,
+    plate_ledger,
+    require_succeeded,
+)
+from billing.services import charge_pending, give_refund, pay_by_plate
+from billing.webhooks import handle_event
+from enforcement.citation_payments import plan_citation_payment, settle_citation_payments, standing_citations
+from parking.errors import N_, Message
+from parking.inventory import get_district
+from parking.models import District
+from parking.plate_rules import accept_plate
+from parking.unit_of_work import writing
+
+bp = Blueprint("payments", __name__)
+
+
+@bp.get("/api/v1/<district>/plates/<plate>/unpaid")
+@documented(
+    "What a plate owes: its unpaid stays, oldest arrears first, and its standing citations",
+    PlateOwesOut,
+    auth=None,
+    errors=(400, 404),
+)
+def unpaid(district: str, plate: str) -> Response:
+    """Anyone who knows a plate can see and pay what it owes, without an account.
+    `outstanding` counts the unpaid stays and the standing citations."""
+    db = get_db()
+    place = get_district(db, district)
+    normal = accept_plate(place.plate_rule, plate)
+    ledger = plate_ledger(db, place, normal)
+    citations = standing_citations(db, place, normal)
+    out: dict[str, Any] = PlateLedgerOut().dump(ledger)
+    out["citations"] = OwedCitationOut(many=True).dump(citations)
+    out["outstanding"] += sum(c.amount for c in citations)
+    return jsonify(out)
+
+
+@bp.post("/api/v1/<district>/plates/unpaid")
+@documented(
+    "What a plate owes, the plate in the body (kept out of URLs and access logs)",
+    PlateOwesOut,
+    body=PlateIn,
+    auth=None,
+    errors=(400, 404),
+)
+def unpaid_by_body(district: str) -> Response:
+    """`GET .../plates/<plate>/unpaid` with `{"plate": ...}` as a JSON body: a plate in a path
+    lands in every access log on the way (docs/PRIVACY.md); a body does not."""
+    get_district(get_db(), district)  # an unknown district is 404 whatever the body
+    return unpaid(district, PlateIn().load(json_body())["plate"])
+
+
+@bp.post("/api/v1/<district>/plates/<plate>/payments")
+@documented(
+    "Pay a plate's unpaid stays or standing citations by card",
+    PaymentOut,
+    body=PlatePayIn,
+    auth=None,
+    errors=(400, 402, 404, 409, 502),
+    status=201,
+)
+def pay_plate(district: str, plate: str) -> tuple[Response, int]:
+    """Pay `amount` towards a plate's unpaid stays (or the `stays` named), oldest arrears
+    first, with a card `payment_method` from the provider's card form. Send an
+    `Idempotency-Key` header to make a retried request safe: it answers the first payment."""
+    db = get_write_db()
+    place = get_district(db, district)
+    body = PlatePayIn().load(json_body())
+    client_key = request.headers.get("Idempotency-Key", "").strip()
+    if len(client_key) > 80:
+        raise ApiError(400, "invalid_idempotency_key", "Idempotency-Key is at most 80 characters")
+    key = f"plate:{place.id}:{client_key}" if client_key else new_key(f"plate:{place.id}")
+    now = clock_now()
+    normal = accept_plate(place.plate_rule, plate)
+    if _for_citations(db, place, normal, body):
+        payment, created = plan_citation_payment(
+            db, place, normal, body.get("citations"), body["amount"], body["payment_method"], key, now
+        )
+        db.commit()
+        payment = charge_pending(db, get_gateway(), payment.id, clock_now())
+        authenticate = action_needed(payment)  # 3-D Secure, as for stays; settled when it succeeds
+        if authenticate is not None:
+            return authenticate
+        require_succeeded(payment)
+        db.commit()  # end the read of the answer: marking the citation paid is a write of its own
+        settle_citation_payments(begin_write(db), place)
+        db.commit()
+        return jsonify(_payment_out(payment)), 201 if created else 200
+    payment, created = pay_by_plate(
+        db,
+        get_gateway(),
+        place.id,
+        normal,
+        body["amount"],
+        body["payment_method"],
+        key,
+        now,
+        stay_uuids=body.get("stays"),
+        currency=body.get("currency"),
+    )
+    authenticate = action_needed(
+        payment
+    )  # 3-D Secure: the browser finishes it (api/v1/drivers/card_payments.py)
+    if authenticate is not None:
+        return authenticate
+    require_succeeded(payment)
+    return jsonify(_payment_out(payment)), 201 if created else 200
+
+
+def _for_citations(db: Any, place: Any, plate: str, body: dict[str, Any]) -> bool:
+    if "citations" in body and "stays" in body:
+        raise ApiError(400, "citations_and_stays", "pay stays or citations, not both at once", ["citations"])
+    if body.get("currency", place.currency).upper() != place.currency:
+        takes = Message(N_("this district takes %(currency)s"), {"currency": place.currency})
+        raise ApiError(400, "invalid_input", takes, ["currency"])
+    if "citations" in body:
+        return True
+    return "stays" not in body and not plate_ledger(db, place, plate).stays
+
+
+@bp.get("/api/v1/<district>/payments/<payment_id>")
+@documented("One payment", PaymentOut, errors=(401, 403, 404))
+def get_payment(district: str, payment_id: str) -> Response:
+    db = get_db()
+    place = get_district(db, district)
+    require_staff(db, place)
+    payment = db.scalar(select(Payment).where(Payment.district_id == place.id, Payment.uuid == payment_id))
+    if payment is None:
+        raise ApiError(404, "unknown_payment", f"no payment {payment_id}")
+    return jsonify(_payment_out(payment))
+
+
+@bp.post("/api/v1/<district>/payments/<payment_id>/refunds")
+@documented(
+    "Refund a payment, in full or in part, with a reason",
+    RefundOut,
+    body=RefundIn,
+    errors=(400, 401, 403, 404, 409, 502),
+    status=201,
+)
+def refund_payment(district: str, payment_id: str) -> tuple[Response, int]:
+    """Never beyond what is still refundable; a card refund goes to the provider, a cash or
+    QR refund is recorded as given back at the curb."""
+    db = get_db()
+    place = get_district(db, district)
+    staff = require_staff(db, place)
+    body = RefundIn().load(json_body())
+    refund = give_refund(
+        db, get_gateway(), place.id, payment_id, body["amount"], body["reason"], staff.name, clock_now()
+    )
+    out = {**{c: getattr(refund, c) for c in ("uuid", "amount", "reason", "staff", "status", "created_at")}}
+    out["payment"] = payment_id
+    return jsonify(RefundOut().dump(out)), 201
+
+
+@bp.post("/webhooks/stripe")
+def stripe_webhook() -> Response:
+    """The provider's events, verified with the signing secret; a resent event changes
+    nothing, and a late one never undoes a later state."""
+    payload = request.get_data(cache=False)
+    event = get_gateway().verify_webhook(payload, request.headers.get("Stripe-Signature"), now=clock_now())
+    with writing(get_db()) as db:
+        outcome = handle_event(db, event, clock_now())
+        for place in db.scalars(select(District)):
+            settle_citation_payments(db, place)  # a citation's payment the provider confirmed late
+    current_app.logger.info("webhook %s %s: %s", event.get("id"), event.get("type"), outcome)
+    return jsonify({"received": True, "outcome": outcome})
+
+
+def _payment_out(payment: Payment) -> dict[str, Any]:
+    body: dict[str, Any] = PaymentOut().dump(payment)
+    body["receipt_url"] = (
+        url_for("receipts.receipt_page", payment=payment.uuid) if payment.status == SUCCEEDED else None
+    )
+    return body

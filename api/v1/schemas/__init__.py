@@ -1,0 +1,1 @@
+"""The marshmallow schemas of the native API (the OpenAPI document is built from them)."""

@@ -1,0 +1,164 @@
+"""Disputes over HTTP: anyone who knows a plate (as with paying by plate) or a signed-in
+driver contests a stay's fee or a citation; the bureau works the queue and decides, which
+adjusts the fee (credit, or refund through the payment provider) and tells the driver."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from flask import Blueprint, Response, jsonify, request
+from sqlalchemy import select
+
+from api.auth import clock_now, require_staff
+from api.database import begin_write, get_db, get_write_db
+from api.errors import ApiError, json_body
+from api.openapi import documented
+from api.payment_gateway import get_gateway
+from api.v1.drivers.accounts import signed_in_driver
+from api.v1.schemas.disputes import DisputeDecisionIn, DisputeIn, DisputeList, DisputeOut, DisputeQuery
+from billing.models import PENDING, DriverAccount, DriverPlate, Refund
+from billing.payments import send_refund
+from billing.plate_links import linked_plates, stay_is_the_accounts
+from enforcement.disputes import (
+    Contest,
+    Decision,
+    count_disputes,
+    decide_dispute,
+    list_disputes,
+    open_dispute,
+)
+from enforcement.models import Citation, Dispute
+from parking.inventory import get_district
+from parking.models import District, Stay
+from parking.plate_rules import accept_plate
+
+bp = Blueprint("disputes", __name__)
+
+COUNT_WINDOW = timedelta(days=30)
+
+
+@bp.post("/api/v1/<district>/plates/<plate>/disputes")
+@documented(
+    "Dispute a stay's fee or a citation of a plate, with a reason (anyone, as with paying by plate)",
+    DisputeOut,
+    body=DisputeIn,
+    auth=None,
+    errors=(400, 404, 409),
+    status=201,
+)
+def dispute_by_plate(district: str, plate: str) -> tuple[Response, int]:
+    """`{"stay": id}` or `{"citation": id}` of this plate, and a `reason`. Disputing a
+    citation appeals it; one open dispute per stay or citation."""
+    db = get_write_db()
+    place = get_district(db, district)
+    body = DisputeIn().load(json_body())
+    contest = Contest(
+        accept_plate(place.plate_rule, plate), body["reason"], body.get("stay"), body.get("citation")
+    )
+    dispute = open_dispute(db, place, contest, clock_now())
+    db.commit()
+    return jsonify(DisputeOut().dump(_out(db, place, dispute))), 201
+
+
+@bp.post("/api/v1/drivers/me/disputes")
+@documented(
+    "Dispute the fee of one of my stays or a citation of one of my plates, with a reason",
+    DisputeOut,
+    body=DisputeIn,
+    auth="driver",
+    errors=(400, 401, 404, 409),
+    status=201,
+)
+def dispute_mine() -> tuple[Response, int]:
+    db = get_write_db()
+    account = signed_in_driver(db)
+    body = DisputeIn().load(json_body())
+    place, plate = _target_of(db, account, body)
+    contest = Contest(plate, body["reason"], body.get("stay"), body.get("citation"), account.id)
+    dispute = open_dispute(db, place, contest, clock_now())
+    db.commit()
+    return jsonify(DisputeOut().dump(_out(db, place, dispute))), 201
+
+
+def _target_of(db: Any, account: DriverAccount, body: dict[str, Any]) -> tuple[District, str]:
+    """The district and plate of the stay or citation named, which must be of my plates."""
+    if "stay" in body:  # a stay of my plate from before I linked it is not mine
+        row = db.execute(
+            select(Stay.district_id, Stay.plate)
+            .join(DriverPlate, stay_is_the_accounts())
+            .where(Stay.uuid == body["stay"], DriverPlate.account_id == account.id)
+        ).first()
+    elif "citation" in body:
+        row = db.execute(
+            select(Citation.district_id, Citation.plate).where(Citation.uuid == body["citation"])
+        ).first()
+    else:
+        raise ApiError(
+            400, "invalid_dispute", "dispute a stay or a citation: name exactly one", ["stay", "citation"]
+        )
+    if row is None or row[1] not in linked_plates(db, account):
+        raise ApiError(404, "not_mine", "no such stay or citation of your plates", ["stay", "citation"])
+    return db.get_one(District, row[0]), str(row[1])
+
+
+@bp.get("/api/v1/<district>/disputes")
+@documented(
+    "The dispute queue (status=open) or every dispute, oldest first, with counts by outcome",
+    DisputeList,
+    query=DisputeQuery,
+    errors=(400, 401, 403, 404),
+)
+def disputes(district: str) -> Response:
+    """`counts` covers disputes opened from `since` (default 30 days before `until`) to
+    `until` (default now): how many are open and how many were upheld, adjusted, cancelled."""
+    db = get_db()
+    place = get_district(db, district)
+    require_staff(db, place)
+    args = DisputeQuery().load(request.args)
+    until = args.get("until") or clock_now()
+    since = args.get("since") or until - COUNT_WINDOW
+    rows = [_out(db, place, dispute) for dispute in list_disputes(db, place, args.get("status"))]
+    counts = count_disputes(db, place, since, until + timedelta(microseconds=1))
+    return jsonify(DisputeList().dump({"disputes": rows, "since": since, "until": until, "counts": counts}))
+
+
+@bp.post("/api/v1/<district>/disputes/<dispute_id>/decision")
+@documented(
+    "Decide a dispute: upheld, adjusted (with the new amount) or cancelled, with a reason",
+    DisputeOut,
+    body=DisputeDecisionIn,
+    errors=(400, 401, 403, 404, 409, 502),
+)
+def decide(district: str, dispute_id: str) -> Response:
+    """Money paid beyond the new amount is refunded through the payment provider (cash and QR
+    are recorded as given back); an unpaid fee is lowered. The driver gets a notice."""
+    db = get_write_db()
+    place = get_district(db, district)
+    staff = require_staff(db, place)
+    body = DisputeDecisionIn().load(json_body())
+    decision = Decision(body["outcome"], body["reason"], staff.name, body.get("amount"))
+    dispute, refunds = decide_dispute(db, place, dispute_id, decision, clock_now())
+    pending = [refund.id for refund in refunds if refund.status == PENDING]
+    db.commit()
+    for refund_id in pending:  # sent once the decision is on record, like any staff refund
+        db = begin_write(db)
+        send_refund(db, get_gateway(), db.get_one(Refund, refund_id), clock_now())
+        db.commit()
+    return jsonify(DisputeOut().dump(_out(db, place, dispute)))
+
+
+def _out(db: Any, place: District, dispute: Dispute) -> dict[str, Any]:
+    stay = db.scalar(select(Stay.uuid).where(Stay.id == dispute.stay_id)) if dispute.stay_id else None
+    citation = (
+        db.scalar(select(Citation.uuid).where(Citation.id == dispute.citation_id))
+        if dispute.citation_id
+        else None
+    )
+    columns = (
+        "status", "plate", "reason", "amount_before", "amount_after", "currency", "outcome", "refunded",
+        "decision_reason", "decided_by", "created_at", "decided_at",
+    )  # fmt: skip
+    out = {name: getattr(dispute, name) for name in columns}
+    out.update(id=dispute.uuid, district=place.slug, stay=stay, citation=citation)
+    return out

@@ -1,0 +1,181 @@
+"""Staff sign-in and sign-out, and the admin's management of staff accounts and tokens."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from flask import Blueprint, Response, current_app, jsonify, request
+from sqlalchemy.orm import Session
+
+from api.auth import clock_now, require_staff
+from api.database import begin_write, get_db, get_write_db
+from api.errors import error_response, json_body
+from api.openapi import documented
+from api.v1.schemas.staff import (
+    StaffAccountIn,
+    StaffAccountList,
+    StaffAccountOut,
+    StaffSignedOut,
+    StaffSignInIn,
+    StaffSignInOut,
+    StaffTokenOut,
+)
+from billing.passwords import hash_password, password_matches
+from parking.inventory import get_district
+from parking.models import StaffToken
+from parking.models_staff import StaffAccount
+from parking.signin import (
+    SignInLimits,
+    TooManyAttemptsError,
+    check_password,
+    complete_sign_in,
+    sign_out,
+    start_sign_in,
+)
+from parking.staff import create_account, disable_account, list_accounts, revoke_token, road_names
+
+bp = Blueprint("staff_auth", __name__, url_prefix="/api/v1/<district>/staff")
+
+
+@bp.post("/sign-in")
+@documented(
+    "Sign in with a username and password; the token lasts STAFF_TOKEN_HOURS",
+    StaffSignInOut,
+    body=StaffSignInIn,
+    auth=None,
+    errors=(400, 401, 404, 429),
+)
+def sign_in(district: str) -> Response:
+    """401 `bad_credentials` for an unknown username, a wrong password or a disabled account
+    alike. Failed sign-ins are limited per (username, client address) and per client address
+    (429 `too_many_attempts` with `Retry-After`, even for the right password, from that
+    address only). The body is read before the write lock is taken."""
+    body = StaffSignInIn().load(json_body())
+    db = get_write_db()
+    place = get_district(db, district)
+    try:
+        pending = start_sign_in(db, place, body["username"], client_ip(), limits(), clock_now())
+    except TooManyAttemptsError as error:
+        return too_many(error)
+    db.commit()  # the attempt counts as a failure until the password proves right
+    check_password(pending, body["password"], password_matches)
+    begin_write(db)
+    hours = timedelta(hours=current_app.config["STAFF_TOKEN_HOURS"])
+    account, row, token = complete_sign_in(db, place, pending, hours, clock_now())
+    db.commit()
+    out = {"token": token, "role": account.role, "name": account.display_name, "expires_at": row.expires_at}
+    response = jsonify(StaffSignInOut().dump(out))
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def too_many(error: TooManyAttemptsError) -> Response:
+    """429 `too_many_attempts` with the seconds to wait in `Retry-After`."""
+    response = error_response(error.status, error.code, error.message)
+    response.headers["Retry-After"] = str(error.retry_after_seconds)
+    return response
+
+
+def client_ip() -> str:
+    # The peer address; behind a reverse proxy, configure it to set the real one (docs/OPERATIONS.md).
+    return (request.remote_addr or "unknown")[:45]
+
+
+def limits() -> SignInLimits:
+    """The sign-in limits of the configuration (drivers share them)."""
+    config = current_app.config
+    return SignInLimits(
+        per_user=int(config["SIGNIN_MAX_FAILURES_PER_USER"]),
+        per_ip=int(config["SIGNIN_MAX_FAILURES_PER_IP"]),
+        window=timedelta(minutes=config["SIGNIN_WINDOW_MINUTES"]),
+    )
+
+
+@bp.post("/sign-out")
+@documented("Sign out: the token of this request is revoked", StaffSignedOut, errors=(401, 404))
+def sign_out_view(district: str) -> Response:
+    db = get_write_db()
+    place = get_district(db, district)
+    staff = require_staff(db, place)
+    sign_out(db, staff, clock_now())
+    db.commit()
+    return jsonify(StaffSignedOut().dump({"signed_out": True}))
+
+
+@bp.post("/accounts")
+@documented(
+    "Create a staff account (admin); the password has at least 10 characters",
+    StaffAccountOut,
+    body=StaffAccountIn,
+    errors=(400, 401, 403, 404, 409),
+    status=201,
+)
+def create(district: str) -> tuple[Response, int]:
+    """`beat` names the roads (by name or CDS curb zone id) a warden or attendant works;
+    without it they work the whole district."""
+    db = get_write_db()
+    place = get_district(db, district)
+    require_staff(db, place)
+    body = StaffAccountIn().load(json_body())
+    account = create_account(
+        db,
+        place,
+        body["username"],
+        body["password"],
+        body["name"],
+        body["role"],
+        clock_now(),
+        beat=body.get("beat") or (),
+        hash_password=hash_password,
+    )
+    db.commit()
+    return jsonify(StaffAccountOut().dump(_account_out(db, account, []))), 201
+
+
+@bp.get("/accounts")
+@documented("Staff accounts and their tokens in force (admin)", StaffAccountList, errors=(401, 403, 404))
+def list_all(district: str) -> Response:
+    db = get_db()
+    place = get_district(db, district)
+    require_staff(db, place)
+    accounts = [_account_out(db, a, tokens) for a, tokens in list_accounts(db, place, clock_now())]
+    return jsonify(StaffAccountList().dump({"accounts": accounts}))
+
+
+@bp.post("/accounts/<int:account_id>/disable")
+@documented(
+    "Disable a staff account and revoke its tokens (admin)", StaffAccountOut, errors=(401, 403, 404, 409)
+)
+def disable(district: str, account_id: int) -> Response:
+    db = get_write_db()
+    place = get_district(db, district)
+    admin = require_staff(db, place)
+    account = disable_account(db, place, account_id, clock_now(), admin)
+    db.commit()
+    return jsonify(StaffAccountOut().dump(_account_out(db, account, [])))
+
+
+@bp.post("/tokens/<int:token_id>/revoke")
+@documented("Revoke a staff token (admin)", StaffTokenOut, errors=(401, 403, 404))
+def revoke(district: str, token_id: int) -> Response:
+    db = get_write_db()
+    place = get_district(db, district)
+    require_staff(db, place)
+    token = revoke_token(db, place, token_id, clock_now())
+    db.commit()
+    return jsonify(StaffTokenOut().dump(token))
+
+
+def _account_out(db: Session, account: StaffAccount, tokens: list[StaffToken]) -> dict[str, Any]:
+    names = road_names(db, account.beat or [])
+    return {
+        "id": account.id,
+        "username": account.username,
+        "name": account.display_name,
+        "role": account.role,
+        "beat": [names[r] for r in account.beat if r in names] if account.beat else None,
+        "created_at": account.created_at,
+        "disabled_at": account.disabled_at,
+        "tokens": tokens,
+    }

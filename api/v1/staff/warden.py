@@ -1,0 +1,493 @@
+"""The warden handheld: position and sign-in check, the team's tasks nearest first, taking
+and resolving tasks (with a photo, and a citation when one is issued), plate checks with
+their audit log, and bay registrations typed in by hand."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from flask import Blueprint, Response, current_app, jsonify, request, url_for
+from sqlalchemy import select
+
+from api.auth import clock_now, require_staff
+from api.bodies import body_limit, refuse_nul
+from api.cds.common import event_max_age
+from api.database import begin_write_after_reads, get_db, get_write_db
+from api.district_cache import district_for
+from api.errors import ApiError, json_body, translate
+from api.openapi import documented
+from api.v1.schemas.warden import (
+    AuditPage,
+    AuditQuery,
+    PhotoOut,
+    PlateCheckIn,
+    PlateCheckOut,
+    PlateCheckQuery,
+    PositionIn,
+    RegistrationIn,
+    RegistrationOut,
+    ResolveForm,
+    StaffMeOut,
+    TaskList,
+    TaskOut,
+    TaskQuery,
+)
+from enforcement.citations import issue_citation
+from enforcement.models import TAKEN, Task, Violation
+from enforcement.models_warden import AUDIT_SEARCH, WARDEN_PLATE_CHECK, StaffPosition
+from enforcement.plate_check import CheckedFrom, answer_plate_check, list_plate_checks, record_plate_lookup
+from enforcement.registration_check import stake_disagrees
+from enforcement.rules import outcomes_for
+from enforcement.tasks import (
+    MAX_PHOTO_BYTES,
+    ListedTask,
+    OutsideBeatError,
+    attach_photo,
+    check_beat,
+    find_task,
+    report_position,
+    resolve_task,
+    take_task,
+    task_photo,
+    tasks_for,
+)
+from parking.clock import from_ms, to_ms
+from parking.errors import N_, Message
+from parking.inventory import get_district
+from parking.models import Bay, District, StaffToken
+from parking.plate_rules import accept_plate
+from parking.staff import beat_of
+from sensors.intake import check_items, ingest_checked
+from sensors.models import HANDHELD_POS, CurbEvent, Device
+from sensors.services import book_pos_payments
+
+bp = Blueprint("warden", __name__, url_prefix="/api/v1/<district>")
+
+TEAM_OF_ROLE = {"warden": "warden", "attendant": "attendant", "city": "city", "police": "police"}
+EVENT_OF_KIND = {
+    "arrival": "park_start",
+    "plate": "vehicle_detected",
+    "departure": "park_end",
+    "payment": "vehicle_detected",  # with the CDS payment fields, as a POS reports cash or QR
+}
+CDS_PAYMENT_METHOD = {"cash": "cash", "qr": "digital_wallet"}
+# The whole multipart request may exceed the app's 4 MiB limit, so that a photo just over
+# MAX_PHOTO_BYTES is answered `photo_too_large` rather than a bare 413.
+MAX_RESOLVE_REQUEST_BYTES = MAX_PHOTO_BYTES + 2 * 1024 * 1024
+
+
+@bp.post("/staff/position")
+@documented("Report where my handheld is", StaffMeOut, body=PositionIn, errors=(400, 401, 404))
+def post_position(district: str) -> Response:
+    """The last reported position orders my task list by distance."""
+    db = get_write_db()
+    place = get_district(db, district)
+    staff = require_staff(db, place)
+    body = PositionIn().load(request.get_json(silent=True) or {})
+    report_position(db, staff, body["lat"], body["lng"], clock_now())
+    db.commit()
+    return jsonify(StaffMeOut().dump(_me(db, staff)))
+
+
+@bp.get("/staff/me")
+@documented("Who my token stands for, my team and my last position", StaffMeOut, errors=(401, 404))
+def get_me(district: str) -> Response:
+    db = get_db()
+    place = get_district(db, district)
+    staff = require_staff(db, place)
+    return jsonify(StaffMeOut().dump(_me(db, staff)))
+
+
+def _me(db: Any, staff: StaffToken) -> dict[str, Any]:
+    position = db.get(StaffPosition, staff.id)
+    return {
+        "name": staff.name,
+        "role": staff.role,
+        "team": TEAM_OF_ROLE.get(staff.role),
+        "position": position,
+        "now": clock_now(),  # the server's clock: an offline handheld times its actions by it
+    }
+
+
+@bp.get("/tasks")
+@documented(
+    "My team's open, escalated and taken tasks and my own, nearest first, then oldest",
+    TaskList,
+    query=TaskQuery,
+    errors=(400, 401, 403, 404),
+)
+def list_tasks(district: str) -> Response:
+    """Distance is from my last reported position (`POST staff/position`); tasks without a
+    place (arrears) come after those with one. An admin sees every team's tasks; a warden or
+    attendant with a beat sees only the tasks on its roads."""
+    db = get_db()
+    place = get_district(db, district)
+    staff = require_staff(db, place)
+    args = TaskQuery().load(request.args)
+    position = db.get(StaffPosition, staff.id)
+    near = (position.lat, position.lng) if position else None
+    team = TEAM_OF_ROLE.get(staff.role)
+    statuses = (args["status"],) if "status" in args else ("open", "escalated", "taken")
+    now = clock_now()
+    teams = None if team is None else [team]
+    listed = tasks_for(
+        db, place, teams, staff.name, now, near, statuses, beat=beat_of(db, staff), escalated=team == "police"
+    )
+    tasks = [_task_out(place, item.task, staff, listed=item) for item in listed]
+    return jsonify(TaskList().dump({"tasks": tasks, "position": position}))
+
+
+@bp.post("/tasks/<task_id>/take")
+@documented("Take a task of my team", TaskOut, errors=(401, 403, 404, 409))
+def take(district: str, task_id: str) -> Response:
+    db = get_write_db()
+    place = get_district(db, district)
+    staff = require_staff(db, place)
+    found = find_task(db, place, task_id)
+    _check_team(staff, found)
+    check_beat(found, beat_of(db, staff))
+    task = take_task(db, place, task_id, staff.name, clock_now())
+    db.commit()
+    return jsonify(TaskOut().dump(_task_out(place, task, staff)))
+
+
+@bp.post("/tasks/<task_id>/resolve")
+@documented(
+    "Resolve my task (multipart/form-data: outcome, note, photo); citation_issued cites its violation",
+    TaskOut,
+    body=ResolveForm,
+    body_media="multipart/form-data",
+    files=("photo",),
+    errors=(400, 401, 403, 404, 409, 413, 415),
+)
+@body_limit(MAX_RESOLVE_REQUEST_BYTES)
+def resolve(district: str, task_id: str) -> Response:
+    """`outcome` is one of the codes of my team (wardens and attendants: citation_issued,
+    warned, vehicle_gone, false_alarm; police and city management: see docs/ENFORCEMENT.md),
+    with a `note`; `photo` a JPEG, PNG or WebP of at most 5 MiB (required for citation_issued). All or nothing: the task, the
+    photo and the citation are written together or not at all."""
+    db = get_write_db()
+    place = get_district(db, district)
+    staff = require_staff(db, place)
+    form, photo = _resolve_form()
+    task = find_task(db, place, task_id)
+    check_beat(task, beat_of(db, staff))
+    allowed = outcomes_for(TEAM_OF_ROLE.get(staff.role))
+    if form["outcome"] not in allowed:
+        only = Message(N_("close it with one of %(outcomes)s"), {"outcomes": ", ".join(allowed)})
+        raise ApiError(400, "outcome_not_for_team", only, ["outcome"])
+    if task.status == TAKEN and task.taken_by != staff.name and staff.role != "admin":
+        taken = Message(N_("the task is taken by %(name)s"), {"name": task.taken_by})
+        raise ApiError(403, "not_your_task", taken, ["task"])
+    if form["outcome"] == "citation_issued" and photo is None:
+        raise ApiError(400, "photo_required", "a citation needs a photo", ["photo"])
+    now = clock_now()
+    resolve_task(db, place, task_id, form["outcome"], now, form.get("note"))
+    if photo is not None:
+        attach_photo(db, task, photo, staff.name, now)
+    citation = None
+    if form["outcome"] == "citation_issued":
+        violation = db.get(Violation, task.violation_id) if task.violation_id else None
+        if violation is None:
+            raise ApiError(
+                409, "no_violation", "only a task about a violation can end in a citation", ["outcome"]
+            )
+        citation = issue_citation(db, place, violation.uuid, staff.name, now).uuid
+    db.commit()
+    return jsonify(TaskOut().dump(_task_out(place, task, staff, photo=photo is not None, citation=citation)))
+
+
+def _resolve_form() -> tuple[dict[str, Any], bytes | None]:
+    if request.mimetype != "multipart/form-data":
+        raise ApiError(415, "multipart_required", "send the resolution as multipart/form-data")
+    form = ResolveForm().load(refuse_nul(request.form.to_dict()))
+    upload = request.files.get("photo")
+    photo = upload.stream.read(MAX_PHOTO_BYTES + 1) if upload is not None else None
+    return form, photo
+
+
+@bp.get("/tasks/<task_id>/photo")
+@documented(
+    "The photo taken when the task was resolved (image bytes)",
+    PhotoOut,
+    errors=(401, 404),
+    media=("image/jpeg", "image/png", "image/webp"),
+)
+def photo(district: str, task_id: str) -> Response:
+    db = get_db()
+    place = get_district(db, district)
+    require_staff(db, place)
+    found = task_photo(db, place, task_id)
+    if found is None:
+        raise ApiError(404, "no_photo", f"task {task_id} has no photo")
+    response = Response(found.data, mimetype=found.content_type)
+    response.headers["Cache-Control"] = "private, max-age=3600"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+def _check_team(staff: StaffToken, task: Task) -> None:
+    """A member works their own team's tasks; the police also every escalated task."""
+    team = TEAM_OF_ROLE.get(staff.role)
+    if team == "police" and task.escalated_at is not None:
+        return
+    if team is not None and task.team != team:
+        theirs = Message(_TEAMS[task.team]) if task.team in _TEAMS else task.team
+        other = Message(N_("the task is for %(team)s"), {"team": theirs})
+        raise ApiError(403, "not_your_team", other, ["task"])
+
+
+def _task_out(
+    place: District,
+    task: Task,
+    staff: StaffToken,
+    *,
+    listed: ListedTask | None = None,
+    photo: bool = False,
+    citation: str | None = None,
+) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        name: getattr(task, name)
+        for name in (
+            "team",
+            "kind",
+            "status",
+            "taken_by",
+            "created_at",
+            "escalated_at",
+            "taken_at",
+            "resolved_at",
+            "outcome",
+            "note",
+            "lat",
+            "lng",
+            "details",
+        )  # fmt: skip
+    }
+    out.update(id=task.uuid, mine=task.taken_by == staff.name, citation=citation)
+    out["photo_url"] = url_for(".photo", district=place.slug, task_id=task.uuid) if photo else None
+    if listed is not None:
+        out.update(bay=listed.bay, road=listed.road, age_minutes=int(listed.age.total_seconds() // 60))
+        out["distance_m"] = None if listed.distance_m is None else round(listed.distance_m)
+        violation, out["violation"] = listed.violation, None
+        if violation is not None:
+            out["violation"] = {
+                "id": violation.uuid,
+                "rule": violation.rule,
+                "plate": violation.plate,
+                "bay": listed.bay,
+                "road": listed.road,
+                "since": violation.started_at,
+                "ended_at": violation.ended_at,
+                "evidence": violation.evidence,
+            }
+    return out
+
+
+@bp.get("/plates/<plate>/check")
+@documented(
+    "Check a plate at the curb: where it is parked, paid or not, arrears, violations, citations",
+    PlateCheckOut,
+    query=PlateCheckQuery,
+    errors=(400, 401, 403, 404),
+)
+def plate_check(district: str, plate: str) -> Response:
+    """Every answered check is written to the audit log (who, when, plate, from where, what
+    was disclosed) and committed before the answer leaves. Without `bay` or `lat`/`lng`, my
+    last reported position is recorded. The reads run before the write transaction, so on
+    SQLite the write lock is held only for the audit row."""
+    return _plate_check(district, lambda: (plate, PlateCheckQuery().load(request.args)))
+
+
+@bp.post("/plates/check")
+@documented(
+    "Check a plate at the curb, the plate and position in the body (kept out of URLs and logs)",
+    PlateCheckOut,
+    body=PlateCheckIn,
+    errors=(400, 401, 403, 404),
+)
+def plate_check_by_body(district: str) -> Response:
+    """`GET .../plates/<plate>/check` with `{"plate", "bay"?, "lat"?, "lng"?}` as a JSON body."""
+
+    def load() -> tuple[str, dict[str, Any]]:
+        body = PlateCheckIn().load(json_body())
+        return body.pop("plate"), body
+
+    return _plate_check(district, load)
+
+
+def _plate_check(district: str, load: Callable[[], tuple[str, dict[str, Any]]]) -> Response:
+    """The check, once the staff member is known: `load` gives the plate and where from."""
+    db = get_db()
+    place = district_for(db, district)
+    staff = require_staff(db, place)
+    plate, args = load()
+    if ("lat" in args) != ("lng" in args):
+        raise ApiError(400, "invalid_parameters", "give both lat and lng", ["lat", "lng"])
+    where = CheckedFrom(str(args["bay"]) if "bay" in args else None, args.get("lat"), args.get("lng"))
+    if where == CheckedFrom():
+        position = db.get(StaffPosition, staff.id)
+        where = CheckedFrom(None, position.lat, position.lng) if position else where
+    now = clock_now()
+    answer = answer_plate_check(db, place, plate, where, now)
+    begin_write_after_reads(db)
+    summary = answer.summary
+    check_id = record_plate_lookup(
+        db, place, answer.result["plate"], staff, WARDEN_PLATE_CHECK, summary, now, answer.bay_id, where
+    )
+    db.commit()
+    return jsonify(PlateCheckOut().dump({**answer.result, "check": check_id}))
+
+
+@bp.get("/audit/plate-checks")
+@documented(
+    "The plate-check audit log, newest first", AuditPage, query=AuditQuery, errors=(400, 401, 403, 404)
+)
+def plate_check_audit(district: str) -> Response:
+    """Every staff lookup by plate, whichever route it came through (`route`); a search of
+    the log by plate is itself a lookup, and goes on the log."""
+    db = get_write_db() if request.args.get("plate") else get_db()
+    place = get_district(db, district)
+    staff = require_staff(db, place)
+    args = AuditQuery().load(request.args)
+    page, size = args["page"], args["page_size"]
+    total, rows = list_plate_checks(
+        db,
+        place,
+        since=args.get("since"),
+        until=args.get("until"),
+        plate=args.get("plate"),
+        staff_name=args.get("staff"),
+        limit=size,
+        offset=(page - 1) * size,
+    )
+    checks = [{**_columns(check), "bay": bay} for check, bay in rows]
+    if args.get("plate"):
+        record_plate_lookup(db, place, args["plate"], staff, AUDIT_SEARCH, {"checks": total}, clock_now())
+        db.commit()
+    return jsonify(AuditPage().dump({"checks": checks, "page": page, "page_size": size, "total": total}))
+
+
+def _columns(check: Any) -> dict[str, Any]:
+    names = ("uuid", "staff_name", "staff_role", "checked_at", "route", "plate", "lat", "lng", "result")
+    return {name: getattr(check, name) for name in names}
+
+
+@bp.post("/registrations")
+@documented(
+    "Register an arrival, a plate or a departure at a bay by hand, as an in-person CDS event",
+    RegistrationOut,
+    body=RegistrationIn,
+    errors=(400, 401, 403, 404, 422),
+    status=201,
+)
+def register(district: str) -> tuple[Response, int]:
+    """The event goes through the device intake as the handheld POS named by `device`, which
+    must cover the bay; `client_id` is its event_id, so an offline queue uploaded twice
+    creates nothing twice (201 the first time, 200 `duplicate` after). An event the intake
+    refuses answers 422 with the intake's code (e.g. `bay_not_covered`). A warden or
+    attendant with a beat registers only on its roads (403 `outside_beat`), and `at` goes
+    back at most EVENT_MAX_AGE_HOURS (422 `event_too_old`). `conflict` says what the bay's
+    stake saw otherwise (a departure while a stay is still open, another plate read), or is
+    null."""
+    db = get_write_db()
+    place = get_district(db, district)
+    staff = require_staff(db, place)
+    body = RegistrationIn().load(request.get_json(silent=True) or {})
+    _check_registration_beat(db, place, staff, str(body["bay"]))
+    device = _pos_device(db, place, str(body["device"]))
+    event = _registration_event(db, place, body, device, staff)
+    now = clock_now()
+    max_age = event_max_age()  # None when lifted (0), for a replay of history
+    if max_age is not None and from_ms(event["event_time"]) < now - max_age:
+        raise ApiError(422, "event_too_old", "`at` is older than EVENT_MAX_AGE_HOURS", ["at"])
+    result, parsed = check_items([event], device.uuid, now, _max_skew(), plate_rule=place.plate_rule)
+    ingest_checked(db, device, result, parsed, now)
+    if result.failures:
+        failure = result.failures[0]
+        raise ApiError(422, failure.error, failure.text or failure.description, failure.details)
+    book_pos_payments(db, place, device, result.logged, now)
+    db.commit()
+    conflict = stake_disagrees(db, place, event["curb_space_id"], body["kind"], body.get("plate"))
+    out = {
+        "event_id": event["event_id"],
+        "event_type": event["event_type"],
+        "event_time": parsed[0][1].event_time,
+        "bay": event["curb_space_id"],
+        "device": device.uuid,
+        "result": "duplicate" if result.duplicates else "created",
+        "conflict": translate(conflict) if conflict else None,
+    }
+    return jsonify(RegistrationOut().dump(out)), 200 if result.duplicates else 201
+
+
+_TEAMS = {
+    "warden": N_("the wardens"),
+    "attendant": N_("the attendants"),
+    "police": N_("the traffic police"),
+    "city": N_("city management"),
+}
+
+
+def _check_registration_beat(db: Any, place: District, staff: StaffToken, bay_uuid: str) -> None:
+    """The beat rule of tasks, for registrations: an unknown bay is left to the intake."""
+    beat = beat_of(db, staff)
+    if beat is None:
+        return
+    road_id = db.scalar(select(Bay.road_id).where(Bay.district_id == place.id, Bay.uuid == bay_uuid))
+    if road_id is not None and road_id not in beat:
+        raise OutsideBeatError("the bay is not on a road of your beat", ["bay"])
+
+
+def _pos_device(db: Any, place: District, device_uuid: str) -> Device:
+    device = db.scalar(select(Device).where(Device.district_id == place.id, Device.uuid == device_uuid))
+    if device is None:
+        raise ApiError(404, "unknown_device", f"no device {device_uuid} in {place.slug}", ["device"])
+    if device.kind != HANDHELD_POS:
+        raise ApiError(422, "device_not_pos", "registrations go through a handheld POS", ["device"])
+    assert isinstance(device, Device)
+    return device
+
+
+def _registration_event(
+    db: Any, place: District, body: dict[str, Any], device: Device, staff: StaffToken
+) -> dict[str, Any]:
+    """The CDS event a POS would push; built only from the request (and, when `at` is left
+    out of a resend, the first upload's time), so a resend is recognised as one."""
+    event_id = str(body["client_id"])
+    at: datetime | None = body.get("at")
+    if at is None:
+        stored = select(CurbEvent.event_time).where(
+            CurbEvent.district_id == place.id, CurbEvent.event_id == event_id
+        )
+        at = db.scalar(stored) or clock_now()
+    event: dict[str, Any] = {
+        "event_id": event_id,
+        "event_type": EVENT_OF_KIND[body["kind"]],
+        "event_time": to_ms(at),
+        "event_publication_time": to_ms(at),
+        "curb_space_id": str(body["bay"]),
+        "data_source_type": "in_person",
+        "data_source_device_id": device.uuid,
+        "custom_attributes": {"registered_by": staff.name},
+    }
+    plate = (body.get("plate") or "").strip()
+    if body["kind"] == "plate" and not plate:
+        raise ApiError(400, "plate_required", "a plate registration needs the plate", ["plate"])
+    if body["kind"] == "payment":
+        if "amount" not in body or "method" not in body:
+            raise ApiError(
+                400, "payment_required", "a payment needs its amount and method", ["amount", "method"]
+            )
+        event["actual_cost"] = body["amount"]
+        event["payment_method"] = CDS_PAYMENT_METHOD[body["method"]]
+        event["payment_transaction_id"] = f"{device.name}-{event_id[:8]}"
+    if plate:
+        event["vehicle_license_plate"] = accept_plate(place.plate_rule, plate)
+    return event
+
+
+def _max_skew() -> timedelta:
+    return timedelta(seconds=current_app.config["EVENT_MAX_SKEW_SECONDS"])
