@@ -38,10 +38,10 @@ from parking.clock import to_ms
 # the command runs. Names are where the route looks them up, so a move shows up as an error.
 STAGES: dict[str, list[tuple[str, str]]] = {
     "event": [
-        ("token lookup", "api.cds:device_for_token"),
+        ("token lookup", "api.auth:device_for_token"),
         ("district", "api.cds.events:district_for"),
         ("transaction begin", "api.cds.events:get_write_db"),
-        ("parse and check", "api.cds.events:check_items"),
+        ("parse and check", "sensors.services:check_items"),
         ("event log insert", "sensors.intake:_log_new"),
         ("device and timeline", "sensors.intake:_update_device"),
         ("device and timeline", "sensors.intake:apply_timeline_events"),
@@ -49,7 +49,7 @@ STAGES: dict[str, list[tuple[str, str]]] = {
         ("commit", "sqlalchemy.orm:Session.commit"),
     ],
     "plate check": [
-        ("token lookup", "api.cds:staff_for_token"),
+        ("token lookup", "api.auth:staff_for_token"),
         ("district", "api.v1.staff.warden:district_for"),
         ("transaction begin", "api.v1.staff.warden:begin_write_after_reads"),
         ("bay", "enforcement.plate_check:_bay_id"),
