@@ -34,6 +34,11 @@ class District(Base):
     # The language of its pages, receipts and reports when a person has chosen none (a Babel
     # locale: zh_Hans_CN, en).
     default_locale: Mapped[str] = mapped_column(String(16), default="en", server_default="en")
+    # The driver page's map tiles (parking/map_tiles.py): an XYZ URL template, or none for a
+    # plain background; their attribution; the datum they are drawn in ("wgs84" or "gcj02").
+    tile_url: Mapped[str | None] = mapped_column(String(500))
+    tile_attribution: Mapped[str | None] = mapped_column(String(300))
+    tile_crs: Mapped[str] = mapped_column(String(8), default="wgs84", server_default="wgs84")
     created_at: Mapped[datetime]
 
 

@@ -33,6 +33,7 @@ def init_app(app: Flask) -> None:
     from api.cli.i18n import messages_command
     from api.cli.restrictions import import_restrictions_command, melbourne_compliance
     from api.cli.staff import create_staff
+    from api.cli.tiles import set_district_tiles_command
     from bench import commands as bench_commands
 
     for command in (
@@ -47,6 +48,7 @@ def init_app(app: Flask) -> None:
         create_staff_token,
         create_staff,
         district_settings,
+        set_district_tiles_command,
         export_stays,
         replay,
         rebuild,

@@ -240,6 +240,7 @@ def test_create_device_refuses_a_stake_with_five_bays(app: Flask, tmp_path: Path
         ["export-stays"],
         ["rebuild", "--dry-run"],
         ["district-settings"],
+        ["set-district-tiles", "--clear"],
     ],
     ids=lambda c: c[0],
 )
@@ -464,3 +465,59 @@ def test_revoke_device_decommissions_it_at_once(app: Flask, client: FlaskClient,
     assert result.stdout.startswith(f"device {device_uuid} revoked at ")
     assert client.get(f"/api/v1/{SLUG}/devices/me", headers=headers).status_code == 401
     assert_refused(run(app, "revoke-device", "--district", SLUG, "--device", "nope"), "no device nope")
+
+
+# --- set-district-tiles ---------------------------------------------------------------------------
+
+
+def test_set_district_tiles_gives_a_district_gcj02_tiles_and_clear_takes_them_away(
+    app: Flask, db: Session, bays_file: Path
+) -> None:
+    imported(app, bays_file)
+    url = "https://{s}.tiles.example.cn/{z}/{x}/{y}.png"
+
+    given = run(
+        app,
+        "set-district-tiles",
+        "--district",
+        SLUG,
+        "--url",
+        url,
+        "--crs",
+        "gcj02",
+        "--attribution",
+        "© 示例",
+    )
+    stored = db.execute(
+        select(District.tile_url, District.tile_crs, District.tile_attribution).where(District.slug == SLUG)
+    ).one()
+    cleared = run(app, "set-district-tiles", "--district", SLUG, "--clear")
+
+    assert given.exit_code == 0 and "(gcj02)" in given.output, given.output
+    assert tuple(stored) == (url, "gcj02", "© 示例")
+    assert cleared.exit_code == 0 and "no tiles" in cleared.output
+    db.expire_all()
+    assert db.scalars(select(District.tile_url).where(District.slug == SLUG)).one() is None
+
+
+@pytest.mark.parametrize(
+    ("args", "refusal"),
+    [
+        (["--url", "https://tiles.example/{z}/{x}.png", "--attribution", "©"], "invalid_tile_url: "),
+        (
+            ["--url", "https://tiles.example/{z}/{x}/{y}.png", "--crs", "bd09", "--attribution", "©"],
+            "invalid_tile_crs: ",
+        ),
+        (["--url", "https://tiles.example/{z}/{x}/{y}.png"], "invalid_tile_attribution: "),
+    ],
+    ids=["url", "crs", "attribution"],
+)
+def test_set_district_tiles_refuses_bad_tiles_with_a_stable_code_and_changes_nothing(
+    app: Flask, db: Session, bays_file: Path, args: list[str], refusal: str
+) -> None:
+    imported(app, bays_file)
+
+    result = run(app, "set-district-tiles", "--district", SLUG, *args)
+
+    assert_refused(result, refusal)
+    assert db.scalars(select(District.tile_url).where(District.slug == SLUG)).one() is None
