@@ -130,7 +130,7 @@ def test_free_bays_around_a_point_are_drawn_and_coloured_by_what_is_known(
 
     expected = {GREEN_ROAD: "many", AMBER_ROAD: "few", RED_ROAD: "none", GREY_ROAD: "unknown"}
     for number, availability in expected.items():
-        shape = page.locator(f"#map polygon[data-road-id='{road_uuid(live_site, number)}']")
+        shape = page.locator(f"#map path[data-road-id='{road_uuid(live_site, number)}']")
         expect(shape).to_have_attribute("data-availability", availability)
         expect(shape).to_have_class(re.compile(rf"\broad {availability}\b"))
         expect(road_item(page, live_site, number)).to_have_attribute("data-availability", availability)
@@ -187,7 +187,7 @@ def test_a_tapped_road_shows_its_bays_tariff_and_forecast(
         )  # fmt: skip
     page = browser_page
     open_driver_page(page, live_site)
-    page.locator(f"#map polygon[data-road-id='{road_uuid(live_site, GREEN_ROAD)}']").click()
+    page.locator(f"#map path[data-road-id='{road_uuid(live_site, GREEN_ROAD)}']").click()
 
     expect(page.locator("#road-title")).to_have_text(road_plan(GREEN_ROAD).name)
     expect(page.locator("#road-tariff")).to_have_text(CORE_LINE)

@@ -1,12 +1,20 @@
-/* The driver's map: road outlines (GeoJSON from the CDS zones) drawn on an SVG around a point,
-   coloured by free bays. A local flat projection in metres is exact enough over a few km, and
-   needs no tiles from anywhere. */
+/* The driver's map: Leaflet (served from vendor/leaflet, never a CDN) with the roads around a
+   point drawn from their CDS zone outlines, coloured by free bays and labelled with their
+   names, the reach of the search and the driver's position. The district's tiles (its
+   <script id="map-config">) go underneath when it has some; without them the roads are drawn
+   on a plain background and the page needs nothing but this server. Positions are WGS84;
+   on GCJ-02 tiles (Chinese providers) every point is shifted for display only. */
 "use strict";
 
 const driverMap = (() => {
-  const SVG = "http://www.w3.org/2000/svg";
-  const METRES_PER_DEGREE_LAT = 110574;
-  const METRES_PER_DEGREE_LNG = 111320;
+  const source = document.getElementById("map-config");
+  const config = source ? JSON.parse(source.textContent) : { tiles: null };
+  const tiles = config.tiles;
+  const shown = tiles && tiles.crs === "gcj02" ? wgs84ToGcj02 : (lat, lng) => [lat, lng];
+  let map = null;
+  let drawn = null; // the layers of the last drawing, replaced by the next
+  let me = null;
+  let framed = ""; // the centre and radius the view was last fitted to
 
   /** many (3+ free), few (1–2), none (every bay known and taken), unknown (nothing known free,
       and some bays not known: we cannot say the road is full). */
@@ -17,60 +25,103 @@ const driverMap = (() => {
     return road.unknown > 0 || road.total === 0 ? "unknown" : "none";
   }
 
-  function projector(centre) {
-    const cos = Math.cos((centre.lat * Math.PI) / 180);
-    return ([lng, lat]) => [
-      (lng - centre.lng) * METRES_PER_DEGREE_LNG * cos,
-      -(lat - centre.lat) * METRES_PER_DEGREE_LAT,
-    ];
-  }
-
   function rings(geometry) {
     const shape = geometry && geometry.type === "Feature" ? geometry.geometry : geometry;
     if (!shape) return [];
     if (shape.type === "Polygon") return [shape.coordinates[0]];
     if (shape.type === "MultiPolygon") return shape.coordinates.map((polygon) => polygon[0]);
+    if (shape.type === "LineString") return [shape.coordinates];
     return [];
   }
 
-  function node(tag, attrs) {
-    const element = document.createElementNS(SVG, tag);
-    for (const [name, value] of Object.entries(attrs)) element.setAttribute(name, value);
-    return element;
+  // The provider's credit is data an operator typed: shown as text, never as markup.
+  function asText(value) {
+    const holder = document.createElement("span");
+    holder.textContent = value;
+    return holder.innerHTML;
   }
 
-  /** Draw `zones` (CDS curb zones) around `centre` within `radius` metres; `roads` maps a zone
-      id to its vacancy; `onPick(id)` is called when a road is tapped. */
-  function draw(svg, centre, radius, zones, roads, onPick) {
-    const project = projector(centre);
-    svg.setAttribute("viewBox", `${-radius} ${-radius} ${2 * radius} ${2 * radius}`);
-    svg.replaceChildren(node("circle", { cx: 0, cy: 0, r: radius, class: "reach" }));
+  function create(element) {
+    map = L.map(element, { zoomControl: false, attributionControl: false, zoomSnap: 0.5 });
+    L.control.zoom({ zoomInTitle: t("Zoom in"), zoomOutTitle: t("Zoom out") }).addTo(map);
+    if (tiles) {
+      L.control.attribution({ prefix: false }).addTo(map);
+      L.tileLayer(tiles.url, { attribution: asText(tiles.attribution), maxZoom: 19 }).addTo(map);
+    } else {
+      element.classList.add("plain");
+    }
+  }
+
+  function roadShape(zone, ring, road, onPick) {
+    const state = availability(road);
+    const name = road ? road.name : zone.name || zone.curb_zone_id;
+    const free = road ? t("%(free)s free of %(total)s", { free: road.free, total: road.total }) : t("no data");
+    const shape = L.polygon(
+      ring.map(([lng, lat]) => shown(lat, lng)),
+      { className: "road " + state, weight: 7, lineJoin: "round", fillOpacity: 0.6 },
+    );
+    shape.on("click", () => onPick(zone.curb_zone_id));
+    shape.on("add", () => {
+      const path = shape.getElement();
+      path.setAttribute("data-road-id", zone.curb_zone_id);
+      path.setAttribute("data-availability", state);
+      path.setAttribute("tabindex", "0");
+      path.setAttribute("role", "button");
+      path.setAttribute("aria-label", `${name}: ${free}`);
+      path.addEventListener("keydown", (event) => {
+        if (event.key === "Enter" || event.key === " ") onPick(zone.curb_zone_id);
+      });
+    });
+    return shape;
+  }
+
+  /** A label beside the road, not over it: right of a north-south road, above an east-west one. */
+  function beside(ring) {
+    const lngs = ring.map((point) => point[0]);
+    const lats = ring.map((point) => point[1]);
+    const wide = (Math.max(...lngs) - Math.min(...lngs)) * Math.cos((lats[0] * Math.PI) / 180);
+    const tall = Math.max(...lats) - Math.min(...lats);
+    return tall > wide ? { direction: "right", offset: [8, 0] } : { direction: "top", offset: [0, -8] };
+  }
+
+  /** Draw `zones` (CDS curb zones) around `centre` within `radius` metres in `element`;
+      `roads` maps a zone id to its vacancy; `onPick(id)` is called when a road is tapped.
+      The view is fitted to the reach when the centre moves, and left as the driver
+      panned and zoomed it when only the counts changed. */
+  function draw(element, centre, radius, zones, roads, onPick) {
+    if (!map) create(element);
+    const here = shown(centre.lat, centre.lng);
+    const layers = [L.circle(here, { radius, className: "reach", interactive: false })];
+    const named = new Set(); // a street is named once, beside its first block face
     for (const zone of zones) {
       const road = roads.get(zone.curb_zone_id);
-      const state = availability(road);
-      for (const ring of rings(zone.geometry)) {
-        const points = ring.map((point) => project(point).map((v) => v.toFixed(1)).join(",")).join(" ");
-        const shape = node("polygon", {
-          points,
-          class: "road " + state,
-          "data-road-id": zone.curb_zone_id,
-          "data-availability": state,
-          tabindex: "0",
-          role: "button",
-        });
-        const name = road ? road.name : zone.name || zone.curb_zone_id;
-        const free = road ? t("%(free)s free of %(total)s", { free: road.free, total: road.total }) : t("no data");
-        shape.append(node("title", {}));
-        shape.lastChild.textContent = `${name}: ${free}`;
-        shape.addEventListener("click", () => onPick(zone.curb_zone_id));
-        shape.addEventListener("keydown", (event) => {
-          if (event.key === "Enter" || event.key === " ") onPick(zone.curb_zone_id);
-        });
-        svg.append(shape);
-      }
+      rings(zone.geometry).forEach((ring) => {
+        const shape = roadShape(zone, ring, road, onPick);
+        const street = zone.street_name || (road ? road.name : zone.name);
+        if (street && !named.has(street)) {
+          named.add(street);
+          shape.bindTooltip(asText(street), { permanent: true, className: "road-label", ...beside(ring) });
+        }
+        layers.push(shape);
+      });
     }
-    svg.append(node("circle", { cx: 0, cy: 0, r: radius / 40, class: "me" }));
+    me = L.circleMarker(here, { radius: 9, className: "me", weight: 3, fillOpacity: 1, interactive: false });
+    layers.push(me);
+    if (drawn) drawn.remove();
+    drawn = L.layerGroup(layers).addTo(map);
+    const key = `${centre.lat},${centre.lng},${radius}`;
+    if (framed !== key) {
+      map.fitBounds(L.latLng(here).toBounds(2 * radius), { padding: [4, 4] });
+      framed = key;
+    }
   }
 
-  return { draw, availability };
+  /** Where the driver's position is drawn, [lat, lng] on the map's tiles (GCJ-02 shifted when they are). */
+  function shownPosition() {
+    if (!me) return null;
+    const at = me.getLatLng();
+    return [at.lat, at.lng];
+  }
+
+  return { draw, availability, shownPosition };
 })();
