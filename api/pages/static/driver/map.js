@@ -75,13 +75,17 @@ const driverMap = (() => {
     return shape;
   }
 
-  /** A label beside the road, not over it: right of a north-south road, above an east-west one. */
-  function beside(ring) {
+  /** A label beside the road, not over it, on its side away from the centre (where roads
+      that meet at a corner leave room): left or right of a north-south road, above or below
+      an east-west one. */
+  function beside(ring, centre) {
     const lngs = ring.map((point) => point[0]);
     const lats = ring.map((point) => point[1]);
-    const wide = (Math.max(...lngs) - Math.min(...lngs)) * Math.cos((lats[0] * Math.PI) / 180);
-    const tall = Math.max(...lats) - Math.min(...lats);
-    return tall > wide ? { direction: "right", offset: [8, 0] } : { direction: "top", offset: [0, -8] };
+    const [west, east, south, north] = [Math.min(...lngs), Math.max(...lngs), Math.min(...lats), Math.max(...lats)];
+    if (north - south > (east - west) * Math.cos((centre.lat * Math.PI) / 180)) {
+      return (west + east) / 2 < centre.lng ? { direction: "left", offset: [-8, 0] } : { direction: "right", offset: [8, 0] };
+    }
+    return (south + north) / 2 < centre.lat ? { direction: "bottom", offset: [0, 8] } : { direction: "top", offset: [0, -8] };
   }
 
   /** Draw `zones` (CDS curb zones) around `centre` within `radius` metres in `element`;
@@ -100,7 +104,7 @@ const driverMap = (() => {
         const street = zone.street_name || (road ? road.name : zone.name);
         if (street && !named.has(street)) {
           named.add(street);
-          shape.bindTooltip(asText(street), { permanent: true, className: "road-label", ...beside(ring) });
+          shape.bindTooltip(asText(street), { permanent: true, className: "road-label", ...beside(ring, centre) });
         }
         layers.push(shape);
       });
