@@ -7,7 +7,9 @@ owe becomes an `overpayment` row instead of being added to a stay:
   (two payers at once, a late `payment_intent.succeeded` for a payment that needed 3-D Secure);
 - `repriced`: a paid stay that a late event shortened or re-priced lower;
 - `stay_removed`: a paid stay that a late event removed entirely (folded into another stay);
-- `pos_excess`: cash or QR a POS reported beyond what the stay owed, or for a free stay.
+- `pos_excess`: cash or QR a POS reported beyond what the stay owed, or for a free stay;
+- `dispute`: what a dispute decision gave back of a paid fee it lowered (enforcement/disputes.py),
+  refunded by the decision itself (`refund_given`).
 
 Card money beyond the fee is refunded through the provider by the `settle-payments` job
 (`refund_due` -> `refunding` -> `refunded`, or `refund_failed`). Cash or QR money held beyond
@@ -33,6 +35,7 @@ ALLOCATION_CAPPED = "allocation_capped"
 REPRICED = "repriced"
 STAY_REMOVED = "stay_removed"
 POS_EXCESS = "pos_excess"
+DISPUTE = "dispute"
 # overpayment.status
 REFUND_DUE = "refund_due"  # card money held: the settle-payments job refunds it
 REFUNDING = "refunding"  # its refund is with the provider
@@ -82,6 +85,16 @@ def record_overpayment(
     )
     db.add(row)
     db.flush()
+    return row
+
+
+def refund_given(db: Session, payment: Payment, stay_id: int, refund: Refund, now: datetime) -> Overpayment:
+    """`refund` (already planned) gives back part of what `payment` paid for a stay whose fee
+    was lowered: that part no longer pays the stay (so re-pricing never finds it again), and
+    is kept as an overpayment following the refund."""
+    row = record_overpayment(db, payment, stay_id, refund.amount, DISPUTE, now)
+    row.refund_id = refund.id
+    settle_overpayment_refund(db, refund, now)
     return row
 
 

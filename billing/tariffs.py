@@ -12,6 +12,7 @@ from sqlalchemy import Table, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from billing.credits import release_removed_stays, trim_overpaid_fees
+from billing.fee_caps import capped, decided_caps
 from billing.models import (
     DUE,
     FREE,
@@ -229,6 +230,7 @@ def _price_rows(db: Session, district: District, book: TariffBook, rows: Sequenc
     inserts: list[dict[str, Any]] = []
     updates: list[dict[str, Any]] = []
     heads: dict[int, dict[str, Any]] = {}  # by version id: how each breakdown by it begins
+    caps = decided_caps(db, [row.id for row in rows if row.priced is not None])  # disputes decided
     for row in rows:
         found = book.in_force(row.tariff_code, row.started_at)
         if found is None:
@@ -239,6 +241,7 @@ def _price_rows(db: Session, district: District, book: TariffBook, rows: Sequenc
         if head is None:
             head = heads[version_id] = {"tariff": version.code, "version": version.version}
         priced = tariff.price(row.started_at, row.ended_at, vehicle_class_for_plate(row.plate, plate_rule))
+        amount, breakdown = capped(priced.amount, {**head, **priced.breakdown()}, caps.get(row.id))
         already = int(row.paid)
         values = {
             "stay_id": row.id,
@@ -247,13 +250,11 @@ def _price_rows(db: Session, district: District, book: TariffBook, rows: Sequenc
             "plate_key": row.plate_key,
             "tariff_version_id": version_id,
             "vehicle_class": priced.vehicle_class,
-            "amount": priced.amount,
+            "amount": amount,
             "currency": currency,
-            "breakdown": {**head, **priced.breakdown()},
+            "breakdown": breakdown,
             "paid": already,
-            "status": REVIEW
-            if _held(row.priced_amount, priced.amount)
-            else status_of(priced.amount, already),
+            "status": REVIEW if _held(row.priced_amount, amount) else status_of(amount, already),
             "due_by": row.ended_at + window,
             "arrears_since": None,
             "stay_updated_at": row.updated_at,

@@ -14,6 +14,7 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
+from billing.credits import refund_given, take_back
 from billing.models import SUCCEEDED, DriverPlate, Notice, Payment, PaymentAllocation, Refund, StayFee
 from billing.payments import plan_refund
 from billing.tariffs import status_of
@@ -238,16 +239,20 @@ def _settle_fee(
         raise NotDisputableError("the stay was re-derived away since; nothing left to decide on")
     excess, refunds = max(0, fee.paid - amount), []
     paid_by = db.execute(
-        select(PaymentAllocation.amount, Payment)
+        select(PaymentAllocation, Payment)
         .join(Payment, Payment.id == PaymentAllocation.payment_id)
         .where(PaymentAllocation.stay_id == fee.stay_id, Payment.status == SUCCEEDED)
         .order_by(Payment.created_at.desc())
     ).all()
-    for allocated, payment in paid_by:
-        part = min(excess, allocated, payment.amount - payment.refunded)
+    for allocation, payment in paid_by:
+        part = min(excess, allocation.amount, payment.amount - payment.refunded)
         if part > 0:
             reason = f"dispute {dispute.uuid}: {decision.reason}"
-            refunds.append(plan_refund(db, payment.uuid, part, reason, decision.decided_by, now)[1])
+            refund = plan_refund(db, payment.uuid, part, reason, decision.decided_by, now)[1]
+            refund_given(db, payment, fee.stay_id, refund, now)
+            take_back(db, allocation, allocation.amount - part)
+            refunds.append(refund)
+            fee.paid -= part
             excess -= part
     fee.amount = amount
     fee.status = status_of(fee.amount, fee.paid)

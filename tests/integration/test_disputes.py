@@ -6,7 +6,7 @@ every outcome."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from flask.testing import FlaskClient
@@ -15,14 +15,18 @@ from sqlalchemy.orm import Session
 
 from api import create_app
 from billing.accounts import issue_token, sign_up
+from billing.credits import Overpayment
 from billing.gateway import StripeGateway
 from billing.models import Payment, Refund, StayFee
 from billing.plate_links import link_plate
-from fixtures.builders import SmallDistrict
+from billing.reconciliation import check_ledger
+from billing.tariffs import price_ended_stays
+from fixtures.builders import SmallDistrict, cds_event
 from fixtures.localstripe import TEST_API_KEY, create_card_payment_method, running_localstripe
 from parking.clock import FixedClock
 from parking.staff import issue_staff_token
-from tests.integration.test_payments import PLATE, park
+from sensors.intake import ingest_batch
+from tests.integration.test_payments import PLATE, SKEW, park
 from tests.integration.test_payments import town as town  # noqa: F401  (the fixture)
 from tests.support.fake_gateway import FakeGateway
 
@@ -117,3 +121,97 @@ def test_anyone_disputes_an_unpaid_fee_by_plate_and_a_cancelled_fee_is_owed_no_m
     assert (decided["amount_after"], decided["refunded"]) == (0, 0)
     assert client.get(f"{API}/plates/{PLATE}/unpaid").get_json()["outstanding"] == 0
     assert db.get_one(StayFee, stay.id).status == "free"
+
+
+# --- a decision survives re-pricing --------------------------------------------------------------
+
+
+def decide_on(
+    client: FlaskClient, stay: str, bureau: dict[str, str], outcome: str, amount: int | None
+) -> None:
+    opened = client.post(f"{API}/plates/{PLATE}/disputes", json={"stay": stay, "reason": "too long"})
+    decision = {"outcome": outcome, "amount": amount, "reason": "the stake missed the departure"}
+    if amount is None:
+        del decision["amount"]
+    decided = client.post(f"{API}/disputes/{opened.get_json()['id']}/decision", json=decision, headers=bureau)
+    assert decided.status_code == 200, decided.get_json()
+
+
+def end_late(db: Session, town: SmallDistrict, clock: FixedClock, at: datetime) -> StayFee:
+    """A late park_end from the stake re-derives the stay to end at `at`, then pricing runs."""
+    late = cds_event(town.stake_a, town.bays[0], "park_end", at)
+    assert ingest_batch(db, town.stake_a.device, [late], clock.now(), SKEW).success == 1
+    price_ended_stays(db, town.district, clock.now())
+    db.commit()
+    fee = db.scalars(select(StayFee).execution_options(populate_existing=True)).one()
+    return fee
+
+
+def test_an_adjusted_fee_stays_adjusted_when_a_late_event_re_derives_the_stay(
+    db: Session, connection: Connection, clock: FixedClock, town: SmallDistrict
+) -> None:
+    t0 = clock.now() - timedelta(hours=3)
+    stay = park(db, town, t0, 70)  # 900 at the tariff
+    bureau = staff(db, town, "bureau", clock)
+    db.commit()
+    client = client_with(connection, clock, FakeGateway())
+    decide_on(client, stay.uuid, bureau, "adjusted", 500)
+
+    fee = end_late(db, town, clock, t0 + timedelta(minutes=40))  # 600 at the tariff now
+
+    assert fee.stay_id == stay.id
+    assert (fee.amount, fee.status) == (500, "due")
+    assert (fee.breakdown["dispute_cap"]["amount"], fee.breakdown["dispute_cap"]["priced"]) == (500, 600)
+    assert client.get(f"{API}/plates/{PLATE}/unpaid").get_json()["outstanding"] == 500
+    assert price_ended_stays(db, town.district, clock.now()) == 0  # nothing left to re-price
+
+
+def test_a_late_event_that_makes_the_tariff_fee_lower_than_the_decision_lowers_it_further(
+    db: Session, connection: Connection, clock: FixedClock, town: SmallDistrict
+) -> None:
+    t0 = clock.now() - timedelta(hours=3)
+    stay = park(db, town, t0, 70)
+    bureau = staff(db, town, "bureau", clock)
+    db.commit()
+    client = client_with(connection, clock, FakeGateway())
+    decide_on(client, stay.uuid, bureau, "adjusted", 500)
+
+    fee = end_late(db, town, clock, t0 + timedelta(minutes=20))  # 300 at the tariff
+
+    assert (fee.amount, fee.status) == (300, "due")
+
+
+def test_a_cancelled_fee_stays_free_when_a_late_event_re_derives_the_stay(
+    db: Session, connection: Connection, clock: FixedClock, town: SmallDistrict
+) -> None:
+    t0 = clock.now() - timedelta(hours=3)
+    cancelled = park(db, town, t0, 70)
+    bureau = staff(db, town, "bureau", clock)
+    db.commit()
+    client = client_with(connection, clock, FakeGateway())
+    decide_on(client, cancelled.uuid, bureau, "cancelled", None)
+
+    fee = end_late(db, town, clock, t0 + timedelta(minutes=40))
+
+    assert (fee.amount, fee.status) == (0, "free")
+
+
+def test_a_paid_fee_adjusted_with_a_refund_is_not_refunded_again_when_a_late_event_re_prices_it(
+    db: Session, connection: Connection, clock: FixedClock, town: SmallDistrict
+) -> None:
+    t0 = clock.now() - timedelta(hours=3)
+    stay = park(db, town, t0, 70)  # 900
+    bureau = staff(db, town, "bureau", clock)
+    db.commit()
+    client = client_with(connection, clock, FakeGateway())
+    paid = client.post(f"{API}/plates/{PLATE}/payments", json={"amount": 900, "payment_method": "pm_ok"})
+    assert paid.status_code == 201, paid.get_json()
+    decide_on(client, stay.uuid, bureau, "adjusted", 600)  # 300 back through the provider
+
+    fee = end_late(db, town, clock, t0 + timedelta(minutes=40))  # 600 at the tariff as well
+
+    assert (fee.amount, fee.paid, fee.status) == (600, 600, "paid")
+    given = db.scalars(select(Overpayment)).all()  # the 300 went back once, by the decision
+    assert [(o.reason, o.amount, o.status) for o in given] == [("dispute", 300, "refunded")]
+    assert [r.amount for r in db.scalars(select(Refund))] == [300]
+    assert check_ledger(db, list(db.scalars(select(Payment))), [fee], clock.now()) == []
