@@ -43,7 +43,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from api.v1.devices import patrol
     from api.v1.devices import tokens as devices
     from api.v1.drivers import accounts as drivers
-    from api.v1.drivers import card_payments, evidence, payments, receipts, vacancy
+    from api.v1.drivers import card_payments, citation_payments, evidence, payments, receipts, vacancy
     from api.v1.drivers import sign_in as driver_auth
     from api.v1.drivers import tariffs as billing
     from api.v1.staff import citations, disputes, plate_claims, police, street_reports, warden
@@ -61,6 +61,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         payments.bp,
         driver_auth.bp,
         drivers.bp,
+        citation_payments.bp,
         plate_claims.bp,
         receipts.bp,
         reconciliation.bp,

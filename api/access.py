@@ -81,6 +81,9 @@ ACCESS: dict[str, frozenset[str]] = {
     "drivers.pay_mine": _DRIVERS,
     "drivers.notifications": _DRIVERS,
     "drivers.put_callback": _DRIVERS,
+    # a driver's citations: those of my linked plates, paid in the app
+    "driver_citations.my_citations": _DRIVERS,
+    "driver_citations.pay_citation": _DRIVERS,
     # drivers' claims to link a plate, decided by staff (billing/plate_links.py)
     "plate_claims.list_all": _ADMIN_BUREAU,
     "plate_claims.approve": _ADMIN_BUREAU,

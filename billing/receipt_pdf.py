@@ -8,7 +8,7 @@ from pathlib import Path
 from fpdf import FPDF
 
 from billing.pdf import CJK_FONT, LATIN_FONT, FontMissingError, new_pdf, paragraph
-from billing.receipts import Receipt, ReceiptStay
+from billing.receipts import Receipt, ReceiptCitation, ReceiptStay
 from billing.wording import Wording
 from parking.errors import N_
 
@@ -27,6 +27,8 @@ def receipt_pdf(
     _header(pdf, receipt, words)
     for number, stay in enumerate(receipt.stays, start=1):
         _stay(pdf, receipt, number, stay, words)
+    for number, citation in enumerate(receipt.citations, start=1):
+        _citation(pdf, receipt, number, citation, words)
     return bytes(pdf.output())
 
 
@@ -143,4 +145,19 @@ def _stay(pdf: FPDF, receipt: Receipt, number: int, stay: ReceiptStay, words: Wo
         paragraph(pdf, "  " + vehicle, size=9)
     paragraph(pdf, allocated)
     paragraph(pdf, words(N_("Events %(events)s"), events=", ".join(stay.event_ids)), size=7, height=4)
+    pdf.ln(2)
+
+
+def _citation(pdf: FPDF, receipt: Receipt, number: int, citation: ReceiptCitation, words: Wording) -> None:
+    heading = words(N_("Citation %(number)d: %(rule)s"), number=number, rule=words(citation.rule))
+    paragraph(pdf, heading, size=11, height=7)
+    paragraph(pdf, words(N_("Citation %(citation)s"), citation=citation.citation_id), size=9)
+    paragraph(
+        pdf,
+        words(
+            N_("Issued %(time)s · fine %(amount)s"),
+            time=words.moment(citation.issued_at),
+            amount=words.money(citation.amount, receipt.currency),
+        ),
+    )
     pdf.ln(2)

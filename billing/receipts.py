@@ -17,6 +17,7 @@ from sqlalchemy import column, select, table
 from sqlalchemy.orm import Session
 
 from billing.models import SUCCEEDED, Payment, PaymentAllocation, StayFee
+from parking.db import UTCDateTime
 from parking.errors import NotFoundError
 from parking.models import Bay, District, Road, Stay
 
@@ -25,6 +26,20 @@ CURRENCY_EXPONENTS = {"CNY": 2, "USD": 2, "EUR": 2, "AUD": 2, "GBP": 2, "JPY": 0
 # billing may not import sensors: the POS terminal's name is read from its table by name,
 # as `Payment.device_id`'s foreign key already names it.
 _DEVICE = table("device", column("id"), column("name"))
+# Nor enforcement: the citations a payment paid are read from their tables by name too
+# (enforcement/citation_payments.py writes `citation_allocation`).
+_CITATION_ALLOCATION = table(
+    "citation_allocation", column("payment_id"), column("citation_id"), column("amount")
+)
+_CITATION = table(
+    "citation",
+    column("id"),
+    column("uuid"),
+    column("plate"),
+    column("issued_at", UTCDateTime()),
+    column("violation_id"),
+)
+_VIOLATION = table("violation", column("id"), column("rule"))
 
 
 class NoReceiptError(NotFoundError):
@@ -98,6 +113,17 @@ class ReceiptStay:
 
 
 @dataclass(frozen=True)
+class ReceiptCitation:
+    """A citation the payment paid (whole): its id, the rule broken, when it was issued."""
+
+    citation_id: str
+    rule: str
+    plate: str | None
+    issued_at: datetime  # local time of the district
+    amount: int
+
+
+@dataclass(frozen=True)
 class Receipt:
     district: str
     time_zone: str
@@ -115,6 +141,7 @@ class Receipt:
     transaction_id: str | None
     stays: tuple[ReceiptStay, ...]
     default_locale: str = "en"  # the district's, when the reader has chosen no language
+    citations: tuple[ReceiptCitation, ...] = ()  # the district's, when the reader has chosen no language
 
     @property
     def net(self) -> int:
@@ -157,6 +184,7 @@ def receipt_for(db: Session, payment_uuid: str) -> Receipt:
         transaction_id=payment.transaction_id,
         stays=stays,
         default_locale=district.default_locale,
+        citations=_receipt_citations(db, payment.id, zone),
     )
 
 
@@ -167,6 +195,21 @@ def device_names(db: Session, device_ids: Iterable[int | None]) -> dict[int, str
         return {}
     rows = db.execute(select(_DEVICE.c.id, _DEVICE.c.name).where(_DEVICE.c.id.in_(ids)))
     return {int(device_id): str(name) for device_id, name in rows}
+
+
+def _receipt_citations(db: Session, payment_id: int, zone: ZoneInfo) -> tuple[ReceiptCitation, ...]:
+    paid, citation, violation = _CITATION_ALLOCATION.c, _CITATION.c, _VIOLATION.c
+    rows = db.execute(
+        select(citation.uuid, violation.rule, citation.plate, citation.issued_at, paid.amount)
+        .join(_CITATION, citation.id == paid.citation_id)
+        .join(_VIOLATION, violation.id == citation.violation_id)
+        .where(paid.payment_id == payment_id)
+        .order_by(citation.issued_at, citation.id)
+    )
+    return tuple(
+        ReceiptCitation(str(uuid), str(rule), plate, issued_at.astimezone(zone), int(amount))
+        for uuid, rule, plate, issued_at, amount in rows
+    )
 
 
 def _receipt_stays(

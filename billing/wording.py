@@ -68,4 +68,10 @@ STORED_WORDS = (
     N_("other"),
     N_("succeeded"),
     N_("electric"),
+    # the rules a citation on a receipt was issued for
+    N_("overstay"),
+    N_("restriction"),
+    N_("unregistered"),
+    N_("obstruction"),
+    N_("arrears"),
 )

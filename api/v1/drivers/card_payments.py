@@ -35,9 +35,11 @@ from api.v1.staff.sign_in import client_ip, too_many
 from billing.models import REQUIRES_ACTION, SUCCEEDED, Payment
 from billing.payments import require_succeeded
 from billing.services import confirm_card_payment
+from enforcement.citation_payments import settle_citation_payments
 from parking.inventory import get_district
 from parking.models import District
 from parking.signin import TooManyAttemptsError, record_card_setup
+from parking.unit_of_work import writing
 
 bp = Blueprint("card_payments", __name__, url_prefix="/api/v1/<district>")
 
@@ -133,6 +135,8 @@ def confirm_payment(district: str, payment_id: str) -> Response:
     place = get_district(get_db(), district)
     payment = confirm_card_payment(get_db(), get_gateway(), place.id, payment_id, clock_now())
     require_succeeded(payment)
+    with writing(get_db()) as db:
+        settle_citation_payments(db, place)  # a citation's payment: the citation is paid now
     return jsonify(payment_out(payment))
 
 

@@ -81,3 +81,28 @@ class PlatePayIn(PlatePaymentIn):
     citations = fields.List(
         fields.String(validate=validate.Length(equal=36)), validate=validate.Length(min=1, max=100)
     )
+
+
+class AccountCitationOut(Schema):
+    """A standing citation of one of my plates."""
+
+    citation = fields.String(attribute="uuid")
+    district = fields.String()
+    plate = fields.String(allow_none=True)
+    rule = fields.String()
+    amount = fields.Integer()
+    currency = fields.String()
+    status = fields.String()
+    issued_at = fields.DateTime()
+
+
+class AccountCitationList(Schema):
+    citations = fields.List(fields.Nested(AccountCitationOut))
+
+
+class CitationPaymentIn(Schema):
+    """A citation is paid whole: `amount` is its amount. My saved card unless a
+    `payment_method` from the provider's card form is given."""
+
+    amount = fields.Integer(strict=True, required=True, validate=validate.Range(min=1))
+    payment_method = fields.String(validate=validate.Length(min=1, max=100))

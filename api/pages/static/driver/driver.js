@@ -29,6 +29,9 @@
     owedFor: (amount, count) => t("%(amount)s owed for %(count)s stay(s)", { amount, count }),
     inArrears: (amount) => t(", %(amount)s in arrears", { amount }),
     nothingOwed: t("Nothing owed."),
+    citationOf: (rule, plate) => t("Citation: %(rule)s · %(plate)s", { rule, plate }),
+    payCitation: (amount, rule) => t("Pay %(amount)s for the citation (%(rule)s)", { amount, rule }),
+    citationPaid: (amount, rule) => t("Paid %(amount)s for the citation (%(rule)s).", { amount, rule }),
   };
   const api = driverApi;
   const body = document.body;
@@ -47,6 +50,8 @@
     stays: [],
     citations: [],
     outstanding: null,
+    citation: null, // the citation of my plates about to be paid
+    cardUsable: false,
   };
 
   // --- small helpers
@@ -150,9 +155,12 @@
   async function payByCard(url, json, card, auth) {
     const setup = await api.call("POST", body.dataset.cardSetups);
     const method = await confirmSetup(setup.client_secret, card);
-    const payment = await api.call("POST", url, {
-      auth, json: { ...json, payment_method: method }, headers: { "Idempotency-Key": newKey() },
-    });
+    return payOnce(url, { ...json, payment_method: method }, auth);
+  }
+
+  /** Ask the server to take the payment (a new key each time); 3-D Secure is finished here. */
+  async function payOnce(url, json, auth) {
+    const payment = await api.call("POST", url, { auth, json, headers: { "Idempotency-Key": newKey() } });
     if (payment.status !== "requires_action") return payment;
     await stripe.confirmCardPayment(payment.client_secret); // its outcome is the server's to record
     return api.call("POST", payment.confirmation_url);
@@ -431,17 +439,20 @@
     hide($("account-error"));
     const drivers = body.dataset.drivers;
     try {
-      const [me, current, history, outstanding] = await Promise.all([
+      const [me, current, history, outstanding, citations] = await Promise.all([
         api.call("GET", `${drivers}/me`, { auth: true }),
         api.call("GET", `${drivers}/me/stays/current`, { auth: true }),
         api.call("GET", `${drivers}/me/stays/history`, { auth: true }),
         api.call("GET", `${drivers}/me/outstanding`, { auth: true }),
+        api.call("GET", `${drivers}/me/citations`, { auth: true }),
       ]);
       $("whoami").textContent = t("Signed in as %(name)s", { name: me.name || me.email });
       $("saved-card").textContent = me.card_saved ? TEXT.cardSaved : TEXT.noCardSaved;
+      state.cardUsable = me.card_usable;
       renderCurrent(current.stays);
       renderHistory(history.stays);
       renderOutstanding(outstanding.districts);
+      renderCitations(citations.citations);
       $("sign-in-form").hidden = true;
       $("account").hidden = false;
     } catch (problem) {
@@ -505,6 +516,54 @@
     }
   }
 
+  /** The standing citations of my linked plates, each with a button to pay it. */
+  function renderCitations(citations) {
+    $("no-citations").hidden = citations.length > 0;
+    $("citation-pay-form").hidden = true;
+    $("citation-list").replaceChildren(
+      ...citations.map((citation) => {
+        const pay = el("button", { type: "button" }, TEXT.payAmount(amount(citation.amount)));
+        pay.addEventListener("click", () => chooseCitation(citation));
+        return el("li", { class: "stay citation", "data-citation": citation.citation },
+          el("div", { class: "where" }, TEXT.citationOf(word(citation.rule), citation.plate)),
+          el("div", { class: "muted" }, TEXT.issued(when(citation.issued_at), word(citation.status))),
+          el("div", { class: "owed" }, amount(citation.amount)),
+          pay);
+      }),
+    );
+  }
+
+  function chooseCitation(citation) {
+    state.citation = citation;
+    hide($("citation-pay-error"), $("citation-paid"));
+    $("citation-pay-what").textContent = TEXT.payCitation(amount(citation.amount), word(citation.rule));
+    $("citation-pay-saved").hidden = !state.cardUsable;
+    $("citation-pay-form").hidden = false;
+  }
+
+  /** Pay the chosen citation, with my saved card (`withSaved`) or the card typed in. */
+  async function payCitation(withSaved) {
+    hide($("citation-pay-error"));
+    const citation = state.citation;
+    const url = `${body.dataset.drivers}/me/citations/${encodeURIComponent(citation.citation)}/payments`;
+    const buttons = $("citation-pay-form").querySelectorAll("button");
+    for (const button of buttons) button.disabled = true;
+    try {
+      const json = { amount: citation.amount };
+      const payment = withSaved ? await payOnce(url, json, true) : await payByCard(url, json, cards.citation, true);
+      await loadAccount();
+      $("citation-paid").replaceChildren(
+        el("div", {}, TEXT.citationPaid(amount(payment.amount), word(citation.rule))),
+        el("a", { href: payment.receipt_url, id: "citation-receipt-link" }, TEXT.receipt),
+      );
+      $("citation-paid").hidden = false;
+    } catch (problem) {
+      showProblem($("citation-pay-error"), problem);
+    } finally {
+      for (const button of buttons) button.disabled = false;
+    }
+  }
+
   async function saveCard(event) {
     event.preventDefault();
     hide($("save-card-error"));
@@ -544,7 +603,15 @@
   $("sign-out").addEventListener("click", signOut);
   $("account-pay-form").addEventListener("submit", payOutstanding);
   $("save-card-form").addEventListener("submit", saveCard);
-  const cards = { plate: cardField("#card-element"), account: cardField("#account-card-element"), save: cardField("#save-card-element") };
+  $("citation-pay-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    payCitation(false);
+  });
+  $("citation-pay-saved").addEventListener("click", () => payCitation(true));
+  const cards = {
+    plate: cardField("#card-element"), account: cardField("#account-card-element"),
+    save: cardField("#save-card-element"), citation: cardField("#citation-card-element"),
+  };
   if (!stripe) {
     $("card-note").textContent = TEXT.cardsUnavailable;
     $("pay-button").disabled = true;
