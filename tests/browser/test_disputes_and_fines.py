@@ -4,6 +4,7 @@ real localstripe (issue 15)."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import timedelta
 from typing import Any
@@ -22,7 +23,7 @@ from enforcement.models import Citation, Dispute, Violation
 from parking.inventory import get_district
 from parking.models import Stay
 from tests.browser.conftest import LiveSite, stake_of
-from tests.browser.test_driver_page import type_card
+from tests.browser.test_driver_page import THREE_D_SECURE_CARD, type_card
 from tests.browser.test_handheld import account, open_handheld, sign_in
 
 
@@ -120,3 +121,50 @@ def test_a_driver_disputes_a_fee_and_the_bureau_adjusts_it_and_the_driver_is_tol
         assert (dispute.outcome, dispute.decided_by) == ("adjusted", "Analyst Zhou")
         notice = db.scalars(select(Notice).where(Notice.account_id == driver_id)).one()
         assert notice.kind == "dispute_decided" and "adjusted" in notice.message
+
+
+def test_a_signed_in_driver_pays_a_citation_of_their_plate_from_the_account_and_sees_the_receipt(
+    browser_page: Page, live_site: LiveSite
+) -> None:
+    now, plate, bay = live_site.clock.now(), "贵A80003", live_site.bay("BY-09-020")
+    with live_site.session() as db:
+        district = get_district(db, live_site.slug)
+        violation = Violation(
+            district_id=district.id, rule="overstay", stay_id=uuid.uuid4().int % 2**31, bay_id=bay.id,
+            road_id=bay.road_id, plate=plate, stay_started_at=now - timedelta(hours=4),
+            started_at=now - timedelta(hours=2), detected_at=now - timedelta(hours=2), evidence={},
+        )  # fmt: skip
+        db.add(violation)
+        db.flush()
+        citation = issue_citation(db, district, violation.uuid, "Demo warden", now).uuid
+        driver = sign_up(db, "wang@example.org", "correct horse battery", "Wang", now)
+        link_plate(db, driver, plate, now - timedelta(days=1))
+    page = browser_page
+    page.goto(f"/drive/{live_site.slug}")
+    page.get_by_role("button", name="My stays").click()
+    page.get_by_label("Email").fill("wang@example.org")
+    page.get_by_label("Password").fill("correct horse battery")
+    page.get_by_role("button", name="Sign in").click()
+    row = page.locator("#citation-list li")
+    expect(row).to_have_count(1)
+    expect(row).to_contain_text(f"Citation: overstay · {plate}")
+
+    row.get_by_role("button", name="Pay ¥50.00").click()  # the demo's overstay fine
+    form = page.locator("#citation-pay-form")
+    expect(form).to_contain_text("Pay ¥50.00 for the citation (overstay)")
+    expect(form.get_by_role("button", name="Pay with my saved card")).to_be_hidden()  # none saved
+    type_card(form, THREE_D_SECURE_CARD)
+    form.get_by_role("button", name="Pay with this card").click()
+    # The bank's challenge (localstripe's stand-in asks on setting the card up, then on paying).
+    page.get_by_role("button", name="Complete authentication").click()
+    page.get_by_role("button", name="Complete authentication").click()
+
+    expect(page.locator("#citation-paid")).to_contain_text("Paid ¥50.00 for the citation (overstay).")
+    expect(page.locator("#citation-list li")).to_have_count(0)
+    expect(page.locator("#no-citations")).to_be_visible()
+    with live_site.session() as db:
+        assert db.scalars(select(Citation.status).where(Citation.uuid == citation)).one() == "paid"
+    page.get_by_role("link", name="Receipt").click()
+    expect(page).to_have_url(re.compile(r"/receipts/[0-9a-f-]{36}$"))
+    for text in (citation, plate, "50.00"):
+        expect(page.locator("body")).to_contain_text(text)
