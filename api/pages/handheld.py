@@ -7,6 +7,9 @@ Content-Security-Policy says so, and the browser tests check it.
 
 from __future__ import annotations
 
+import hashlib
+import json
+from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, render_template, url_for
@@ -76,11 +79,32 @@ def _pos_of_roads(db: Any, district_id: int) -> dict[int, str]:
     return {road_id: uuid for road_id, uuid in rows}
 
 
+# The scripts and styles handheld.html loads (static paths): the shell the service worker keeps.
+SHELL_FILES = (
+    "handheld/handheld.css",
+    "i18n/i18n.js",
+    "handheld/api.js",
+    "handheld/handheld.js",
+    "handheld/queue.js",
+    "handheld/fieldwork.js",
+)
+
+
 @bp.get("/handheld/sw.js")
 def handheld_worker() -> Response:
     """The handheld's service worker, served at /handheld/ so that it may control every
-    district's handheld page (it keeps the page's shell for opening it offline)."""
-    response = current_app.send_static_file("handheld/sw.js")
+    district's handheld page (it keeps the page's shell for opening it offline). It starts
+    with the shell's files and their digest: a changed file is a changed worker, which the
+    browser installs, caching that version's files afresh."""
+    static = Path(current_app.static_folder or "")
+    worker = (static / "handheld" / "sw.js").read_bytes()
+    digest = hashlib.sha256(worker)
+    for name in SHELL_FILES:
+        digest.update((static / name).read_bytes())
+    assets = [url_for("static", filename=name) for name in SHELL_FILES]
+    head = f"const SHELL_VERSION = {json.dumps(digest.hexdigest()[:16])};\n"
+    head += f"const SHELL_ASSETS = {json.dumps(assets)};\n"
+    response = Response(head.encode() + worker, mimetype="text/javascript")
     response.headers["Service-Worker-Allowed"] = "/handheld/"
     response.headers["Cache-Control"] = "no-cache"
     return response

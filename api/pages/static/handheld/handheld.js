@@ -11,6 +11,7 @@
   const currency = body.dataset.currency;
   const TASKS_KEY = "parking.handheld.tasks." + district;
   const BAYS_KEY = "parking.handheld.bays." + district;
+  const ME_KEY = "parking.handheld.me." + district; // who signed in, for a tab reopened offline
   const MAX_PHOTO_BYTES = 5 * 1024 * 1024;
   const KIND_LABELS = {
     check_overstay: t("Overstay"),
@@ -164,10 +165,17 @@
     error.hidden = true;
     try {
       state.me = await api.call("GET", "/staff/me", { token });
+      sessionStorage.setItem(ME_KEY, JSON.stringify(state.me));
     } catch (problem) {
-      if (problem.status === 401) api.setToken(null);
-      if (!quiet || problem.status !== 401) showProblem(error, problem);
-      return;
+      // No network (the page came from the service worker's copy): carry on as who signed in
+      // in this tab, so that work is queued; the server checks the token on upload.
+      const kept = problem.status === 0 && quiet ? JSON.parse(sessionStorage.getItem(ME_KEY) || "null") : null;
+      if (!kept) {
+        if (problem.status === 401) api.setToken(null);
+        if (!quiet || problem.status !== 401) showProblem(error, problem);
+        return;
+      }
+      state.me = kept;
     }
     api.setToken(token);
     const who = $("whoami");
@@ -198,6 +206,7 @@
   function endSession() {
     api.setToken(null);
     sessionStorage.removeItem(TASKS_KEY);
+    sessionStorage.removeItem(ME_KEY);
     state.me = null;
     state.tasks = [];
     $("whoami").hidden = true;
