@@ -5,13 +5,26 @@ from __future__ import annotations
 from datetime import UTC, date
 from typing import Any
 
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import Schema, ValidationError, fields, pre_load, validate, validates_schema
 
 # The calendar days a report or a ledger may ask about: beyond them, the day before or the
 # period after steps out of Python's calendar (year 1 to 9999).
 CALENDAR_DAYS = validate.Range(
     min=date(2000, 1, 1), max=date(2099, 12, 31), error="give a date from 2000-01-01 to 2099-12-31"
 )
+
+
+class QuerySchema(Schema):
+    """The base of every query schema: unknown parameters are refused (`invalid_parameters`),
+    except `lang`, which any GET may carry to choose the language of its answer
+    (api/i18n.py reads it; docs/I18N.md)."""
+
+    @pre_load
+    def _without_lang(self, data: Any, **_: Any) -> Any:
+        if hasattr(data, "copy") and "lang" in data:
+            data = data.copy()
+            data.pop("lang")
+        return data
 
 
 class AwareDateTime(fields.DateTime):
@@ -27,7 +40,7 @@ class AwareDateTime(fields.DateTime):
             raise ValidationError("the time is outside the calendar") from None
 
 
-class StayQuery(Schema):
+class StayQuery(QuerySchema):
     road = fields.String(validate=validate.Length(min=1, max=300))
     bay = fields.String(validate=validate.Length(min=1, max=64))
     plate = fields.String(validate=validate.Length(min=2, max=20))

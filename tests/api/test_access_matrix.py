@@ -256,3 +256,54 @@ def test_the_cli_writes_the_table_between_the_markers(walk: Walk, tmp_path: Path
     assert written.startswith("# Access\n\n<!-- access-matrix:start -->\n| route |")
     assert written.endswith("<!-- access-matrix:end -->\nafter\n") and "old" not in written
     assert table_in(written) == matrix_table(walk.app)
+
+
+GET_ROUTES = [r for r in ROUTES if r.method == "GET"]
+INVALID_FIELDS = {"en": "the request has invalid fields", "zh_Hans_CN": "请求中有无效字段"}
+
+
+def caller_of(route: Route) -> str:
+    """A principal the matrix lets call the route."""
+    allowed = allowed_for(route.endpoint)
+    return "anonymous" if PUBLIC in allowed else next(p for p in PRINCIPALS if p in allowed)
+
+
+def call_with(walk: Walk, route: Route, query: str) -> tuple[int, dict[str, Any]]:
+    """(status, JSON body or {}) of the route called by a principal the matrix lets in."""
+    principal = caller_of(route)
+    values = {**walk.path_values, "task_id": walk.path_values["task_id warden"]}
+    path = re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", lambda m: values.get(m.group(1), "1"), route.rule)
+    token = walk.tokens.get(principal)
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    response = walk.client.get(f"{path}?{query}", headers=headers)
+    try:
+        return response.status_code, response.get_json(silent=True) or {}
+    finally:
+        response.close()
+
+
+def refused_fields(body: dict[str, Any]) -> list[str]:
+    return [str(e) for e in body.get("errors") or body.get("error_details") or []]
+
+
+def test_every_get_route_takes_lang_and_answers_in_that_language(walk: Walk) -> None:
+    """`?lang=` is never an unknown parameter. A route whose query schema refuses a
+    parameter it does not know shows the walk reached the schema; there its problem (a
+    missing or bad field beside `lang`) speaks the language asked for."""
+    refusing, worded = [], 0
+    for route in GET_ROUTES:
+        savepoint = walk.connection.begin_nested()
+        try:
+            if any(f.startswith("nonsense") for f in refused_fields(call_with(walk, route, "nonsense=1")[1])):
+                refusing.append(route.rule)
+            for lang, title in INVALID_FIELDS.items():
+                status, body = call_with(walk, route, f"lang={lang}")
+                assert not [f for f in refused_fields(body) if f.startswith("lang")], route.rule
+                assert status != 500, route.rule
+                if body.get("code") == "invalid_parameters":
+                    assert body["title"] == title, (route.rule, body)
+                    worded += 1
+        finally:
+            savepoint.rollback()
+    assert len(refusing) >= 20, refusing  # every route with a query schema
+    assert worded >= 2

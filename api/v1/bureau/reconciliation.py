@@ -21,14 +21,14 @@ from api.auth import clock_now, require_staff
 from api.csv_cells import csv_cell
 from api.database import get_db
 from api.openapi import documented
-from api.schemas import CALENDAR_DAYS
+from api.schemas import CALENDAR_DAYS, QuerySchema
 from billing.reconciliation import Reconciliation, reconcile
 from parking.inventory import get_district
 
 bp = Blueprint("reconciliation", __name__, url_prefix="/api/v1/<district>")
 
 
-class ReconciliationQuery(Schema):
+class ReconciliationQuery(QuerySchema):
     date = fields.Date(required=True, format="%Y-%m-%d", validate=CALENDAR_DAYS)
     format = fields.String(load_default="json", validate=validate.OneOf(["json", "csv"]))
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from api.schemas import AwareDateTime
+from api.schemas import AwareDateTime, QuerySchema
 
 
 class TariffIn(Schema):
@@ -26,7 +26,7 @@ class TariffList(Schema):
     tariffs = fields.List(fields.Nested(TariffOut))
 
 
-class QuoteQuery(Schema):
+class QuoteQuery(QuerySchema):
     road = fields.String(required=True, validate=validate.Length(min=1, max=36))
     arrival = AwareDateTime(required=True)
     minutes = fields.Integer(strict=False, required=True, validate=validate.Range(min=1, max=7 * 24 * 60))
@@ -206,7 +206,7 @@ class CurrentStayList(Schema):
     stays = fields.List(fields.Nested(CurrentStayOut))
 
 
-class HistoryQuery(Schema):
+class HistoryQuery(QuerySchema):
     page = fields.Integer(strict=False, load_default=1, validate=validate.Range(min=1, max=1_000_000))
     page_size = fields.Integer(strict=False, load_default=50, validate=validate.Range(min=1, max=200))
 
@@ -255,7 +255,7 @@ class AccountPaymentIn(Schema):
     district = fields.String(validate=validate.Length(min=1, max=64))
 
 
-class NotificationQuery(Schema):
+class NotificationQuery(QuerySchema):
     # A cursor is a notification id: a 64-bit integer (larger ones overflow the database's).
     after = fields.Integer(strict=False, load_default=0, validate=validate.Range(min=0, max=2**63 - 1))
     limit = fields.Integer(strict=False, load_default=100, validate=validate.Range(min=1, max=500))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from api.schemas import AwareDateTime
+from api.schemas import AwareDateTime, QuerySchema
 from enforcement.models import DISPUTE_DECIDED, DISPUTE_OPEN, DISPUTE_OUTCOMES
 
 _ID = validate.Length(equal=36)
@@ -25,7 +25,7 @@ class DisputeDecisionIn(Schema):
     reason = fields.String(required=True, validate=_REASON)
 
 
-class DisputeQuery(Schema):
+class DisputeQuery(QuerySchema):
     status = fields.String(validate=validate.OneOf((DISPUTE_OPEN, DISPUTE_DECIDED)))
     since = AwareDateTime()
     until = AwareDateTime()

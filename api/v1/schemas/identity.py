@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from api.schemas import QuerySchema
+
 PASSWORD = validate.Length(min=10, max=200)
 
 
@@ -53,5 +55,5 @@ class PlateClaimList(Schema):
     claims = fields.List(fields.Nested(PlateClaimOut))
 
 
-class PlateClaimQuery(Schema):
+class PlateClaimQuery(QuerySchema):
     status = fields.String(load_default="pending", validate=validate.OneOf(("pending", "proven", "refused")))

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from api.schemas import AwareDateTime
+from api.schemas import AwareDateTime, QuerySchema
 
 # Months of this century: year 0 is no date, and the month after 9999-12 is none either.
 MONTH = validate.Regexp(r"^20\d{2}-(0[1-9]|1[0-2])$", error="a month is YYYY-MM, 2000-01 to 2099-12")
 
 
-class AdviceQuery(Schema):
+class AdviceQuery(QuerySchema):
     month = fields.String(validate=MONTH)
 
 
@@ -103,6 +103,10 @@ class PublishOut(Schema):
     published = fields.List(fields.Nested(PublishedOut))
 
 
-class OpenOccupancyQuery(Schema):
+class OpenDayQuery(QuerySchema):
+    date = fields.Date()
+
+
+class OpenOccupancyQuery(QuerySchema):
     date = fields.Date()
     format = fields.String(load_default="json", validate=validate.OneOf(("json", "csv")))

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from api.schemas import CALENDAR_DAYS
+from api.schemas import CALENDAR_DAYS, QuerySchema
 from reports.periods import PERIOD_KINDS
 from reports.places import PLACE_TYPES
 
 FORMATS = ("json", "csv", "xlsx")
 
 
-class SummaryQuery(Schema):
+class SummaryQuery(QuerySchema):
     place_type = fields.String(load_default="district", validate=validate.OneOf(PLACE_TYPES))
     place_id = fields.String(load_default=None)
     period = fields.String(load_default="day", validate=validate.OneOf(PERIOD_KINDS))
@@ -20,7 +20,7 @@ class SummaryQuery(Schema):
     format = fields.String(load_default="json", validate=validate.OneOf(FORMATS))
 
 
-class ProblemsQuery(Schema):
+class ProblemsQuery(QuerySchema):
     period = fields.String(load_default="day", validate=validate.OneOf(PERIOD_KINDS))
     start = fields.Date(required=True, format="%Y-%m-%d", validate=CALENDAR_DAYS)
     limit = fields.Integer(load_default=5, validate=validate.Range(1, 50))

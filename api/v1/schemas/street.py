@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from api.schemas import AwareDateTime
+from api.schemas import AwareDateTime, QuerySchema
 from enforcement.street_reports import STREET_KINDS
 
 
@@ -34,7 +34,7 @@ class StreetReportOut(Schema):
     photo_url = fields.String(allow_none=True)
 
 
-class StreetReportQuery(Schema):
+class StreetReportQuery(QuerySchema):
     since = AwareDateTime()
     until = AwareDateTime()
 
@@ -53,7 +53,7 @@ class StreetReportList(Schema):
     by_road_and_hour = fields.List(fields.Nested(RoadHourOut))
 
 
-class TimingQuery(Schema):
+class TimingQuery(QuerySchema):
     since = AwareDateTime()
     until = AwareDateTime()
 

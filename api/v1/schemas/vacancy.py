@@ -9,11 +9,11 @@ from typing import Any
 from flask_babel import gettext, pgettext
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from api.schemas import AwareDateTime
-from billing.tariff import Tariff
+from api.schemas import AwareDateTime, QuerySchema
+from billing.tariff import Band, Tariff
 
 
-class VacancyQuery(Schema):
+class VacancyQuery(QuerySchema):
     """Where to look: a point (`lat`, `lng`, `radius` in metres) or a box (`bbox`, or the four
     CDS box parameters). `api/place_args.py` checks them, with the same codes as the CDS
     curbs routes, before this schema loads the rest."""
@@ -104,7 +104,7 @@ class RoadBaysOut(Schema):
     bays = fields.List(fields.Nested(BayStateOut))
 
 
-class ForecastQuery(Schema):
+class ForecastQuery(QuerySchema):
     road = fields.String(required=True, validate=validate.Length(min=1, max=36))
     in_minutes = fields.Integer(data_key="in", strict=False, validate=validate.Range(min=0, max=7 * 24 * 60))
     at = AwareDateTime()
@@ -173,6 +173,11 @@ def tariff_line(tariff: Tariff, at: datetime, currency: str) -> str:
     )
     if all(t.amount == 0 for t in band.tiers):
         return str(gettext("free now"))
+    return band_line(tariff, band, currency)
+
+
+def band_line(tariff: Tariff, band: Band, currency: str) -> str:
+    """A band's prices in one line, with the tariff's free time and caps (tariff_line)."""
     rates = []
     for i, tier in enumerate(band.tiers):
         price = (

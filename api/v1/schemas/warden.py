@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from api.schemas import AwareDateTime
+from api.schemas import AwareDateTime, QuerySchema
 from enforcement.rules import ALL_OUTCOMES
 
 OUTCOMES = ALL_OUTCOMES
@@ -35,7 +35,7 @@ class StaffMeOut(Schema):
     now = fields.DateTime()
 
 
-class TaskQuery(Schema):
+class TaskQuery(QuerySchema):
     status = fields.String(validate=validate.OneOf(TASK_STATUSES))
 
 
@@ -91,7 +91,7 @@ class PhotoOut(Schema):
     """The photo itself: image/jpeg, image/png or image/webp bytes."""
 
 
-class PlateCheckQuery(Schema):
+class PlateCheckQuery(QuerySchema):
     bay = fields.UUID()
     lat = fields.Float(allow_nan=False, validate=_LAT)
     lng = fields.Float(allow_nan=False, validate=_LNG)
@@ -151,7 +151,7 @@ class PlateCheckOut(Schema):
     citations = fields.List(fields.Nested(CheckedCitationOut))
 
 
-class AuditQuery(Schema):
+class AuditQuery(QuerySchema):
     since = AwareDateTime()
     until = AwareDateTime()
     plate = fields.String(validate=validate.Length(min=2, max=20))
@@ -202,7 +202,7 @@ class RegistrationOut(Schema):
     conflict = fields.String(allow_none=True)
 
 
-class PoliceFeedQuery(Schema):
+class PoliceFeedQuery(QuerySchema):
     since = AwareDateTime()
     format = fields.String(load_default="json", validate=validate.OneOf(("json", "csv")))
 
