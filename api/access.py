@@ -13,6 +13,7 @@ from __future__ import annotations
 from flask import Flask, request
 
 from api.errors import ApiError
+from parking.errors import N_, Message
 from parking.models import STAFF_ROLES
 
 PUBLIC, DEVICE, PATROL, DRIVER = "public", "device", "patrol_car", "driver"
@@ -159,6 +160,7 @@ ACCESS: dict[str, frozenset[str]] = {
     "pages.handheld_worker": _ANYONE,
     "i18n.js_catalogue": _ANYONE,  # the page scripts' words, per locale
     "pages_bureau.bureau_page": _ANYONE,
+    "pages_open_data.open_data_page": _ANYONE,
     "pages_driver.driver_page": _ANYONE,
     "openapi.openapi_document": _ANYONE,
     "error_docs.errors_page": _ANYONE,
@@ -192,7 +194,9 @@ def require_allowed(principal: str) -> None:
     """403 `forbidden` unless the matrix lets `principal` (a role, `device` or `driver`)
     call this request's endpoint. Call it after the token is known to be valid."""
     if principal not in allowed_for(request.endpoint):
-        raise ApiError(403, "forbidden", f"the {principal} role may not do this")
+        raise ApiError(
+            403, "forbidden", Message(N_("the %(role)s role may not do this"), {"role": principal})
+        )
 
 
 def unlisted_endpoints(app: Flask) -> tuple[list[str], list[str]]:

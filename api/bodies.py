@@ -23,6 +23,7 @@ from flask import Flask, current_app, request
 from flask.json.provider import DefaultJSONProvider
 
 from api.errors import ApiError
+from parking.errors import N_, Message
 from sensors.cds import holds_nul
 
 T = TypeVar("T")
@@ -72,7 +73,11 @@ def check_nesting(value: Any, limit: int) -> Any:
 
 
 def _too_deep(limit: int) -> ApiError:
-    return ApiError(400, "nesting_too_deep", f"the JSON body nests more than {limit} levels deep")
+    return ApiError(
+        400,
+        "nesting_too_deep",
+        Message(N_("the JSON body nests more than %(limit)s levels deep"), {"limit": limit}),
+    )
 
 
 def _nul() -> ApiError:

@@ -22,7 +22,7 @@ from billing.gateway import (
     RefundExceedsChargeError,
     WebhookSignatureError,
 )
-from parking.errors import DomainError, Message
+from parking.errors import N_, DomainError, Message
 
 log = logging.getLogger(__name__)
 
@@ -122,7 +122,11 @@ def init_app(app: Flask) -> None:
             return error_response(402, error.code, str(error), [error.decline_code or "card_declined"])
         if isinstance(error, (RefundExceedsChargeError, IdempotencyKeyReusedError)):
             return error_response(409, error.code, str(error))
-        return error_response(502, error.code, f"the payment provider did not answer: {error}")
+        return error_response(
+            502,
+            error.code,
+            Message(N_("the payment provider did not answer: %(error)s"), {"error": str(error)}),
+        )
 
     @app.errorhandler(ValidationError)
     def _validation_error(error: ValidationError) -> Response:
@@ -137,7 +141,11 @@ def init_app(app: Flask) -> None:
         # parts exceed its form limits while parsing.
         limit = request.max_content_length
         if limit is not None and (request.content_length or 0) > limit:
-            return error_response(413, "payload_too_large", f"the request body is over {limit} bytes")
+            return error_response(
+                413,
+                "payload_too_large",
+                Message(N_("the request body is over %(limit)s bytes"), {"limit": limit}),
+            )
         return error_response(413, "payload_too_large", "the request body, or a part of it, is too large")
 
     @app.errorhandler(HTTPException)
@@ -153,7 +161,11 @@ def init_app(app: Flask) -> None:
     def _unexpected(error: Exception) -> Response:
         request_id = str(uuid.uuid4())
         log.exception("unexpected error, request_id=%s", request_id)
-        return error_response(500, "internal_error", f"unexpected error; quote request id {request_id}")
+        return error_response(
+            500,
+            "internal_error",
+            Message(N_("unexpected error; quote request id %(request_id)s"), {"request_id": request_id}),
+        )
 
 
 def _flat(value: Any) -> list[Any]:

@@ -21,6 +21,7 @@ from sqlalchemy import select
 from api.database import get_db
 from api.errors import ApiError
 from billing.wording import Wording
+from parking.errors import N_, Message
 from parking.models import District
 
 LOCALES = ("zh_Hans_CN", "en")
@@ -162,7 +163,14 @@ def js_catalogue(locale: str) -> Response:
     of the catalogue that a file under api/pages/static uses. Public, like the pages."""
     name = known_locale(locale)
     if name is None or name != locale:
-        raise ApiError(404, "unknown_locale", f"no catalogue {locale!r}; there are {', '.join(LOCALES)}")
+        raise ApiError(
+            404,
+            "unknown_locale",
+            Message(
+                N_("no catalogue %(locale)s; there are %(locales)s"),
+                {"locale": repr(locale), "locales": ", ".join(LOCALES)},
+            ),
+        )
     response = jsonify({"locale": name, "messages": _script_messages(name)})
     response.headers["Cache-Control"] = "public, max-age=300"
     return response

@@ -10,6 +10,7 @@ from flask import Response, current_app, jsonify, request
 
 from api.errors import ApiError
 from parking.clock import to_ms
+from parking.errors import N_, Message
 from parking.models import District
 
 CDS_VERSION = "1.1.0"
@@ -45,7 +46,9 @@ def negotiate() -> str:
     raise ApiError(
         406,
         "not_acceptable",
-        f"this server answers {CDS_MEDIA_TYPE};version=1.1 or application/json",
+        Message(
+            N_("this server answers %(media)s;version=1.1 or application/json"), {"media": CDS_MEDIA_TYPE}
+        ),
         ["Accept"],
     )
 
@@ -86,7 +89,10 @@ def page_args() -> tuple[int, int]:
         raise ApiError(
             400,
             "bad_param",
-            f"page must be 1 to {MAX_PAGE} and page_size 1 to {limit}",
+            Message(
+                N_("page must be 1 to %(pages)s and page_size 1 to %(limit)s"),
+                {"pages": MAX_PAGE, "limit": limit},
+            ),
             ["page", "page_size"],
         )
     return page, size
@@ -123,7 +129,9 @@ def _int_arg(name: str, default: int) -> int:
     try:
         return int(raw)
     except ValueError:
-        raise ApiError(400, "bad_param", f"{name} must be an integer", [name]) from None
+        raise ApiError(
+            400, "bad_param", Message(N_("%(name)s must be an integer"), {"name": name}), [name]
+        ) from None
 
 
 def float_arg(name: str) -> float | None:
@@ -133,9 +141,13 @@ def float_arg(name: str) -> float | None:
     try:
         value = float(raw)
     except ValueError:
-        raise ApiError(400, "bad_param", f"{name} must be a number", [name]) from None
+        raise ApiError(
+            400, "bad_param", Message(N_("%(name)s must be a number"), {"name": name}), [name]
+        ) from None
     if value != value or value in (float("inf"), float("-inf")):
-        raise ApiError(400, "bad_param", f"{name} must be a finite number", [name])
+        raise ApiError(
+            400, "bad_param", Message(N_("%(name)s must be a finite number"), {"name": name}), [name]
+        )
     return value
 
 

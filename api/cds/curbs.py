@@ -15,6 +15,7 @@ from api.errors import ApiError
 from api.place_args import place_args
 from billing.policies import district_policies
 from parking.clock import to_ms
+from parking.errors import N_, Message
 from parking.geo import degrees_box, distance_m
 from parking.inventory import get_district
 from parking.models import Area, Bay, Road
@@ -113,7 +114,13 @@ def policy(district: str, policy_id: str) -> Response:
     items, _ = district_policies(db, place, now)
     found = [p for p in items if p["curb_policy_id"] == policy_id]
     if not found:
-        raise ApiError(404, "not_found", f"no policy {policy_id} in {place.slug}")
+        raise ApiError(
+            404,
+            "not_found",
+            Message(
+                N_("no policy %(policy)s in %(district)s"), {"policy": policy_id, "district": place.slug}
+            ),
+        )
     return envelope(place, "policy", [], now, media_type, single=found[0])
 
 

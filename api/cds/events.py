@@ -18,6 +18,7 @@ from api.errors import ApiError
 from api.v1.staff.plate_access import audit_plate_listing, reads_plates, without_cds_plates
 from enforcement.cds import enforcement_events
 from enforcement.models_warden import EVENT_LIST
+from parking.errors import N_, Message
 from parking.inventory import get_district
 from parking.models import Area, Bay, Road
 from parking.unit_of_work import end_reads
@@ -97,7 +98,14 @@ def _batch() -> list[Any]:
     if not isinstance(items, list):
         raise ApiError(400, "not_an_array", "the request body must be a JSON array of curb events")
     if len(items) > limit:
-        raise ApiError(413, "too_many_events", f"a batch holds at most {limit} events, this one {len(items)}")
+        raise ApiError(
+            413,
+            "too_many_events",
+            Message(
+                N_("a batch holds at most %(limit)s events, this one %(count)s"),
+                {"limit": limit, "count": len(items)},
+            ),
+        )
     check_nesting(items, current_app.config["MAX_JSON_DEPTH"])
     return items
 

@@ -20,6 +20,7 @@ from api.auth import clock_now, require_staff
 from api.database import get_db
 from api.errors import ApiError
 from parking.clock import from_ms, to_ms
+from parking.errors import N_, Message
 from parking.inventory import get_district
 from parking.metrics import (
     METRICS,
@@ -141,7 +142,12 @@ def negotiate_csv() -> str:
             return CDS_CSV
         if media in ("text/csv", "text/*", "*/*"):
             return "text/csv"
-    raise ApiError(406, "not_acceptable", f"CDS Metrics answer {CDS_CSV} or text/csv", ["Accept"])
+    raise ApiError(
+        406,
+        "not_acceptable",
+        Message(N_("CDS Metrics answer %(media)s or text/csv"), {"media": CDS_CSV}),
+        ["Accept"],
+    )
 
 
 def window_args(now: datetime, zone: ZoneInfo) -> tuple[datetime, datetime]:
@@ -175,7 +181,10 @@ def _ms_arg(name: str) -> datetime | None:
             raise ValueError
     except ValueError:
         raise ApiError(
-            400, "bad_param", f"{name} must be integer milliseconds between 2000 and 2100", [name]
+            400,
+            "bad_param",
+            Message(N_("%(name)s must be integer milliseconds between 2000 and 2100"), {"name": name}),
+            [name],
         ) from None
     return from_ms(ms)
 
@@ -199,7 +208,12 @@ def place_arg(db: Session, district: District) -> tuple[str, str] | None:
     except ValueError:
         raise ApiError(400, "bad_param", "curb_place_id must be a UUID", ["curb_place_id"]) from None
     if not load_bays(db, district.id, (kind, place_id))[:1]:
-        raise ApiError(404, "unknown_curb_place", f"no {kind} {place_id} with bays here", ["curb_place_id"])
+        raise ApiError(
+            404,
+            "unknown_curb_place",
+            Message(N_("no %(kind)s %(place)s with bays here"), {"kind": kind, "place": place_id}),
+            ["curb_place_id"],
+        )
     return kind, place_id
 
 
@@ -224,7 +238,10 @@ def metric_arg() -> tuple[str, ...]:
         raise ApiError(
             400,
             code,
-            f"metric_type must be among {', '.join(METRICS)}; not {', '.join(unknown)}",
+            Message(
+                N_("metric_type must be among %(known)s; not %(unknown)s"),
+                {"known": ", ".join(METRICS), "unknown": ", ".join(unknown)},
+            ),
             ["metric_type"],
         )
     return asked

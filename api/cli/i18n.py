@@ -5,7 +5,9 @@ translator, and the completeness test fails until they are filled (docs/I18N.md)
 
 from __future__ import annotations
 
+import ast
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 import click
@@ -13,11 +15,13 @@ from babel.messages.catalog import Catalog
 from babel.messages.extract import extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po, write_po
+from babel.util import pathmatch
 
 from api.i18n import LOCALES, TRANSLATIONS, compile_catalogues
 
 REPO = Path(__file__).resolve().parents[2]
-# Besides gettext and friends: N_ marks domain messages, ApiError's third argument is one.
+# Besides gettext and friends: N_ marks domain messages, the third argument of ApiError and
+# error_response is one.
 KEYWORDS = {
     "_": None,
     "gettext": None,
@@ -27,6 +31,7 @@ KEYWORDS = {
     "N_": None,
     "t": None,
     "ApiError": (3,),
+    "error_response": (3,),
 }
 
 
@@ -44,7 +49,31 @@ def extract_messages() -> Catalog:
     for filename, lineno, message, comments, context in found:
         if message:
             catalogue.add(message, None, [(filename, lineno)], auto_comments=comments, context=context)
+    for filename, lineno, message in marked_messages(method_map):
+        if message not in catalogue:
+            catalogue.add(message, None, [(filename, lineno)])
     return catalogue
+
+
+def marked_messages(method_map: list[tuple[str, str]]) -> Iterator[tuple[str, int, str]]:
+    """(file, line, message) of every `N_("...")` in the Python files babel.cfg names, even
+    inside the arguments of another call (`ApiError(404, "code", Message(N_("..."), ...))`),
+    which Babel's extractor does not look into."""
+    patterns = [pattern for pattern, method in method_map if method == "python"]
+    for path in sorted(REPO.rglob("*.py")):
+        relative = path.relative_to(REPO).as_posix()
+        if not any(pathmatch(pattern, relative) for pattern in patterns):
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Name)
+                and node.func.id == "N_"
+                and len(node.args) == 1
+                and isinstance(node.args[0], ast.Constant)
+                and isinstance(node.args[0].value, str)
+            ):
+                yield relative, node.lineno, node.args[0].value
 
 
 def update_catalogue(locale: str, template: Catalog) -> Path:

@@ -99,3 +99,12 @@ def test_a_dispute_by_plate_is_checked_by_the_districts_plate_rule(
     assert response.status_code == 400
     assert response.get_json()["code"] == "invalid_plate"
     assert response.get_json()["title"].startswith(GA36_REFUSAL)
+
+
+def test_an_error_with_parameters_is_worded_in_the_requests_language(client: FlaskClient) -> None:
+    english = client.get("/i18n/fr.json").get_json()
+    chinese = client.get("/i18n/fr.json?lang=zh_Hans_CN").get_json()
+
+    assert english["code"] == chinese["code"] == "unknown_locale"
+    assert english["title"] == "no catalogue 'fr'; there are zh_Hans_CN, en"
+    assert chinese["title"] == "没有 'fr' 的语言包；现有 zh_Hans_CN, en"

@@ -3,6 +3,7 @@ the texts in the source (docs/I18N.md)."""
 
 from __future__ import annotations
 
+import ast
 import re
 from pathlib import Path
 
@@ -10,8 +11,10 @@ import pytest
 from babel.messages.catalog import Catalog
 from babel.messages.pofile import read_po
 
-from api.cli.i18n import extract_messages
+from api.cli.i18n import REPO, extract_messages
 from api.i18n import LOCALES, TRANSLATIONS, compile_catalogues
+
+MESSAGE_TAKERS = ("ApiError", "error_response", "Message", "gettext", "_", "lazy_gettext", "N_")
 
 
 def catalogue(locale: str) -> Catalog:
@@ -61,3 +64,17 @@ def test_a_stale_compiled_catalogue_is_compiled_again(tmp_path: Path) -> None:
 
     assert compile_catalogues(tmp_path) == [po.with_suffix(".mo")]
     assert compile_catalogues(tmp_path) == []
+
+
+def test_no_error_message_of_the_web_layer_is_an_f_string() -> None:
+    """An f-string bypasses the catalogue (the extractor skips it): error messages with
+    parameters are a `Message(N_("... %(name)s ..."), {...})`."""
+    found = []
+    for path in sorted((REPO / "api").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.Call):
+                continue
+            called = getattr(node.func, "id", None) or getattr(node.func, "attr", None)
+            if called in MESSAGE_TAKERS and any(isinstance(a, ast.JoinedStr) for a in node.args):
+                found.append(f"{path.relative_to(REPO)}:{node.lineno}")
+    assert found == []

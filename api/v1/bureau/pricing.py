@@ -25,6 +25,7 @@ from billing.pricing_advice import (
     replay_month,
 )
 from billing.tariff import hhmm
+from parking.errors import N_, Message
 from parking.inventory import get_district
 from parking.metrics import BayPlace, Hour, Interval, floor_to_local_hour, local_hours, unwatched_bays
 from parking.models import District
@@ -189,7 +190,12 @@ def _advice(db: Session, place: District, month: str | None) -> tuple[str, list[
         month = (this_month - timedelta(days=1)).strftime("%Y-%m")
     start, end = month_bounds(month, place)
     if start >= now:
-        raise ApiError(400, "month_in_future", f"{month} has not begun in {place.time_zone}", ["month"])
+        raise ApiError(
+            400,
+            "month_in_future",
+            Message(N_("%(month)s has not begun in %(zone)s"), {"month": month, "zone": place.time_zone}),
+            ["month"],
+        )
     hours = measured_hours(start, end, now, zone)
     return month, advise_district(db, place, hours, unwatched_of(db, place.id), pricing_rule(), now)
 

@@ -14,6 +14,7 @@ from api.errors import ApiError, json_body
 from api.openapi import documented
 from api.schemas import AwareDateTime
 from enforcement.patrol import PatrolRules, PlateRead, check_reads
+from parking.errors import N_, Message
 from parking.inventory import get_district
 from parking.unit_of_work import writing
 
@@ -87,4 +88,9 @@ def reads(district: str) -> Response:
 
 def _check_size(count: int, limit: int) -> None:
     if count > limit:
-        raise ApiError(413, "too_many_reads", f"at most {limit} reads a request", ["reads"])
+        raise ApiError(
+            413,
+            "too_many_reads",
+            Message(N_("at most %(limit)s reads a request"), {"limit": limit}),
+            ["reads"],
+        )

@@ -10,6 +10,7 @@ from api.errors import ApiError
 from api.openapi import documented
 from api.v1.schemas.evidence import CitationEvidenceOut, PhotoBytes, StayEvidenceOut
 from enforcement.evidence import citation_evidence, citation_photo, stay_evidence
+from parking.errors import N_, Message
 from parking.inventory import get_district
 
 bp = Blueprint("evidence", __name__, url_prefix="/api/v1/<district>")
@@ -57,7 +58,14 @@ def photo(district: str, citation_id: str, task_id: str) -> Response:
     place = get_district(db, district)
     found = citation_photo(db, place, citation_id, task_id)
     if found is None:
-        raise ApiError(404, "no_photo", f"citation {citation_id} has no photo {task_id}")
+        raise ApiError(
+            404,
+            "no_photo",
+            Message(
+                N_("citation %(citation)s has no photo %(photo)s"),
+                {"citation": citation_id, "photo": task_id},
+            ),
+        )
     response = Response(found.data, mimetype=found.content_type)
     response.headers["Cache-Control"] = "private, max-age=3600"
     response.headers["X-Content-Type-Options"] = "nosniff"

@@ -151,7 +151,7 @@ def get_payment(district: str, payment_id: str) -> Response:
     require_staff(db, place)
     payment = db.scalar(select(Payment).where(Payment.district_id == place.id, Payment.uuid == payment_id))
     if payment is None:
-        raise ApiError(404, "unknown_payment", f"no payment {payment_id}")
+        raise ApiError(404, "unknown_payment", Message(N_("no payment %(payment)s"), {"payment": payment_id}))
     return jsonify(_payment_out(payment))
 
 

@@ -14,6 +14,7 @@ from api.openapi import documented
 from api.v1.schemas.billing import QuoteOut, QuoteQuery, TariffIn, TariffList, TariffOut
 from billing.models import TariffVersion
 from billing.tariffs import TariffBook, publish_tariff
+from parking.errors import N_, Message
 from parking.inventory import get_district
 from parking.models import Road
 from parking.unit_of_work import writing
@@ -66,13 +67,21 @@ def quote(district: str) -> Response:
     args = QuoteQuery().load(request.args)
     road = db.scalar(select(Road).where(Road.district_id == place.id, Road.uuid == args["road"]))
     if road is None:
-        raise ApiError(404, "unknown_road", f"no road {args['road']} in {place.slug}", ["road"])
+        raise ApiError(
+            404,
+            "unknown_road",
+            Message(N_("no road %(road)s in %(district)s"), {"road": args["road"], "district": place.slug}),
+            ["road"],
+        )
     version, tariff = TariffBook.load(db, place).current(road.tariff_code, args["arrival"])
     vehicle_class = args.get("vehicle_class")
     if vehicle_class is not None and vehicle_class not in tariff.vehicle_classes:
         known = ", ".join(sorted(tariff.vehicle_classes)) or "none"
         raise ApiError(
-            400, "unknown_vehicle_class", f"vehicle classes of this tariff: {known}", ["vehicle_class"]
+            400,
+            "unknown_vehicle_class",
+            Message(N_("vehicle classes of this tariff: %(classes)s"), {"classes": known}),
+            ["vehicle_class"],
         )
     departure = args["arrival"] + timedelta(minutes=args["minutes"])
     fee = tariff.price(args["arrival"], departure, vehicle_class)

@@ -45,6 +45,7 @@ from billing.holidays import district_holidays
 from billing.models import TariffVersion
 from billing.tariff import BandPeriod, Tariff
 from billing.tariffs import compiled
+from parking.errors import N_, Message
 from parking.forecast_current import CURRENT_HORIZON, RoadNow, probability_free
 from parking.forecast_history import dwell_curve, forecast_at, open_stay_ages
 from parking.geo import degrees_box, distance_m
@@ -385,7 +386,12 @@ def _reports(db: Session, district_id: int, road_ids: list[int], now: datetime) 
 def _road(db: Session, place: District, road_uuid: str) -> Road:
     found = db.scalar(select(Road).where(Road.district_id == place.id, Road.uuid == road_uuid))
     if found is None:
-        raise ApiError(404, "unknown_road", f"no road {road_uuid} in {place.slug}", ["road"])
+        raise ApiError(
+            404,
+            "unknown_road",
+            Message(N_("no road %(road)s in %(district)s"), {"road": road_uuid, "district": place.slug}),
+            ["road"],
+        )
     return found
 
 

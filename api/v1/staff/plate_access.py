@@ -16,6 +16,7 @@ from api.access import PLATE_READERS
 from api.database import begin_write
 from api.errors import ApiError
 from enforcement.models_warden import PlateCheck
+from parking.errors import N_, Message
 from parking.models import District, StaffToken
 
 # The fields of a CDS event that identify a vehicle.
@@ -30,7 +31,10 @@ def refuse_plate_filter(staff: StaffToken, plate: str | None) -> None:
     """403 `plates_not_allowed` for a search by plate from a role that does not enforce."""
     if plate and not reads_plates(staff):
         raise ApiError(
-            403, "plates_not_allowed", f"the {staff.role} role does not search by plate", ["plate"]
+            403,
+            "plates_not_allowed",
+            Message(N_("the %(role)s role does not search by plate"), {"role": staff.role}),
+            ["plate"],
         )
 
 

@@ -72,7 +72,7 @@ def sign_in(district: str) -> Response:
 
 def too_many(error: TooManyAttemptsError) -> Response:
     """429 `too_many_attempts` with the seconds to wait in `Retry-After`."""
-    response = error_response(error.status, error.code, error.message)
+    response = error_response(error.status, error.code, error.text)
     response.headers["Retry-After"] = str(error.retry_after_seconds)
     return response
 

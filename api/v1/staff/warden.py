@@ -221,7 +221,7 @@ def photo(district: str, task_id: str) -> Response:
     require_staff(db, place)
     found = task_photo(db, place, task_id)
     if found is None:
-        raise ApiError(404, "no_photo", f"task {task_id} has no photo")
+        raise ApiError(404, "no_photo", Message(N_("task %(task)s has no photo"), {"task": task_id}))
     response = Response(found.data, mimetype=found.content_type)
     response.headers["Cache-Control"] = "private, max-age=3600"
     response.headers["X-Content-Type-Options"] = "nosniff"
@@ -444,7 +444,14 @@ def _check_registration_beat(db: Any, place: District, staff: StaffToken, bay_uu
 def _pos_device(db: Any, place: District, device_uuid: str) -> Device:
     device = db.scalar(select(Device).where(Device.district_id == place.id, Device.uuid == device_uuid))
     if device is None:
-        raise ApiError(404, "unknown_device", f"no device {device_uuid} in {place.slug}", ["device"])
+        raise ApiError(
+            404,
+            "unknown_device",
+            Message(
+                N_("no device %(device)s in %(district)s"), {"device": device_uuid, "district": place.slug}
+            ),
+            ["device"],
+        )
     if device.kind != HANDHELD_POS:
         raise ApiError(422, "device_not_pos", "registrations go through a handheld POS", ["device"])
     assert isinstance(device, Device)
