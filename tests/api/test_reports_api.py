@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from typing import Any
 
 import pytest
@@ -248,3 +249,42 @@ def test_a_chinese_districts_exports_have_chinese_titles_and_headers_and_english
         "most_violations",
         "rank,road,name,violations,billed,paid,collection_rate,occupancy_percent,currency",
     ]
+
+
+# Data a person typed or an identifier, not words of the report: the district's slug, name and
+# time zone, the road names, ids and ISO dates and times.
+DATA = re.compile(
+    r"testville|Testville|Asia/Shanghai|Jianshan Road|Zhaohui Road"
+    r"|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+    r"|\d{4}-\d{2}-\d{2}(T[\d:.]+(Z|[+-]\d{2}:\d{2})?)?"
+)
+
+
+def english_cells(cells: list[Any]) -> list[str]:
+    """The cells that still hold an English word once data is taken out."""
+    return sorted({str(c) for c in cells if c is not None and re.search(r"[a-z]{2}", DATA.sub("", str(c)))})
+
+
+@pytest.mark.parametrize("url", [SUMMARY, PROBLEMS])
+def test_a_chinese_export_has_no_english_word_in_any_cell_a_person_reads(
+    client: FlaskClient,
+    db: Session,
+    town: Town,  # noqa: F811
+    tokens: dict[str, str],
+    url: str,
+) -> None:
+    town.small.district.default_locale = "zh_Hans_CN"
+    db.commit()
+
+    text = get(client, url, tokens["bureau"], format="csv").get_data(as_text=True)
+    rows = list(csv.reader(io.StringIO(text)))
+    book = load_workbook(io.BytesIO(get(client, url, tokens["bureau"], format="xlsx").get_data()))
+    english = get(client, url, tokens["bureau"], format="csv", lang="en").get_data(as_text=True)
+
+    assert english_cells([c for row in rows for c in row]) == []
+    assert english_cells([c.value for sheet in book for row in sheet.iter_rows() for c in row]) == []
+    assert len(rows) == len(list(csv.reader(io.StringIO(english))))  # the same table, worded
+    if url == SUMMARY:
+        assert ["期间", "日"] in rows
+        assert any(row[:2] == ["开始的停车次数", "次"] for row in rows)
+        assert "stays_count,count," in english and "previous,overstay," in english
