@@ -4,7 +4,8 @@ SVG for the dashboard, PNG for the monthly PDF.
 No pyplot and no GUI: each chart is a `Figure` saved by the Agg (PNG) or SVG backend. Text is
 set in DejaVu Sans, falling back to Droid Sans Fallback (Debian `fonts-droid-fallback`, the
 receipts' CJK font) for Chinese road names. Every bar, line and road carries a `gid`, so the
-SVG names what it draws (`bar-current-9`, `line-previous`, `road-3`).
+SVG names what it draws (`bar-current-9`, `line-previous`, `road-3`). Titles, axes and legends
+speak the `Wording` they are given (the request's language; plain English by default).
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ from matplotlib.typing import RcKeyType
 
 from billing.pdf import CJK_FONT
 from billing.receipts import CURRENCY_EXPONENTS
+from billing.wording import Wording
+from parking.errors import N_
 
 Format = Literal["svg", "png"]
 Report = dict[str, Any]
@@ -38,6 +41,7 @@ _SIZE = (8.0, 3.4)  # inches
 _PNG_DPI = 150
 # matplotlib's settings are process-wide: one chart is drawn at a time.
 _DRAWING = threading.Lock()
+ENGLISH = Wording()
 
 
 class ChartFontMissingError(RuntimeError):
@@ -61,9 +65,10 @@ def font_families(cjk_font: Path = CJK_FONT) -> tuple[str, ...]:
     return ("DejaVu Sans", font_manager.FontProperties(fname=str(cjk_font)).get_name())
 
 
-def hourly_occupancy_chart(report: Report, fmt: Format = "svg") -> bytes:
+def hourly_occupancy_chart(report: Report, fmt: Format = "svg", words: Wording = ENGLISH) -> bytes:
     """Occupancy per local hour of day: the period's bars beside the previous period's."""
-    with _figure(f"Occupancy by hour of day — {_place(report)}") as (figure, axes):
+    title = words(N_("Occupancy by hour of day — %(place)s"), place=_place(report))
+    with _figure(title) as (figure, axes):
         for offset, tag, colour in ((0.2, "current", CURRENT_COLOUR), (-0.2, "previous", PREVIOUS_COLOUR)):
             for item in report[tag]["occupancy"]["by_hour_of_day"]:
                 if item["occupancy_percent"] is not None:
@@ -71,32 +76,36 @@ def hourly_occupancy_chart(report: Report, fmt: Format = "svg") -> bytes:
                     bar.set_gid(f"bar-{tag}-{item['hour']}")
         axes.set_xticks(range(0, 24, 2), [f"{h:02d}" for h in range(0, 24, 2)])
         axes.set_xlim(-0.7, 23.7)
-        _percent_axis(axes)
+        axes.set_xlabel(words(N_("local hour")))
+        _percent_axis(axes, words)
         _legend(axes, report)
         return _save(figure, fmt)
 
 
-def revenue_chart(report: Report, fmt: Format = "svg") -> bytes:
+def revenue_chart(report: Report, fmt: Format = "svg", words: Wording = ENGLISH) -> bytes:
     """Billed, collected and outstanding money of the period beside the previous period's."""
     currency = report["currency"]
     scale = 10 ** CURRENCY_EXPONENTS.get(currency.upper(), 2)
     figures = ("billed", "collected", "outstanding")
-    with _figure(f"Revenue ({currency}) — {_place(report)}") as (figure, axes):
+    title = words(N_("Revenue (%(currency)s) — %(place)s"), currency=currency, place=_place(report))
+    with _figure(title) as (figure, axes):
         for offset, tag, colour in ((0.2, "current", CURRENT_COLOUR), (-0.2, "previous", PREVIOUS_COLOUR)):
             for x, key in enumerate(figures):
                 (bar,) = axes.bar(x + offset, report[tag]["revenue"][key] / scale, 0.4, color=colour)
                 bar.set_gid(f"bar-{tag}-{key}")
-        axes.set_xticks(range(len(figures)), list(figures))
+        axes.set_xticks(
+            range(len(figures)), [words(N_("Billed")), words(N_("Collected")), words(N_("Outstanding"))]
+        )
         axes.set_ylabel(currency)
         axes.set_ylim(bottom=0)
         _legend(axes, report)
         return _save(figure, fmt)
 
 
-def occupancy_series_chart(report: Report, fmt: Format = "svg") -> bytes:
+def occupancy_series_chart(report: Report, fmt: Format = "svg", words: Wording = ENGLISH) -> bytes:
     """Occupancy per hour (a day) or per day (a week or month); the previous period dashed,
     point for point (its n-th hour or day under this period's n-th)."""
-    with _figure(f"Occupancy over the period — {_place(report)}") as (figure, axes):
+    with _figure(words(N_("Occupancy over the period — %(place)s"), place=_place(report))) as (figure, axes):
         for tag, colour, style in (("previous", PREVIOUS_COLOUR, "--"), ("current", CURRENT_COLOUR, "-")):
             values = [_nan(b["occupancy_percent"]) for b in report[tag]["occupancy"]["series"]]
             (line,) = axes.plot(range(len(values)), values, style, color=colour, marker=".")
@@ -104,10 +113,9 @@ def occupancy_series_chart(report: Report, fmt: Format = "svg") -> bytes:
         longest = max((report[tag]["occupancy"]["series"] for tag in ("current", "previous")), key=len)
         ticks = list(range(0, len(longest), max(1, len(longest) // 12)))
         axes.set_xticks(ticks, [_tick(longest[i]["label"], i) for i in ticks])
-        axes.set_xlabel(
-            "local hour" if report["current"]["period"]["granularity"] == "hour" else "day of the period"
-        )
-        _percent_axis(axes)
+        by_hour = report["current"]["period"]["granularity"] == "hour"
+        axes.set_xlabel(words(N_("local hour")) if by_hour else words(N_("day of the period")))
+        _percent_axis(axes, words)
         _legend(axes, report)
         return _save(figure, fmt)
 
@@ -117,6 +125,7 @@ def road_map_chart(
     title: str,
     fmt: Format = "svg",
     street_reports: Sequence[dict[str, Any]] = (),
+    words: Wording = ENGLISH,
 ) -> bytes:
     """The roads' outlines (GeoJSON polygons, lng/lat) coloured by occupancy; grey where the
     period has no figure. `roads`: `{"name", "occupancy_percent", "geometry"}` each. Street-order
@@ -133,14 +142,14 @@ def road_map_chart(
                 patch.set_gid(f"road-{number}")
                 axes.add_patch(patch)
             x, y = _centre(road["geometry"])
-            shown = "no data" if value is None else f"{value:.0f}%"
+            shown = words(N_("no data")) if value is None else f"{value:.0f}%"
             axes.annotate(f"{road['name']} {shown}", (x, y), fontsize=7, ha="center", va="bottom")
-        _mark_street_reports(axes, street_reports)
+        _mark_street_reports(axes, street_reports, words)
         axes.autoscale_view()
         axes.set_aspect(1 / _cos_lat(roads))
         axes.set_axis_off()
         mappable = matplotlib.cm.ScalarMappable(norm=scale, cmap=colours)
-        figure.colorbar(mappable, ax=axes, shrink=0.7, label="occupancy %")
+        figure.colorbar(mappable, ax=axes, shrink=0.7, label=words(N_("occupancy %")))
         return _save(figure, fmt)
 
 
@@ -151,19 +160,26 @@ STREET_MARKERS = {
     "construction": ("D", "#713f12"),
     "other": ("o", "#374151"),
 }
+# The legend's words for each kind, with its count.
+_STREET_LABELS = {
+    "vending": N_("vending (%(count)s)"),
+    "goods_on_road": N_("goods on road (%(count)s)"),
+    "construction": N_("construction (%(count)s)"),
+    "other": N_("other (%(count)s)"),
+}
 
 
-def _mark_street_reports(axes: Any, reports: Sequence[dict[str, Any]]) -> None:
+def _mark_street_reports(axes: Any, reports: Sequence[dict[str, Any]], words: Wording) -> None:
     for kind, (marker, colour) in STREET_MARKERS.items():
         points = [(r["lng"], r["lat"]) for r in reports if r["kind"] == kind]
         if points:
-            label = f"{kind.replace('_', ' ')} ({len(points)})"
+            label = words(_STREET_LABELS[kind], count=len(points))
             dots = axes.scatter(
                 *zip(*points, strict=True), marker=marker, color=colour, s=28, label=label, zorder=3
             )
             dots.set_gid(f"street-{kind}")
     if reports:
-        axes.legend(loc="lower right", fontsize=7, title="street reports", title_fontsize=7)
+        axes.legend(loc="lower right", fontsize=7, title=words(N_("street reports")), title_fontsize=7)
 
 
 def render_chart(
@@ -172,16 +188,18 @@ def render_chart(
     roads: Sequence[dict[str, Any]],
     fmt: Format = "svg",
     street_reports: Sequence[dict[str, Any]] = (),
+    words: Wording = ENGLISH,
 ) -> bytes:
-    """The chart called `name` (one of CHART_NAMES)."""
+    """The chart called `name` (one of CHART_NAMES), in the words given."""
     if name == "road-map":
-        return road_map_chart(roads, f"Occupancy by road — {_period(report)}", fmt, street_reports)
+        title = words(N_("Occupancy by road — %(period)s"), period=_period(report))
+        return road_map_chart(roads, title, fmt, street_reports, words)
     draw = {
         "hourly-occupancy": hourly_occupancy_chart,
         "revenue": revenue_chart,
         "occupancy-series": occupancy_series_chart,
     }[name]
-    return draw(report, fmt)
+    return draw(report, fmt, words)
 
 
 @contextmanager
@@ -218,9 +236,9 @@ def _legend(axes: Axes, report: Report) -> None:
     )
 
 
-def _percent_axis(axes: Axes) -> None:
+def _percent_axis(axes: Axes, words: Wording) -> None:
     axes.set_ylim(0, 100)
-    axes.set_ylabel("occupancy %")
+    axes.set_ylabel(words(N_("occupancy %")))
     axes.grid(axis="y", alpha=0.3)
 
 

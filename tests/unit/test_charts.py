@@ -3,13 +3,17 @@ line and road it draws, PNG bytes for the PDF, Chinese names without missing gly
 
 from __future__ import annotations
 
+import re
 import warnings
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
 import pytest
+from babel.support import Translations
 
+from api.i18n import TRANSLATIONS, compile_catalogues
+from billing.wording import Wording
 from reports import charts
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -117,3 +121,30 @@ def test_road_map_marks_street_reports_one_marker_kind_each() -> None:
     found = ids(charts.road_map_chart(ROADS, "Occupancy by road", street_reports=reports))
     assert "street-vending" in found and "street-goods_on_road" in found
     assert "street-construction" not in found
+
+
+def chinese() -> Wording:
+    compile_catalogues()
+    catalogue = Translations.load(str(TRANSLATIONS), ["zh_Hans_CN"])
+    return Wording("zh_Hans_CN", catalogue.gettext)
+
+
+def drawn_text(svg: bytes) -> list[str]:
+    """The texts an SVG draws: matplotlib draws text as glyph paths, each run after a comment
+    holding its text."""
+    return [t.strip() for t in re.findall(r"<!-- (.*?) -->", svg.decode("utf-8"), re.S)]
+
+
+def english_words(texts: list[str]) -> list[str]:
+    return sorted({w for text in texts for w in re.findall(r"[A-Za-z]*[a-z][A-Za-z]*", text)})
+
+
+@pytest.mark.parametrize("name", charts.CHART_NAMES)
+def test_titles_axes_and_legends_speak_the_wording_they_are_given(name: str) -> None:
+    reports = [{"kind": "vending", "lat": 26.6, "lng": 106.702}, {"kind": "other", "lat": 26.6, "lng": 106.7}]
+    english = drawn_text(charts.render_chart(name, REPORT, ROADS, "svg", reports))
+    zh = drawn_text(charts.render_chart(name, REPORT, ROADS, "svg", reports, chinese()))
+
+    assert english_words(english), "the English chart names its axes"
+    assert english_words(zh) == []
+    assert any("占用率" in text or "收费" in text for text in zh), zh

@@ -22,12 +22,13 @@ from api.database import get_db
 from api.errors import ApiError, error_response
 from api.i18n import wording
 from api.openapi import documented
+from api.schemas import QuerySchema
 from api.v1.bureau.reports import problems_json, report_json
 from api.v1.schemas.reports import ProblemsOut, ReportOut, SummaryQuery
 from billing.pdf import WIDTH, FontMissingError, new_pdf, paragraph
 from billing.wording import Wording
 from enforcement.street_reports import street_reports
-from parking.errors import N_
+from parking.errors import N_, Message
 from parking.inventory import get_district
 from parking.models import District, Road
 from reports.charts import CHART_NAMES, ChartFontMissingError, render_chart
@@ -47,7 +48,7 @@ class ChartQuery(SummaryQuery):
         exclude = ("format",)
 
 
-class MonthlyQuery(Schema):
+class MonthlyQuery(QuerySchema):
     month = fields.String(required=True, validate=validate.Regexp(r"^20\d{2}-\d{2}$"))  # 2000-01 to 2099-12
 
     @validates("month")
@@ -77,7 +78,13 @@ def chart(district: str, name: str) -> Response:
     place = get_district(db, district)
     require_staff(db, place)
     if name not in CHART_NAMES:
-        raise ApiError(404, "unknown_chart", f"no chart {name}; charts: {', '.join(CHART_NAMES)}")
+        raise ApiError(
+            404,
+            "unknown_chart",
+            Message(
+                N_("no chart %(name)s; charts: %(charts)s"), {"name": name, "charts": ", ".join(CHART_NAMES)}
+            ),
+        )
     args = ChartQuery().load(request.args)
     now = clock_now()
     period = period_of(args["period"], args["start"], ZoneInfo(place.time_zone))
@@ -87,7 +94,7 @@ def chart(district: str, name: str) -> Response:
     roads = road_occupancy(db, place, where, period, now) if name == "road-map" else []
     marks = _street_marks(db, place, period.start, min(period.end, now)) if name == "road-map" else []
     try:
-        svg = render_chart(name, report, roads, "svg", marks)
+        svg = render_chart(name, report, roads, "svg", marks, wording())
     except ChartFontMissingError as error:
         return error_response(500, error.code, str(error))
     response = Response(svg, content_type="image/svg+xml")
@@ -166,7 +173,7 @@ def monthly_report_pdf(
     for first, second in (("hourly-occupancy", "occupancy-series"), ("revenue", "road-map")):
         pdf.add_page()
         for name in (first, second):
-            png = render_chart(name, report, roads, "png")
+            png = render_chart(name, report, roads, "png", words=words)
             pdf.image(png, w=WIDTH if name != "road-map" else WIDTH * 0.8, x=pdf.l_margin)
             pdf.ln(4)
     pdf.add_page()
