@@ -1,9 +1,12 @@
 """The error-code registry as documents: the page problem+json `type` URLs point into
-(`/docs/errors#<code>`, one anchor per code) and the same list as JSON."""
+(`/docs/errors#<code>`, one anchor per code) and the same list as JSON. Both speak the
+request's language (api/i18n.py: `?lang=`, the cookie, Accept-Language); the codes and
+anchors stay English."""
 
 from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify, render_template
+from flask_babel import gettext
 
 from api.error_codes import ERROR_CODES
 
@@ -20,7 +23,8 @@ def errors_page() -> str:
 
 @bp.get("/errors.json")
 def errors_document() -> Response:
-    """The registry as JSON: `{"errors": [{code, status, statuses, meaning, item, type}]}`."""
+    """The registry as JSON: `{"errors": [{code, status, statuses, meaning, item, type}]}`, the
+    meaning in the request's language."""
     return jsonify(
         {
             "errors": [
@@ -28,7 +32,7 @@ def errors_document() -> Response:
                     "code": e.code,
                     "status": e.status,
                     "statuses": list(e.statuses),
-                    "meaning": e.meaning,
+                    "meaning": gettext(e.meaning),
                     "item": e.item,
                     "type": f"/docs/errors#{e.code}",
                 }

@@ -6,6 +6,7 @@ from __future__ import annotations
 import ast
 import importlib
 import pkgutil
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -141,3 +142,28 @@ def test_the_errors_page_has_one_anchor_per_code_and_the_json_lists_the_same(cli
     assert [(e["code"], e["status"], e["type"]) for e in listed] == [
         (e.code, e.status, f"/docs/errors#{e.code}") for e in ERROR_CODES
     ]
+
+
+def words_a_person_reads(html: str) -> str:
+    """The page's text without its markup, the code it quotes (`<code>`, backticks) and the
+    numbers of the statuses."""
+    body = html.split("<body>", 1)[1]
+    body = re.sub(r"<code>.*?</code>|`[^`]*`", " ", body, flags=re.S)
+    return re.sub(r"<[^>]+>", " ", body)
+
+
+def test_the_errors_page_speaks_the_requests_language_and_keeps_its_codes_and_anchors_english(
+    client: FlaskClient,
+) -> None:
+    chinese = client.get("/docs/errors?lang=zh_Hans_CN").get_data(as_text=True)
+    english = client.get("/docs/errors?lang=en").get_data(as_text=True)
+    listed = client.get("/docs/errors.json?lang=zh").get_json()["errors"]
+
+    left = set(re.findall(r"[A-Za-z]*[a-z][A-Za-z]*", words_a_person_reads(chinese))) - {"English"}
+    assert sorted(left) == []
+    assert '<html lang="zh-CN">' in chinese and "<h1>错误码</h1>" in chinese
+    assert all(chinese.count(f'id="{e.code}"') == 1 for e in ERROR_CODES)
+    assert "No district has this slug." in english
+    by_code = {e["code"]: e for e in listed}
+    assert by_code["unknown_district"]["meaning"] == "没有使用该标识的辖区。"
+    assert by_code["unknown_district"]["type"] == "/docs/errors#unknown_district"
