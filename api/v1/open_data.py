@@ -4,12 +4,14 @@ words. Not under /api/v1; errors are problem+json like every non-CDS path."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Response, current_app, jsonify, request
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from api.auth import clock_now
 from api.cds.metrics import csv_lines
@@ -17,11 +19,13 @@ from api.database import get_db
 from api.errors import ApiError
 from api.v1.bureau.pricing import unwatched_of
 from api.v1.schemas.pricing import OpenOccupancyQuery
+from billing.models import TariffVersion
 from billing.tariff import DAY_TYPES, Tariff, hhmm
 from billing.tariffs import TariffBook
+from parking.errors import N_, Message
 from parking.inventory import get_district
 from parking.metrics import load_bays, load_stays, local_hours
-from parking.models import Road
+from parking.models import District, Road
 from parking.open_data import BlurRule, RoadHour, published_hours, road_hours
 
 bp = Blueprint("open_data", __name__, url_prefix="/open/<district>")
@@ -48,12 +52,62 @@ def occupancy(district: str) -> Response:
     db = get_db()
     place = get_district(db, district)
     args = OpenOccupancyQuery().load(request.args)
-    now, zone, rule = clock_now(), ZoneInfo(place.time_zone), blur_rule()
-    day = args.get("date") or now.astimezone(zone).date() - timedelta(days=1)
-    if day > now.astimezone(zone).date():
-        raise ApiError(400, "date_in_future", f"{day} has not begun in {place.time_zone}", ["date"])
+    day = open_day(place, args.get("date"))
+    found = road_day(db, place, day)
+    if args["format"] == "csv":
+        rows = _csv_rows(found.roads, found.rows, found.book, day)
+        return Response(csv_lines(CSV_COLUMNS, rows), mimetype="text/csv")
+    body = {
+        "district": place.slug,
+        "date": day.isoformat(),
+        "time_zone": place.time_zone,
+        "currency": place.currency,
+        "rules": _rules_body(found.rule),
+        "roads": [
+            _road_body(road, found.by_road().get(road.uuid, []), found.book, found.start)
+            for road in found.roads
+        ],
+    }
+    return jsonify(body)
+
+
+@dataclass(frozen=True)
+class RoadDay:
+    """A day of open data: the district's roads, their published road-hours, the tariffs."""
+
+    roads: list[Road]
+    rows: list[RoadHour]
+    book: TariffBook
+    start: datetime
+    rule: BlurRule
+
+    def by_road(self) -> dict[str, list[RoadHour]]:
+        out: dict[str, list[RoadHour]] = {}
+        for row in self.rows:
+            out.setdefault(row.road_uuid, []).append(row)
+        return out
+
+
+def open_day(place: District, asked: date | None) -> date:
+    """The local day asked for (default yesterday): 400 before open data starts or when it
+    has not begun."""
+    zone = ZoneInfo(place.time_zone)
+    today = clock_now().astimezone(zone).date()
+    day = asked or today - timedelta(days=1)
+    if day > today:
+        message = Message(
+            N_("%(day)s has not begun in %(zone)s"), {"day": day.isoformat(), "zone": place.time_zone}
+        )
+        raise ApiError(400, "date_in_future", message, ["date"])
     if day < EARLIEST_DAY:  # nothing was recorded before; year 1 cannot even be turned into UTC
-        raise ApiError(400, "date_out_of_range", f"open data starts on {EARLIEST_DAY}", ["date"])
+        message = Message(N_("open data starts on %(day)s"), {"day": EARLIEST_DAY.isoformat()})
+        raise ApiError(400, "date_out_of_range", message, ["date"])
+    return day
+
+
+def road_day(db: Session, place: District, day: date) -> RoadDay:
+    """The published road-hours of `day` (blurred: parking/open_data.py) and what prices them."""
+    now, zone, rule = clock_now(), ZoneInfo(place.time_zone), blur_rule()
     start = datetime.combine(day, time(0), zone).astimezone(UTC)
     end = datetime.combine(day + timedelta(days=1), time(0), zone).astimezone(UTC)
     hours = published_hours(local_hours(start, end, zone), now, rule)
@@ -64,21 +118,7 @@ def occupancy(district: str) -> Response:
         stays = list(load_stays(db, place.id, *window))
         rows = road_hours(bays, hours, stays, unwatched_of(db, place.id)(bays, window), now, rule)
     roads = list(db.scalars(select(Road).where(Road.district_id == place.id).order_by(Road.name)))
-    book = TariffBook.load(db, place)
-    if args["format"] == "csv":
-        return Response(csv_lines(CSV_COLUMNS, _csv_rows(roads, rows, book, day)), mimetype="text/csv")
-    by_road: dict[str, list[RoadHour]] = {}
-    for row in rows:
-        by_road.setdefault(row.road_uuid, []).append(row)
-    body = {
-        "district": place.slug,
-        "date": day.isoformat(),
-        "time_zone": place.time_zone,
-        "currency": place.currency,
-        "rules": _rules_body(rule),
-        "roads": [_road_body(road, by_road.get(road.uuid, []), book, start) for road in roads],
-    }
-    return jsonify(body)
+    return RoadDay(roads, rows, TariffBook.load(db, place), start, rule)
 
 
 @bp.get("/tariffs")
@@ -87,6 +127,29 @@ def tariffs(district: str) -> Response:
     terms, with the roads it prices."""
     db = get_db()
     place = get_district(db, district)
+    out = [
+        {
+            "code": shown.code,
+            "roads": shown.roads,
+            "versions": [_version_body(v.version, v.effective_from, tariff) for v, tariff in shown.versions],
+        }
+        for shown in tariffs_shown(db, place)
+    ]
+    return jsonify(
+        {"district": place.slug, "currency": place.currency, "time_zone": place.time_zone, "tariffs": out}
+    )
+
+
+@dataclass(frozen=True)
+class ShownTariff:
+    code: str
+    roads: list[str]
+    versions: list[tuple[TariffVersion, Tariff]]
+
+
+def tariffs_shown(db: Session, place: District) -> list[ShownTariff]:
+    """Each tariff code with the names of the roads it prices, its version in force now and
+    any version already published for later."""
     now = clock_now()
     book = TariffBook.load(db, place)
     roads: dict[str, list[str]] = {}
@@ -97,21 +160,10 @@ def tariffs(district: str) -> Response:
         current = book.in_force(code, now)
         later = [v for v in versions if v.effective_from > now]
         shown = ([current[0]] if current else []) + later
-        if not shown:
-            continue
-        out.append(
-            {
-                "code": code,
-                "roads": roads.get(code, []),
-                "versions": [
-                    _version_body(v.version, v.effective_from, Tariff(v.document, place.time_zone))
-                    for v in shown
-                ],
-            }
-        )
-    return jsonify(
-        {"district": place.slug, "currency": place.currency, "time_zone": place.time_zone, "tariffs": out}
-    )
+        if shown:
+            pairs = [(v, Tariff(v.document, place.time_zone)) for v in shown]
+            out.append(ShownTariff(code, roads.get(code, []), pairs))
+    return out
 
 
 def blur_rule() -> BlurRule:

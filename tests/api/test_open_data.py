@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -230,3 +231,43 @@ def test_the_blurring_rule() -> None:
     assert blur(0.0, 0, rule) == (None, "suppressed")
     assert blur(OFFLINE, 40, rule) == (None, "offline")
     assert round_percent(2.5, 5) == 5 and round_percent(2.49, 5) == 0
+
+
+def visible_words(html: str, data: tuple[str, ...]) -> list[str]:
+    """English words a person reads on the page, once the operator's data (road, tariff and
+    district names) is taken out."""
+    body = re.sub(r"<(script|style)\b.*?</\1>", " ", html.split("<body>", 1)[1], flags=re.S)
+    text = re.sub(r"<[^>]+>", " ", body)
+    text = re.sub(r'title="[^"]*"', " ", text)
+    for name in data:
+        text = text.replace(name, " ")
+    titles = re.findall(r'title="([^"]*)"', body)
+    return sorted(
+        {w for t in (text, *titles) for w in re.findall(r"[A-Za-z]*[a-z][A-Za-z]*", t)} - {"English"}
+    )
+
+
+def test_the_open_data_page_reads_chinese_in_a_chinese_district_and_english_on_request(
+    client: FlaskClient, db: Session, town: Town
+) -> None:
+    town.small.district.default_locale = "zh_Hans_CN"
+    db.commit()
+    data = (
+        "Testville",
+        "Jianshan Road",
+        "Zhaohui Road",
+        "Baiyun core roads",
+        "Baiyun standard roads with an evening clearway",
+        "Baiyun standard roads",
+    )
+
+    chinese = client.get(f"{OPEN}?date=2026-03-01")
+    english = client.get(f"{OPEN}?date=2026-03-01&lang=en").get_data(as_text=True)
+
+    html = chinese.get_data(as_text=True)
+    assert chinese.status_code == 200 and chinese.mimetype == "text/html"
+    assert visible_words(html, data) == []
+    assert "2026年3月1日" in html and "开放数据" in html
+    assert ">65</td>" in html  # road 1 at 09:00, 62.5 % rounded to 5: the same figure as the feed
+    assert "How full the roads were on March 1, 2026" in english
+    assert client.get(f"{OPEN}?date=2999-01-01").get_json()["code"] == "date_in_future"
