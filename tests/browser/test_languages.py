@@ -10,7 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Page, Route, expect
 from sqlalchemy import select
 
 from billing.tariffs import price_ended_stays
@@ -26,6 +26,12 @@ DESKTOP = {"width": 1280, "height": 900}
 # Visible words with lower-case Latin letters are English labels, except these: the switch to
 # English names itself in English.
 ALLOWED = {"English"}
+# The demo's tariffs are named in English by their operator: data, not labels.
+TARIFF_NAMES = (
+    "Baiyun standard roads with an evening clearway",
+    "Baiyun standard roads",
+    "Baiyun core roads",
+)
 _WORD = re.compile(r"[A-Za-z][A-Za-z'’]*[a-z][A-Za-z'’]*")
 
 VISIBLE_TEXT = """() => {
@@ -55,6 +61,21 @@ def english_words(page: Page, data: tuple[str, ...] = ()) -> list[str]:
     for name in data:
         texts = [text.replace(name, "") for text in texts if text]
     return sorted({w for text in texts for w in _WORD.findall(text or "")} - ALLOWED)
+
+
+def keep_chart(route: Route, charts: list[str]) -> None:
+    """Passes a chart through to the page, keeping the SVG it drew."""
+    answer = route.fetch()
+    charts.append(answer.text())
+    route.fulfill(response=answer)
+
+
+def chart_words(charts: list[str]) -> list[str]:
+    """English words the dashboard's charts draw (titles, axes, legends): matplotlib draws
+    text as paths, each run after a comment holding it."""
+    texts = [t.strip() for svg in charts for t in re.findall(r"<!-- (.*?) -->", svg, re.S)]
+    assert texts, "the charts draw text"
+    return sorted({w for text in texts for w in _WORD.findall(text)})
 
 
 def open_page(
@@ -128,6 +149,8 @@ def test_the_bureau_dashboard_speaks_the_districts_language_or_english_on_reques
     username = live_site.staff_account(f"Dashboard Analyst {language}", "bureau")
     path = f"/bureau/{live_site.slug}" + ("?lang=en" if language == "en" else "")
     page = open_page(browser, live_site, path, DESKTOP, None)
+    charts: list[str] = []
+    page.route("**/reports/charts/**", lambda route: keep_chart(route, charts))
     sign_in(page, username)
     expect(page.locator("#dashboard")).to_have_attribute("data-state", "ready", timeout=60_000)
     save(page, tmp_path, f"bureau-{language}")
@@ -136,6 +159,8 @@ def test_the_bureau_dashboard_speaks_the_districts_language_or_english_on_reques
         expect(page.locator("#figures")).to_contain_text("平均占用率")
         left = english_words(page, (f"Dashboard Analyst {language}",))
         assert left == [], ", ".join(left)
+        in_charts = chart_words(charts)
+        assert in_charts == [], ", ".join(in_charts)
     else:
         expect(page.locator("#figures")).to_contain_text("Mean occupancy")
     page.context.close()
@@ -246,4 +271,22 @@ def test_a_chinese_browser_gets_chinese_even_after_nothing_was_chosen(
     page = open_page(browser, live_site, f"/drive/{live_site.slug}", PHONE, "zh-CN")
 
     expect(page.locator("#tabs")).to_contain_text("按车牌缴费")
+    page.context.close()
+
+
+@pytest.mark.parametrize("language", ["zh", "en"])
+def test_the_open_data_page_speaks_the_districts_language_or_english_on_request(
+    browser: Browser, live_site: LiveSite, tmp_path: Path, language: str
+) -> None:
+    path = f"/open/{live_site.slug}" + ("?lang=en" if language == "en" else "")
+    page = open_page(browser, live_site, path, PHONE, None)
+    expect(page.locator("#occupancy")).to_be_visible()
+    save(page, tmp_path, f"open-data-{language}")
+
+    if language == "zh":
+        expect(page.locator("h1")).to_contain_text("各路段占用情况")
+        left = english_words(page, TARIFF_NAMES)
+        assert left == [], ", ".join(left)
+    else:
+        expect(page.locator("h1")).to_contain_text("How full the roads were on")
     page.context.close()
