@@ -35,9 +35,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from api.cds import events as cds_events
     from api.cds import metrics as cds_metrics
     from api.pages import bureau as pages_bureau
-    from api.pages import open_data as pages_open_data
     from api.pages import driver as pages_driver
     from api.pages import handheld as pages
+    from api.pages import open_data as pages_open_data
     from api.v1 import open_data
     from api.v1.bureau import pricing, reconciliation, reports
     from api.v1.bureau import report_documents as reports_pdf
