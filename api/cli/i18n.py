@@ -60,7 +60,8 @@ def marked_messages(method_map: list[tuple[str, str]]) -> Iterator[tuple[str, in
     inside the arguments of another call (`ApiError(404, "code", Message(N_("..."), ...))`),
     which Babel's extractor does not look into."""
     patterns = [pattern for pattern, method in method_map if method == "python"]
-    for path in sorted(REPO.rglob("*.py")):
+    roots = sorted({pattern.split("/")[0] for pattern in patterns})  # api, billing...: not .venv
+    for path in sorted(p for root in roots for p in (REPO / root).rglob("*.py")):
         relative = path.relative_to(REPO).as_posix()
         if not any(pathmatch(pattern, relative) for pattern in patterns):
             continue
