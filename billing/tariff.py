@@ -40,11 +40,13 @@ from functools import lru_cache
 from typing import Any, TypeGuard
 from zoneinfo import ZoneInfo
 
-from parking.errors import InvalidInputError
+from parking.errors import N_, InvalidInputError
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 DAY_TYPES = (*WEEKDAYS, "holiday")
 RESTRICTION_ACTIVITIES = ("no parking", "no stopping")
+# What a person reads for each activity, through the catalogue of the reader's language.
+RESTRICTION_WORDS = {"no parking": N_("No parking"), "no stopping": N_("No stopping")}
 _MINUTE_MS = 60_000
 _DAY_MINUTES = 24 * 60
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

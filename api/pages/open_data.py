@@ -17,7 +17,7 @@ from api.i18n import locale_name
 from api.v1.open_data import ShownTariff, open_day, road_day, tariffs_shown
 from api.v1.schemas.pricing import OpenDayQuery
 from api.v1.schemas.vacancy import band_line
-from billing.tariff import DAY_TYPES, Tariff, hhmm
+from billing.tariff import DAY_TYPES, RESTRICTION_WORDS, Tariff, hhmm
 from parking.errors import N_
 from parking.inventory import get_district
 from parking.open_data import OFFLINE_STATUS, SUPPRESSED, RoadHour
@@ -38,7 +38,6 @@ _DAYS = {
     "sun": N_("Sun"),
     "holiday": N_("public holidays"),
 }
-_ACTIVITIES = {"no parking": N_("No parking"), "no stopping": N_("No stopping")}
 STATUS_WORDS = {
     SUPPRESSED: N_("too few stays to publish"),
     OFFLINE_STATUS: N_("sensors offline"),
@@ -104,7 +103,7 @@ def _terms(tariff: Tariff, currency: str) -> dict[str, Any]:
             (_when(band.days, band.windows), band_line(tariff, band, currency)) for band in tariff.bands
         ],
         "restrictions": [
-            (_when(r.days, r.windows), gettext(_ACTIVITIES.get(r.activity, r.activity)))
+            (_when(r.days, r.windows), gettext(RESTRICTION_WORDS.get(r.activity, r.activity)))
             for r in tariff.restrictions
         ],
     }

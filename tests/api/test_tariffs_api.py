@@ -102,8 +102,8 @@ def test_the_zones_name_the_policies_of_their_roads_tariff(client: FlaskClient, 
     zones = {z["name"]: z for z in get_ok(client, f"{CURBS}/zones")["data"]["zones"]}
     core = [names[i] for i in zones[town.core_road.name]["curb_policy_ids"]]
     clearway = [names[i] for i in zones[town.clearway_road.name]["curb_policy_ids"]]
-    assert core == ["Baiyun core roads: day", "Baiyun core roads: night"]
-    assert clearway[0] == "Baiyun standard roads with an evening clearway: evening clearway"
+    assert core == ["白云区核心路段: day", "白云区核心路段: night"]
+    assert clearway[0] == "白云区标准路段（晚高峰禁停）: 晚高峰禁停"
     assert len(clearway) == 5
 
 
@@ -250,7 +250,7 @@ def test_a_quote_says_when_the_stay_would_exceed_the_maximum(client: FlaskClient
 def test_a_quote_names_the_restriction_in_force_at_arrival(client: FlaskClient, town: Town) -> None:
     road = town.clearway_road.uuid
     body = quote(client, road=road, arrival="2026-03-02T17:30:00+08:00", minutes=30).get_json()
-    assert body["restriction_at_arrival"] == "evening clearway"
+    assert body["restriction_at_arrival"] == "晚高峰禁停"
     saturday = quote(client, road=road, arrival="2026-03-07T17:30:00+08:00", minutes=30).get_json()
     assert saturday["restriction_at_arrival"] is None
 

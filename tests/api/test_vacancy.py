@@ -326,7 +326,8 @@ def test_a_road_tells_the_driver_the_rest_of_the_day_prices_and_restrictions_to_
         {
             "from": "2026-03-03T09:00:00+00:00",
             "until": "2026-03-03T11:00:00+00:00",
-            "name": "evening clearway",
+            "name": "晚高峰禁停",
             "activity": "no stopping",
+            "activity_label": "No stopping",
         }
     ]

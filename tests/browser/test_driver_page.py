@@ -239,7 +239,7 @@ def test_a_road_shows_the_rest_of_its_day_and_its_counts_refresh_by_themselves(
         [
             "10:00–20:00 ¥2.40 per 30 min first 2 h, then ¥4.80 per 30 min; first 15 min free; max ¥30/day",
             "20:00–24:00 free",
-            "17:00–19:00 no stopping (evening clearway)",
+            "17:00–19:00 No stopping (晚高峰禁停)",
         ]
     )
 

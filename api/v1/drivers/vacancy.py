@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 import orjson
 from flask import Blueprint, Response, current_app, jsonify, request
+from flask_babel import gettext
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
@@ -43,7 +44,7 @@ from api.v1.schemas.vacancy import (
 )
 from billing.holidays import district_holidays
 from billing.models import TariffVersion
-from billing.tariff import BandPeriod, Tariff
+from billing.tariff import RESTRICTION_WORDS, BandPeriod, Tariff
 from billing.tariffs import compiled
 from parking.errors import N_, Message
 from parking.forecast_current import CURRENT_HORIZON, RoadNow, probability_free
@@ -294,6 +295,9 @@ def _day_ahead(tariff: Tariff | None, now: datetime, currency: str) -> dict[str,
                 "until": r.ends_at,
                 "name": r.restriction.name,
                 "activity": r.restriction.activity,
+                "activity_label": gettext(
+                    RESTRICTION_WORDS.get(r.restriction.activity, r.restriction.activity)
+                ),
             }
             for r in restrictions
         ],

@@ -78,7 +78,8 @@ class RestrictionAheadOut(Schema):
     from_ = fields.DateTime(data_key="from", attribute="from")
     until = fields.DateTime()
     name = fields.String()
-    activity = fields.String()
+    activity = fields.String(metadata={"description": "the CDS activity: `no parking` or `no stopping`"})
+    activity_label = fields.String(metadata={"description": "the activity in the language of the request"})
 
 
 class RoadBaysOut(Schema):

@@ -280,7 +280,7 @@
       el("li", { class: "band", "data-band": band.band }, el("span", { class: "when" }, span(band.from, band.until)), " ", band.tariff),
     );
     const restrictions = road.restrictions_ahead.map((r) =>
-      el("li", { class: "restriction" }, el("span", { class: "when" }, span(r.from, r.until)), ` ${r.activity} (${r.name})`),
+      el("li", { class: "restriction" }, el("span", { class: "when" }, span(r.from, r.until)), ` ${r.activity_label} (${r.name})`),
     );
     $("road-day").replaceChildren(...bands, ...restrictions);
   }
