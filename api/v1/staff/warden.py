@@ -5,11 +5,10 @@ their audit log, and bay registrations typed in by hand."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request, url_for
-from sqlalchemy import select
 
 from api.auth import clock_now, require_staff
 from api.bodies import body_limit, refuse_nul
@@ -34,45 +33,21 @@ from api.v1.schemas.warden import (
     TaskOut,
     TaskQuery,
 )
-from enforcement.citations import issue_citation
-from enforcement.models import TAKEN, Task, Violation
+from enforcement.models import Task
 from enforcement.models_warden import AUDIT_SEARCH, WARDEN_PLATE_CHECK, StaffPosition
 from enforcement.plate_check import CheckedFrom, answer_plate_check, list_plate_checks, record_plate_lookup
-from enforcement.registration_check import stake_disagrees
-from enforcement.rules import outcomes_for
-from enforcement.tasks import (
-    MAX_PHOTO_BYTES,
-    ListedTask,
-    OutsideBeatError,
-    attach_photo,
-    check_beat,
-    find_task,
-    report_position,
-    resolve_task,
-    take_task,
-    task_photo,
-    tasks_for,
-)
-from parking.clock import from_ms, to_ms
+from enforcement.registrations import Registration
+from enforcement.services import register_at_curb, resolve_task_as, take_task_as
+from enforcement.tasks import MAX_PHOTO_BYTES, ListedTask, report_position, task_photo, tasks_for
+from enforcement.teams import team_of
 from parking.errors import N_, Message
 from parking.inventory import get_district
-from parking.models import Bay, District, StaffToken
-from parking.plate_rules import accept_plate
+from parking.models import District, StaffToken
 from parking.staff import beat_of
-from sensors.intake import check_items, ingest_checked
-from sensors.models import HANDHELD_POS, CurbEvent, Device
-from sensors.services import book_pos_payments
+from parking.unit_of_work import writing
 
 bp = Blueprint("warden", __name__, url_prefix="/api/v1/<district>")
 
-TEAM_OF_ROLE = {"warden": "warden", "attendant": "attendant", "city": "city", "police": "police"}
-EVENT_OF_KIND = {
-    "arrival": "park_start",
-    "plate": "vehicle_detected",
-    "departure": "park_end",
-    "payment": "vehicle_detected",  # with the CDS payment fields, as a POS reports cash or QR
-}
-CDS_PAYMENT_METHOD = {"cash": "cash", "qr": "digital_wallet"}
 # The whole multipart request may exceed the app's 4 MiB limit, so that a photo just over
 # MAX_PHOTO_BYTES is answered `photo_too_large` rather than a bare 413.
 MAX_RESOLVE_REQUEST_BYTES = MAX_PHOTO_BYTES + 2 * 1024 * 1024
@@ -82,12 +57,12 @@ MAX_RESOLVE_REQUEST_BYTES = MAX_PHOTO_BYTES + 2 * 1024 * 1024
 @documented("Report where my handheld is", StaffMeOut, body=PositionIn, errors=(400, 401, 404))
 def post_position(district: str) -> Response:
     """The last reported position orders my task list by distance."""
-    db = get_write_db()
+    db = get_db()
     place = get_district(db, district)
     staff = require_staff(db, place)
     body = PositionIn().load(request.get_json(silent=True) or {})
-    report_position(db, staff, body["lat"], body["lng"], clock_now())
-    db.commit()
+    with writing(db):
+        report_position(db, staff, body["lat"], body["lng"], clock_now())
     return jsonify(StaffMeOut().dump(_me(db, staff)))
 
 
@@ -105,7 +80,7 @@ def _me(db: Any, staff: StaffToken) -> dict[str, Any]:
     return {
         "name": staff.name,
         "role": staff.role,
-        "team": TEAM_OF_ROLE.get(staff.role),
+        "team": team_of(staff.role),
         "position": position,
         "now": clock_now(),  # the server's clock: an offline handheld times its actions by it
     }
@@ -128,7 +103,7 @@ def list_tasks(district: str) -> Response:
     args = TaskQuery().load(request.args)
     position = db.get(StaffPosition, staff.id)
     near = (position.lat, position.lng) if position else None
-    team = TEAM_OF_ROLE.get(staff.role)
+    team = team_of(staff.role)
     statuses = (args["status"],) if "status" in args else ("open", "escalated", "taken")
     now = clock_now()
     teams = None if team is None else [team]
@@ -142,14 +117,10 @@ def list_tasks(district: str) -> Response:
 @bp.post("/tasks/<task_id>/take")
 @documented("Take a task of my team", TaskOut, errors=(401, 403, 404, 409))
 def take(district: str, task_id: str) -> Response:
-    db = get_write_db()
+    db = get_db()
     place = get_district(db, district)
     staff = require_staff(db, place)
-    found = find_task(db, place, task_id)
-    _check_team(staff, found)
-    check_beat(found, beat_of(db, staff))
-    task = take_task(db, place, task_id, staff.name, clock_now())
-    db.commit()
+    task = take_task_as(db, place, staff, task_id, clock_now())
     return jsonify(TaskOut().dump(_task_out(place, task, staff)))
 
 
@@ -168,35 +139,13 @@ def resolve(district: str, task_id: str) -> Response:
     warned, vehicle_gone, false_alarm; police and city management: see docs/ENFORCEMENT.md),
     with a `note`; `photo` a JPEG, PNG or WebP of at most 5 MiB (required for citation_issued). All or nothing: the task, the
     photo and the citation are written together or not at all."""
-    db = get_write_db()
+    db = get_db()
     place = get_district(db, district)
     staff = require_staff(db, place)
     form, photo = _resolve_form()
-    task = find_task(db, place, task_id)
-    check_beat(task, beat_of(db, staff))
-    allowed = outcomes_for(TEAM_OF_ROLE.get(staff.role))
-    if form["outcome"] not in allowed:
-        only = Message(N_("close it with one of %(outcomes)s"), {"outcomes": ", ".join(allowed)})
-        raise ApiError(400, "outcome_not_for_team", only, ["outcome"])
-    if task.status == TAKEN and task.taken_by != staff.name and staff.role != "admin":
-        taken = Message(N_("the task is taken by %(name)s"), {"name": task.taken_by})
-        raise ApiError(403, "not_your_task", taken, ["task"])
-    if form["outcome"] == "citation_issued" and photo is None:
-        raise ApiError(400, "photo_required", "a citation needs a photo", ["photo"])
-    now = clock_now()
-    resolve_task(db, place, task_id, form["outcome"], now, form.get("note"))
-    if photo is not None:
-        attach_photo(db, task, photo, staff.name, now)
-    citation = None
-    if form["outcome"] == "citation_issued":
-        violation = db.get(Violation, task.violation_id) if task.violation_id else None
-        if violation is None:
-            raise ApiError(
-                409, "no_violation", "only a task about a violation can end in a citation", ["outcome"]
-            )
-        citation = issue_citation(db, place, violation.uuid, staff.name, now).uuid
-    db.commit()
-    return jsonify(TaskOut().dump(_task_out(place, task, staff, photo=photo is not None, citation=citation)))
+    done = resolve_task_as(db, place, staff, task_id, form["outcome"], form.get("note"), photo, clock_now())
+    out = _task_out(place, done.task, staff, photo=photo is not None, citation=done.citation)
+    return jsonify(TaskOut().dump(out))
 
 
 def _resolve_form() -> tuple[dict[str, Any], bytes | None]:
@@ -226,17 +175,6 @@ def photo(district: str, task_id: str) -> Response:
     response.headers["Cache-Control"] = "private, max-age=3600"
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response
-
-
-def _check_team(staff: StaffToken, task: Task) -> None:
-    """A member works their own team's tasks; the police also every escalated task."""
-    team = TEAM_OF_ROLE.get(staff.role)
-    if team == "police" and task.escalated_at is not None:
-        return
-    if team is not None and task.team != team:
-        theirs = Message(_TEAMS[task.team]) if task.team in _TEAMS else task.team
-        other = Message(N_("the task is for %(team)s"), {"team": theirs})
-        raise ApiError(403, "not_your_team", other, ["task"])
 
 
 def _task_out(
@@ -392,109 +330,30 @@ def register(district: str) -> tuple[Response, int]:
     back at most EVENT_MAX_AGE_HOURS (422 `event_too_old`). `conflict` says what the bay's
     stake saw otherwise (a departure while a stay is still open, another plate read), or is
     null."""
-    db = get_write_db()
+    db = get_db()
     place = get_district(db, district)
     staff = require_staff(db, place)
     body = RegistrationIn().load(request.get_json(silent=True) or {})
-    _check_registration_beat(db, place, staff, str(body["bay"]))
-    device = _pos_device(db, place, str(body["device"]))
-    event = _registration_event(db, place, body, device, staff)
-    now = clock_now()
-    max_age = event_max_age()  # None when lifted (0), for a replay of history
-    if max_age is not None and from_ms(event["event_time"]) < now - max_age:
-        raise ApiError(422, "event_too_old", "`at` is older than EVENT_MAX_AGE_HOURS", ["at"])
-    result, parsed = check_items([event], device.uuid, now, _max_skew(), plate_rule=place.plate_rule)
-    ingest_checked(db, device, result, parsed, now)
-    if result.failures:
-        failure = result.failures[0]
-        raise ApiError(422, failure.error, failure.text or failure.description, failure.details)
-    book_pos_payments(db, place, device, result.logged, now)
-    db.commit()
-    conflict = stake_disagrees(db, place, event["curb_space_id"], body["kind"], body.get("plate"))
+    registration = Registration(
+        client_id=str(body["client_id"]),
+        bay=str(body["bay"]),
+        device=str(body["device"]),
+        kind=body["kind"],
+        plate=body.get("plate"),
+        at=body.get("at"),
+        amount=body.get("amount"),
+        method=body.get("method"),
+    )
+    max_skew = timedelta(seconds=current_app.config["EVENT_MAX_SKEW_SECONDS"])
+    # event_max_age: None when lifted (0), for a replay of history
+    done = register_at_curb(db, place, staff, registration, clock_now(), max_skew, event_max_age())
     out = {
-        "event_id": event["event_id"],
-        "event_type": event["event_type"],
-        "event_time": parsed[0][1].event_time,
-        "bay": event["curb_space_id"],
-        "device": device.uuid,
-        "result": "duplicate" if result.duplicates else "created",
-        "conflict": translate(conflict) if conflict else None,
+        "event_id": done.event["event_id"],
+        "event_type": done.event["event_type"],
+        "event_time": done.event_time,
+        "bay": done.event["curb_space_id"],
+        "device": done.device.uuid,
+        "result": "duplicate" if done.duplicate else "created",
+        "conflict": translate(done.conflict) if done.conflict else None,
     }
-    return jsonify(RegistrationOut().dump(out)), 200 if result.duplicates else 201
-
-
-_TEAMS = {
-    "warden": N_("the wardens"),
-    "attendant": N_("the attendants"),
-    "police": N_("the traffic police"),
-    "city": N_("city management"),
-}
-
-
-def _check_registration_beat(db: Any, place: District, staff: StaffToken, bay_uuid: str) -> None:
-    """The beat rule of tasks, for registrations: an unknown bay is left to the intake."""
-    beat = beat_of(db, staff)
-    if beat is None:
-        return
-    road_id = db.scalar(select(Bay.road_id).where(Bay.district_id == place.id, Bay.uuid == bay_uuid))
-    if road_id is not None and road_id not in beat:
-        raise OutsideBeatError("the bay is not on a road of your beat", ["bay"])
-
-
-def _pos_device(db: Any, place: District, device_uuid: str) -> Device:
-    device = db.scalar(select(Device).where(Device.district_id == place.id, Device.uuid == device_uuid))
-    if device is None:
-        raise ApiError(
-            404,
-            "unknown_device",
-            Message(
-                N_("no device %(device)s in %(district)s"), {"device": device_uuid, "district": place.slug}
-            ),
-            ["device"],
-        )
-    if device.kind != HANDHELD_POS:
-        raise ApiError(422, "device_not_pos", "registrations go through a handheld POS", ["device"])
-    assert isinstance(device, Device)
-    return device
-
-
-def _registration_event(
-    db: Any, place: District, body: dict[str, Any], device: Device, staff: StaffToken
-) -> dict[str, Any]:
-    """The CDS event a POS would push; built only from the request (and, when `at` is left
-    out of a resend, the first upload's time), so a resend is recognised as one."""
-    event_id = str(body["client_id"])
-    at: datetime | None = body.get("at")
-    if at is None:
-        stored = select(CurbEvent.event_time).where(
-            CurbEvent.district_id == place.id, CurbEvent.event_id == event_id
-        )
-        at = db.scalar(stored) or clock_now()
-    event: dict[str, Any] = {
-        "event_id": event_id,
-        "event_type": EVENT_OF_KIND[body["kind"]],
-        "event_time": to_ms(at),
-        "event_publication_time": to_ms(at),
-        "curb_space_id": str(body["bay"]),
-        "data_source_type": "in_person",
-        "data_source_device_id": device.uuid,
-        "custom_attributes": {"registered_by": staff.name},
-    }
-    plate = (body.get("plate") or "").strip()
-    if body["kind"] == "plate" and not plate:
-        raise ApiError(400, "plate_required", "a plate registration needs the plate", ["plate"])
-    if body["kind"] == "payment":
-        if "amount" not in body or "method" not in body:
-            raise ApiError(
-                400, "payment_required", "a payment needs its amount and method", ["amount", "method"]
-            )
-        event["actual_cost"] = body["amount"]
-        event["payment_method"] = CDS_PAYMENT_METHOD[body["method"]]
-        event["payment_transaction_id"] = f"{device.name}-{event_id[:8]}"
-    if plate:
-        event["vehicle_license_plate"] = accept_plate(place.plate_rule, plate)
-    return event
-
-
-def _max_skew() -> timedelta:
-    return timedelta(seconds=current_app.config["EVENT_MAX_SKEW_SECONDS"])
+    return jsonify(RegistrationOut().dump(out)), 200 if done.duplicate else 201

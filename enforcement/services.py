@@ -1,0 +1,144 @@
+"""Use cases of the people at the curb: take and resolve a task (with its photo and, when
+one is issued, the citation), and register an arrival, a plate, a departure or a payment at a
+bay by hand through a handheld POS.
+
+Each runs one unit of work (parking/unit_of_work.py): everything it writes is committed
+together or not at all. Views only load the request, call one of these and shape the answer;
+the rules raise domain errors, mapped to HTTP once in api/errors.py.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy.orm import Session
+
+from enforcement.citations import issue_citation
+from enforcement.models import Task, Violation
+from enforcement.registration_check import stake_disagrees
+from enforcement.registrations import (
+    Registration,
+    RegistrationRefusedError,
+    RegistrationTooOldError,
+    bay_road,
+    pos_device,
+    registration_event,
+)
+from enforcement.tasks import OutsideBeatError, attach_photo, check_beat, find_task, resolve_task, take_task
+from enforcement.teams import check_resolver, check_team
+from parking.clock import from_ms
+from parking.errors import N_, ConflictError, InvalidInputError, Message
+from parking.models import District, StaffToken
+from parking.staff import beat_of
+from parking.unit_of_work import writing
+from sensors.intake import IntakeResult, check_items, ingest_checked
+from sensors.models import Device
+from sensors.services import book_pos_payments
+
+CITATION_ISSUED = "citation_issued"
+
+
+class PhotoRequiredError(InvalidInputError):
+    code = "photo_required"
+
+
+class NoViolationError(ConflictError):
+    code = "no_violation"
+
+
+@dataclass(frozen=True)
+class Resolution:
+    task: Task
+    citation: str | None  # the citation's id, when the outcome issued one
+
+
+def take_task_as(db: Session, district: District, staff: StaffToken, task_uuid: str, now: datetime) -> Task:
+    """A team member takes a task of their team, on their beat."""
+    with writing(db):
+        task = find_task(db, district, task_uuid)
+        check_team(staff.role, task)
+        check_beat(task, beat_of(db, staff))
+        return take_task(db, district, task_uuid, staff.name, now)
+
+
+def resolve_task_as(
+    db: Session,
+    district: District,
+    staff: StaffToken,
+    task_uuid: str,
+    outcome: str,
+    note: str | None,
+    photo: bytes | None,
+    now: datetime,
+) -> Resolution:
+    """The member closes a task with an outcome of their team; the photo is kept, and
+    `citation_issued` (which needs a photo) cites the task's violation. All or nothing."""
+    with writing(db):
+        task = find_task(db, district, task_uuid)
+        check_beat(task, beat_of(db, staff))
+        check_resolver(staff.role, staff.name, task, outcome)
+        if outcome == CITATION_ISSUED and photo is None:
+            raise PhotoRequiredError(N_("a citation needs a photo"), ["photo"])
+        resolve_task(db, district, task_uuid, outcome, now, note)
+        if photo is not None:
+            attach_photo(db, task, photo, staff.name, now)
+        citation = None
+        if outcome == CITATION_ISSUED:
+            violation = db.get(Violation, task.violation_id) if task.violation_id else None
+            if violation is None:
+                raise NoViolationError(N_("only a task about a violation can end in a citation"), ["outcome"])
+            citation = issue_citation(db, district, violation.uuid, staff.name, now).uuid
+    return Resolution(task, citation)
+
+
+@dataclass(frozen=True)
+class Registered:
+    event: dict[str, object]  # the CDS event the registration stood for
+    event_time: datetime
+    device: Device
+    duplicate: bool  # the same client_id was registered before: nothing new was written
+    conflict: Message | None  # what the bay's stake saw otherwise, if anything
+
+
+def register_at_curb(
+    db: Session,
+    district: District,
+    staff: StaffToken,
+    registration: Registration,
+    now: datetime,
+    max_skew: timedelta,
+    max_age: timedelta | None,
+) -> Registered:
+    """The registration goes through the device intake as the handheld POS it names, which
+    must cover the bay, and a payment is booked as the POS's; a member with a beat registers
+    only on its roads, and `at` goes back at most `max_age` (None: no bound). Then what the
+    bay's stake saw otherwise is read, once the registration is committed."""
+    with writing(db):
+        beat = beat_of(db, staff)
+        road_id = bay_road(db, district, registration.bay) if beat is not None else None
+        if beat is not None and road_id is not None and road_id not in beat:
+            raise OutsideBeatError("the bay is not on a road of your beat", ["bay"])
+        device = pos_device(db, district, registration.device)
+        event = registration_event(db, district, registration, device, staff.name, now)
+        if max_age is not None and from_ms(event["event_time"]) < now - max_age:
+            raise RegistrationTooOldError(N_("`at` is older than EVENT_MAX_AGE_HOURS"), ["at"])
+        result = _take_one(db, district, device, event, now, max_skew)
+    conflict = stake_disagrees(db, district, registration.bay, registration.kind, registration.plate)
+    return Registered(event, result[1], device, bool(result[0].duplicates), conflict)
+
+
+def _take_one(
+    db: Session,
+    district: District,
+    device: Device,
+    event: dict[str, object],
+    now: datetime,
+    max_skew: timedelta,
+) -> tuple[IntakeResult, datetime]:
+    result, parsed = check_items([event], device.uuid, now, max_skew, plate_rule=district.plate_rule)
+    ingest_checked(db, device, result, parsed, now)
+    if result.failures:
+        raise RegistrationRefusedError(result.failures[0])
+    book_pos_payments(db, district, device, result.logged, now)
+    return result, parsed[0][1].event_time
