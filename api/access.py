@@ -13,8 +13,8 @@ from __future__ import annotations
 from flask import Flask, request
 
 from api.errors import ApiError
+from identity.models import STAFF_ROLES
 from parking.errors import N_, Message
-from parking.models import STAFF_ROLES
 
 PUBLIC, DEVICE, PATROL, DRIVER = "public", "device", "patrol_car", "driver"
 PRINCIPALS = (PUBLIC, DEVICE, PATROL, DRIVER, *STAFF_ROLES)

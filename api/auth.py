@@ -10,8 +10,9 @@ from sqlalchemy.orm import Session
 
 from api.access import DEVICE, PATROL, require_allowed
 from api.errors import ApiError
-from parking.models import District, StaffToken
-from parking.staff import staff_for_token
+from identity.models import StaffToken
+from identity.staff import staff_for_token
+from parking.models import District
 from sensors.devices import device_for_token
 from sensors.models import PATROL_CAR, Device
 

@@ -116,8 +116,8 @@ def _prepare(url: str, stripe_base: str) -> dict[str, str]:
     """Schema, demo district, test cards, yesterday's traffic priced and the forecast fitted,
     through the operator commands (in this process); then one staff token per role."""
     from api import create_app
+    from identity.staff import issue_staff_token
     from parking.inventory import get_district
-    from parking.staff import issue_staff_token
 
     app = create_app({"DATABASE_URL": url, "STRIPE_API_BASE": stripe_base, "SQLITE_CHECKPOINT_SECONDS": 0})
     runner = app.test_cli_runner()

@@ -35,10 +35,10 @@ from bench.vacancy import LoadFigures, _figures, _wrk
 from fixtures.demo import DEMO_SLUG, seed_demo
 from fixtures.pgcluster import find_pg_bin
 from fixtures.servers import ServerStartError, server_env, start_gunicorn, throwaway_database
+from identity.staff import issue_staff_token
 from parking.clock import to_ms
 from parking.inventory import get_district
 from parking.models import Bay
-from parking.staff import issue_staff_token
 from sensors.devices import create_device
 
 PLANTED = 600  # stays with plates pushed before the run

@@ -1,4 +1,5 @@
-"""Billing tables: tariff versions, the fee of each stay, payments, refunds, driver accounts.
+"""Billing tables: tariff versions, the fee of each stay, payments, refunds, the plates linked to
+driver accounts (the accounts themselves are identity/models.py).
 
 Money is integer minor units in the district's currency. A stay's fee lives in `stay_fee`, one
 row per ended stay, removed with the stay when a late event re-derives it away; payments point
@@ -14,6 +15,7 @@ from typing import Any
 from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+import identity.models  # noqa: F401  (driver_account, which payments and plate links refer to)
 from parking.db import Base, BigId
 from parking.models import PlateKeyed, new_uuid
 
@@ -78,23 +80,6 @@ class StayFee(PlateKeyed, Base):
     priced_at: Mapped[datetime]
 
 
-class DriverAccount(Base):
-    """A driver with a saved card (a payment-provider customer) and linked plates."""
-
-    __tablename__ = "driver_account"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    uuid: Mapped[str] = mapped_column(String(36), unique=True, default=new_uuid)
-    email: Mapped[str] = mapped_column(String(254), unique=True)
-    name: Mapped[str | None] = mapped_column(String(200))
-    password_hash: Mapped[str] = mapped_column(String(200))
-    customer_id: Mapped[str | None] = mapped_column(String(100))
-    payment_method_id: Mapped[str | None] = mapped_column(String(100))
-    # The provider no longer knows the saved card (or its customer): not charged until saved again.
-    card_unusable_at: Mapped[datetime | None]
-    created_at: Mapped[datetime]
-
-
 class DriverPlate(Base):
     """A plate linked to one driver account, since the link was proven (`linked_at`): the
     account's stays of the plate are those that began at or after it."""
@@ -135,19 +120,6 @@ class PlateClaim(Base):
     created_at: Mapped[datetime]
     decided_at: Mapped[datetime | None]
     decided_by: Mapped[str | None] = mapped_column(String(100))
-
-
-class DriverToken(Base):
-    """A signed-in session of a driver (the token itself is never stored, only its hash)."""
-
-    __tablename__ = "driver_token"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    account_id: Mapped[int] = mapped_column(ForeignKey("driver_account.id"), index=True)
-    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    created_at: Mapped[datetime]
-    expires_at: Mapped[datetime | None]  # None only for tokens issued before tokens expired
-    revoked_at: Mapped[datetime | None]
 
 
 class Payment(PlateKeyed, Base):

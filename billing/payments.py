@@ -40,7 +40,6 @@ from billing.models import (
     PENDING,
     REQUIRES_ACTION,
     SUCCEEDED,
-    DriverAccount,
     DriverPlate,
     Notice,
     Payment,
@@ -51,6 +50,7 @@ from billing.models import (
 from billing.pending_payments import in_flight, stay_in_flight
 from billing.plate_links import stay_is_the_accounts
 from billing.tariffs import TariffBook, status_of
+from identity.models import DriverAccount
 from parking.errors import ConflictError, DomainError, InvalidInputError, NotFoundError
 from parking.models import Bay, District, Road, Stay
 from parking.plate_rules import vehicle_class_for_plate

@@ -19,15 +19,8 @@ from sqlalchemy import ColumnElement, and_, exists, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from billing.gateway import GatewayError, GatewayUnavailable
-from billing.models import (
-    CHANNEL_AUTO,
-    FAILED,
-    PENDING,
-    DriverAccount,
-    Notice,
-    Payment,
-    PaymentAllocation,
-)
+from billing.models import CHANNEL_AUTO, FAILED, PENDING, Notice, Payment, PaymentAllocation
+from identity.models import DriverAccount
 
 IN_FLIGHT = timedelta(minutes=3)  # longer than the provider's 30 s timeout with 2 retries
 PENDING_TIMEOUT = timedelta(minutes=30)

@@ -26,7 +26,6 @@ from billing.models import (
     PROOF_PAYMENT,
     PROOF_STAFF,
     SUCCEEDED,
-    DriverAccount,
     DriverPlate,
     Notice,
     Payment,
@@ -34,6 +33,7 @@ from billing.models import (
     PlateClaim,
     StayFee,
 )
+from identity.models import DriverAccount
 from parking.errors import ConflictError, NotFoundError
 from parking.models import District, Stay
 

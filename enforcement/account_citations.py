@@ -16,7 +16,7 @@ from datetime import datetime
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from billing.models import PENDING, SUCCEEDED, DriverAccount, Payment
+from billing.models import PENDING, SUCCEEDED, Payment
 from billing.payments import (
     CHANNEL_ACCOUNT,
     AlreadyPaidError,
@@ -29,6 +29,7 @@ from billing.payments import (
 from enforcement.citation_payments import STANDING
 from enforcement.citations import UnknownCitationError
 from enforcement.models import PAID, Citation, CitationAllocation, Violation
+from identity.models import DriverAccount
 from parking.errors import N_, ConflictError, Message
 from parking.models import District
 from parking.plates import plate_key

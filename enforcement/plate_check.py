@@ -15,8 +15,9 @@ from billing.payments import plate_ledger
 from billing.tariffs import tariff_in_force
 from enforcement.models import APPEALED, ISSUED, UPHELD, Citation, Violation
 from enforcement.models_warden import WARDEN_PLATE_CHECK, PlateCheck
+from identity.models import StaffToken
 from parking.errors import InvalidInputError, NotFoundError
-from parking.models import Bay, District, Road, StaffToken, Stay, new_uuid
+from parking.models import Bay, District, Road, Stay, new_uuid
 from parking.plate_rules import accept_plate, vehicle_class_for_plate
 from parking.plates import normalise_plate, plate_key, plate_key_or_none
 

@@ -27,10 +27,11 @@ from enforcement.registrations import (
 )
 from enforcement.tasks import OutsideBeatError, attach_photo, check_beat, find_task, resolve_task, take_task
 from enforcement.teams import check_resolver, check_team
+from identity.models import StaffToken
+from identity.staff import beat_of
 from parking.clock import from_ms
 from parking.errors import N_, ConflictError, InvalidInputError, Message
-from parking.models import District, StaffToken
-from parking.staff import beat_of
+from parking.models import District
 from parking.unit_of_work import writing
 from sensors.intake import IntakeResult, check_items, ingest_checked
 from sensors.models import Device

@@ -18,10 +18,11 @@ from billing.models import ARREARS, StayFee
 from enforcement.models import CANCELLED, ESCALATED, OPEN, RESOLVED, TAKEN, UNTAKEN, Task, Violation
 from enforcement.models_warden import StaffPosition, TaskPhoto
 from enforcement.violations import SweepResult, insert_skipping, task_row
+from identity.models import StaffToken
 from parking.clock import to_ms
 from parking.errors import ConflictError, DomainError, InvalidInputError, NotFoundError
 from parking.geo import distance_m
-from parking.models import Bay, District, Road, StaffToken, Stay
+from parking.models import Bay, District, Road, Stay
 from parking.plates import plate_key
 from sensors.models import Device, device_bay
 

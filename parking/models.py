@@ -187,27 +187,6 @@ class TimelineAnomaly(Base):
     at: Mapped[datetime]
 
 
-STAFF_ROLES = ("admin", "bureau", "warden", "attendant", "police", "city")
-
-
-class StaffToken(Base):
-    """A bearer token for a staff member or operator script, with its role in a district."""
-
-    __tablename__ = "staff_token"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    district_id: Mapped[int] = mapped_column(ForeignKey("district.id"), index=True)
-    name: Mapped[str] = mapped_column(String(100))
-    role: Mapped[str] = mapped_column(String(16))
-    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    created_at: Mapped[datetime]
-    revoked_at: Mapped[datetime | None]
-    # A sign-in token belongs to a staff account (parking/models_staff.py) and expires; an
-    # operator script's token (`create-staff-token`) has neither.
-    account_id: Mapped[int | None] = mapped_column(ForeignKey("staff_account.id"), index=True)
-    expires_at: Mapped[datetime | None]
-
-
 class SchedulerLease(Base):
     """Who runs the scheduled jobs: one holder at a time, for as long as it renews."""
 

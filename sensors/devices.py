@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -10,6 +9,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
+from identity.tokens import hash_token, new_token
 from parking.errors import ConflictError, InvalidInputError, NotFoundError
 from parking.models import Bay, District, Road
 from sensors.models import (
@@ -38,10 +38,6 @@ class UnknownDeviceError(NotFoundError):
 
 class DeviceRevokedError(ConflictError):
     code = "device_revoked"
-
-
-def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -79,7 +75,7 @@ def create_device(
     bay_ids = _ids_by_name(db, Bay, district.id, bay_names, "bay")
     road_ids = _ids_by_name(db, Road, district.id, road_names, "road")
 
-    token = token or secrets.token_urlsafe(32)
+    token = token or new_token("")
     device = Device(
         district_id=district.id,
         kind=kind,
@@ -186,7 +182,7 @@ def revoke_device(db: Session, device: Device, now: datetime) -> Device:
 
 
 def _new_token(db: Session, device: Device) -> str:
-    token = secrets.token_urlsafe(32)
+    token = new_token("")
     device.token_hash = hash_token(token)
     db.flush()
     return token

@@ -246,7 +246,7 @@ def district_settings(district: str, payment_window_minutes: int | None) -> None
 @_domain_errors
 def create_staff_token(district: str, role: str, name: str) -> None:
     """Issue a staff bearer token for a role; it is printed once, on the last line."""
-    from parking.staff import issue_staff_token
+    from identity.staff import issue_staff_token
 
     with _unit_of_work() as db:
         _, token = issue_staff_token(db, get_district(db, district), role, name, _now())

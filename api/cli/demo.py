@@ -54,9 +54,9 @@ def demo_cards() -> None:
 
     from api.database import new_session
     from api.payment_gateway import get_gateway
-    from billing.accounts import save_card
     from billing.gateway import GatewayError
-    from billing.models import DriverAccount
+    from billing.saved_cards import save_card
+    from identity.models import DriverAccount
     from parking.unit_of_work import writing
 
     db = new_session(current_app)

@@ -7,8 +7,8 @@ import sys
 import click
 
 from api.cli import _domain_errors, _names, _now, _unit_of_work
+from identity.models import STAFF_ROLES
 from parking.inventory import get_district
-from parking.models import STAFF_ROLES
 
 
 @click.command("create-staff")
@@ -24,8 +24,8 @@ def create_staff(
 ) -> None:
     """Create a staff account that signs in with a password (at least 10 characters), asked
     for twice unless it comes on standard input."""
-    from billing.passwords import hash_password
-    from parking.staff import create_account
+    from identity.passwords import hash_password
+    from identity.staff import create_account
 
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")

@@ -23,13 +23,13 @@ from sqlalchemy.orm import Session
 from api import create_app
 from api.access import DEVICE, DRIVER, PATROL, PUBLIC, allowed_for, matrix_table, unlisted_endpoints
 from api.cli.access import table_in
-from billing.accounts import issue_token, sign_up
 from billing.tariffs import publish_tariff
 from enforcement.models import Task
 from fixtures.builders import build_small_district
+from identity.drivers import issue_token, sign_up
+from identity.models import STAFF_ROLES
+from identity.staff import issue_staff_token
 from parking.clock import FixedClock
-from parking.models import STAFF_ROLES
-from parking.staff import issue_staff_token
 from sensors.devices import create_device
 from tests.conftest import REPO, TEST_NOW
 from tests.support.fake_gateway import FakeGateway

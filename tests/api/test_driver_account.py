@@ -19,9 +19,9 @@ from billing.notifications import collect_events
 from billing.payments import mark_arrears
 from billing.tariffs import price_ended_stays, publish_tariff
 from fixtures.builders import SmallDistrict, build_small_district, cds_event
+from identity.staff import issue_staff_token
 from parking.clock import FixedClock
 from parking.models import Stay
-from parking.staff import issue_staff_token
 from sensors.intake import ingest_batch
 from tests.support.fake_gateway import FakeGateway
 

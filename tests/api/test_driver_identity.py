@@ -24,7 +24,7 @@ PASSWORD = "correct horse battery"
 @pytest.fixture(autouse=True)
 def cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(
-        "billing.passwords.HASHER", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+        "identity.passwords.HASHER", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
     )
 
 

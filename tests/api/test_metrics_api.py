@@ -16,9 +16,9 @@ from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
 from fixtures.builders import SmallDistrict, build_small_district, cds_event
+from identity.staff import issue_staff_token
 from parking.clock import FixedClock, to_ms
 from parking.models import Area
-from parking.staff import issue_staff_token
 from tests.support.cds import assert_valid_cds_file
 from tests.support.http import push_ok
 

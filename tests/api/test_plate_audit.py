@@ -20,9 +20,9 @@ from enforcement.models_warden import (
     PlateCheck,
 )
 from fixtures.builders import build_small_district, cds_event
+from identity.staff import issue_staff_token
 from parking.clock import FixedClock
 from parking.plates import plate_key
-from parking.staff import issue_staff_token
 from sensors.intake import ingest_batch
 
 PLATE = "贵A12345"

@@ -22,9 +22,9 @@ from billing.notifications import collect_events
 from billing.payments import mark_arrears, plan_auto_charges
 from billing.tariffs import price_ended_stays, publish_tariff
 from fixtures.builders import SmallDistrict, build_small_district, cds_event
+from identity.staff import issue_staff_token
 from parking.clock import FixedClock
 from parking.models import Stay
-from parking.staff import issue_staff_token
 from sensors.intake import ingest_batch
 from tests.support.fake_gateway import FakeGateway
 
@@ -49,7 +49,7 @@ TARIFF = {
 @pytest.fixture(autouse=True)
 def cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(
-        "billing.passwords.HASHER", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+        "identity.passwords.HASHER", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
     )
 
 

@@ -14,8 +14,8 @@ from sqlalchemy.orm import Session
 
 from enforcement.models_warden import WARDEN_PLATE_CHECK, PlateCheck
 from fixtures.builders import SmallDistrict, build_small_district, cds_event
+from identity.staff import issue_staff_token
 from parking.clock import FixedClock
-from parking.staff import issue_staff_token
 from sensors.intake import ingest_batch
 
 API = "/api/v1/testville"

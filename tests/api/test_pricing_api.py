@@ -14,8 +14,8 @@ from werkzeug.test import TestResponse
 
 from billing.models import TariffVersion
 from billing.tariff import Tariff
+from identity.staff import issue_staff_token
 from parking.clock import FixedClock
-from parking.staff import issue_staff_token
 from tests.integration.test_pricing_advice import February, build_february
 from tests.support.cds import assert_valid_cds
 from tests.support.http import assert_problem, get_ok

@@ -14,8 +14,8 @@ from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
 from fixtures.builders import SmallDistrict, build_small_district, cds_event
+from identity.staff import issue_staff_token
 from parking.clock import FixedClock, to_ms
-from parking.staff import issue_staff_token
 from sensors.models import CurbEvent, Device
 from tests.support.http import assert_cds_error, push
 

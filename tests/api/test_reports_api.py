@@ -15,7 +15,7 @@ from pypdf import PdfReader
 from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
-from parking.staff import issue_staff_token
+from identity.staff import issue_staff_token
 from tests.conftest import TEST_NOW
 from tests.unit.test_reports import Town, town  # noqa: F401  (the hand-computed Testville)
 

@@ -14,8 +14,8 @@ from sqlalchemy.orm import Session
 
 from api import create_app
 from fixtures.builders import SmallDistrict, build_small_district, cds_event
+from identity.staff import issue_staff_token
 from parking.clock import FixedClock
-from parking.staff import issue_staff_token
 
 PLATE = "贵A12345"
 

@@ -16,8 +16,8 @@ from api.bodies import nesting_depth
 from enforcement.models import Task
 from enforcement.sweeps import sweep_unregistered
 from fixtures.builders import SmallDistrict, build_small_district, cds_event
+from identity.staff import issue_staff_token
 from parking.clock import FixedClock
-from parking.staff import issue_staff_token
 from sensors.models import CurbEvent
 
 SIGN_UP = "/api/v1/drivers"

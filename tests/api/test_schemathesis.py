@@ -36,15 +36,15 @@ from sqlalchemy.orm import Session
 
 from api import create_app
 from api.openapi import build_spec
-from billing.accounts import issue_token, sign_up
 from billing.models import Payment
 from billing.plate_links import link_plate
 from billing.tariffs import price_ended_stays, publish_tariff
 from enforcement.models import Task
 from enforcement.sweeps import sweep_unregistered
 from fixtures.builders import build_small_district, cds_event
+from identity.drivers import issue_token, sign_up
+from identity.staff import issue_staff_token
 from parking.clock import FixedClock
-from parking.staff import issue_staff_token
 from reports.charts import CHART_NAMES
 from tests.support.fake_gateway import FakeGateway
 
@@ -114,7 +114,9 @@ def app(connection: Connection, clock: FixedClock) -> Flask:
 def cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
     """Argon2 at its cheapest: sign-ups and sign-ins are examples too, and the run tests
     the API, not the hash (half a second a hash would take the run far past its minute)."""
-    monkeypatch.setattr("billing.passwords.HASHER", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
+    monkeypatch.setattr(
+        "identity.passwords.HASHER", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    )
 
 
 @pytest.fixture

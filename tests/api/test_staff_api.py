@@ -13,8 +13,8 @@ from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 from fixtures.builders import SmallDistrict, build_small_district, cds_event
+from identity.staff import issue_staff_token
 from parking.clock import FixedClock
-from parking.staff import issue_staff_token
 from sensors.devices import NewDevice
 from tests.support.cds import assert_valid_cds
 from tests.support.http import assert_problem, push_ok

@@ -16,13 +16,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
-from billing.passwords import hash_password, password_matches
 from fixtures.builders import SmallDistrict, build_small_district
+from identity.models import SignInAttempt, StaffAccount, StaffToken
+from identity.passwords import hash_password, password_matches
+from identity.signin import BadCredentialsError, PendingSignIn, check_password
+from identity.staff import create_account, issue_staff_token
 from parking.clock import FixedClock
-from parking.models import StaffToken
-from parking.models_staff import SignInAttempt, StaffAccount
-from parking.signin import BadCredentialsError, PendingSignIn, check_password
-from parking.staff import create_account, issue_staff_token
 from tests.support.http import assert_problem, bearer
 
 API = "/api/v1/testville"
@@ -33,7 +32,7 @@ PASSWORD = "correct horse battery"
 def cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
     """argon2 at its production cost takes half a second a hash on a busy 2-core machine."""
     monkeypatch.setattr(
-        "billing.passwords.HASHER", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+        "identity.passwords.HASHER", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
     )
 
 

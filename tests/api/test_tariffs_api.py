@@ -16,8 +16,8 @@ from billing.models import TariffVersion
 from fixtures.builders import SmallDistrict, build_small_district
 from fixtures.demo import DEMO_SLUG, seed_demo
 from fixtures.tariffs import CLEARWAY, STANDARD, publish_demo_tariffs
+from identity.staff import issue_staff_token
 from parking.clock import FixedClock
-from parking.staff import issue_staff_token
 from tests.support.cds import assert_valid_cds
 from tests.support.http import get_ok
 

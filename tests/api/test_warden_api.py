@@ -27,9 +27,9 @@ from enforcement.fines import set_fine
 from enforcement.models import Citation, Task, Violation
 from enforcement.models_warden import PlateCheck, TaskPhoto
 from fixtures.builders import SmallDistrict, build_small_district, cds_event
+from identity.staff import issue_staff_token
 from parking.clock import FixedClock
 from parking.models import Road, Stay
-from parking.staff import issue_staff_token
 from sensors.models import CurbEvent
 from tests.support.http import assert_problem
 

@@ -13,11 +13,11 @@ from argon2 import PasswordHasher
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
-from billing.passwords import hash_password
 from enforcement.models import Task
 from fixtures.builders import SmallDistrict, build_small_district
+from identity.passwords import hash_password
+from identity.staff import create_account, issue_staff_token
 from parking.clock import FixedClock
-from parking.staff import create_account, issue_staff_token
 from tests.support.http import assert_problem
 
 API = "/api/v1/testville"
@@ -29,7 +29,7 @@ FORM = "multipart/form-data"
 def cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
     """argon2 at its production cost takes half a second a hash on a busy 2-core machine."""
     monkeypatch.setattr(
-        "billing.passwords.HASHER", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+        "identity.passwords.HASHER", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
     )
 
 

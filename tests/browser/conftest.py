@@ -46,13 +46,13 @@ from werkzeug.serving import BaseWSGIServer, make_server
 from api import create_app
 from api.database import make_engine
 from api.migrations import upgrade
-from billing.passwords import hash_password
 from fixtures.demo import DEMO_SLUG, demo_layout, demo_token, seed_demo
 from fixtures.localstripe import running_localstripe
+from identity.passwords import hash_password
+from identity.staff import create_account, issue_staff_token
 from parking.clock import FixedClock, to_ms
 from parking.inventory import get_district
 from parking.models import Bay
-from parking.staff import create_account, issue_staff_token
 from sensors.models import Device
 from tests.conftest import TEST_NOW
 

@@ -14,12 +14,12 @@ from argon2 import PasswordHasher
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
-from billing.accounts import sign_up
 from billing.models import Notice, StayFee
 from billing.plate_links import link_plate
 from billing.tariffs import price_ended_stays
 from enforcement.citations import issue_citation
 from enforcement.models import Citation, Dispute, Violation
+from identity.drivers import sign_up
 from parking.inventory import get_district
 from parking.models import Stay
 from tests.browser.conftest import LiveSite, stake_of
@@ -35,7 +35,7 @@ def live_site_config(localstripe: str) -> dict[str, Any]:
 @pytest.fixture(autouse=True)
 def cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(
-        "billing.passwords.HASHER", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+        "identity.passwords.HASHER", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
     )
 
 

@@ -14,9 +14,10 @@ from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
 from api import create_app
-from billing.models import DriverAccount, Payment
+from billing.models import Payment
 from billing.tariffs import price_ended_stays
 from fixtures.demo import DEMO_DRIVER_PASSWORD, DEMO_DRIVER_PLATES, demo_driver_email, demo_layout
+from identity.models import DriverAccount
 from parking.forecast import day_class
 from parking.forecast_models import RoadForecast
 from parking.inventory import get_district

@@ -17,7 +17,6 @@ from playwright.sync_api import Page, expect
 from sqlalchemy import func, select
 
 from billing.models import StayFee
-from billing.passwords import hash_password
 from billing.payments import mark_arrears
 from billing.tariffs import price_ended_stays
 from enforcement.models import Task
@@ -25,9 +24,11 @@ from enforcement.models_warden import StaffPosition, TaskPhoto
 from enforcement.sweeps import sweep_overstays
 from fixtures.demo import DEMO_STAFF_PASSWORD
 from fixtures.tariffs import CORE
+from identity.models import StaffToken
+from identity.passwords import hash_password
+from identity.staff import create_account
 from parking.inventory import get_district
-from parking.models import StaffToken, Stay
-from parking.staff import create_account
+from parking.models import Stay
 from tests.browser.conftest import LiveSite, PageRecord, stake_of
 
 # Road 1 of the demo is priced by the core tariff (published by seed_demo with publish_tariff).
@@ -39,7 +40,7 @@ PASSWORD = "handheld password"
 def cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
     """argon2 at its production cost takes half a second a hash on a busy 2-core machine."""
     monkeypatch.setattr(
-        "billing.passwords.HASHER", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+        "identity.passwords.HASHER", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
     )
 
 

@@ -15,13 +15,15 @@ import pytest
 from sqlalchemy import Connection, func, select
 from sqlalchemy.orm import Session
 
-from billing.accounts import issue_token, save_card, sign_up
 from billing.gateway import StripeGateway
-from billing.models import DriverAccount, Payment
+from billing.models import Payment
 from billing.plate_links import link_plate, request_link
+from billing.saved_cards import save_card
 from enforcement.citations import change_citation_status, issue_citation
 from enforcement.models import Citation, Violation
 from fixtures.localstripe import TEST_API_KEY, create_card_payment_method, running_localstripe
+from identity.drivers import issue_token, sign_up
+from identity.models import DriverAccount
 from parking.clock import FixedClock
 from tests.api.test_warden_api import PLATE, Town, add_task
 from tests.api.test_warden_api import town as town  # noqa: F401  (the fixture)

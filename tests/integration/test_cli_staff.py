@@ -11,15 +11,15 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from fixtures.builders import build_small_district
+from identity.models import StaffAccount
 from parking.clock import FixedClock
-from parking.models_staff import StaffAccount
 
 
 @pytest.fixture(autouse=True)
 def cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
     """argon2 at its production cost takes half a second a hash on a busy 2-core machine."""
     monkeypatch.setattr(
-        "billing.passwords.HASHER", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+        "identity.passwords.HASHER", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
     )
 
 

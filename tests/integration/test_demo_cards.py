@@ -7,9 +7,9 @@ from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
 from api import create_app
-from billing.models import DriverAccount
 from fixtures.demo import seed_demo
 from fixtures.localstripe import running_localstripe
+from identity.models import DriverAccount
 from parking.clock import FixedClock
 
 

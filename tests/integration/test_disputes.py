@@ -14,7 +14,6 @@ from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
 from api import create_app
-from billing.accounts import issue_token, sign_up
 from billing.credits import Overpayment
 from billing.gateway import StripeGateway
 from billing.models import Payment, Refund, StayFee
@@ -23,8 +22,9 @@ from billing.reconciliation import check_ledger
 from billing.tariffs import price_ended_stays
 from fixtures.builders import SmallDistrict, cds_event
 from fixtures.localstripe import TEST_API_KEY, create_card_payment_method, running_localstripe
+from identity.drivers import issue_token, sign_up
+from identity.staff import issue_staff_token
 from parking.clock import FixedClock
-from parking.staff import issue_staff_token
 from sensors.intake import ingest_batch
 from tests.integration.test_payments import PLATE, SKEW, park
 from tests.integration.test_payments import town as town  # noqa: F401  (the fixture)

@@ -10,8 +10,8 @@ import billing.notification_models  # noqa: F401
 import billing.provider_records  # noqa: F401
 import enforcement.models  # noqa: F401
 import enforcement.models_warden  # noqa: F401
+import identity.models  # noqa: F401
 import parking.forecast_models  # noqa: F401
-import parking.models_staff  # noqa: F401
 import sensors.models  # noqa: F401
 from api.migrations import include_object
 from parking.db import Base

@@ -21,8 +21,7 @@ from sqlalchemy.orm import Session
 
 from api import create_app
 from api.scheduler.jobs import run_job
-from billing.accounts import save_card, sign_up
-from billing.models import DriverAccount, Payment
+from billing.models import Payment
 from billing.notification_models import Notification
 from billing.notifications import (
     collect_events,
@@ -33,8 +32,11 @@ from billing.notifications import (
 )
 from billing.payments import mark_arrears, pay, plan_auto_charges
 from billing.plate_links import link_plate
+from billing.saved_cards import save_card
 from billing.tariffs import price_ended_stays, publish_tariff
 from fixtures.builders import SmallDistrict, build_small_district, cds_event
+from identity.drivers import sign_up
+from identity.models import DriverAccount
 from parking.clock import FixedClock
 from parking.models import Stay
 from sensors.intake import ingest_batch

@@ -16,7 +16,6 @@ from sqlalchemy import Connection, func, select
 from sqlalchemy.orm import Session
 
 from api.scheduler.jobs import run_job
-from billing.accounts import save_card, sign_up
 from billing.credits import (
     ALLOCATION_CAPPED,
     REFUND_DUE,
@@ -41,12 +40,14 @@ from billing.models import (
 from billing.payments import plan_auto_charges, plan_plate_payment
 from billing.plate_links import link_plate
 from billing.reconciliation import reconcile
+from billing.saved_cards import save_card
 from billing.tariffs import price_ended_stays, publish_tariff
 from fixtures.builders import SmallDistrict, build_small_district, cds_event
 from fixtures.localstripe import TEST_API_KEY, create_card_payment_method, running_localstripe
+from identity.drivers import sign_up
+from identity.staff import issue_staff_token
 from parking.clock import FixedClock
 from parking.models import Stay
-from parking.staff import issue_staff_token
 from sensors.intake import ingest_batch
 from sensors.services import log_pushed_batch
 from tests.integration.test_payments import PLATE, SKEW, TARIFF, _webhook, app_with, park

@@ -17,17 +17,18 @@ from sqlalchemy import Connection, func, select
 from sqlalchemy.orm import Session
 
 from api import create_app
-from billing.accounts import save_card, sign_up
 from billing.gateway import StripeGateway
 from billing.models import ARREARS, DUE, PAID, Notice, Payment, PaymentAllocation, StayFee, StripeEvent
 from billing.payments import mark_arrears, pay, plan_auto_charges, plate_ledger
 from billing.plate_links import link_plate
+from billing.saved_cards import save_card
 from billing.tariffs import price_ended_stays, publish_tariff
 from fixtures.builders import SmallDistrict, build_small_district, cds_event
 from fixtures.localstripe import TEST_API_KEY, create_card_payment_method, running_localstripe
+from identity.drivers import sign_up
+from identity.staff import issue_staff_token
 from parking.clock import FixedClock
 from parking.models import Stay
-from parking.staff import issue_staff_token
 from sensors.intake import ingest_batch
 from sensors.services import log_pushed_batch
 from tests.support.fake_gateway import FakeGateway, sign_webhook

@@ -29,9 +29,9 @@ from billing.tariffs import price_ended_stays, publish_tariff
 from fixtures.builders import SmallDistrict, build_small_district
 from fixtures.localstripe import TEST_API_KEY, create_card_payment_method, running_localstripe
 from fixtures.tariffs import STANDARD
+from identity.staff import issue_staff_token
 from parking.clock import FixedClock
 from parking.models import Stay
-from parking.staff import issue_staff_token
 from tests.api.test_receipts import add_payment
 from tests.support.fake_gateway import FakeGateway
 from tests.support.stays import add_stay

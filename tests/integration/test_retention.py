@@ -15,7 +15,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.scheduler.jobs import run_job
-from billing.accounts import sign_up
 from billing.models import (
     CLAIM_PENDING,
     CLAIM_PROVEN,
@@ -32,11 +31,12 @@ from enforcement.models import ISSUED, OPEN, OVERSTAY, RESOLVED, VOIDED, Citatio
 from enforcement.models_warden import PlateCheck
 from enforcement.plate_check import CheckedFrom, check_plate
 from fixtures.builders import SmallDistrict, build_small_district, cds_event
+from identity.drivers import sign_up
+from identity.staff import issue_staff_token
 from parking.clock import FixedClock, to_ms
 from parking.models import Stay
 from parking.plates import plate_key
 from parking.retention import erase_old_plates
-from parking.staff import issue_staff_token
 from parking.stay_search import StayFilter, find_stays
 from sensors.models import CurbEvent
 from sensors.services import log_pushed_batch

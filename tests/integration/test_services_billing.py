@@ -10,14 +10,15 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from billing.accounts import save_card, sign_up
 from billing.gateway import ChargeResult, GatewayUnavailable
 from billing.models import DUE, PAID, PENDING, Payment, Refund, StayFee
 from billing.payments import UnknownPaymentError, plan_auto_charges
 from billing.plate_links import link_plate
+from billing.saved_cards import save_card
 from billing.services import charge_pending, charge_saved_cards, give_refund, pay_by_plate
 from billing.tariffs import price_ended_stays, publish_tariff
 from fixtures.builders import SmallDistrict, build_small_district, cds_event
+from identity.drivers import sign_up
 from parking.clock import FixedClock
 from parking.models import Stay
 from sensors.intake import ingest_batch

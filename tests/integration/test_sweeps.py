@@ -22,9 +22,9 @@ from enforcement.rules import CitationTransitionError
 from enforcement.sweeps import sweep_obstructions, sweep_overstays, sweep_restrictions, sweep_unregistered
 from enforcement.tasks import escalate_arrears, escalate_tasks, police_feed, raise_device_tasks, take_task
 from fixtures.builders import SmallDistrict, build_small_district, cds_event
+from identity.staff import issue_staff_token
 from parking.clock import FixedClock
 from parking.models import Stay
-from parking.staff import issue_staff_token
 from sensors.health import sweep_silent_devices
 from sensors.intake import ingest_batch
 from sensors.models import CurbEvent

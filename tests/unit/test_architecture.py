@@ -8,12 +8,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-DOMAIN_PACKAGES = ("parking", "sensors", "billing", "enforcement", "reports")
+DOMAIN_PACKAGES = ("parking", "identity", "sensors", "billing", "enforcement", "reports")
 # Only `api` may use the web and scheduling frameworks, and nothing imports `api`.
 SHELL_ONLY = frozenset(["flask", "werkzeug", "marshmallow", "apscheduler", "click", "api"])
-PROJECT_PACKAGES = frozenset(["api", "sensors", "billing", "enforcement", "fixtures", "reports", "bench"])
+PROJECT_PACKAGES = frozenset(
+    ["api", "identity", "sensors", "billing", "enforcement", "fixtures", "reports", "bench"]
+)
 # The product: what runs in the web app, the scheduler and the operators' commands.
-PRODUCT_PACKAGES = ("parking", "sensors", "billing", "enforcement", "reports", "api")
+PRODUCT_PACKAGES = ("parking", "identity", "sensors", "billing", "enforcement", "reports", "api")
 # The one sanctioned wall-clock read: the clock the shell injects (everything else takes `now`).
 CLOCK_READS_ALLOWED: frozenset[tuple[str, str]] = frozenset()  # the wall clock is api.clock
 
@@ -192,13 +194,18 @@ def test_the_product_never_imports_test_code_and_the_payment_path_no_fixtures() 
 # Which project packages each package may import (anywhere in the module, lazily or not).
 ALLOWED_IMPORTS: dict[str, frozenset[str]] = {
     "parking": frozenset(),
-    "sensors": frozenset({"parking"}),
-    "billing": frozenset({"parking"}),
-    "enforcement": frozenset({"parking", "sensors", "billing"}),
-    "reports": frozenset({"parking", "sensors", "billing", "enforcement"}),
-    "fixtures": frozenset({"parking", "sensors", "billing", "enforcement"}),
-    "api": frozenset({"parking", "sensors", "billing", "enforcement", "reports", "fixtures", "bench"}),
-    "bench": frozenset({"parking", "sensors", "billing", "enforcement", "reports", "fixtures", "api"}),
+    "identity": frozenset({"parking"}),
+    "sensors": frozenset({"parking", "identity"}),
+    "billing": frozenset({"parking", "identity"}),
+    "enforcement": frozenset({"parking", "identity", "sensors", "billing"}),
+    "reports": frozenset({"parking", "identity", "sensors", "billing", "enforcement"}),
+    "fixtures": frozenset({"parking", "identity", "sensors", "billing", "enforcement"}),
+    "api": frozenset(
+        {"parking", "identity", "sensors", "billing", "enforcement", "reports", "fixtures", "bench"}
+    ),
+    "bench": frozenset(
+        {"parking", "identity", "sensors", "billing", "enforcement", "reports", "fixtures", "api"}
+    ),
 }
 # Modules allowed one more package than their own: the use cases of what devices report book a
 # POS terminal's payments (billing) with the pushed batch.

@@ -40,17 +40,7 @@ from api.v1.schemas.billing import (
     StayHistoryPage,
 )
 from api.v1.schemas.identity import PlateLinkIn, PlateLinkOut
-from billing.accounts import account_for_token, save_card, start_card_setup
-from billing.models import (
-    ARREARS,
-    SUCCEEDED,
-    DriverAccount,
-    DriverPlate,
-    Notice,
-    Payment,
-    PaymentAllocation,
-    StayFee,
-)
+from billing.models import ARREARS, SUCCEEDED, DriverPlate, Notice, Payment, PaymentAllocation, StayFee
 from billing.notifications import SIGNATURE_HEADER, notifications_after, register_callback
 from billing.payments import (
     NothingToPayError,
@@ -66,8 +56,11 @@ from billing.plate_links import (
     request_link,
     stay_is_the_accounts,
 )
+from billing.saved_cards import save_card, start_card_setup
 from billing.services import charge_pending
 from billing.tariffs import TariffBook
+from identity.drivers import account_for_token
+from identity.models import DriverAccount
 from parking.errors import N_, Message
 from parking.inventory import get_district
 from parking.models import Bay, District, Road, Stay

@@ -36,9 +36,9 @@ from billing.models import REQUIRES_ACTION, SUCCEEDED, Payment
 from billing.payments import require_succeeded
 from billing.services import confirm_card_payment
 from enforcement.citation_payments import settle_citation_payments
+from identity.signin import TooManyAttemptsError, record_card_setup
 from parking.inventory import get_district
 from parking.models import District
-from parking.signin import TooManyAttemptsError, record_card_setup
 from parking.unit_of_work import writing
 
 bp = Blueprint("card_payments", __name__, url_prefix="/api/v1/<district>")

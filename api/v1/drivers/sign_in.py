@@ -21,10 +21,10 @@ from api.v1.drivers.accounts import driver_out, signed_in_driver
 from api.v1.schemas.billing import SessionOut, SignInIn, SignUpIn
 from api.v1.schemas.identity import PasswordIn, SignedOutOut, SignUpOut
 from api.v1.staff.sign_in import client_ip, limits, too_many
-from billing import accounts
-from billing.models import DriverAccount
-from billing.passwords import hash_password, password_matches
-from parking.signin import BadCredentialsError, TooManyAttemptsError, check_password
+from identity import drivers as accounts
+from identity.models import DriverAccount
+from identity.passwords import hash_password, password_matches
+from identity.signin import BadCredentialsError, TooManyAttemptsError, check_password
 
 bp = Blueprint("driver_auth", __name__, url_prefix="/api/v1/drivers")
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from parking.models import STAFF_ROLES
-from parking.staff import MAX_PASSWORD_LENGTH
+from identity.models import STAFF_ROLES
+from identity.staff import MAX_PASSWORD_LENGTH
 
 
 class StaffSignInIn(Schema):

@@ -17,7 +17,7 @@ from api.openapi import documented
 from api.payment_gateway import get_gateway
 from api.v1.drivers.accounts import signed_in_driver
 from api.v1.schemas.disputes import DisputeDecisionIn, DisputeIn, DisputeList, DisputeOut, DisputeQuery
-from billing.models import PENDING, DriverAccount, DriverPlate, Refund
+from billing.models import PENDING, DriverPlate, Refund
 from billing.payments import send_refund
 from billing.plate_links import linked_plates, stay_is_the_accounts
 from enforcement.disputes import (
@@ -29,6 +29,7 @@ from enforcement.disputes import (
     open_dispute,
 )
 from enforcement.models import Citation, Dispute
+from identity.models import DriverAccount
 from parking.inventory import get_district
 from parking.models import District, Stay
 from parking.plate_rules import accept_plate

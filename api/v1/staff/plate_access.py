@@ -16,8 +16,9 @@ from api.access import PLATE_READERS
 from api.database import begin_write
 from api.errors import ApiError
 from enforcement.models_warden import PlateCheck
+from identity.models import StaffToken
 from parking.errors import N_, Message
-from parking.models import District, StaffToken
+from parking.models import District
 
 # The fields of a CDS event that identify a vehicle.
 CDS_PLATE_FIELDS = ("vehicle_license_plate", "vehicle_license_plate_confidence")

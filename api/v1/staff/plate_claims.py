@@ -12,8 +12,9 @@ from api.auth import clock_now, require_staff
 from api.database import get_db, get_write_db
 from api.openapi import documented
 from api.v1.schemas.identity import PlateClaimList, PlateClaimOut, PlateClaimQuery
-from billing.models import DriverAccount, DriverPlate, PlateClaim
+from billing.models import DriverPlate, PlateClaim
 from billing.plate_links import decide_claim, list_claims
+from identity.models import DriverAccount
 from parking.inventory import get_district
 
 bp = Blueprint("plate_claims", __name__, url_prefix="/api/v1/<district>/plate-claims")

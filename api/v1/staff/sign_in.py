@@ -21,11 +21,9 @@ from api.v1.schemas.staff import (
     StaffSignInOut,
     StaffTokenOut,
 )
-from billing.passwords import hash_password, password_matches
-from parking.inventory import get_district
-from parking.models import StaffToken
-from parking.models_staff import StaffAccount
-from parking.signin import (
+from identity.models import StaffAccount, StaffToken
+from identity.passwords import hash_password, password_matches
+from identity.signin import (
     SignInLimits,
     TooManyAttemptsError,
     check_password,
@@ -33,7 +31,8 @@ from parking.signin import (
     sign_out,
     start_sign_in,
 )
-from parking.staff import create_account, disable_account, list_accounts, revoke_token, road_names
+from identity.staff import create_account, disable_account, list_accounts, revoke_token, road_names
+from parking.inventory import get_district
 
 bp = Blueprint("staff_auth", __name__, url_prefix="/api/v1/<district>/staff")
 

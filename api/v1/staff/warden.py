@@ -40,10 +40,11 @@ from enforcement.registrations import Registration
 from enforcement.services import register_at_curb, resolve_task_as, take_task_as
 from enforcement.tasks import MAX_PHOTO_BYTES, ListedTask, report_position, task_photo, tasks_for
 from enforcement.teams import team_of
+from identity.models import StaffToken
+from identity.staff import beat_of
 from parking.errors import N_, Message
 from parking.inventory import get_district
-from parking.models import District, StaffToken
-from parking.staff import beat_of
+from parking.models import District
 from parking.unit_of_work import writing
 
 bp = Blueprint("warden", __name__, url_prefix="/api/v1/<district>")

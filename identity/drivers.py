@@ -1,8 +1,8 @@
 """Driver accounts: sign up and in (argon2 password hashes, bearer tokens that expire and are
-revoked by signing out or changing the password), and a saved card held by the payment
-provider. Linked plates are billing/plate_links.py.
+revoked by signing out or changing the password). The saved card is billing/saved_cards.py,
+linked plates billing/plate_links.py.
 
-Sign-in and sign-up go through the sign-in attempt log of `parking.signin`, like staff:
+Sign-in and sign-up go through the sign-in attempt log of `identity.signin`, like staff:
 failures are limited per (email, client address) and per address. The password is hashed
 or checked outside any transaction: the caller records the attempt and commits, checks or
 hashes, then opens the write transaction that issues the token or creates the account."""
@@ -10,18 +10,17 @@ hashes, then opens the write transaction that issues the token or creates the ac
 from __future__ import annotations
 
 import hashlib
-import secrets
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from billing.gateway import PaymentGateway, SetupIntentResult
-from billing.models import DriverAccount, DriverToken
-from billing.passwords import hash_password
+from identity.models import DriverAccount, DriverToken
+from identity.passwords import hash_password
+from identity.signin import PendingSignIn, SignInLimits, clear_attempt, record_attempt
+from identity.tokens import hash_token, new_token
 from parking.errors import ConflictError, DomainError
-from parking.signin import PendingSignIn, SignInLimits, clear_attempt, record_attempt
 
 
 class BadCredentialsError(DomainError):
@@ -31,10 +30,6 @@ class BadCredentialsError(DomainError):
 
 class EmailTakenError(ConflictError):
     code = "email_taken"
-
-
-def _token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def normalise_email(email: str) -> str:
@@ -108,9 +103,9 @@ def clear_sign_in(db: Session, pending: PendingSignIn) -> None:
 
 def issue_token(db: Session, account: DriverAccount, lifetime: timedelta, now: datetime) -> str:
     """A new bearer token for the account, valid for `lifetime`; only its hash is kept."""
-    token = "dr_" + secrets.token_urlsafe(32)
+    token = new_token("dr_")
     row = DriverToken(
-        account_id=account.id, token_hash=_token_hash(token), created_at=now, expires_at=now + lifetime
+        account_id=account.id, token_hash=hash_token(token), created_at=now, expires_at=now + lifetime
     )
     db.add(row)
     db.flush()
@@ -119,7 +114,7 @@ def issue_token(db: Session, account: DriverAccount, lifetime: timedelta, now: d
 
 def account_for_token(db: Session, token: str, now: datetime) -> DriverAccount | None:
     """The account of a token that is neither revoked nor expired."""
-    row = db.scalar(select(DriverToken).where(DriverToken.token_hash == _token_hash(token)))
+    row = db.scalar(select(DriverToken).where(DriverToken.token_hash == hash_token(token)))
     if row is None or row.revoked_at is not None or (row.expires_at is not None and row.expires_at <= now):
         return None
     return db.get(DriverAccount, row.account_id)
@@ -129,7 +124,7 @@ def sign_out(db: Session, token: str, now: datetime) -> None:
     """Revoke the token the request came with."""
     db.execute(
         update(DriverToken)
-        .where(DriverToken.token_hash == _token_hash(token), DriverToken.revoked_at.is_(None))
+        .where(DriverToken.token_hash == hash_token(token), DriverToken.revoked_at.is_(None))
         .values(revoked_at=now)
         .execution_options(synchronize_session=False)
     )
@@ -148,20 +143,3 @@ def change_password(
         .execution_options(synchronize_session=False)
     )
     return issue_token(db, account, lifetime, now)
-
-
-def start_card_setup(db: Session, gateway: PaymentGateway, account: DriverAccount) -> SetupIntentResult:
-    """A SetupIntent for the app to collect a card with; the provider customer is made once."""
-    if account.customer_id is None:
-        account.customer_id = gateway.create_customer(account.email, account.name, {"account": account.uuid})
-        db.flush()
-    return gateway.create_setup_intent(account.customer_id)
-
-
-def save_card(db: Session, gateway: PaymentGateway, account: DriverAccount, payment_method_id: str) -> None:
-    """Keep the card the app collected as the one charged when a stay ends."""
-    if account.customer_id is None:
-        account.customer_id = gateway.create_customer(account.email, account.name, {"account": account.uuid})
-    account.payment_method_id = gateway.attach_payment_method(account.customer_id, payment_method_id)
-    account.card_unusable_at = None  # a card saved again is charged again
-    db.flush()

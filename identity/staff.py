@@ -1,14 +1,12 @@
 """Staff accounts and bearer tokens. An account signs in with a hashed password (argon2, by
-`billing.passwords`, which the caller passes in: `parking` imports no hashing library) and
+`identity.passwords`, which the caller passes in, so a test can hash cheaply) and
 gets a token that expires; operator scripts get tokens without an account. Tokens are kept
 only as a hash and are revocable; disabling an account revokes all of its tokens. A warden's
 or attendant's account may have a beat: the roads they work."""
 
 from __future__ import annotations
 
-import hashlib
 import re
-import secrets
 from collections import defaultdict
 from collections.abc import Callable, Collection
 from datetime import datetime
@@ -16,9 +14,10 @@ from datetime import datetime
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
+from identity.models import STAFF_ROLES, StaffAccount, StaffToken
+from identity.tokens import hash_token, new_token
 from parking.errors import ConflictError, DomainError, InvalidInputError, NotFoundError
-from parking.models import STAFF_ROLES, District, Road, StaffToken
-from parking.models_staff import StaffAccount
+from parking.models import District, Road
 
 # Only these roles work a beat; police, city, bureau and admin are district-wide.
 BEAT_ROLES = ("warden", "attendant")
@@ -56,10 +55,6 @@ class SelfDisableError(ConflictError):
     code = "cannot_disable_self"
 
 
-def _hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 def normalise_username(username: str) -> str:
     return username.strip().lower()
 
@@ -77,12 +72,12 @@ def issue_staff_token(
     """A new token for a role; the plain token is returned this once only."""
     if role not in STAFF_ROLES:
         raise InvalidInputError(f"role must be one of {', '.join(STAFF_ROLES)}", ["role"])
-    token = "st_" + secrets.token_urlsafe(32)
+    token = new_token("st_")
     row = StaffToken(
         district_id=district.id,
         name=name,
         role=role,
-        token_hash=_hash(token),
+        token_hash=hash_token(token),
         created_at=now,
         account_id=account_id,
         expires_at=expires_at,
@@ -98,7 +93,7 @@ def staff_for_token(db: Session, district_id: int, token: str, now: datetime) ->
     found = db.execute(
         select(StaffToken, StaffAccount)
         .outerjoin(StaffAccount, StaffAccount.id == StaffToken.account_id)
-        .where(StaffToken.token_hash == _hash(token))
+        .where(StaffToken.token_hash == hash_token(token))
     ).first()
     if found is None or found[0].district_id != district_id:
         return None

@@ -1,6 +1,6 @@
 """Sign-in with a password, rate-limited by failed attempts recorded in the database, so the
 limit holds across every web worker. Staff (per district) and drivers (`district_id` None,
-see billing/accounts.py) share it.
+see identity/drivers.py) share it.
 
 A sign-in is three steps because the password check (argon2, tens of milliseconds) must run
 outside any transaction: `start_sign_in` (or `record_attempt`) refuses a limited pair or
@@ -24,10 +24,10 @@ from typing import Any
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
+from identity.models import SignInAttempt, StaffAccount, StaffToken
+from identity.staff import issue_staff_token, normalise_username
 from parking.errors import DomainError
-from parking.models import District, StaffToken
-from parking.models_staff import SignInAttempt, StaffAccount
-from parking.staff import issue_staff_token, normalise_username
+from parking.models import District
 
 
 class BadCredentialsError(DomainError):
