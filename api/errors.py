@@ -22,6 +22,7 @@ from billing.gateway import (
     RefundExceedsChargeError,
     WebhookSignatureError,
 )
+from identity.signin import TooManyAttemptsError
 from parking.errors import N_, DomainError, Message
 
 log = logging.getLogger(__name__)
@@ -113,6 +114,13 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def _domain_error(error: DomainError) -> Response:
         return error_response(error.status, error.code, error.text, error.details)
+
+    @app.errorhandler(TooManyAttemptsError)
+    def _too_many(error: TooManyAttemptsError) -> Response:
+        # A sign-in or card-setup limit: the client is told how long to wait.
+        response = error_response(error.status, error.code, error.text, error.details)
+        response.headers["Retry-After"] = str(error.retry_after_seconds)
+        return response
 
     @app.errorhandler(GatewayError)
     def _gateway_error(error: GatewayError) -> Response:

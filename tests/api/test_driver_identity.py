@@ -100,10 +100,10 @@ def test_passwords_are_hashed_and_checked_with_no_transaction_open(
 
         return checked
 
-    import api.v1.drivers.sign_in as driver_auth
+    import identity.services as services
 
-    monkeypatch.setattr(driver_auth, "hash_password", outside(driver_auth.hash_password))
-    monkeypatch.setattr(driver_auth, "password_matches", outside(driver_auth.password_matches))
+    monkeypatch.setattr(services, "hash_password", outside(services.hash_password))
+    monkeypatch.setattr(services, "password_matches", outside(services.password_matches))
     auth = (
         bearer(sign_in(client, "x@example.org"))
         if sign_up(client, "x@example.org").status_code == 202

@@ -1,6 +1,7 @@
 """Driver accounts: my account, linking plates, saving a card; my stays (current and past),
 what my plates owe and paying it; my notifications (polled, or pushed to my callback).
-Signing up, in and out is api/driver_auth.py.
+Signing up, in and out is api/v1/drivers/sign_in.py; the use cases that write are
+billing/driver_services.py.
 
 A plate is linked once proven (billing/plate_links.py). A driver sees only stays of their
 linked plates that began after the link was proven, plus any stay they paid for (a plate's
@@ -17,7 +18,7 @@ from sqlalchemy import exists, func, or_, select, union
 
 from api.access import DRIVER, require_allowed
 from api.auth import bearer_token, clock_now
-from api.database import begin_write, get_db, get_write_db
+from api.database import get_db
 from api.errors import ApiError, json_body
 from api.notice_words import worded
 from api.openapi import documented
@@ -40,31 +41,24 @@ from api.v1.schemas.billing import (
     StayHistoryPage,
 )
 from api.v1.schemas.identity import PlateLinkIn, PlateLinkOut
+from billing.driver_services import link_plate, pay_from_account, payable_plates
 from billing.models import ARREARS, SUCCEEDED, DriverPlate, Notice, Payment, PaymentAllocation, StayFee
 from billing.notifications import SIGNATURE_HEADER, notifications_after, register_callback
 from billing.payments import (
-    NothingToPayError,
-    new_key,
     owed_by_plates,
-    plan_account_payment,
-    require_succeeded,
 )
 from billing.plate_links import (
     linked_plates,
     pending_plates,
-    prove_by_payment,
-    request_link,
     stay_is_the_accounts,
 )
 from billing.saved_cards import save_card, start_card_setup
-from billing.services import charge_pending
 from billing.tariffs import TariffBook
 from identity.drivers import account_for_token
 from identity.models import DriverAccount
-from parking.errors import N_, Message
-from parking.inventory import get_district
 from parking.models import Bay, District, Road, Stay
-from parking.plate_rules import accept_plate_under_any, vehicle_class_for_plate
+from parking.plate_rules import vehicle_class_for_plate
+from parking.unit_of_work import writing
 
 bp = Blueprint("drivers", __name__, url_prefix="/api/v1/drivers")
 
@@ -113,34 +107,17 @@ def add_plate() -> tuple[Response, int]:
     """202 `pending` alike whether the plate is unlinked or linked to someone else; 200
     `linked` when it is mine already. Asking again checks for a payment that proves it."""
     db = get_db()
-    account = signed_in_driver(db)
+    account_id = signed_in_driver(db).id
     db.commit()  # the token is checked first; the body is read with no lock held
     body = PlateLinkIn().load(json_body())
-    plate = accept_plate_under_any(db.scalars(select(District.plate_rule).distinct()), body["plate"])
-    begin_write(db)
-    now = clock_now()
-    prove_by_payment(db, account, now)
-    claim = request_link(
-        db, account, _claim_district(db, body.get("district")), plate, body.get("evidence"), now
+    plate, claim = link_plate(
+        db, account_id, body["plate"], body.get("district"), body.get("evidence"), clock_now()
     )
-    db.commit()
     if claim is None:
         return jsonify(PlateLinkOut().dump({"plate": plate, "status": "linked"})), 200
     district = db.get_one(District, claim.district_id).slug
     out = {"plate": plate, "status": claim.status, "claim": claim.uuid, "district": district}
     return jsonify(PlateLinkOut().dump(out)), 202
-
-
-def _claim_district(db: Any, slug: str | None) -> District:
-    if slug is not None:
-        return get_district(db, slug)
-    districts = db.scalars(select(District).limit(2)).all()
-    if len(districts) != 1:
-        raise ApiError(
-            400, "district_required", "name the district whose staff decide the claim", ["district"]
-        )
-    district: District = districts[0]
-    return district
 
 
 @bp.post("/me/card/setup")
@@ -152,10 +129,8 @@ def _claim_district(db: Any, slug: str | None) -> District:
     status=201,
 )
 def card_setup() -> tuple[Response, int]:
-    db = get_write_db()
-    account = signed_in_driver(db)
-    intent = start_card_setup(db, get_gateway(), account)
-    db.commit()
+    with writing(get_db()) as db:
+        intent = start_card_setup(db, get_gateway(), signed_in_driver(db))
     body = {"setup_intent": intent.id, "client_secret": intent.client_secret}
     return jsonify(body | {"publishable_key": stripe_js().publishable_key}), 201
 
@@ -169,11 +144,10 @@ def card_setup() -> tuple[Response, int]:
     errors=(400, 401, 402, 502),
 )
 def put_card() -> Response:
-    db = get_write_db()
-    account = signed_in_driver(db)
-    body = CardIn().load(json_body())
-    save_card(db, get_gateway(), account, body["payment_method"])
-    db.commit()
+    with writing(get_db()) as db:
+        account = signed_in_driver(db)
+        body = CardIn().load(json_body())
+        save_card(db, get_gateway(), account, body["payment_method"])
     return jsonify(driver_out(db, account))
 
 
@@ -317,7 +291,7 @@ def stay_history() -> Response:
 )
 def outstanding() -> Response:
     db = get_db()
-    plates = _payable_plates(db, signed_in_driver(db))
+    plates = payable_plates(db, signed_in_driver(db))
     districts = []
     for district in db.scalars(select(District).order_by(District.slug)) if plates else ():
         owed = owed_by_plates(db, district, plates)
@@ -347,49 +321,26 @@ def outstanding() -> Response:
 def pay_mine() -> tuple[Response, int]:
     """`district` may be left out when my plates owe in one district only. Send an
     `Idempotency-Key` header to make a retried request safe: it answers the first payment."""
-    db = get_write_db()
-    account = signed_in_driver(db)
+    db = get_db()
+    account_id = signed_in_driver(db).id
     body = AccountPaymentIn().load(json_body())
     client_key = request.headers.get("Idempotency-Key", "").strip()
-    if len(client_key) > 80:
-        raise ApiError(400, "invalid_idempotency_key", "Idempotency-Key is at most 80 characters")
-    key = f"account:{account.id}:{client_key}" if client_key else new_key(f"account:{account.id}")
-    plates = _payable_plates(db, account)
-    district = _paying_district(db, plates, body.get("district"))
-    payment, created = plan_account_payment(
-        db, district, account, plates, body["amount"], body.get("payment_method"), key, clock_now()
+    payment, created = pay_from_account(
+        db,
+        get_gateway(),
+        account_id,
+        body["amount"],
+        body.get("payment_method"),
+        client_key,
+        body.get("district"),
+        clock_now(),
     )
-    db.commit()  # the pending payment exists before the provider is asked
-    payment = charge_pending(db, get_gateway(), payment.id, clock_now())
-    authenticate = action_needed(
-        payment
-    )  # 3-D Secure: the browser finishes it (api/v1/drivers/card_payments.py)
+    authenticate = action_needed(payment)  # 3-D Secure: the browser finishes it (card_payments.py)
     if authenticate is not None:
         return authenticate
-    require_succeeded(payment)
-    account_id = account.id
-    db.commit()  # end the read, then take the write lock for the proof
-    begin_write(db)
-    # paying a pending plate's stays proves its link
-    prove_by_payment(db, db.get_one(DriverAccount, account_id), clock_now())
-    db.commit()
     out: dict[str, Any] = PaymentOut().dump(payment)
     out["receipt_url"] = url_for("receipts.receipt_page", payment=payment.uuid)
     return jsonify(out), 201 if created else 200
-
-
-def _paying_district(db: Any, plates: list[str], slug: str | None) -> District:
-    if slug is not None:
-        return get_district(db, slug)
-    owing = [d for d in db.scalars(select(District).order_by(District.slug)) if owed_by_plates(db, d, plates)]
-    if not owing:
-        raise NothingToPayError("your plates owe nothing")
-    if len(owing) > 1:
-        names = ", ".join(d.slug for d in owing)
-        owe = Message(N_("your plates owe in %(districts)s: name the district"), {"districts": names})
-        raise ApiError(400, "district_required", owe, ["district"])
-    district: District = owing[0]
-    return district
 
 
 @bp.get("/me/notifications")
@@ -423,19 +374,13 @@ def notifications() -> Response:
 def put_callback() -> tuple[Response, int]:
     """Registering again replaces the URL and the secret. Each push is a JSON POST signed in
     the `X-Parking-Signature` header (see docs/BILLING.md, Notifications)."""
-    db = get_write_db()
-    account = signed_in_driver(db)
-    body = CallbackIn().load(json_body())
     allow_private = bool(current_app.config["NOTIFY_ALLOW_PRIVATE_URLS"])
-    secret = register_callback(db, account.id, body["url"], clock_now(), allow_private)
-    db.commit()
+    with writing(get_db()) as db:
+        account = signed_in_driver(db)
+        body = CallbackIn().load(json_body())
+        secret = register_callback(db, account.id, body["url"], clock_now(), allow_private)
     out = {"url": body["url"], "secret": secret, "signature_header": SIGNATURE_HEADER}
     return jsonify(CallbackOut().dump(out)), 201
-
-
-def _payable_plates(db: Any, account: DriverAccount) -> list[str]:
-    """My linked plates and those I asked to link: what they owe is public by plate."""
-    return sorted({*linked_plates(db, account), *pending_plates(db, account)})
 
 
 def _of_linked(db: Any, account: DriverAccount) -> tuple[Any, ...]:

@@ -27,16 +27,16 @@ from flask import Blueprint, Response, current_app, jsonify, url_for
 from marshmallow import Schema, fields
 
 from api.auth import clock_now
-from api.database import get_db, get_write_db
+from api.database import get_db
 from api.openapi import documented
 from api.payment_gateway import get_gateway
 from api.v1.schemas.billing import PaymentOut
-from api.v1.staff.sign_in import client_ip, too_many
+from api.v1.staff.sign_in import client_ip
 from billing.models import REQUIRES_ACTION, SUCCEEDED, Payment
 from billing.payments import require_succeeded
 from billing.services import confirm_card_payment
 from enforcement.citation_payments import settle_citation_payments
-from identity.signin import TooManyAttemptsError, record_card_setup
+from identity.signin import record_card_setup
 from parking.inventory import get_district
 from parking.models import District
 from parking.unit_of_work import writing
@@ -106,16 +106,11 @@ def create_card_setup(district: str) -> Response | tuple[Response, int]:
     CARD_SETUPS_PER_IP setups within SIGNIN_WINDOW_MINUTES (429 `too_many_attempts` with
     `Retry-After` beyond): the setup is recorded and committed before the provider is asked,
     with no transaction open while it answers."""
-    db = get_write_db()
-    place = get_district(db, district)
     window = timedelta(minutes=current_app.config["SIGNIN_WINDOW_MINUTES"])
     per_ip = int(current_app.config["CARD_SETUPS_PER_IP"])
-    try:
+    with writing(get_db()) as db:
+        place = get_district(db, district)
         record_card_setup(db, place.id, client_ip(), per_ip, window, clock_now())
-    except TooManyAttemptsError as error:
-        db.rollback()
-        return too_many(error)
-    db.commit()
     intent = get_gateway().create_card_setup({"district": place.slug, "purpose": "card payment"})
     return jsonify(
         {"client_secret": intent.client_secret, "publishable_key": stripe_js().publishable_key}

@@ -1,7 +1,8 @@
 """Driver sign-up, sign-in, sign-out and password change (docs/ACCESS.md, "Drivers").
 
-Each route reads its body first, records the attempt and commits, hashes or checks the
-password with no transaction open, and only then takes the write lock to write the result.
+Each route reads its body and calls one service (identity/services.py), which records the
+attempt and commits, hashes or checks the password with no transaction open, and only then
+takes the write lock to write the result.
 Sign-in and sign-up share the staff sign-in limits (per email and address, per address).
 Sign-up answers 202 alike whether or not the email had an account: only signing in with the
 right password tells."""
@@ -14,17 +15,17 @@ from flask import Blueprint, Response, current_app, jsonify
 from sqlalchemy.orm import Session
 
 from api.auth import bearer_token, clock_now
-from api.database import begin_write, get_db, get_write_db
+from api.database import get_db
 from api.errors import json_body
 from api.openapi import documented
 from api.v1.drivers.accounts import driver_out, signed_in_driver
 from api.v1.schemas.billing import SessionOut, SignInIn, SignUpIn
 from api.v1.schemas.identity import PasswordIn, SignedOutOut, SignUpOut
-from api.v1.staff.sign_in import client_ip, limits, too_many
-from identity import drivers as accounts
+from api.v1.staff.sign_in import client_ip, limits
+from identity.drivers import sign_out
 from identity.models import DriverAccount
-from identity.passwords import hash_password, password_matches
-from identity.signin import BadCredentialsError, TooManyAttemptsError, check_password
+from identity.services import change_driver_password, sign_in_driver, sign_up_driver
+from parking.unit_of_work import writing
 
 bp = Blueprint("driver_auth", __name__, url_prefix="/api/v1/drivers")
 
@@ -47,17 +48,9 @@ def create_driver() -> Response | tuple[Response, int]:
     unchanged, and the answer is the same (after the same hashing work), so sign-up does not
     tell who has an account. Sign-ups count against the sign-in limits."""
     body = SignUpIn().load(json_body())
-    email = accounts.normalise_email(body["email"])
-    db = get_write_db()
-    try:
-        accounts.record_sign_up(db, email, client_ip(), limits(), clock_now())
-    except TooManyAttemptsError as error:
-        return too_many(error)
-    db.commit()
-    password_hash = hash_password(body["password"])
-    begin_write(db)
-    accounts.create_account(db, email, password_hash, body.get("name"), clock_now())
-    db.commit()
+    email = sign_up_driver(
+        get_db(), body["email"], body["password"], body.get("name"), client_ip(), limits(), clock_now()
+    )
     out = {"email": email, "next": "sign in with this email and password: POST /api/v1/drivers/sessions"}
     return jsonify(SignUpOut().dump(out)), 202
 
@@ -76,29 +69,21 @@ def create_session() -> Response | tuple[Response, int]:
     `too_many_attempts` with `Retry-After` after too many failures for the email from this
     address, or from this address in all."""
     body = SignInIn().load(json_body())
-    db = get_write_db()
-    try:
-        pending = accounts.start_sign_in(db, body["email"], client_ip(), limits(), clock_now())
-    except TooManyAttemptsError as error:
-        return too_many(error)
-    db.commit()  # the attempt counts as a failure until the password proves right
-    try:
-        check_password(pending, body["password"], password_matches)
-    except BadCredentialsError:
-        raise accounts.BadCredentialsError("the email or the password is wrong") from None
-    begin_write(db)
-    account, token = accounts.complete_sign_in(db, pending, _lifetime(), clock_now())
-    db.commit()
+    db = get_db()
+    now = clock_now()
+    account, token = sign_in_driver(
+        db, body["email"], body["password"], client_ip(), limits(), _lifetime(), now
+    )
     return _session(db, account, token), 201
 
 
 @bp.delete("/sessions")
 @documented("Sign out: the token of this request is revoked", SignedOutOut, auth="driver", errors=(401,))
 def delete_session() -> Response:
-    db = get_write_db()
+    db = get_db()
     signed_in_driver(db)
-    accounts.sign_out(db, bearer_token(), clock_now())
-    db.commit()
+    with writing(db):
+        sign_out(db, bearer_token(), clock_now())
     return jsonify(SignedOutOut().dump({"signed_out": True}))
 
 
@@ -114,26 +99,18 @@ def change_password() -> Response | tuple[Response, int]:
     """401 `bad_credentials` when the current password is wrong (nothing changes); wrong
     current passwords count against the sign-in limits (429 `too_many_attempts`)."""
     db = get_db()
-    account = signed_in_driver(db)
-    account_id, email = account.id, account.email
-    db.commit()  # the token is checked first; the body is read with no lock held
+    account_id = signed_in_driver(db).id
     body = PasswordIn().load(json_body())
-    begin_write(db)
-    try:
-        pending = accounts.start_sign_in(db, email, client_ip(), limits(), clock_now())
-    except TooManyAttemptsError as error:
-        return too_many(error)
-    db.commit()  # no transaction is open while the passwords are hashed
-    try:
-        check_password(pending, body["current_password"], password_matches)
-    except BadCredentialsError:
-        raise accounts.BadCredentialsError("the current password is wrong", ["current_password"]) from None
-    new_hash = hash_password(body["new_password"])
-    begin_write(db)
-    account = db.get_one(DriverAccount, account_id)
-    accounts.clear_sign_in(db, pending)
-    token = accounts.change_password(db, account, new_hash, _lifetime(), clock_now())
-    db.commit()
+    account, token = change_driver_password(
+        db,
+        account_id,
+        body["current_password"],
+        body["new_password"],
+        client_ip(),
+        limits(),
+        _lifetime(),
+        clock_now(),
+    )
     return _session(db, account, token)
 
 

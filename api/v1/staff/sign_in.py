@@ -9,8 +9,8 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from sqlalchemy.orm import Session
 
 from api.auth import clock_now, require_staff
-from api.database import begin_write, get_db, get_write_db
-from api.errors import error_response, json_body
+from api.database import get_db
+from api.errors import json_body
 from api.openapi import documented
 from api.v1.schemas.staff import (
     StaffAccountIn,
@@ -22,17 +22,14 @@ from api.v1.schemas.staff import (
     StaffTokenOut,
 )
 from identity.models import StaffAccount, StaffToken
-from identity.passwords import hash_password, password_matches
+from identity.services import create_staff_account, sign_in_staff
 from identity.signin import (
     SignInLimits,
-    TooManyAttemptsError,
-    check_password,
-    complete_sign_in,
     sign_out,
-    start_sign_in,
 )
-from identity.staff import create_account, disable_account, list_accounts, revoke_token, road_names
+from identity.staff import disable_account, list_accounts, revoke_token, road_names
 from parking.inventory import get_district
+from parking.unit_of_work import writing
 
 bp = Blueprint("staff_auth", __name__, url_prefix="/api/v1/<district>/staff")
 
@@ -51,28 +48,16 @@ def sign_in(district: str) -> Response:
     (429 `too_many_attempts` with `Retry-After`, even for the right password, from that
     address only). The body is read before the write lock is taken."""
     body = StaffSignInIn().load(json_body())
-    db = get_write_db()
+    db = get_db()
     place = get_district(db, district)
-    try:
-        pending = start_sign_in(db, place, body["username"], client_ip(), limits(), clock_now())
-    except TooManyAttemptsError as error:
-        return too_many(error)
-    db.commit()  # the attempt counts as a failure until the password proves right
-    check_password(pending, body["password"], password_matches)
-    begin_write(db)
     hours = timedelta(hours=current_app.config["STAFF_TOKEN_HOURS"])
-    account, row, token = complete_sign_in(db, place, pending, hours, clock_now())
-    db.commit()
+    done = sign_in_staff(
+        db, place, body["username"], body["password"], client_ip(), limits(), hours, clock_now()
+    )
+    account, row, token = done.account, done.token_row, done.token
     out = {"token": token, "role": account.role, "name": account.display_name, "expires_at": row.expires_at}
     response = jsonify(StaffSignInOut().dump(out))
     response.headers["Cache-Control"] = "no-store"
-    return response
-
-
-def too_many(error: TooManyAttemptsError) -> Response:
-    """429 `too_many_attempts` with the seconds to wait in `Retry-After`."""
-    response = error_response(error.status, error.code, error.text)
-    response.headers["Retry-After"] = str(error.retry_after_seconds)
     return response
 
 
@@ -94,11 +79,11 @@ def limits() -> SignInLimits:
 @bp.post("/sign-out")
 @documented("Sign out: the token of this request is revoked", StaffSignedOut, errors=(401, 404))
 def sign_out_view(district: str) -> Response:
-    db = get_write_db()
+    db = get_db()
     place = get_district(db, district)
     staff = require_staff(db, place)
-    sign_out(db, staff, clock_now())
-    db.commit()
+    with writing(db):
+        sign_out(db, staff, clock_now())
     return jsonify(StaffSignedOut().dump({"signed_out": True}))
 
 
@@ -113,22 +98,20 @@ def sign_out_view(district: str) -> Response:
 def create(district: str) -> tuple[Response, int]:
     """`beat` names the roads (by name or CDS curb zone id) a warden or attendant works;
     without it they work the whole district."""
-    db = get_write_db()
+    db = get_db()
     place = get_district(db, district)
     require_staff(db, place)
     body = StaffAccountIn().load(json_body())
-    account = create_account(
+    account = create_staff_account(
         db,
         place,
         body["username"],
         body["password"],
         body["name"],
         body["role"],
+        body.get("beat") or (),
         clock_now(),
-        beat=body.get("beat") or (),
-        hash_password=hash_password,
     )
-    db.commit()
     return jsonify(StaffAccountOut().dump(_account_out(db, account, []))), 201
 
 
@@ -147,22 +130,22 @@ def list_all(district: str) -> Response:
     "Disable a staff account and revoke its tokens (admin)", StaffAccountOut, errors=(401, 403, 404, 409)
 )
 def disable(district: str, account_id: int) -> Response:
-    db = get_write_db()
+    db = get_db()
     place = get_district(db, district)
     admin = require_staff(db, place)
-    account = disable_account(db, place, account_id, clock_now(), admin)
-    db.commit()
+    with writing(db):
+        account = disable_account(db, place, account_id, clock_now(), admin)
     return jsonify(StaffAccountOut().dump(_account_out(db, account, [])))
 
 
 @bp.post("/tokens/<int:token_id>/revoke")
 @documented("Revoke a staff token (admin)", StaffTokenOut, errors=(401, 403, 404))
 def revoke(district: str, token_id: int) -> Response:
-    db = get_write_db()
+    db = get_db()
     place = get_district(db, district)
     require_staff(db, place)
-    token = revoke_token(db, place, token_id, clock_now())
-    db.commit()
+    with writing(db):
+        token = revoke_token(db, place, token_id, clock_now())
     return jsonify(StaffTokenOut().dump(token))
 
 
