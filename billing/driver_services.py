@@ -19,8 +19,8 @@ from billing.gateway import PaymentGateway
 from billing.models import REQUIRES_ACTION, Payment, PlateClaim
 from billing.payments import (
     NothingToPayError,
-    new_key,
     owed_by_plates,
+    payment_key,
     plan_account_payment,
     require_succeeded,
 )
@@ -33,15 +33,9 @@ from parking.models import District
 from parking.plate_rules import accept_plate_under_any
 from parking.unit_of_work import writing
 
-MAX_CLIENT_KEY_LENGTH = 80
-
 
 class DistrictRequiredError(InvalidInputError):
     code = "district_required"
-
-
-class InvalidIdempotencyKeyError(InvalidInputError):
-    code = "invalid_idempotency_key"
 
 
 def payable_plates(db: Session, account: DriverAccount) -> list[str]:
@@ -93,9 +87,7 @@ def pay_from_account(
     is committed, then charged; a payment that needs 3-D Secure is returned as it stands,
     one that succeeded proves the links of the plates it paid. `client_key` (the
     Idempotency-Key, may be empty) makes a retry answer the first payment: (payment, created)."""
-    if len(client_key) > MAX_CLIENT_KEY_LENGTH:
-        raise InvalidIdempotencyKeyError(N_("Idempotency-Key is at most 80 characters"))
-    key = f"account:{account_id}:{client_key}" if client_key else new_key(f"account:{account_id}")
+    key = payment_key(f"account:{account_id}", client_key)
     with writing(db):
         account = db.get_one(DriverAccount, account_id)
         plates = payable_plates(db, account)

@@ -51,7 +51,7 @@ from billing.pending_payments import in_flight, stay_in_flight
 from billing.plate_links import stay_is_the_accounts
 from billing.tariffs import TariffBook, status_of
 from identity.models import DriverAccount
-from parking.errors import ConflictError, DomainError, InvalidInputError, NotFoundError
+from parking.errors import N_, ConflictError, DomainError, InvalidInputError, NotFoundError
 from parking.models import Bay, District, Road, Stay
 from parking.plate_rules import vehicle_class_for_plate
 from parking.plates import plate_key
@@ -727,3 +727,18 @@ def mark_arrears(db: Session, district: District, now: datetime) -> int:
 
 def new_key(prefix: str) -> str:
     return f"{prefix}:{uuid.uuid4()}"
+
+
+class InvalidIdempotencyKeyError(InvalidInputError):
+    code = "invalid_idempotency_key"
+
+
+MAX_CLIENT_KEY_LENGTH = 80
+
+
+def payment_key(scope: str, client_key: str) -> str:
+    """The idempotency key of a payment asked for in `scope` (a plate's district, an account):
+    the client's Idempotency-Key, so a retry answers the first payment, or a fresh one."""
+    if len(client_key) > MAX_CLIENT_KEY_LENGTH:
+        raise InvalidIdempotencyKeyError(N_("Idempotency-Key is at most 80 characters"))
+    return f"{scope}:{client_key}" if client_key else new_key(scope)

@@ -9,8 +9,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from enforcement.fines import fine_in_force
-from enforcement.models import ISSUED, VOIDED, Citation, CitationChange, Violation
-from enforcement.rules import next_citation_status
+from enforcement.models import APPEALED, ISSUED, VOIDED, Citation, CitationChange, Violation
+from enforcement.rules import CitationTransitionError, next_citation_status
 from parking.errors import N_, ConflictError, Message, NotFoundError
 from parking.models import District
 
@@ -131,3 +131,13 @@ def _audit(
         )
     )
     db.flush()
+
+
+def decide_appeal(
+    db: Session, district: District, citation_uuid: str, outcome: str, now: datetime, *, by: str, reason: str
+) -> Citation:
+    """The bureau decides an appealed citation: upheld (the fine stands) or voided."""
+    citation = find_citation(db, district, citation_uuid)
+    if citation.status != APPEALED:
+        raise CitationTransitionError(f"only an appealed citation can be decided; it is {citation.status}")
+    return change_citation_status(db, district, citation_uuid, outcome, now, by=by, reason=reason)

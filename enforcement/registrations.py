@@ -47,8 +47,10 @@ class PaymentRequiredError(InvalidInputError):
 
 
 class RegistrationRefusedError(DomainError):
-    """The intake refused the event; the code is the intake's (e.g. `bay_not_covered`)."""
+    """The intake refused the event; the code is the intake's (e.g. `bay_not_covered`), an
+    item code of the registry like the class's own."""
 
+    code = "invalid_event"
     status = 422
 
     def __init__(self, failure: ItemFailure) -> None:

@@ -1,6 +1,7 @@
-"""Use cases of the people at the curb: take and resolve a task (with its photo and, when
-one is issued, the citation), and register an arrival, a plate, a departure or a payment at a
-bay by hand through a handheld POS.
+"""Use cases of enforcement: take and resolve a task (with its photo and, when one is
+issued, the citation); register an arrival, a plate, a departure or a payment at a bay by
+hand through a handheld POS; pay what a plate owes, its stays or its citations; decide a
+dispute and send the refunds it plans.
 
 Each runs one unit of work (parking/unit_of_work.py): everything it writes is committed
 together or not at all. Views only load the request, call one of these and shape the answer;
@@ -9,13 +10,21 @@ the rules raise domain errors, mapped to HTTP once in api/errors.py.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy.orm import Session
 
+from billing.gateway import PaymentGateway
+from billing.models import PENDING, REQUIRES_ACTION, Payment, Refund
+from billing.payments import payment_key, plate_ledger, require_succeeded, send_refund
+from billing.services import charge_pending, pay_by_plate
+from enforcement.citation_payments import plan_citation_payment, settle_citation_payments
 from enforcement.citations import issue_citation
-from enforcement.models import Task, Violation
+from enforcement.disputes import Decision, decide_dispute
+from enforcement.models import Dispute, Task, Violation
 from enforcement.registration_check import stake_disagrees
 from enforcement.registrations import (
     Registration,
@@ -32,6 +41,7 @@ from identity.staff import beat_of
 from parking.clock import from_ms
 from parking.errors import N_, ConflictError, InvalidInputError, Message
 from parking.models import District
+from parking.plate_rules import accept_plate
 from parking.unit_of_work import writing
 from sensors.intake import IntakeResult, check_items, ingest_checked
 from sensors.models import Device
@@ -143,3 +153,90 @@ def _take_one(
         raise RegistrationRefusedError(result.failures[0])
     book_pos_payments(db, district, device, result.logged, now)
     return result, parsed[0][1].event_time
+
+
+class CitationsAndStaysError(InvalidInputError):
+    code = "citations_and_stays"
+
+
+@dataclass(frozen=True)
+class PlatePayment:
+    """What paying a plate asked for: its stays, or its standing citations, by card."""
+
+    amount: Any
+    payment_method: str
+    client_key: str  # the Idempotency-Key, may be empty
+    stays: Sequence[str] | None = None
+    citations: Sequence[str] | None = None
+    currency: str | None = None
+
+
+def pay_plate(
+    db: Session,
+    gateway: PaymentGateway,
+    district: District,
+    plate_text: str,
+    asked: PlatePayment,
+    now: datetime,
+) -> tuple[Payment, bool]:
+    """Pay towards a plate's unpaid stays (or those named), or, when it owes no stay or names
+    citations, its standing citations; committed pending, then charged. A citation's payment
+    that succeeded marks the citation paid, in a unit of work of its own; one that waits for
+    3-D Secure is returned as it stands. Returns (payment, created): a repeated key answers
+    the first payment."""
+    key = payment_key(f"plate:{district.id}", asked.client_key)
+    plate = accept_plate(district.plate_rule, plate_text)
+    if not _for_citations(db, district, plate, asked):
+        return pay_by_plate(
+            db,
+            gateway,
+            district.id,
+            plate,
+            asked.amount,
+            asked.payment_method,
+            key,
+            now,
+            stay_uuids=asked.stays,
+            currency=asked.currency,
+        )
+    with writing(db):
+        payment, created = plan_citation_payment(
+            db, district, plate, asked.citations, asked.amount, asked.payment_method, key, now
+        )
+    payment = charge_pending(db, gateway, payment.id, now)
+    if payment.status == REQUIRES_ACTION and payment.payment_intent_id:  # the browser finishes it
+        return payment, created
+    require_succeeded(payment)
+    with writing(db):
+        settle_citation_payments(db, district)
+    return payment, created
+
+
+def _for_citations(db: Session, district: District, plate: str, asked: PlatePayment) -> bool:
+    if asked.citations is not None and asked.stays is not None:
+        raise CitationsAndStaysError(N_("pay stays or citations, not both at once"), ["citations"])
+    if (asked.currency or district.currency).upper() != district.currency:
+        takes = Message(N_("this district takes %(currency)s"), {"currency": district.currency})
+        raise InvalidInputError(takes, ["currency"])
+    if asked.citations is not None:
+        return True
+    return asked.stays is None and not plate_ledger(db, district, plate).stays
+
+
+def decide_dispute_and_refund(
+    db: Session,
+    gateway: PaymentGateway,
+    district: District,
+    dispute_uuid: str,
+    decision: Decision,
+    now: datetime,
+) -> Dispute:
+    """Decide a dispute; once the decision is on record, the card refunds it planned are sent
+    to the provider, each recorded in a unit of work of its own (like any staff refund)."""
+    with writing(db):
+        dispute, refunds = decide_dispute(db, district, dispute_uuid, decision, now)
+        pending = [refund.id for refund in refunds if refund.status == PENDING]
+    for refund_id in pending:
+        with writing(db):
+            send_refund(db, gateway, db.get_one(Refund, refund_id), now)
+    return dispute

@@ -17,7 +17,7 @@ from api.error_codes import BY_CODE, ERROR_CODES
 from parking.errors import DomainError
 
 REPO = Path(__file__).resolve().parents[2]
-PACKAGES = ("parking", "sensors", "billing", "enforcement", "reports", "api")
+PACKAGES = ("parking", "identity", "sensors", "billing", "enforcement", "reports", "api")
 RAISERS = ("ApiError", "error_response")  # (status, code, ...) with the status first
 ITEM_STATUS = 422  # an item code answered alone (the warden's registration at the curb)
 

@@ -9,12 +9,13 @@ from datetime import timedelta
 from flask import Blueprint, Response, current_app, jsonify
 
 from api.auth import bearer_token, clock_now, require_staff
-from api.database import get_db, get_write_db
+from api.database import get_db
 from api.errors import ApiError
 from api.openapi import documented
 from api.schemas import DeviceOut
 from api.v1.schemas.staff import RevokedDeviceOut, RotatedTokenOut
 from parking.inventory import get_district
+from parking.unit_of_work import writing
 from sensors.devices import (
     device_for_token,
     find_device,
@@ -58,12 +59,11 @@ def me(district: str) -> Response:
     errors=(401, 403, 404, 409),
 )
 def rotate_token(district: str, device_id: str) -> Response:
-    db = get_write_db()
-    place = get_district(db, district)
-    require_staff(db, place)
-    device = find_device(db, place, device_id)
-    token = reset_device_token(db, device)
-    db.commit()
+    with writing(get_db()) as db:
+        place = get_district(db, district)
+        require_staff(db, place)
+        device = find_device(db, place, device_id)
+        token = reset_device_token(db, device)
     return _rotated(device, token)
 
 
@@ -74,11 +74,10 @@ def rotate_token(district: str, device_id: str) -> Response:
     errors=(401, 403, 404),
 )
 def revoke(district: str, device_id: str) -> Response:
-    db = get_write_db()
-    place = get_district(db, district)
-    require_staff(db, place)
-    device = revoke_device(db, find_device(db, place, device_id), clock_now())
-    db.commit()
+    with writing(get_db()) as db:
+        place = get_district(db, district)
+        require_staff(db, place)
+        device = revoke_device(db, find_device(db, place, device_id), clock_now())
     out = {"data_source_device_id": device.uuid, "name": device.name, "revoked_at": device.revoked_at}
     return jsonify(RevokedDeviceOut().dump(out))
 
@@ -95,15 +94,14 @@ def rotate_own_token(district: str) -> Response:
     """Calling again with the previous token (the answer never arrived) keeps that token
     and its grace period, and replaces the new token it never received. Only a token the
     device's own rotation replaced has a grace period: an admin's rotation leaves none."""
-    db = get_write_db()
-    place = get_district(db, district)
-    presented = bearer_token()
-    now = clock_now()
-    device = device_for_token(db, place.id, presented, now)
-    if device is None:
-        raise ApiError(401, "unauthorized", "the device token is unknown or for another district")
-    token = rotate_device_token(db, device, now, _grace(), used_token=presented)
-    db.commit()
+    with writing(get_db()) as db:
+        place = get_district(db, district)
+        presented = bearer_token()
+        now = clock_now()
+        device = device_for_token(db, place.id, presented, now)
+        if device is None:
+            raise ApiError(401, "unauthorized", "the device token is unknown or for another district")
+        token = rotate_device_token(db, device, now, _grace(), used_token=presented)
     return _rotated(device, token)
 
 

@@ -8,7 +8,7 @@ from flask import Blueprint, Response, current_app, jsonify, request, url_for
 from sqlalchemy import select
 
 from api.auth import clock_now, require_staff
-from api.database import begin_write, get_db, get_write_db
+from api.database import get_db
 from api.errors import ApiError, json_body
 from api.openapi import documented
 from api.payment_gateway import get_gateway
@@ -23,14 +23,14 @@ from api.v1.schemas.billing import (
 from api.v1.schemas.citations import OwedCitationOut, PlateOwesOut, PlatePayIn
 from billing.models import SUCCEEDED, Payment
 from billing.payments import (
-    new_key,
     plate_ledger,
     require_succeeded,
 )
-from billing.services import charge_pending, give_refund, pay_by_plate
+from billing.services import give_refund
 from billing.webhooks import handle_event
-from enforcement.citation_payments import plan_citation_payment, settle_citation_payments, standing_citations
-from parking.errors import N_, Message
+from enforcement.citation_payments import settle_citation_payments, standing_citations
+from enforcement.services import PlatePayment
+from enforcement.services import pay_plate as pay_plate_service
 from parking.inventory import get_district
 from parking.models import District
 from parking.plate_rules import accept_plate
@@ -88,59 +88,23 @@ def pay_plate(district: str, plate: str) -> tuple[Response, int]:
     """Pay `amount` towards a plate's unpaid stays (or the `stays` named), oldest arrears
     first, with a card `payment_method` from the provider's card form. Send an
     `Idempotency-Key` header to make a retried request safe: it answers the first payment."""
-    db = get_write_db()
+    db = get_db()
     place = get_district(db, district)
     body = PlatePayIn().load(json_body())
-    client_key = request.headers.get("Idempotency-Key", "").strip()
-    if len(client_key) > 80:
-        raise ApiError(400, "invalid_idempotency_key", "Idempotency-Key is at most 80 characters")
-    key = f"plate:{place.id}:{client_key}" if client_key else new_key(f"plate:{place.id}")
-    now = clock_now()
-    normal = accept_plate(place.plate_rule, plate)
-    if _for_citations(db, place, normal, body):
-        payment, created = plan_citation_payment(
-            db, place, normal, body.get("citations"), body["amount"], body["payment_method"], key, now
-        )
-        db.commit()
-        payment = charge_pending(db, get_gateway(), payment.id, clock_now())
-        authenticate = action_needed(payment)  # 3-D Secure, as for stays; settled when it succeeds
-        if authenticate is not None:
-            return authenticate
-        require_succeeded(payment)
-        db.commit()  # end the read of the answer: marking the citation paid is a write of its own
-        settle_citation_payments(begin_write(db), place)
-        db.commit()
-        return jsonify(_payment_out(payment)), 201 if created else 200
-    payment, created = pay_by_plate(
-        db,
-        get_gateway(),
-        place.id,
-        normal,
-        body["amount"],
-        body["payment_method"],
-        key,
-        now,
-        stay_uuids=body.get("stays"),
+    asked = PlatePayment(
+        amount=body["amount"],
+        payment_method=body["payment_method"],
+        client_key=request.headers.get("Idempotency-Key", "").strip(),
+        stays=body.get("stays"),
+        citations=body.get("citations"),
         currency=body.get("currency"),
     )
-    authenticate = action_needed(
-        payment
-    )  # 3-D Secure: the browser finishes it (api/v1/drivers/card_payments.py)
+    payment, created = pay_plate_service(db, get_gateway(), place, plate, asked, clock_now())
+    authenticate = action_needed(payment)  # 3-D Secure: the browser finishes it (card_payments.py)
     if authenticate is not None:
         return authenticate
     require_succeeded(payment)
     return jsonify(_payment_out(payment)), 201 if created else 200
-
-
-def _for_citations(db: Any, place: Any, plate: str, body: dict[str, Any]) -> bool:
-    if "citations" in body and "stays" in body:
-        raise ApiError(400, "citations_and_stays", "pay stays or citations, not both at once", ["citations"])
-    if body.get("currency", place.currency).upper() != place.currency:
-        takes = Message(N_("this district takes %(currency)s"), {"currency": place.currency})
-        raise ApiError(400, "invalid_input", takes, ["currency"])
-    if "citations" in body:
-        return True
-    return "stays" not in body and not plate_ledger(db, place, plate).stays
 
 
 @bp.get("/api/v1/<district>/payments/<payment_id>")

@@ -9,7 +9,7 @@ from typing import Any
 from flask import Blueprint, Response, jsonify
 
 from api.auth import clock_now, require_staff
-from api.database import get_db, get_write_db
+from api.database import get_db
 from api.errors import json_body
 from api.openapi import documented
 from api.v1.schemas.citations import (
@@ -21,11 +21,12 @@ from api.v1.schemas.citations import (
     ReasonIn,
 )
 from enforcement.citations import change_citation_status, citation_history, find_citation
+from enforcement.citations import decide_appeal as decide_appealed
 from enforcement.fines import ALWAYS, list_fines, set_fine
 from enforcement.models import APPEALED, VOIDED, Citation, Violation
-from enforcement.rules import CitationTransitionError
 from parking.inventory import get_district
 from parking.models import District
+from parking.unit_of_work import writing
 
 bp = Blueprint("citations", __name__, url_prefix="/api/v1/<district>")
 
@@ -53,21 +54,20 @@ def fines(district: str) -> Response:
 def put_fine(district: str) -> tuple[Response, int]:
     """`amount` in minor units of the district's currency; `effective_from` left out means
     the fine has always applied. A citation is issued at the version in force when issued."""
-    db = get_write_db()
-    place = get_district(db, district)
-    staff = require_staff(db, place)
-    body = FineIn().load(json_body())
-    now = clock_now()
-    fine = set_fine(
-        db,
-        place,
-        body["rule"],
-        body["amount"],
-        body.get("effective_from", ALWAYS),
-        created_by=staff.name,
-        now=now,
-    )
-    db.commit()
+    with writing(get_db()) as db:
+        place = get_district(db, district)
+        staff = require_staff(db, place)
+        body = FineIn().load(json_body())
+        now = clock_now()
+        fine = set_fine(
+            db,
+            place,
+            body["rule"],
+            body["amount"],
+            body.get("effective_from", ALWAYS),
+            created_by=staff.name,
+            now=now,
+        )
     in_force = any(f.id == fine.id and current for f, current in list_fines(db, place, now))
     out = {**_fine_columns(fine), "currency": place.currency, "in_force": in_force}
     return jsonify(FineOut().dump(out)), 201
@@ -90,12 +90,13 @@ def get_citation(district: str, citation_id: str) -> Response:
 @documented("Void a citation, with a reason", CitationOut, body=ReasonIn, errors=(400, 401, 403, 404, 409))
 def void(district: str, citation_id: str) -> Response:
     """Only a citation that is issued or appealed (not paid or upheld) can be voided."""
-    db = get_write_db()
-    place = get_district(db, district)
-    staff = require_staff(db, place)
-    body = ReasonIn().load(json_body())
-    change_citation_status(db, place, citation_id, VOIDED, clock_now(), by=staff.name, reason=body["reason"])
-    db.commit()
+    with writing(get_db()) as db:
+        place = get_district(db, district)
+        staff = require_staff(db, place)
+        body = ReasonIn().load(json_body())
+        change_citation_status(
+            db, place, citation_id, VOIDED, clock_now(), by=staff.name, reason=body["reason"]
+        )
     return jsonify(_citation_out(db, place, citation_id))
 
 
@@ -109,13 +110,12 @@ def void(district: str, citation_id: str) -> Response:
 )
 def appeal(district: str, citation_id: str) -> Response:
     """A citation that is issued can be appealed once; the bureau decides the appeal."""
-    db = get_write_db()
-    place = get_district(db, district)
-    body = ReasonIn().load(json_body())
-    change_citation_status(
-        db, place, citation_id, APPEALED, clock_now(), by="appellant", reason=body["reason"]
-    )
-    db.commit()
+    with writing(get_db()) as db:
+        place = get_district(db, district)
+        body = ReasonIn().load(json_body())
+        change_citation_status(
+            db, place, citation_id, APPEALED, clock_now(), by="appellant", reason=body["reason"]
+        )
     return jsonify(_citation_out(db, place, citation_id))
 
 
@@ -127,17 +127,13 @@ def appeal(district: str, citation_id: str) -> Response:
     errors=(400, 401, 403, 404, 409),
 )
 def decide_appeal(district: str, citation_id: str) -> Response:
-    db = get_write_db()
-    place = get_district(db, district)
-    staff = require_staff(db, place)
-    body = AppealDecisionIn().load(json_body())
-    citation = find_citation(db, place, citation_id)
-    if citation.status != APPEALED:
-        raise CitationTransitionError(f"only an appealed citation can be decided; it is {citation.status}")
-    change_citation_status(
-        db, place, citation_id, body["outcome"], clock_now(), by=staff.name, reason=body["reason"]
-    )
-    db.commit()
+    with writing(get_db()) as db:
+        place = get_district(db, district)
+        staff = require_staff(db, place)
+        body = AppealDecisionIn().load(json_body())
+        decide_appealed(
+            db, place, citation_id, body["outcome"], clock_now(), by=staff.name, reason=body["reason"]
+        )
     return jsonify(_citation_out(db, place, citation_id))
 
 

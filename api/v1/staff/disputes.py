@@ -11,28 +11,28 @@ from flask import Blueprint, Response, jsonify, request
 from sqlalchemy import select
 
 from api.auth import clock_now, require_staff
-from api.database import begin_write, get_db, get_write_db
+from api.database import get_db
 from api.errors import ApiError, json_body
 from api.openapi import documented
 from api.payment_gateway import get_gateway
 from api.v1.drivers.accounts import signed_in_driver
 from api.v1.schemas.disputes import DisputeDecisionIn, DisputeIn, DisputeList, DisputeOut, DisputeQuery
-from billing.models import PENDING, DriverPlate, Refund
-from billing.payments import send_refund
+from billing.models import DriverPlate
 from billing.plate_links import linked_plates, stay_is_the_accounts
 from enforcement.disputes import (
     Contest,
     Decision,
     count_disputes,
-    decide_dispute,
     list_disputes,
     open_dispute,
 )
 from enforcement.models import Citation, Dispute
+from enforcement.services import decide_dispute_and_refund
 from identity.models import DriverAccount
 from parking.inventory import get_district
 from parking.models import District, Stay
 from parking.plate_rules import accept_plate
+from parking.unit_of_work import writing
 
 bp = Blueprint("disputes", __name__)
 
@@ -51,14 +51,13 @@ COUNT_WINDOW = timedelta(days=30)
 def dispute_by_plate(district: str, plate: str) -> tuple[Response, int]:
     """`{"stay": id}` or `{"citation": id}` of this plate, and a `reason`. Disputing a
     citation appeals it; one open dispute per stay or citation."""
-    db = get_write_db()
-    place = get_district(db, district)
-    body = DisputeIn().load(json_body())
-    contest = Contest(
-        accept_plate(place.plate_rule, plate), body["reason"], body.get("stay"), body.get("citation")
-    )
-    dispute = open_dispute(db, place, contest, clock_now())
-    db.commit()
+    with writing(get_db()) as db:
+        place = get_district(db, district)
+        body = DisputeIn().load(json_body())
+        contest = Contest(
+            accept_plate(place.plate_rule, plate), body["reason"], body.get("stay"), body.get("citation")
+        )
+        dispute = open_dispute(db, place, contest, clock_now())
     return jsonify(DisputeOut().dump(_out(db, place, dispute))), 201
 
 
@@ -72,13 +71,12 @@ def dispute_by_plate(district: str, plate: str) -> tuple[Response, int]:
     status=201,
 )
 def dispute_mine() -> tuple[Response, int]:
-    db = get_write_db()
-    account = signed_in_driver(db)
-    body = DisputeIn().load(json_body())
-    place, plate = _target_of(db, account, body)
-    contest = Contest(plate, body["reason"], body.get("stay"), body.get("citation"), account.id)
-    dispute = open_dispute(db, place, contest, clock_now())
-    db.commit()
+    with writing(get_db()) as db:
+        account = signed_in_driver(db)
+        body = DisputeIn().load(json_body())
+        place, plate = _target_of(db, account, body)
+        contest = Contest(plate, body["reason"], body.get("stay"), body.get("citation"), account.id)
+        dispute = open_dispute(db, place, contest, clock_now())
     return jsonify(DisputeOut().dump(_out(db, place, dispute))), 201
 
 
@@ -134,18 +132,12 @@ def disputes(district: str) -> Response:
 def decide(district: str, dispute_id: str) -> Response:
     """Money paid beyond the new amount is refunded through the payment provider (cash and QR
     are recorded as given back); an unpaid fee is lowered. The driver gets a notice."""
-    db = get_write_db()
+    db = get_db()
     place = get_district(db, district)
     staff = require_staff(db, place)
     body = DisputeDecisionIn().load(json_body())
     decision = Decision(body["outcome"], body["reason"], staff.name, body.get("amount"))
-    dispute, refunds = decide_dispute(db, place, dispute_id, decision, clock_now())
-    pending = [refund.id for refund in refunds if refund.status == PENDING]
-    db.commit()
-    for refund_id in pending:  # sent once the decision is on record, like any staff refund
-        db = begin_write(db)
-        send_refund(db, get_gateway(), db.get_one(Refund, refund_id), clock_now())
-        db.commit()
+    dispute = decide_dispute_and_refund(db, get_gateway(), place, dispute_id, decision, clock_now())
     return jsonify(DisputeOut().dump(_out(db, place, dispute)))
 
 

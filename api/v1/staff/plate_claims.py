@@ -9,13 +9,14 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, request
 
 from api.auth import clock_now, require_staff
-from api.database import get_db, get_write_db
+from api.database import get_db
 from api.openapi import documented
 from api.v1.schemas.identity import PlateClaimList, PlateClaimOut, PlateClaimQuery
 from billing.models import DriverPlate, PlateClaim
 from billing.plate_links import decide_claim, list_claims
 from identity.models import DriverAccount
 from parking.inventory import get_district
+from parking.unit_of_work import writing
 
 bp = Blueprint("plate_claims", __name__, url_prefix="/api/v1/<district>/plate-claims")
 
@@ -56,11 +57,10 @@ def refuse(district: str, claim_id: str) -> Response:
 
 def _decide(district: str, claim_id: str, *, approve: bool) -> Response:
     """409 `claim_decided` for a claim that is not pending any more."""
-    db = get_write_db()
-    place = get_district(db, district)
-    staff = require_staff(db, place)
-    claim = decide_claim(db, place, claim_id, approve, staff.name, clock_now())
-    db.commit()
+    with writing(get_db()) as db:
+        place = get_district(db, district)
+        staff = require_staff(db, place)
+        claim = decide_claim(db, place, claim_id, approve, staff.name, clock_now())
     email = db.get_one(DriverAccount, claim.account_id).email
     link = db.get(DriverPlate, claim.plate)
     elsewhere = link is not None and link.account_id != claim.account_id

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from api.auth import clock_now, require_staff
 from api.bodies import refuse_nul
-from api.database import get_db, get_write_db
+from api.database import get_db
 from api.errors import ApiError
 from api.openapi import documented
 from api.v1.schemas.street import StreetReportIn, StreetReportList, StreetReportOut, StreetReportQuery
@@ -26,6 +26,7 @@ from enforcement.street_reports import (
 from enforcement.tasks import MAX_PHOTO_BYTES, attach_photo, tasks_with_photos
 from parking.inventory import get_district
 from parking.models import District, Road
+from parking.unit_of_work import writing
 
 bp = Blueprint("street_reports", __name__, url_prefix="/api/v1/<district>")
 
@@ -45,16 +46,17 @@ MAX_REQUEST_BYTES = MAX_PHOTO_BYTES + 2 * 1024 * 1024
 def create(district: str) -> tuple[Response, int]:
     """JSON `{kind, lat, lng, note}`, or multipart/form-data with the same fields and a
     `photo` (JPEG, PNG or WebP, at most 5 MiB). Opens a task for city management."""
-    db = get_write_db()
-    place = get_district(db, district)
-    staff = require_staff(db, place)
-    body, photo = _report_body()
-    now = clock_now()
-    report = StreetReport(body["kind"], body["lat"], body["lng"], body.get("note"), staff.name, "handheld")
-    task = report_street(db, place, report, now)
-    if photo is not None:
-        attach_photo(db, task, photo, staff.name, now)
-    db.commit()
+    with writing(get_db()) as db:
+        place = get_district(db, district)
+        staff = require_staff(db, place)
+        body, photo = _report_body()
+        now = clock_now()
+        report = StreetReport(
+            body["kind"], body["lat"], body["lng"], body.get("note"), staff.name, "handheld"
+        )
+        task = report_street(db, place, report, now)
+        if photo is not None:
+            attach_photo(db, task, photo, staff.name, now)
     return jsonify(StreetReportOut().dump(_report_out(db, place, task, photo is not None))), 201
 
 
