@@ -32,7 +32,7 @@ from enforcement.tasks import escalate_arrears, escalate_tasks, raise_device_tas
 from enforcement.violations import SweepResult
 from parking.inventory import get_district
 from parking.models import District
-from parking.retention import erase_old_plates
+from parking.services import erase_retained_plates
 from parking.unit_of_work import end_reads, writing
 from sensors.health import sweep_silent_devices
 from sensors.services import fit_district_forecast
@@ -194,9 +194,8 @@ def _notify(db: Session, now: datetime, district_id: int | None, app: Flask) -> 
 
 
 def _plate_retention(db: Session, now: datetime, district_id: int | None, app: Flask) -> str:
-    days = int(app.config["PLATE_RETENTION_DAYS"])
-    erased = (f"{d.slug} {erase_old_plates(db, d, now, days).summary()}" for d in _districts(db, district_id))
-    return "; ".join(erased) or "no districts"
+    erased = erase_retained_plates(db, now, int(app.config["PLATE_RETENTION_DAYS"]), district_id)
+    return "; ".join(f"{slug} {result.summary()}" for slug, result in erased) or "no districts"
 
 
 def _district_slugs(district_id: int | None) -> Select[int, str]:
@@ -333,6 +332,7 @@ JOBS = {
             "erase the plates of settled stays that ended PLATE_RETENTION_DAYS ago, and of their "
             "fees, payments, events, violations, citations and plate checks (docs/PRIVACY.md)",
             _plate_retention,
+            own_units=True,
         ),
     )
 }
