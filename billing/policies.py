@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from billing.models import TariffVersion
-from billing.tariff import WEEKDAYS, Band, StayLimit, Tariff, hhmm
+from billing.tariff import WEEKDAYS, Band, StayLimit, Tariff, class_share, hhmm, minute_rate
 from billing.tariffs import TariffBook, compiled
 from parking.clock import to_ms
 from parking.models import District
@@ -133,7 +133,7 @@ def _rule(tariff: Tariff, band: Band, free: int, percent: int) -> dict[str, Any]
         if until is not None and until <= begins:
             continue  # wholly inside the free minutes
         rate: dict[str, Any] = {
-            "rate": tier.amount // tier.increment_minutes * percent // 100,
+            "rate": minute_rate(tier, percent),
             "rate_unit": "minute",
             "rate_unit_period": "rolling",
             "increment_duration": tier.increment_minutes,
@@ -142,8 +142,8 @@ def _rule(tariff: Tariff, band: Band, free: int, percent: int) -> dict[str, Any]
         if until is not None:
             rate["end_duration"] = until
         if tariff.cap_per_stay is not None:
-            # rounded half up, as the fee itself is: the most any stay of the class pays
-            rate["maximum_fee"] = (tariff.cap_per_stay * percent + 50) // 100
+            # rounded as the fee itself is: the most any stay of the class pays
+            rate["maximum_fee"] = class_share(tariff.cap_per_stay, percent)
         rates.append(rate)
     rule["rate"] = rates
     return rule

@@ -1,8 +1,8 @@
 """Receipts: what a succeeded payment paid for, stay by stay, in the district's local time.
 
 A receipt is read-only: it is rebuilt from the payment, its allocations, the stays and their
-fees every time it is asked for. Amounts stay integer minor units; `format_minor` turns them
-into text by the currency's exponent, once, for the pages that show them.
+fees every time it is asked for. Amounts stay integer minor units; `billing.money.format_money`
+turns them into text by the currency's exponent, once, for the pages that show them.
 """
 
 from __future__ import annotations
@@ -17,12 +17,11 @@ from sqlalchemy import column, select, table
 from sqlalchemy.orm import Session
 
 from billing.models import SUCCEEDED, Payment, PaymentAllocation, StayFee
+from billing.money import format_money
 from parking.db import UTCDateTime
 from parking.errors import NotFoundError
 from parking.models import Bay, District, Road, Stay
 
-# ISO 4217 minor-unit exponents of the currencies a district may bill in.
-CURRENCY_EXPONENTS = {"CNY": 2, "USD": 2, "EUR": 2, "AUD": 2, "GBP": 2, "JPY": 0}
 # billing may not import sensors: the POS terminal's name is read from its table by name,
 # as `Payment.device_id`'s foreign key already names it.
 _DEVICE = table("device", column("id"), column("name"))
@@ -46,15 +45,6 @@ class NoReceiptError(NotFoundError):
     """Only a succeeded payment has a receipt; an unknown or unsettled one has none."""
 
     code = "no_receipt"
-
-
-def format_minor(amount: int, currency: str) -> str:
-    """`1250, "CNY"` -> `"12.50 CNY"`; `1250, "JPY"` -> `"1,250 JPY"`. Integer arithmetic only."""
-    exponent = CURRENCY_EXPONENTS.get(currency.upper(), 2)
-    sign = "-" if amount < 0 else ""
-    whole, fraction = divmod(abs(amount), 10**exponent)
-    text = f"{whole:,}" + (f".{fraction:0{exponent}d}" if exponent else "")
-    return f"{sign}{text} {currency.upper()}"
 
 
 @dataclass(frozen=True)
@@ -148,7 +138,7 @@ class Receipt:
         return self.amount - self.refunded
 
     def money(self, amount: int) -> str:
-        return format_minor(amount, self.currency)
+        return format_money(amount, self.currency)
 
 
 def receipt_for(db: Session, payment_uuid: str) -> Receipt:

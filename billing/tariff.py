@@ -178,6 +178,18 @@ class RestrictionPeriod:
     restriction: Restriction
 
 
+def class_share(amount: int, percent: int) -> int:
+    """What a vehicle class pays of `amount` at `percent`, rounded half up: the one rounding
+    of money (the fee never decreases as a stay gets longer)."""
+    return amount if percent == 100 else (amount * percent + 50) // 100
+
+
+def minute_rate(tier: Tier, percent: int) -> int:
+    """A tier's price per minute for a class, rounded down, as a CDS policy states its rates
+    (the fee itself is priced by whole increments, `Tariff.fee`)."""
+    return tier.amount // tier.increment_minutes * percent // 100
+
+
 def _at(ms: int) -> datetime:
     return _EPOCH + timedelta(milliseconds=ms)
 
@@ -260,8 +272,7 @@ class Tariff:
         if stay_capped:
             total = self.cap_per_stay  # type: ignore[assignment]
         percent = klass.percent if klass is not None else 100
-        if percent != 100:
-            total = (total * percent + 50) // 100
+        total = class_share(total, percent)
         return Fee(
             amount=total,
             gross=gross,

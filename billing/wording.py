@@ -7,11 +7,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from decimal import Decimal
 
 from babel.dates import format_date, format_time
-from babel.numbers import format_currency, get_currency_precision
 
+from billing.money import format_money
 from parking.errors import N_
 
 
@@ -31,8 +30,7 @@ class Wording:
 
     def money(self, amount: int, currency: str) -> str:
         """Minor units as the locale writes money: ¥12.00 in Chinese, CN¥12.00 in English."""
-        value = Decimal(amount).scaleb(-get_currency_precision(currency))
-        return format_currency(value, currency, locale=self.locale)
+        return format_money(amount, currency, self.locale)
 
     def moment(self, at: datetime) -> str:
         """A local date and time: 2026年12月6日 14:05, December 6, 2026 14:05."""

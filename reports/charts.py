@@ -27,8 +27,8 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Polygon
 from matplotlib.typing import RcKeyType
 
+from billing.money import exponent
 from billing.pdf import CJK_FONT
-from billing.receipts import CURRENCY_EXPONENTS
 from billing.wording import Wording
 from parking.errors import N_
 
@@ -85,7 +85,7 @@ def hourly_occupancy_chart(report: Report, fmt: Format = "svg", words: Wording =
 def revenue_chart(report: Report, fmt: Format = "svg", words: Wording = ENGLISH) -> bytes:
     """Billed, collected and outstanding money of the period beside the previous period's."""
     currency = report["currency"]
-    scale = 10 ** CURRENCY_EXPONENTS.get(currency.upper(), 2)
+    scale = 10 ** exponent(currency)
     figures = ("billed", "collected", "outstanding")
     title = words(N_("Revenue (%(currency)s) — %(place)s"), currency=currency, place=_place(report))
     with _figure(title) as (figure, axes):

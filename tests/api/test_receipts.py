@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from billing.models import PENDING, SUCCEEDED, Payment, PaymentAllocation, StayFee
 from billing.receipt_pdf import ReceiptFontMissingError, receipt_pdf
-from billing.receipts import format_minor, receipt_for
+from billing.receipts import receipt_for
 from billing.tariffs import price_ended_stays, publish_tariff
 from billing.wording import Wording
 from fixtures.builders import SmallDistrict, build_small_district
@@ -93,13 +93,6 @@ def paid(db: Session, clock: FixedClock) -> Paid:
     payment = add_payment(db, small, stays, now, device_id=small.pos.device.id, attendant="Li Wei")
     db.commit()
     return Paid(small, payment, stays, [db.get_one(StayFee, s.id) for s in stays])
-
-
-def test_money_is_formatted_from_minor_units_by_the_currency_exponent() -> None:
-    assert format_minor(1250, "CNY") == "12.50 CNY"
-    assert format_minor(5, "usd") == "0.05 USD"
-    assert format_minor(123456, "JPY") == "123,456 JPY"
-    assert format_minor(-100, "EUR") == "-1.00 EUR"
 
 
 def test_the_receipt_lists_each_stay_in_local_time_with_its_fee_breakdown(db: Session, paid: Paid) -> None:

@@ -341,3 +341,17 @@ def test_the_mutable_state_detector_sees_item_assignment_mutator_calls_and_globa
         assert _mutated_module_names(path) == {"CACHE", "SEEN", "KEY"}
     finally:
         path.unlink()
+
+
+def test_money_is_written_out_by_the_one_money_module() -> None:
+    """billing/money.py holds the one currency table and the one formatter: no other module
+    formats currency through Babel's number functions."""
+    others = [p for p in every_project_file() if p.relative_to(REPO).as_posix() != "billing/money.py"]
+    found = [
+        f"{path.relative_to(REPO)} imports {name}"
+        for path in others
+        for name in sorted(imported_modules(path))
+        if name == "babel.numbers"
+    ]
+    assert found == []
+    assert "babel.numbers" in imported_modules(REPO / "billing/money.py")

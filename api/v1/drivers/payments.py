@@ -31,6 +31,7 @@ from billing.webhooks import handle_event
 from enforcement.citation_payments import settle_citation_payments, standing_citations
 from enforcement.services import PlatePayment
 from enforcement.services import pay_plate as pay_plate_service
+from parking.errors import N_, Message
 from parking.inventory import get_district
 from parking.models import District
 from parking.plate_rules import accept_plate

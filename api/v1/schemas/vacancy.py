@@ -10,6 +10,7 @@ from flask_babel import gettext, pgettext
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from api.schemas import AwareDateTime, QuerySchema
+from billing.money import format_money
 from billing.tariff import Band, Tariff
 
 
@@ -141,18 +142,6 @@ class ForecastOut(Schema):
 
 # -- the tariff in one line ----------------------------------------------------------------
 
-_SYMBOLS = {"CNY": "¥", "JPY": "¥", "AUD": "A$", "USD": "$", "EUR": "€", "GBP": "£", "HKD": "HK$"}
-_NO_MINOR_UNITS = {"JPY", "KRW"}
-
-
-def money(amount_minor: int, currency: str, *, trim: bool = False) -> str:
-    """`¥1.50` from 150 CNY fen; with `trim`, whole amounts lose their decimals (`¥60`)."""
-    symbol = _SYMBOLS.get(currency, f"{currency} ")
-    if currency in _NO_MINOR_UNITS:
-        return f"{symbol}{amount_minor}"
-    whole, cents = divmod(amount_minor, 100)
-    return f"{symbol}{whole}" if trim and not cents else f"{symbol}{whole}.{cents:02d}"
-
 
 def _span(minutes: int) -> str:
     if minutes == 60:
@@ -186,7 +175,7 @@ def band_line(tariff: Tariff, band: Band, currency: str) -> str:
             if tier.amount == 0
             else gettext(
                 "%(amount)s per %(span)s",
-                amount=money(tier.amount, currency),
+                amount=format_money(tier.amount, currency, symbol=True),
                 span=_span(tier.increment_minutes),
             )
         )
@@ -202,7 +191,17 @@ def band_line(tariff: Tariff, band: Band, currency: str) -> str:
     if tariff.free_ms:
         parts.append(gettext("first %(span)s free", span=_span(tariff.free_ms // 60_000)))
     if tariff.cap_per_day is not None:
-        parts.append(gettext("max %(amount)s/day", amount=money(tariff.cap_per_day, currency, trim=True)))
+        parts.append(
+            gettext(
+                "max %(amount)s/day",
+                amount=format_money(tariff.cap_per_day, currency, symbol=True, trim=True),
+            )
+        )
     if tariff.cap_per_stay is not None:
-        parts.append(gettext("max %(amount)s/stay", amount=money(tariff.cap_per_stay, currency, trim=True)))
+        parts.append(
+            gettext(
+                "max %(amount)s/stay",
+                amount=format_money(tariff.cap_per_stay, currency, symbol=True, trim=True),
+            )
+        )
     return str(gettext("; ").join(parts))
