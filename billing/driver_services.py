@@ -16,14 +16,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from billing.gateway import PaymentGateway
+from billing.ledger import owed_by_plates
 from billing.models import REQUIRES_ACTION, Payment, PlateClaim
-from billing.payments import (
-    NothingToPayError,
-    owed_by_plates,
-    payment_key,
-    plan_account_payment,
-    require_succeeded,
-)
+from billing.payment_keys import payment_key
+from billing.payments import NothingToPayError, plan_account_payment, require_succeeded
 from billing.plate_links import linked_plates, pending_plates, prove_by_payment, request_link
 from billing.services import charge_pending
 from identity.models import DriverAccount

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from billing.credits import REFUND_DUE, REFUND_FAILED, REFUNDING, Overpayment
 from billing.models import PENDING, Payment, Refund
-from billing.payments import RefundExceedsPaymentError, plan_refund
+from billing.refunds import RefundExceedsPaymentError, plan_refund
 
 STAFF = "automatic overpayment refund"
 

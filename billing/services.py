@@ -19,19 +19,13 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from billing.auto_charges import plan_auto_charges
 from billing.gateway import GatewayError, GatewayUnavailable, PaymentGateway
 from billing.models import PENDING, REQUIRES_ACTION, Payment, Refund
 from billing.overpayment_refunds import overpayment_refunds_to_send, plan_overpayment_refunds
-from billing.payments import (
-    UnknownPaymentError,
-    charge_request,
-    plan_auto_charges,
-    plan_plate_payment,
-    plan_refund,
-    record_charge,
-    send_refund,
-)
+from billing.payments import UnknownPaymentError, charge_request, plan_plate_payment, record_charge
 from billing.pending_payments import record_send_failure, stale_pending, time_out, unreachable
+from billing.refunds import plan_refund, send_refund
 from billing.tariffs import price_ended_stays
 from parking.models import District
 from parking.unit_of_work import end_reads, writing

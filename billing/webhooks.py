@@ -19,7 +19,8 @@ from sqlalchemy.orm import Session
 from billing.credits import settle_overpayment_refund
 from billing.gateway import ChargeResult
 from billing.models import PENDING, SUCCEEDED, Payment, Refund, StripeEvent
-from billing.payments import fail_refund, record_charge, settle_refunded
+from billing.payments import record_charge
+from billing.refunds import fail_refund, settle_refunded
 
 HANDLED = (
     "payment_intent.succeeded",

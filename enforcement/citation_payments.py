@@ -13,7 +13,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from billing.models import CHANNEL_PLATE, PENDING, SUCCEEDED, Payment
-from billing.payments import AmountMismatchError, NothingToPayError, PaymentInProgressError, same_request
+from billing.payment_keys import same_request
+from billing.payments import AmountMismatchError, NothingToPayError, PaymentInProgressError
 from enforcement.citations import change_citation_status
 from enforcement.models import ISSUED, PAID, UPHELD, Citation, CitationAllocation, Violation
 from parking.errors import N_, Message, NotFoundError

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from billing.credits import refund_given, take_back
 from billing.models import SUCCEEDED, DriverPlate, Notice, Payment, PaymentAllocation, Refund, StayFee
-from billing.payments import plan_refund
+from billing.refunds import plan_refund
 from billing.tariffs import status_of
 from enforcement.citations import change_citation_status, find_citation
 from enforcement.models import (

@@ -10,8 +10,8 @@ from typing import Any, cast
 from sqlalchemy import Row, Table, bindparam, func, insert, select
 from sqlalchemy.orm import Session
 
+from billing.ledger import plate_ledger
 from billing.models import SUCCEEDED, Payment, PaymentAllocation, StayFee
-from billing.payments import plate_ledger
 from billing.tariffs import tariff_in_force
 from enforcement.models import APPEALED, ISSUED, UPHELD, Citation, Violation
 from enforcement.models_warden import WARDEN_PLATE_CHECK, PlateCheck

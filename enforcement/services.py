@@ -18,8 +18,11 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from billing.gateway import PaymentGateway
+from billing.ledger import plate_ledger
 from billing.models import PENDING, REQUIRES_ACTION, Payment, Refund
-from billing.payments import payment_key, plate_ledger, require_succeeded, send_refund
+from billing.payment_keys import payment_key
+from billing.payments import require_succeeded
+from billing.refunds import send_refund
 from billing.services import charge_pending, pay_by_plate
 from enforcement.citation_payments import plan_citation_payment, settle_citation_payments
 from enforcement.citations import issue_citation

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session
 
 from billing.holidays import district_holidays
-from billing.payments import record_pos_payment
+from billing.pos_payments import record_pos_payment
 from parking.forecast import HISTORY
 from parking.forecast_history import FitResult, fit_forecasts
 from parking.models import District

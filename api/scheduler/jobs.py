@@ -13,6 +13,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from api.database import new_session
+from billing.ledger import mark_arrears
 from billing.notifications import (
     collect_events,
     due_deliveries,
@@ -22,7 +23,6 @@ from billing.notifications import (
     record_push,
     send_push,
 )
-from billing.payments import mark_arrears
 from billing.provider_records import fetch_charges, store_charges
 from billing.services import charge_saved_cards, settle_payments
 from billing.tariffs import price_ended_stays

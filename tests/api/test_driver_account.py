@@ -14,9 +14,9 @@ from sqlalchemy import Connection, func, select
 from sqlalchemy.orm import Session
 
 from api import create_app
+from billing.ledger import mark_arrears
 from billing.models import ARREARS, PAID, Payment, PaymentAllocation, StayFee
 from billing.notifications import collect_events
-from billing.payments import mark_arrears
 from billing.tariffs import price_ended_stays, publish_tariff
 from fixtures.builders import SmallDistrict, build_small_district, cds_event
 from identity.staff import issue_staff_token

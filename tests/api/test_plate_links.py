@@ -17,9 +17,10 @@ from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
 from api import create_app
+from billing.auto_charges import plan_auto_charges
+from billing.ledger import mark_arrears
 from billing.models import Payment
 from billing.notifications import collect_events
-from billing.payments import mark_arrears, plan_auto_charges
 from billing.tariffs import price_ended_stays, publish_tariff
 from fixtures.builders import SmallDistrict, build_small_district, cds_event
 from identity.staff import issue_staff_token

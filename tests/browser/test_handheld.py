@@ -16,8 +16,8 @@ from argon2 import PasswordHasher
 from playwright.sync_api import Page, expect
 from sqlalchemy import func, select
 
+from billing.ledger import mark_arrears
 from billing.models import StayFee
-from billing.payments import mark_arrears
 from billing.tariffs import price_ended_stays
 from enforcement.models import Task
 from enforcement.models_warden import StaffPosition, TaskPhoto

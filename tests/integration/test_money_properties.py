@@ -18,9 +18,11 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from billing.ledger import plate_ledger
 from billing.models import CHANNEL_POS, SUCCEEDED, Payment, PaymentAllocation, Refund, StayFee
 from billing.overpayment_refunds import overpayment_refunds_to_send, plan_overpayment_refunds
-from billing.payments import pay, plan_plate_payment, plan_refund, plate_ledger, send_refund
+from billing.payments import pay, plan_plate_payment
+from billing.refunds import plan_refund, send_refund
 from billing.tariffs import price_ended_stays, publish_tariff
 from fixtures.builders import SmallDistrict, build_small_district
 from fixtures.simulator import SimBay, simulate_day

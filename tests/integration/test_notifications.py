@@ -21,6 +21,8 @@ from sqlalchemy.orm import Session
 
 from api import create_app
 from api.scheduler.jobs import run_job
+from billing.auto_charges import plan_auto_charges
+from billing.ledger import mark_arrears
 from billing.models import Payment
 from billing.notification_models import Notification
 from billing.notifications import (
@@ -30,7 +32,7 @@ from billing.notifications import (
     register_callback,
     verify_signature,
 )
-from billing.payments import mark_arrears, pay, plan_auto_charges
+from billing.payments import pay
 from billing.plate_links import link_plate
 from billing.saved_cards import save_card
 from billing.tariffs import price_ended_stays, publish_tariff

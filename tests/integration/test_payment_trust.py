@@ -16,6 +16,7 @@ from sqlalchemy import Connection, func, select
 from sqlalchemy.orm import Session
 
 from api.scheduler.jobs import run_job
+from billing.auto_charges import plan_auto_charges
 from billing.credits import (
     ALLOCATION_CAPPED,
     REFUND_DUE,
@@ -37,7 +38,7 @@ from billing.models import (
     Refund,
     StayFee,
 )
-from billing.payments import plan_auto_charges, plan_plate_payment
+from billing.payments import plan_plate_payment
 from billing.plate_links import link_plate
 from billing.reconciliation import reconcile
 from billing.saved_cards import save_card

@@ -17,9 +17,11 @@ from sqlalchemy import Connection, func, select
 from sqlalchemy.orm import Session
 
 from api import create_app
+from billing.auto_charges import plan_auto_charges
 from billing.gateway import StripeGateway
+from billing.ledger import mark_arrears, plate_ledger
 from billing.models import ARREARS, DUE, PAID, Notice, Payment, PaymentAllocation, StayFee, StripeEvent
-from billing.payments import mark_arrears, pay, plan_auto_charges, plate_ledger
+from billing.payments import pay
 from billing.plate_links import link_plate
 from billing.saved_cards import save_card
 from billing.tariffs import price_ended_stays, publish_tariff

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.scheduler.jobs import run_job
+from billing.ledger import mark_arrears, plate_ledger
 from billing.models import (
     CLAIM_PENDING,
     CLAIM_PROVEN,
@@ -25,7 +26,6 @@ from billing.models import (
     PlateClaim,
     StayFee,
 )
-from billing.payments import mark_arrears, plate_ledger
 from billing.tariffs import price_ended_stays, publish_tariff
 from enforcement.models import ISSUED, OPEN, OVERSTAY, RESOLVED, VOIDED, Citation, Task, Violation
 from enforcement.models_warden import PlateCheck

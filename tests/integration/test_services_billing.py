@@ -10,9 +10,10 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from billing.auto_charges import plan_auto_charges
 from billing.gateway import ChargeResult, GatewayUnavailable
 from billing.models import DUE, PAID, PENDING, Payment, Refund, StayFee
-from billing.payments import UnknownPaymentError, plan_auto_charges
+from billing.payments import UnknownPaymentError
 from billing.plate_links import link_plate
 from billing.saved_cards import save_card
 from billing.services import charge_pending, charge_saved_cards, give_refund, pay_by_plate

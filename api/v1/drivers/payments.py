@@ -21,11 +21,9 @@ from api.v1.schemas.billing import (
     RefundOut,
 )
 from api.v1.schemas.citations import OwedCitationOut, PlateOwesOut, PlatePayIn
+from billing.ledger import plate_ledger
 from billing.models import SUCCEEDED, Payment
-from billing.payments import (
-    plate_ledger,
-    require_succeeded,
-)
+from billing.payments import require_succeeded
 from billing.services import give_refund
 from billing.webhooks import handle_event
 from enforcement.citation_payments import settle_citation_payments, standing_citations
