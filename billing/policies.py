@@ -22,7 +22,9 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from billing.models import TariffVersion
-from billing.tariff import WEEKDAYS, Band, StayLimit, Tariff, class_share, hhmm, minute_rate
+from billing.tariff import Tariff, class_share, minute_rate
+from billing.tariff_document import hhmm
+from billing.tariff_parts import WEEKDAYS, Band, StayLimit
 from billing.tariffs import TariffBook, compiled
 from parking.clock import to_ms
 from parking.models import District

@@ -28,7 +28,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from billing.models import StayFee, TariffVersion
-from billing.tariff import DAY_TYPES, Tariff
+from billing.tariff import Tariff
+from billing.tariff_parts import DAY_TYPES
 from billing.tariffs import TariffBook, TariffInPastError, publish_tariff
 from parking.errors import ConflictError, NotFoundError
 from parking.metrics import OFFLINE, BayPlace, Hour, Interval, aggregates, load_bays, load_stays, tally

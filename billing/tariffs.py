@@ -24,7 +24,8 @@ from billing.models import (
     StayFee,
     TariffVersion,
 )
-from billing.tariff import InvalidTariffError, Tariff
+from billing.tariff import Tariff
+from billing.tariff_parts import InvalidTariffError
 from parking.db import insert_rows, update_rows
 from parking.errors import ConflictError, NotFoundError
 from parking.models import Bay, District, Road, Stay

@@ -17,14 +17,13 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from billing.models import PENDING, SUCCEEDED, Payment
+from billing.payment_keys import KeyReusedError, same_request
 from billing.payments import (
     CHANNEL_ACCOUNT,
     AlreadyPaidError,
     AmountMismatchError,
-    KeyReusedError,
     NoSavedCardError,
     PaymentInProgressError,
-    same_request,
 )
 from enforcement.citation_payments import STANDING
 from enforcement.citations import UnknownCitationError

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from billing.tariff import Restriction, Tariff
+from billing.tariff import Tariff
+from billing.tariff_parts import Restriction
 from enforcement.models import (
     APPEALED,
     ISSUED,

@@ -17,7 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from billing.tariff import WEEKDAYS, StayLimit, Tariff
+from billing.tariff import Tariff
+from billing.tariff_parts import WEEKDAYS, StayLimit
 
 # A stay is looked at over at most this many local days (longer stays are found by the days
 # they reach within the sweep's look-back).

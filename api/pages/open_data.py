@@ -17,7 +17,9 @@ from api.i18n import locale_name
 from api.v1.open_data import ShownTariff, open_day, road_day, tariffs_shown
 from api.v1.schemas.pricing import OpenDayQuery
 from api.v1.schemas.vacancy import band_line
-from billing.tariff import DAY_TYPES, RESTRICTION_WORDS, Tariff, hhmm
+from billing.tariff import Tariff
+from billing.tariff_document import hhmm
+from billing.tariff_parts import DAY_TYPES, RESTRICTION_WORDS
 from parking.errors import N_
 from parking.inventory import get_district
 from parking.open_data import OFFLINE_STATUS, SUPPRESSED, RoadHour

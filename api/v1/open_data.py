@@ -20,7 +20,9 @@ from api.errors import ApiError
 from api.v1.bureau.pricing import unwatched_of
 from api.v1.schemas.pricing import OpenOccupancyQuery
 from billing.models import TariffVersion
-from billing.tariff import DAY_TYPES, Tariff, hhmm
+from billing.tariff import Tariff
+from billing.tariff_document import hhmm
+from billing.tariff_parts import DAY_TYPES
 from billing.tariffs import TariffBook
 from parking.errors import N_, Message
 from parking.inventory import get_district

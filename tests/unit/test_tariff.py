@@ -12,12 +12,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from billing.tariff import (
-    InvalidTariffError,
-    Tariff,
-    TariffGapError,
-    TariffOverlapError,
-)
+from billing.tariff import Tariff
+from billing.tariff_parts import InvalidTariffError, TariffGapError, TariffOverlapError
 
 SHANGHAI = "Asia/Shanghai"
 MELBOURNE = "Australia/Melbourne"

@@ -8,7 +8,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from billing.tariff import InvalidTariffError, Tariff
+from billing.tariff import Tariff
+from billing.tariff_parts import InvalidTariffError
 from enforcement.window_limits import first_breach, shortest_limit
 
 ZONE = ZoneInfo("Australia/Melbourne")

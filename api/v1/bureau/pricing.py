@@ -24,7 +24,7 @@ from billing.pricing_advice import (
     publish_advice,
     replay_month,
 )
-from billing.tariff import hhmm
+from billing.tariff_document import hhmm
 from parking.errors import N_, Message
 from parking.inventory import get_district
 from parking.metrics import BayPlace, Hour, Interval, floor_to_local_hour, local_hours, unwatched_bays

@@ -17,7 +17,8 @@ from api.v1.drivers.accounts import signed_in_driver
 from api.v1.drivers.card_payments import action_needed, payment_out
 from api.v1.schemas.billing import PaymentOut
 from api.v1.schemas.citations import AccountCitationList, CitationPaymentIn
-from billing.payments import new_key, require_succeeded
+from billing.payment_keys import new_key
+from billing.payments import require_succeeded
 from billing.plate_links import linked_plates
 from billing.services import charge_pending
 from enforcement.account_citations import own_citation, plan_account_citation_payment, standing_citations_of

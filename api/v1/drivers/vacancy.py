@@ -44,7 +44,8 @@ from api.v1.schemas.vacancy import (
 )
 from billing.holidays import district_holidays
 from billing.models import TariffVersion
-from billing.tariff import RESTRICTION_WORDS, BandPeriod, Tariff
+from billing.tariff import BandPeriod, Tariff
+from billing.tariff_parts import RESTRICTION_WORDS
 from billing.tariffs import compiled
 from parking.errors import N_, Message
 from parking.forecast_current import CURRENT_HORIZON, RoadNow, probability_free

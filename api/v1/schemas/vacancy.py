@@ -11,7 +11,8 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from api.schemas import AwareDateTime, QuerySchema
 from billing.money import format_money
-from billing.tariff import Band, Tariff
+from billing.tariff import Tariff
+from billing.tariff_parts import Band
 
 
 class VacancyQuery(QuerySchema):
