@@ -14,15 +14,8 @@ from sqlalchemy.orm import Session
 
 from api.database import new_session
 from billing.ledger import mark_arrears
-from billing.notifications import (
-    collect_events,
-    due_deliveries,
-    http_sender,
-    push_for,
-    queue_reminders,
-    record_push,
-    send_push,
-)
+from billing.notification_push import due_deliveries, http_sender, push_for, record_push, send_push
+from billing.notifications import collect_events, queue_reminders
 from billing.provider_records import fetch_charges, store_charges
 from billing.services import charge_saved_cards, settle_payments
 from billing.tariffs import price_ended_stays

@@ -25,13 +25,8 @@ from billing.auto_charges import plan_auto_charges
 from billing.ledger import mark_arrears
 from billing.models import Payment
 from billing.notification_models import Notification
-from billing.notifications import (
-    collect_events,
-    http_sender,
-    queue_reminders,
-    register_callback,
-    verify_signature,
-)
+from billing.notification_push import http_sender, register_callback, verify_signature
+from billing.notifications import collect_events, queue_reminders
 from billing.payments import pay
 from billing.plate_links import link_plate
 from billing.saved_cards import save_card

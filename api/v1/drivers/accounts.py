@@ -44,7 +44,8 @@ from api.v1.schemas.identity import PlateLinkIn, PlateLinkOut
 from billing.driver_services import link_plate, pay_from_account, payable_plates
 from billing.ledger import owed_by_plates
 from billing.models import ARREARS, SUCCEEDED, DriverPlate, Notice, Payment, PaymentAllocation, StayFee
-from billing.notifications import SIGNATURE_HEADER, notifications_after, register_callback
+from billing.notification_push import SIGNATURE_HEADER, register_callback
+from billing.notifications import notifications_after
 from billing.plate_links import (
     linked_plates,
     pending_plates,
