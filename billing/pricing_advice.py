@@ -32,7 +32,8 @@ from billing.tariff import Tariff
 from billing.tariff_parts import DAY_TYPES
 from billing.tariffs import TariffBook, TariffInPastError, publish_tariff
 from parking.errors import ConflictError, NotFoundError
-from parking.metrics import OFFLINE, BayPlace, Hour, Interval, aggregates, load_bays, load_stays, tally
+from parking.metrics import OFFLINE, BayPlace, Hour, Interval, aggregates, tally
+from parking.metrics_queries import load_bays, load_stays
 from parking.models import District, Road, Stay
 from parking.stay_rules import started_within
 

@@ -11,16 +11,8 @@ from typing import cast
 
 from sqlalchemy.orm import Session
 
-from parking.metrics import (
-    BayPlace,
-    Hour,
-    StayTuple,
-    Tallies,
-    load_bays,
-    load_stay_tuples,
-    tally,
-    unwatched_bays,
-)
+from parking.metrics import BayPlace, Hour, StayTuple, Tallies, tally, unwatched_bays
+from parking.metrics_queries import load_bays, load_stay_tuples
 from reports.devices import DeviceWatch
 from reports.figures import HourSums, occupancy_percent
 

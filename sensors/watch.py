@@ -11,7 +11,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from parking.forecast import Gap, merge_gaps
-from parking.metrics import Interval, device_outages, load_bays, unwatched_bays
+from parking.metrics import Interval, device_outages, unwatched_bays
+from parking.metrics_queries import load_bays
 from sensors.models import DATA_FEED, SENSING_KINDS, VIDEO_STAKE, CurbEvent, Device, device_bay
 
 _COMMS = {"comms_lost": False, "comms_restored": True}

@@ -27,13 +27,11 @@ from parking.metrics import (
     PLACE_TYPES,
     aggregates,
     floor_to_local_hour,
-    load_bays,
-    load_stays,
     local_hours,
-    stays_at,
     tally,
     unwatched_bays,
 )
+from parking.metrics_queries import load_bays, load_stays, stays_at
 from parking.models import Bay, District, Road, Stay
 from parking.stay_rules import started_within
 from sensors.models import CurbEvent

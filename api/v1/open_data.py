@@ -26,7 +26,8 @@ from billing.tariff_parts import DAY_TYPES
 from billing.tariffs import TariffBook
 from parking.errors import N_, Message
 from parking.inventory import get_district
-from parking.metrics import load_bays, load_stays, local_hours
+from parking.metrics import local_hours
+from parking.metrics_queries import load_bays, load_stays
 from parking.models import District, Road
 from parking.open_data import BlurRule, RoadHour, published_hours, road_hours
 
