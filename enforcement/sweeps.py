@@ -25,15 +25,14 @@ from enforcement.rules import (
     restriction_started_at,
     team_for_restriction,
 )
+from enforcement.violation_ends import end_violations, withdraw_violations
 from enforcement.violations import (
     SweepResult,
     constants,
-    end_violations,
     open_stays,
     recent_stays,
     record_violations,
     stay_is_open,
-    withdraw_violations,
 )
 from enforcement.window_sweep import OVERSTAY_LOOK_BACK, sweep_window_overstays
 from parking.db import UTCDateTime, json_object, json_value, utc_plus_seconds

@@ -1,5 +1,5 @@
-"""Writing violations and their tasks once, ending them when the vehicle leaves, and
-withdrawing them when late events show the rule was never broken.
+"""Writing violations and their tasks once (ending and withdrawing them is
+enforcement/violation_ends.py).
 
 Every write here is set-based and idempotent: a violation is unique per (stay, rule) and a
 task per `key`, so a sweep that sees the same stay again writes nothing."""
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any, cast
 
 import orjson
@@ -17,9 +17,7 @@ from sqlalchemy import (
     Select,
     Subquery,
     Table,
-    and_,
     column,
-    delete,
     exists,
     insert,
     literal,
@@ -28,29 +26,18 @@ from sqlalchemy import (
     table,
     text,
     union_all,
-    update,
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from enforcement.models import (
-    CANCELLED,
     OPEN,
-    RESOLVED,
-    TAKEN,
-    UNREGISTERED,
-    UNTAKEN,
-    Citation,
     Task,
     Violation,
 )
 from parking.db import UTCDateTime, insert_rows, random_uuid
 from parking.models import Bay, Stay, new_uuid
-
-# Late events older than this no longer withdraw a violation (the look-up stays bounded;
-# an older mistake is for the citation's appeal).
-WITHDRAWAL_WINDOW = timedelta(days=7)
 
 _VIOLATION = cast(Table, Violation.__table__)
 _TASK = cast(Table, Task.__table__)
@@ -315,88 +302,6 @@ def task_row(
     return row
 
 
-def end_violations(db: Session, district_id: int, now: datetime) -> tuple[int, int]:
-    """End the open violations whose vehicle has left (at the stay's end), whose stay was
-    re-derived away by late events (now), and the unregistered ones whose stay now has a plate
-    (now); then cancel their tasks nobody took. Returns (ended, cancelled)."""
-    still_open = and_(Violation.district_id == district_id, Violation.ended_at.is_(None))
-    stay_ended = select(Stay.ended_at).where(Stay.id == Violation.stay_id).scalar_subquery()
-    ended = _update(
-        db,
-        update(Violation)
-        .where(still_open, exists().where(Stay.id == Violation.stay_id, Stay.ended_at.is_not(None)))
-        .values(ended_at=stay_ended),
-    )
-    ended += _update(
-        db,
-        update(Violation)
-        .where(still_open, ~exists().where(Stay.id == Violation.stay_id))
-        .values(ended_at=now),
-    )
-    ended += _update(
-        db,
-        update(Violation)
-        .where(
-            still_open,
-            Violation.rule == UNREGISTERED,
-            exists().where(Stay.id == Violation.stay_id, Stay.plate.is_not(None)),
-        )
-        .values(ended_at=now),
-    )
-    cancelled = _update(
-        db,
-        update(Task)
-        .where(
-            Task.district_id == district_id,
-            Task.status.in_(UNTAKEN),
-            Task.violation_id.is_not(None),
-            exists().where(Violation.id == Task.violation_id, Violation.ended_at.is_not(None)),
-        )
-        .values(status=CANCELLED, resolved_at=now, outcome="violation_ended"),
-    )
-    return ended, cancelled
-
-
-def withdraw_violations(
-    db: Session, district_id: int, now: datetime, window: timedelta = WITHDRAWAL_WINDOW
-) -> tuple[int, int]:
-    """Withdraw the violations that late events disproved: their stay now ends no later than
-    the instant the rule was first broken, so it never broke it. Their untaken tasks are
-    cancelled; a violation nobody acted on (no citation, no task taken) is deleted, the others
-    are kept, ended at the stay's end (so `ended_at <= started_at` marks them) with
-    `withdrawn_at` in their evidence. Only violations that began within `window` of `now`
-    are looked at. Returns (withdrawn, tasks cancelled)."""
-    disproved = db.execute(
-        select(Violation.id, _acted_on().label("acted_on"))
-        .join(Stay, Stay.id == Violation.stay_id)
-        .where(
-            Violation.district_id == district_id,
-            Violation.started_at >= now - window,
-            or_(Violation.ended_at.is_(None), Violation.ended_at > Violation.started_at),
-            Stay.ended_at <= Violation.started_at,
-        )
-    ).all()
-    if not disproved:
-        return 0, 0
-    cancelled = _update(
-        db,
-        update(Task)
-        .where(Task.violation_id.in_([v.id for v in disproved]), Task.status.in_(UNTAKEN))
-        .values(status=CANCELLED, resolved_at=now, outcome="violation_withdrawn"),
-    )
-    unused = [v.id for v in disproved if not v.acted_on]
-    if unused:
-        db.execute(
-            delete(Violation).where(Violation.id.in_(unused)).execution_options(synchronize_session=False)
-        )
-    kept = db.scalars(select(Violation).where(Violation.id.in_([v.id for v in disproved if v.acted_on])))
-    for violation in kept:  # rare: a warden or a citation got there first
-        violation.ended_at = db.scalar(select(Stay.ended_at).where(Stay.id == violation.stay_id))
-        violation.evidence = {**violation.evidence, "withdrawn_at": now.isoformat()}
-    db.flush()
-    return len(disproved), cancelled
-
-
 def stay_violations(db: Session, district_id: int) -> dict[str, list[str]]:
     """By stay uuid, the rules its stay was flagged for (withdrawn violations left out)."""
     rows = db.execute(
@@ -412,16 +317,3 @@ def stay_violations(db: Session, district_id: int) -> dict[str, list[str]]:
     for uuid, rule in rows:
         found.setdefault(uuid, []).append(rule)
     return found
-
-
-def _acted_on() -> Any:
-    """Whether anyone acted on the violation: cited it, or took one of its tasks."""
-    return or_(
-        exists().where(Citation.violation_id == Violation.id),
-        exists().where(Task.violation_id == Violation.id, Task.status.in_((TAKEN, RESOLVED))),
-    )
-
-
-def _update(db: Session, statement: Any) -> int:
-    result = db.execute(statement.execution_options(synchronize_session=False))
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
