@@ -332,3 +332,27 @@ def _ms(at: datetime) -> int:
 
 
 # -- the document ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SoFar:
+    """A stay still going, as its driver sees it at `now`: how long, what it costs so far,
+    the band in force, and the time left before its maximum stay (None: no tariff, or none
+    that limits the stay)."""
+
+    elapsed: timedelta
+    fee: int | None
+    band: str | None
+    max_stay_minutes: int | None
+    time_left: timedelta | None
+
+
+def so_far(tariff: Tariff | None, started_at: datetime, vehicle_class: str | None, now: datetime) -> SoFar:
+    """The running figures of a stay that began at `started_at`, priced by `tariff`."""
+    upto = max(now, started_at)
+    if tariff is None:
+        return SoFar(upto - started_at, None, None, None, None)
+    limit = tariff.max_stay_minutes
+    left = None if limit is None else max(timedelta(0), started_at + timedelta(minutes=limit) - now)
+    fee = tariff.price(started_at, upto, vehicle_class).amount
+    return SoFar(upto - started_at, fee, tariff.band_at(now), limit, left)

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from billing.tariff import Tariff
+from billing.tariff import Tariff, so_far
 from billing.tariff_parts import InvalidTariffError, TariffGapError, TariffOverlapError
 
 SHANGHAI = "Asia/Shanghai"
@@ -548,3 +548,14 @@ def test_the_windows_of_one_band_that_meet_are_one_period() -> None:
     assert [(b.starts_at, b.ends_at) for b in bands] == [
         (local("2026-03-02 10:30"), local("2026-03-03 00:00"))
     ]
+
+
+def test_a_running_stay_shows_its_fee_so_far_its_band_and_the_time_left_before_its_maximum() -> None:
+    tariff = Tariff(document(max_stay_minutes=120), SHANGHAI)
+    figures = so_far(tariff, local("2026-03-02T10:00"), None, local("2026-03-02T10:40"))
+    assert figures.elapsed == timedelta(minutes=40)
+    assert figures.fee == 300  # 15 free minutes, then two started increments of 150
+    assert (figures.band, figures.max_stay_minutes, figures.time_left) == ("day", 120, timedelta(minutes=80))
+    over = so_far(tariff, local("2026-03-02T10:00"), None, local("2026-03-02T12:30"))
+    assert over.time_left == timedelta(0)
+    assert so_far(None, local("2026-03-02T10:00"), None, local("2026-03-02T09:00")).elapsed == timedelta(0)

@@ -52,6 +52,7 @@ from billing.plate_links import (
     stay_is_the_accounts,
 )
 from billing.saved_cards import save_card, start_card_setup
+from billing.tariff import so_far
 from billing.tariffs import TariffBook
 from identity.drivers import account_for_token
 from identity.models import DriverAccount
@@ -195,13 +196,9 @@ def current_stays() -> Response:
 def _current(
     stay: Stay, bay: str, road: str, district: District, found: Any, now: datetime
 ) -> dict[str, Any]:
-    tariff = found[1] if found is not None else None
-    upto = max(now, stay.started_at)
-    max_minutes = tariff.max_stay_minutes if tariff is not None else None
-    left = None
-    if max_minutes is not None:
-        ends_at = stay.started_at.timestamp() + max_minutes * 60
-        left = max(0, int(ends_at - now.timestamp()))
+    vehicle_class = vehicle_class_for_plate(stay.plate, district.plate_rule)
+    figures = so_far(found[1] if found is not None else None, stay.started_at, vehicle_class, now)
+    left = figures.time_left
     return {
         "uuid": stay.uuid,
         "district": district.slug,
@@ -209,18 +206,12 @@ def _current(
         "bay": bay,
         "road": road,
         "started_at": stay.started_at,
-        "elapsed_seconds": int((upto - stay.started_at).total_seconds()),
-        "fee_so_far": (
-            tariff.price(
-                stay.started_at, upto, vehicle_class_for_plate(stay.plate, district.plate_rule)
-            ).amount
-            if tariff
-            else None
-        ),
+        "elapsed_seconds": int(figures.elapsed.total_seconds()),
+        "fee_so_far": figures.fee,
         "currency": district.currency,
-        "band": tariff.band_at(now) if tariff is not None else None,
-        "max_stay_minutes": max_minutes,
-        "time_left_seconds": left,
+        "band": figures.band,
+        "max_stay_minutes": figures.max_stay_minutes,
+        "time_left_seconds": None if left is None else int(left.total_seconds()),
     }
 
 
