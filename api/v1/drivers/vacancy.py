@@ -16,7 +16,6 @@ from zoneinfo import ZoneInfo
 
 import orjson
 from flask import Blueprint, Response, current_app, jsonify, request
-from flask_babel import gettext
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
@@ -40,12 +39,12 @@ from api.v1.schemas.vacancy import (
     RoadBaysOut,
     VacancyOut,
     VacancyQuery,
+    day_ahead,
     tariff_line,
 )
 from billing.holidays import district_holidays
 from billing.models import TariffVersion
-from billing.tariff import BandPeriod, Tariff
-from billing.tariff_parts import RESTRICTION_WORDS
+from billing.tariff import Tariff
 from billing.tariffs import compiled
 from parking.errors import N_, Message
 from parking.forecast_current import CURRENT_HORIZON, RoadNow, probability_free
@@ -130,7 +129,7 @@ def road_bays(district: str, road: str) -> Response:
     tariffs = _TariffsNow(db, place, now)
     body = _road_summary(found, reports.shown(stale_before), tariffs, now) | {
         "at": now,
-        **_day_ahead(tariffs.tariff(found.tariff_code), now, place.currency),
+        **day_ahead(tariffs.tariff(found.tariff_code), now, place.currency),
         "bays": [
             {
                 "id": v.bay.uuid,
@@ -271,44 +270,6 @@ def _road_summary(road: Any, shown: RoadShown, tariffs: _TariffsNow, now: dateti
         "max_stay_minutes": max_stay,
         "restriction_now": restriction,
     }
-
-
-def _day_ahead(tariff: Tariff | None, now: datetime, currency: str) -> dict[str, Any]:
-    """The rest of the local day on a road: each band from now on with its price line, and
-    the restrictions in force or still to come (so 05:49 warns of the 08:00 price and the
-    17:00 clearway)."""
-    if tariff is None:
-        return {"day_ahead": [], "restrictions_ahead": []}
-    bands, restrictions = tariff.rest_of_day(now)
-    return {
-        "day_ahead": [
-            {
-                "from": b.starts_at,
-                "until": b.ends_at,
-                "band": b.band.name,
-                "tariff": _band_line(tariff, b, currency),
-            }
-            for b in bands
-        ],
-        "restrictions_ahead": [
-            {
-                "from": r.starts_at,
-                "until": r.ends_at,
-                "name": r.restriction.name,
-                "activity": r.restriction.activity,
-                "activity_label": gettext(
-                    RESTRICTION_WORDS.get(r.restriction.activity, r.restriction.activity)
-                ),
-            }
-            for r in restrictions
-        ],
-    }
-
-
-def _band_line(tariff: Tariff, period: BandPeriod, currency: str) -> str:
-    if all(tier.amount == 0 for tier in period.band.tiers):
-        return "free"
-    return tariff_line(tariff, period.starts_at, currency)
 
 
 class _TariffsNow:

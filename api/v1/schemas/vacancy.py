@@ -11,8 +11,8 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from api.schemas import AwareDateTime, QuerySchema
 from billing.money import format_money
-from billing.tariff import Tariff
-from billing.tariff_parts import Band
+from billing.tariff import BandPeriod, Tariff
+from billing.tariff_parts import RESTRICTION_WORDS, Band
 
 
 class VacancyQuery(QuerySchema):
@@ -206,3 +206,41 @@ def band_line(tariff: Tariff, band: Band, currency: str) -> str:
             )
         )
     return str(gettext("; ").join(parts))
+
+
+def day_ahead(tariff: Tariff | None, now: datetime, currency: str) -> dict[str, Any]:
+    """The rest of the local day on a road: each band from now on with its price line, and
+    the restrictions in force or still to come (so 05:49 warns of the 08:00 price and the
+    17:00 clearway)."""
+    if tariff is None:
+        return {"day_ahead": [], "restrictions_ahead": []}
+    bands, restrictions = tariff.rest_of_day(now)
+    return {
+        "day_ahead": [
+            {
+                "from": b.starts_at,
+                "until": b.ends_at,
+                "band": b.band.name,
+                "tariff": _band_line(tariff, b, currency),
+            }
+            for b in bands
+        ],
+        "restrictions_ahead": [
+            {
+                "from": r.starts_at,
+                "until": r.ends_at,
+                "name": r.restriction.name,
+                "activity": r.restriction.activity,
+                "activity_label": gettext(
+                    RESTRICTION_WORDS.get(r.restriction.activity, r.restriction.activity)
+                ),
+            }
+            for r in restrictions
+        ],
+    }
+
+
+def _band_line(tariff: Tariff, period: BandPeriod, currency: str) -> str:
+    if all(tier.amount == 0 for tier in period.band.tiers):
+        return "free"
+    return tariff_line(tariff, period.starts_at, currency)
