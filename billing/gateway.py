@@ -7,6 +7,10 @@ authentication, a rejected request) raises `GatewayUnavailable`, so callers neve
 
 Every call uses a per-instance `stripe.StripeClient`, so tests, the demo (against localstripe) and
 production can hold different gateways in one process.
+
+Over 400 lines on purpose: it is the one module allowed to import `stripe`
+(tests/unit/test_architecture.py), so everything Stripe-specific (the calls, their error
+mapping, the webhook check) stays in it, next to the protocol the fakes implement.
 """
 
 from __future__ import annotations
