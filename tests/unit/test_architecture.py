@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -391,3 +392,25 @@ def test_each_long_module_is_still_long_and_says_why_in_its_docstring() -> None:
         assert _lines(path) > MAX_MODULE_LINES, f"{name} is short now: take it off LONG_MODULES"
         docstring = ast.get_docstring(parse(path)) or ""
         assert "Over 400 lines on purpose" in docstring, f"{name} does not say why it is long"
+
+
+def test_identity_imports_only_the_standard_library_sqlalchemy_argon2_and_parking() -> None:
+    allowed = {*sys.stdlib_module_names, "sqlalchemy", "argon2", "parking", "identity", "__future__"}
+    found = [
+        f"{path.relative_to(REPO)} imports {name}"
+        for path in python_files("identity")
+        for name in sorted(imported_modules(path))
+        if name.split(".")[0] not in allowed
+    ]
+    assert found == []
+
+
+def test_tokens_are_hashed_in_one_place() -> None:
+    """identity/tokens.py `hash_token` is the one token hash of staff, drivers and devices."""
+    hashing = re.compile(r"sha256\(\s*[\w.]*token")
+    found = [
+        path.relative_to(REPO).as_posix()
+        for path in every_project_file()
+        if hashing.search(path.read_text(encoding="utf-8"))
+    ]
+    assert found == ["identity/tokens.py"]
