@@ -15,6 +15,7 @@ from flask_babel import gettext
 from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
+from api.field_messages import worded
 from billing.gateway import (
     GatewayError,
     IdempotencyKeyReusedError,
@@ -140,7 +141,7 @@ def init_app(app: Flask) -> None:
     def _validation_error(error: ValidationError) -> Response:
         messages = error.normalized_messages()  # type: ignore[no-untyped-call]  # marshmallow leaves it unannotated
         fields = sorted(messages) if isinstance(messages, dict) else []
-        details = [f"{name}: {'; '.join(map(str, _flat(messages[name])))}" for name in fields]
+        details = [f"{name}: {'; '.join(worded(str(m)) for m in _flat(messages[name]))}" for name in fields]
         return error_response(400, "invalid_parameters", "the request has invalid fields", details)
 
     @app.errorhandler(RequestEntityTooLarge)

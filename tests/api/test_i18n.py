@@ -108,3 +108,23 @@ def test_an_error_with_parameters_is_worded_in_the_requests_language(client: Fla
     assert english["code"] == chinese["code"] == "unknown_locale"
     assert english["title"] == "no catalogue 'fr'; there are zh_Hans_CN, en"
     assert chinese["title"] == "没有 'fr' 的语言包；现有 zh_Hans_CN, en"
+
+
+def test_the_field_messages_of_a_refused_request_are_worded_in_the_requests_language(
+    client: FlaskClient, town: SmallDistrict
+) -> None:
+    path = "/api/v1/testville/quote?road=x&arrival=yesterday&minutes=-5&colour=red"
+    english = client.get(path, headers={"Accept-Language": "en"}).get_json()
+    chinese = client.get(path).get_json()
+
+    assert english["code"] == chinese["code"] == "invalid_parameters"
+    assert english["errors"] == [
+        "arrival: Not a valid datetime.",
+        "colour: Unknown field.",
+        "minutes: Must be greater than or equal to 1 and less than or equal to 10080.",
+    ]
+    assert chinese["errors"] == [
+        "arrival: 不是有效的日期时间。",
+        "colour: 未知字段。",
+        "minutes: 必须大于或等于 1 且小于或等于 10080。",
+    ]

@@ -23,6 +23,7 @@ PLUMBING = {
     "error_codes",
     "error_docs",  # the code registry served at /docs/errors
     "errors",  # domain errors to problem+json
+    "field_messages",  # marshmallow's field messages in the reader's language
     "i18n",  # the request's language and time zone
     "migrations",  # Alembic from the app and the test harness
     "notice_words",  # a stored notification worded in the reader's language
