@@ -171,7 +171,7 @@ def test_the_csv_has_one_line_per_road_hour_with_the_tariff_in_force(client: Fla
         "occupancy_percent": "65",
         "status": "ok",
         "tariff_code": "core",
-        "band": "day",
+        "band": "日间",
         "rate_per_minute": "10",
     }
 
@@ -181,8 +181,8 @@ def test_the_json_names_each_roads_tariff_and_its_bands(client: FlaskClient, tow
     tariff = next(r for r in body["roads"] if r["road_id"] == town.small.roads[0].uuid)["tariff"]
     assert (tariff["code"], tariff["version"]) == ("core", 1)
     assert [(b["name"], b["windows"], b["tiers"][0]["rate_per_minute"]) for b in tariff["bands"]] == [
-        ("day", [["08:00", "20:00"]], 10),
-        ("night", [["00:00", "08:00"], ["20:00", "24:00"]], 2),
+        ("日间", [["08:00", "20:00"]], 10),
+        ("夜间", [["00:00", "08:00"], ["20:00", "24:00"]], 2),
     ]
 
 

@@ -59,7 +59,7 @@ def test_the_advice_of_last_month_per_road_and_band(client: FlaskClient, town: T
     assert {
         k: day[k] for k in ("band", "occupancy_percent", "hours_measured", "current_rate", "advised_rate")
     } == {
-        "band": "day",
+        "band": "日间",
         "occupancy_percent": 100.0,
         "hours_measured": 228,
         "current_rate": 8,

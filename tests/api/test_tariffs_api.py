@@ -102,7 +102,7 @@ def test_the_zones_name_the_policies_of_their_roads_tariff(client: FlaskClient, 
     zones = {z["name"]: z for z in get_ok(client, f"{CURBS}/zones")["data"]["zones"]}
     core = [names[i] for i in zones[town.core_road.name]["curb_policy_ids"]]
     clearway = [names[i] for i in zones[town.clearway_road.name]["curb_policy_ids"]]
-    assert core == ["白云区核心路段: day", "白云区核心路段: night"]
+    assert core == ["白云区核心路段: 日间", "白云区核心路段: 夜间"]
     assert clearway[0] == "白云区标准路段（晚高峰禁停）: 晚高峰禁停"
     assert len(clearway) == 5
 
@@ -161,7 +161,7 @@ def with_night(windows: list[list[str]]) -> dict[str, Any]:
         (
             with_night([["00:00", "09:00"], ["20:00", "24:00"]]),
             "tariff_overlap",
-            "mon 08:00-09:00: night and day",
+            "mon 08:00-09:00: 夜间 and 日间",
         ),
         ({**STANDARD, "cap_per_day": 30.5}, "invalid_tariff", "cap_per_day: an amount is a whole"),
         ({**STANDARD, "colour": "red"}, "invalid_tariff", "unknown fields: colour"),
@@ -210,14 +210,14 @@ def test_a_quote_gives_the_fee_and_its_breakdown(client: FlaskClient, town: Town
     assert response.status_code == 200, response.get_json()
     body = response.get_json()
     # free until 10:15; 10:15, 10:30, 10:45 at 150 (first hour); 11:00 and 11:30 at 600
-    assert (body["amount"], body["currency"], body["band_at_arrival"]) == (1650, "CNY", "day")
+    assert (body["amount"], body["currency"], body["band_at_arrival"]) == (1650, "CNY", "日间")
     assert (body["exceeds_max_stay"], body["max_stay_minutes"], body["restriction_at_arrival"]) == (
         False,
         240,
         None,
     )
     lines = [(x["band"], x["tier"], x["increments"], x["amount"]) for x in body["breakdown"]["lines"]]
-    assert lines == [("day", 0, 3, 450), ("day", 1, 2, 1200)]
+    assert lines == [("日间", 0, 3, 450), ("日间", 1, 2, 1200)]
     assert (body["breakdown"]["tariff"], body["breakdown"]["version"], body["breakdown"]["gross"]) == (
         "core",
         1,

@@ -318,9 +318,9 @@ def test_a_road_tells_the_driver_the_rest_of_the_day_prices_and_restrictions_to_
     road = get_ok(client, f"/api/v1/testville/roads/{town.roads[1].uuid}/bays")
     assert road["tariff"] == "free now"
     assert [(b["band"], b["from"], b["until"], b["tariff"]) for b in road["day_ahead"]] == [
-        ("night", "2026-03-02T21:49:00+00:00", "2026-03-03T00:00:00+00:00", "free"),
-        ("day", "2026-03-03T00:00:00+00:00", "2026-03-03T12:00:00+00:00", "¥2.40 per 30 min first 2 h, then ¥4.80 per 30 min; first 15 min free; max ¥30/day"),
-        ("night", "2026-03-03T12:00:00+00:00", "2026-03-03T16:00:00+00:00", "free"),
+        ("夜间", "2026-03-02T21:49:00+00:00", "2026-03-03T00:00:00+00:00", "free"),
+        ("日间", "2026-03-03T00:00:00+00:00", "2026-03-03T12:00:00+00:00", "¥2.40 per 30 min first 2 h, then ¥4.80 per 30 min; first 15 min free; max ¥30/day"),
+        ("夜间", "2026-03-03T12:00:00+00:00", "2026-03-03T16:00:00+00:00", "free"),
     ]  # fmt: skip
     assert road["restrictions_ahead"] == [
         {

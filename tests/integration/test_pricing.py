@@ -55,7 +55,7 @@ def test_ended_stays_are_priced_once(db: Session, town: SmallDistrict, clock: Fi
     assert (fee.amount, fee.currency, fee.status, fee.paid, fee.vehicle_class) == (480, "CNY", DUE, 0, None)
     assert fee.due_by == local("2026-03-03T09:00")
     assert fee.breakdown["tariff"] == "standard" and fee.breakdown["version"] == 1
-    assert [(x["band"], x["increments"], x["amount"]) for x in fee.breakdown["lines"]] == [("day", 2, 480)]
+    assert [(x["band"], x["increments"], x["amount"]) for x in fee.breakdown["lines"]] == [("日间", 2, 480)]
     assert (fee_of(db, short).amount, fee_of(db, short).status) == (0, FREE)
 
 

@@ -110,15 +110,15 @@ def test_each_band_is_measured_over_its_own_hours_and_advised(
 ) -> None:
     advice = advise(db, february, clock.now())
     assert bands(advice[february.busy]) == {
-        "day": (100.0, 19 * 12, (10, 20), RAISE, "occupancy_high"),
-        "night": (0.0, 19 * 12, (0,), KEEP, "at_bound"),
-        "holiday day": (100.0, 9 * 12, (10,), RAISE, "occupancy_high"),
-        "holiday night": (0.0, 9 * 12, (0,), KEEP, "at_bound"),
+        "日间": (100.0, 19 * 12, (10, 20), RAISE, "occupancy_high"),
+        "夜间": (0.0, 19 * 12, (0,), KEEP, "at_bound"),
+        "节假日日间": (100.0, 9 * 12, (10,), RAISE, "occupancy_high"),
+        "节假日夜间": (0.0, 9 * 12, (0,), KEEP, "at_bound"),
     }
     quiet = bands(advice[february.quiet])
-    assert quiet["day"][2:] == ((6, 12), LOWER, "occupancy_low")
+    assert quiet["日间"][2:] == ((6, 12), LOWER, "occupancy_low")
     # one bay of four in four of the 228 weekday day hours: 4 x 25 % / 228 hours
-    assert quiet["day"][:2] == (0.44, 228)
+    assert quiet["日间"][:2] == (0.44, 228)
     assert advice[february.busy].advised_document()["bands"][0]["tiers"] == [
         {"until_minute": 120, "increment_minutes": 30, "amount": 300},
         {"increment_minutes": 30, "amount": 600},

@@ -112,7 +112,7 @@ def hourly_of(tariff: Tariff, day: float, night: float) -> dict[Hour, float]:
     hours = local_hours(
         datetime(2026, 2, 2, tzinfo=SHANGHAI).astimezone(UTC), datetime(2026, 2, 3, tzinfo=SHANGHAI), SHANGHAI
     )
-    return {h: day if tariff.band_at(h.start) == "day" else night for h in hours}
+    return {h: day if tariff.band_at(h.start) == "日间" else night for h in hours}
 
 
 def test_a_road_is_advised_per_band_and_every_tier_moves() -> None:
@@ -120,7 +120,7 @@ def test_a_road_is_advised_per_band_and_every_tier_moves() -> None:
     road = Road(uuid="r", name="Jianshan Road", tariff_code="core")
     advice = advise_road(road, version("core", NOW, CORE), tariff, hourly_of(tariff, 85.0, 30.0), None, RULE)
     day, night = advice.bands
-    assert (day.band, day.occupancy_percent, day.hours_measured, day.action) == ("day", 85.0, 12, RAISE)
+    assert (day.band, day.occupancy_percent, day.hours_measured, day.action) == ("日间", 85.0, 12, RAISE)
     assert (day.current_rates, day.advised_rates) == ((10, 20), (12, 26))  # steps 2.5 -> 2 and 5 -> 6
     assert (night.current_rates, night.advised_rates, night.action) == ((2,), (0,), LOWER)
     document = advice.advised_document()
