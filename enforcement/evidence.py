@@ -123,7 +123,7 @@ def _events(db: Session, stay: Stay) -> list[dict[str, Any]]:
             "source": event.data_source_type,
             "plate": event.plate,
             "confidence": event.plate_confidence,
-            "registered_by": (event.payload.get("custom_attributes") or {}).get("registered_by"),
+            "registered_by": ((event.extra or {}).get("custom_attributes") or {}).get("registered_by"),
         }
         for event, name, kind in rows
     ]

@@ -144,7 +144,7 @@ def sweep_stake_street_reports(db: Session, district: District, since: datetime,
     custom attribute `street_report` (a `scheduled_report`, so no bay's timeline moves) into
     city-management tasks, placed at the event's bay or the stake's first bay; an event
     already turned into a task is skipped. Returns how many tasks were opened."""
-    kind = CurbEvent.payload[("custom_attributes", STREET_REPORT_ATTRIBUTE)].as_string()
+    kind = CurbEvent.extra[("custom_attributes", STREET_REPORT_ATTRIBUTE)].as_string()
     rows = db.execute(
         select(CurbEvent.event_id, kind, CurbEvent.bay_id, CurbEvent.device_id, CurbEvent.event_time)
         .where(

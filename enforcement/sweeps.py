@@ -190,7 +190,7 @@ def sweep_obstructions(db: Session, district: District, now: datetime) -> SweepR
     something is blocking the bay, for city management to clear."""
     evidence = json_object(
         ("event_ids", json_value(Stay.event_ids)),
-        ("vehicle_type", CurbEvent.payload["vehicle_type"].as_string()),
+        ("vehicle_type", CurbEvent.extra["vehicle_type"].as_string()),
         ("occupant", literal(OBSTRUCTION_ATTRIBUTE[1], String())),
     )
     found = open_stays(district.id, OBSTRUCTION, now, Stay.started_at, evidence).join(
@@ -206,7 +206,7 @@ def _obstruction_start(district_id: int) -> list[Any]:
     return [
         CurbEvent.district_id == district_id,
         CurbEvent.event_id == Stay.start_event_id,
-        CurbEvent.payload[("custom_attributes", name)].as_string() == value,
+        CurbEvent.extra[("custom_attributes", name)].as_string() == value,
     ]
 
 

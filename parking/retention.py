@@ -107,7 +107,7 @@ _curb_event = table(
     column("plate"),
     column("plate_key"),
     column("event_time", UTCDateTime()),
-    column("payload", JSON()),
+    column("extra", JSON()),
 )
 
 
@@ -226,7 +226,8 @@ def _erase_payments(district_id: int, cutoff: datetime) -> Update:
 
 def _erase_events(district_id: int, cutoff: datetime) -> Update:
     """Events before the cutoff that no stay still carrying a plate covers (on their bay,
-    between its start and end): their plate column and the plate in the raw payload."""
+    between its start and end): their plate column, and the plate as sent when the log kept it
+    apart from the column (`extra`, sensors/event_payload.py: sent before it was normalised)."""
     event = _curb_event.c
     covered = exists().where(
         Stay.bay_id == event.bay_id,
@@ -236,7 +237,7 @@ def _erase_events(district_id: int, cutoff: datetime) -> Update:
     return (
         _erase(_curb_event, district_id)
         .where(event.event_time < cutoff, ~covered)
-        .values(payload=json_without(event.payload, PLATE_FIELD))
+        .values(extra=json_without(event.extra, PLATE_FIELD))
     )
 
 

@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from parking.clock import to_ms
+from sensors.event_payload import derived_fields, split_payload
 from sensors.models import DATA_FEED, HANDHELD_POS, CurbEvent, Device
 
 
@@ -66,7 +67,7 @@ def comms_event(device: Device, event_type: str, now: datetime) -> CurbEvent:
         "data_source_device_id": device.uuid,
         "sensor_status_is_online": event_type == "comms_restored",
     }
-    return CurbEvent(
+    event = CurbEvent(
         district_id=device.district_id,
         event_id=payload["event_id"],
         event_type=event_type,
@@ -74,5 +75,21 @@ def comms_event(device: Device, event_type: str, now: datetime) -> CurbEvent:
         received_at=now,
         device_id=device.id,
         data_source_type=payload["data_source_type"],
-        payload=payload,
+        published_ms=payload["event_publication_time"],
     )
+    derived = derived_fields(
+        event_id=event.event_id,
+        event_type=event_type,
+        event_time=now,
+        published_ms=event.published_ms,
+        data_source_type=event.data_source_type,
+        device_uuid=device.uuid,
+        space_uuid=None,
+        zone_uuid=None,
+        session_id=None,
+        plate=None,
+        plate_confidence=None,
+        device_name=device.name,
+    )
+    event.sent_fields, event.extra = split_payload(payload, derived)
+    return event

@@ -26,14 +26,15 @@ from parking.stays import ApplyStats, apply_timeline_events
 from parking.timeline import PARK_END, PARK_START, TimelineEvent
 from sensors.cds import ItemError, ParsedEvent, check_event_time, parse_event
 from sensors.devices import covered_bay_ids
+from sensors.event_payload import derived_fields, split_payload
 from sensors.health import comms_event
-from sensors.log import load_timeline_events, to_timeline_event
+from sensors.log import load_timeline_events, logged_payloads, to_timeline_event
 from sensors.models import CurbEvent, Device
 
 _EVENT = cast(Table, CurbEvent.__table__)
 _DEVICE = cast(Table, Device.__table__)
 _BAYS_BY_SPACE = (  # built once: a single pushed event runs it too
-    select(Bay.uuid, Bay.id, Bay.road_id, Road.uuid)
+    select(Bay.uuid, Bay.id, Bay.road_id, Road.uuid, Bay.lng, Bay.lat)
     .join(Road, Road.id == Bay.road_id)
     .where(Bay.district_id == bindparam("district_id"), Bay.uuid.in_(bindparam("spaces", expanding=True)))
 )
@@ -67,6 +68,8 @@ class _Accepted:
     event: ParsedEvent
     bay_id: int | None
     road_id: int | None
+    zone_uuid: str | None = None  # the CDS id of the bay's road
+    point: tuple[float, float] | None = None  # the bay's (lng, lat)
 
 
 def check_items(
@@ -154,10 +157,10 @@ def _place(
 ) -> list[_Accepted]:
     """Resolve each event's bay, and refuse bays the device does not cover."""
     space_ids = {e.space_uuid for _, e in parsed if e.space_uuid}
-    bays: dict[str, tuple[int, int, str]] = {}
+    bays: dict[str, tuple[int, int, str, tuple[float, float]]] = {}
     if space_ids:
         rows = db.execute(_BAYS_BY_SPACE, {"district_id": device.district_id, "spaces": list(space_ids)})
-        bays = {space: (bay_id, road_id, zone) for space, bay_id, road_id, zone in rows}
+        bays = {space: (bay_id, road_id, zone, (lng, lat)) for space, bay_id, road_id, zone, lng, lat in rows}
     covered = covered_bay_ids(db, device) if space_ids else None
     placed = []
     for index, event in parsed:
@@ -175,7 +178,7 @@ def _place(
         if error:
             _fail(result, index, event.payload, error)
         else:
-            placed.append(_Accepted(index, event, found[0], found[1]))  # type: ignore[index]
+            placed.append(_Accepted(index, event, *found))  # type: ignore[misc]
     return placed
 
 
@@ -222,13 +225,10 @@ def _log_new(
     inserted = {event_id for (event_id,) in rows}
     resent = [a for a in checked if a.event.event_id not in inserted]
     if resent:
-        stored = dict(
-            db.execute(
-                select(_EVENT.c.event_id, _EVENT.c.payload).where(
-                    _EVENT.c.district_id == device.district_id,
-                    _EVENT.c.event_id.in_([a.event.event_id for a in resent]),
-                )
-            ).all()
+        stored = logged_payloads(
+            db,
+            CurbEvent.district_id == device.district_id,
+            CurbEvent.event_id.in_([a.event.event_id for a in resent]),
         )
         for accepted in resent:
             _resent(result, accepted, stored[accepted.event.event_id])
@@ -280,6 +280,23 @@ def _check_sessions(
 
 def _row(device: Device, accepted: _Accepted, now: datetime) -> dict[str, Any]:
     event = accepted.event
+    published = event.payload.get("event_publication_time")
+    derived = derived_fields(
+        event_id=event.event_id,
+        event_type=event.event_type,
+        event_time=event.event_time,
+        published_ms=published,
+        data_source_type=event.data_source_type,
+        device_uuid=device.uuid,
+        space_uuid=event.space_uuid if accepted.bay_id is not None else None,
+        zone_uuid=accepted.zone_uuid if accepted.bay_id is not None else None,
+        session_id=event.session_id,
+        plate=event.plate,
+        plate_confidence=event.plate_confidence,
+        device_name=device.name,
+        bay_point=accepted.point if accepted.bay_id is not None else None,
+    )
+    sent_fields, extra = split_payload(event.payload, derived)
     return {
         "district_id": device.district_id,
         "event_id": event.event_id,
@@ -294,7 +311,9 @@ def _row(device: Device, accepted: _Accepted, now: datetime) -> dict[str, Any]:
         "plate": event.plate,
         "plate_key": plate_key_or_none(event.plate),
         "plate_confidence": event.plate_confidence,
-        "payload": event.payload,
+        "published_ms": published,
+        "sent_fields": sent_fields,
+        "extra": extra,
     }
 
 

@@ -5,7 +5,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Column, ForeignKey, Index, String, Table, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    SmallInteger,
+    ForeignKey,
+    Index,
+    String,
+    Table,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from parking.db import Base, BigId
@@ -62,7 +72,9 @@ class Device(Base):
 
 
 class CurbEvent(PlateKeyed, Base):
-    """One CDS curb event as received: stored once, never changed, keyed by `event_id`."""
+    """One CDS curb event as received: stored once, never changed, keyed by `event_id`.
+    The sent JSON is its columns plus `extra` (sensors/event_payload.py); events older than
+    the hot window move to the archive (sensors/archive.py)."""
 
     __tablename__ = "curb_event"
     __table_args__ = (
@@ -88,4 +100,9 @@ class CurbEvent(PlateKeyed, Base):
     plate: Mapped[str | None] = mapped_column(String(16))
     plate_key: Mapped[str | None] = mapped_column(String(32))
     plate_confidence: Mapped[int | None]
-    payload: Mapped[dict[str, Any]]
+    # CDS event_publication_time, as sent (integer milliseconds).
+    published_ms: Mapped[int | None] = mapped_column(BigInteger)
+    # Which sent fields the columns above give back (bits), and the rest of the sent JSON
+    # (sensors/event_payload.py).
+    sent_fields: Mapped[int] = mapped_column(SmallInteger, default=0)
+    extra: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))

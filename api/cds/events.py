@@ -22,6 +22,7 @@ from parking.errors import N_, Message
 from parking.inventory import get_district
 from parking.models import Area, Bay, Road
 from parking.unit_of_work import end_reads
+from sensors.log import payload_of, select_payloads
 from sensors.models import DATA_FEED, HANDHELD_POS, CurbEvent, Device, device_bay, device_road
 from sensors.services import take_pushed_batch
 
@@ -120,12 +121,9 @@ def list_events(district: str) -> Response:
     staff = require_staff(db, place)
     now = clock_now()
     since, until = _hour_window(request.args.get("event_time"), now)
-    query = select(CurbEvent.event_time, CurbEvent.payload).where(
-        CurbEvent.district_id == place.id,
-        CurbEvent.event_time >= since,
-        CurbEvent.event_time < until,
-    )
-    query = _at_place(query, place.id)
+    window = (CurbEvent.district_id == place.id, CurbEvent.event_time >= since, CurbEvent.event_time < until)
+    counted = _at_place(select(CurbEvent.id).where(*window), place.id)
+    query = _at_place(select_payloads().where(*window), place.id)
     page, size = page_args()
     # Violation and citation events are derived from their own tables when read, not logged.
     args = request.args
@@ -138,8 +136,9 @@ def list_events(district: str) -> Response:
         zone=args.get("curb_zone_id"),
         area=args.get("curb_area_id"),
     )
-    total = (db.scalar(select(func.count()).select_from(query.subquery())) or 0) + len(derived)
-    logged = db.execute(query.order_by(CurbEvent.event_time.desc(), CurbEvent.id.desc()).limit(page * size))
+    total = (db.scalar(select(func.count()).select_from(counted.subquery())) or 0) + len(derived)
+    ordered = query.order_by(CurbEvent.event_time.desc(), CurbEvent.id.desc()).limit(page * size)
+    logged = [(row.event_time, payload_of(row)) for row in db.execute(ordered)]
     merged = sorted([*logged, *derived], key=lambda event: event[0], reverse=True)
     items = [payload for _, payload in merged[(page - 1) * size : page * size]]
     if not reads_plates(staff):

@@ -18,6 +18,7 @@ from fixtures.builders import SmallDistrict, build_small_district, cds_event
 from parking.clock import FixedClock
 from parking.models import Bay, District, Stay, TimelineAnomaly
 from sensors.devices import NewDevice
+from sensors.log import logged_payloads
 from sensors.models import CurbEvent, Device
 from tests.support.http import push_answer
 
@@ -35,7 +36,8 @@ def everything_stored(db: Session) -> dict[str, list[tuple[Any, ...]]]:
     stays = db.execute(select(Stay).order_by(Stay.id)).scalars()
     return {
         "events": sorted(
-            db.execute(select(CurbEvent.event_id, CurbEvent.received_at, CurbEvent.payload)).all()
+            (event_id, received_at, logged_payloads(db, CurbEvent.event_id == event_id)[event_id])
+            for event_id, received_at in db.execute(select(CurbEvent.event_id, CurbEvent.received_at))
         ),
         "stays": [
             (

@@ -30,6 +30,7 @@ from fixtures.builders import SmallDistrict, build_small_district, cds_event
 from identity.staff import issue_staff_token
 from parking.clock import FixedClock
 from parking.models import Road, Stay
+from sensors.log import logged_payloads
 from sensors.models import CurbEvent
 from tests.support.http import assert_problem
 
@@ -530,7 +531,9 @@ def test_a_registration_becomes_one_in_person_event_however_often_it_is_uploaded
         town.small.pos.device.id,
         "贵C55555",
     )
-    assert event.payload["custom_attributes"] == {"registered_by": "warden one"}
+    assert logged_payloads(db, CurbEvent.id == event.id)[event.event_id]["custom_attributes"] == {
+        "registered_by": "warden one"
+    }
     stay = db.scalars(select(Stay).where(Stay.bay_id == town.small.bay("T1-3").id)).one()
     assert stay.plate == "贵C55555" and stay.ended_at is None
 

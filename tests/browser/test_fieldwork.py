@@ -70,7 +70,7 @@ def test_an_attendants_offline_registrations_are_uploaded_once_in_order_when_the
 
     with live_site.session() as db:
         events = [
-            (e.event_type, e.payload["custom_attributes"]["registered_by"])
+            (e.event_type, (e.extra or {})["custom_attributes"]["registered_by"])
             for e in db.scalars(
                 select(CurbEvent).where(CurbEvent.data_source_type == "in_person").order_by(CurbEvent.id)
             )

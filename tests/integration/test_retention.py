@@ -38,6 +38,7 @@ from parking.models import Stay
 from parking.plates import plate_key
 from parking.retention import erase_old_plates
 from parking.stay_search import StayFilter, find_stays
+from sensors.log import logged_payloads
 from sensors.models import CurbEvent
 from sensors.services import log_pushed_batch
 
@@ -179,8 +180,9 @@ def test_settled_old_plates_go_everywhere_and_those_still_needed_stay(
     assert (erased.plate, erased.plate_key, erased.plate_source, erased.plate_confidence) == (None,) * 4
     events = db.scalars(select(CurbEvent).where(CurbEvent.bay_id == town.small.bays[0].id)).all()
     old_events = [e for e in events if e.event_time < clock.now() - timedelta(days=30)]
+    sent = logged_payloads(db, CurbEvent.id.in_([e.id for e in old_events]))
     assert old_events and all(
-        e.plate is None and e.plate_key is None and "vehicle_license_plate" not in e.payload
+        e.plate is None and e.plate_key is None and "vehicle_license_plate" not in sent[e.event_id]
         for e in old_events
     )
     assert result.erased == {

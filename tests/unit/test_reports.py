@@ -126,7 +126,7 @@ def comms(db: Session, town: Town, device: Any, kind: str, when: datetime) -> No
     db.add(
         CurbEvent(
             district_id=town.small.district.id, event_id=str(uuid.uuid4()), event_type=kind, event_time=when,
-            received_at=when, device_id=device.device.id, data_source_type="camera", payload={},
+            received_at=when, device_id=device.device.id, data_source_type="camera",
         )
     )  # fmt: skip
 
