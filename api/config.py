@@ -38,6 +38,11 @@ def defaults() -> dict[str, Any]:
         # `event_too_old`); a very late event would re-derive and re-price settled stays
         # (docs/TIMELINE.md). 0 lifts the bound, for an operator replaying history.
         "EVENT_MAX_AGE_HOURS": 72,
+        # The event archive (docs/OPERATIONS.md): events older than EVENT_HOT_DAYS (and needed by
+        # no re-derivation) move nightly from the database into dated zstd-compressed JSON-lines
+        # files under EVENT_ARCHIVE_DIR/<district>/, which `rebuild` reads with the hot log.
+        "EVENT_HOT_DAYS": 35,
+        "EVENT_ARCHIVE_DIR": str(VAR_DIR / "archive"),
         # Request bodies (docs/API.md#limits). A push batch of 1,000 events is about 0.5 MB, so
         # 4 MiB leaves room for long plates and payment fields yet bounds what one request can
         # make a worker hold; bigger bodies get 413 `payload_too_large` before any parsing.

@@ -1,17 +1,20 @@
-"""Re-deriving every timeline from the event log, and saying where storage differed."""
+"""Re-deriving every timeline from the event log (the archive and the hot log), and saying
+where storage differed."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from parking.models import Bay, District
 from parking.stays import rebuild_bay
-from parking.timeline import DerivedStay
+from parking.timeline import DerivedStay, TimelineEvent
+from sensors.archive import archived_timeline_events
 from sensors.log import load_timeline_events
 
 
@@ -33,19 +36,46 @@ def rebuild_districts(
     slug: str | None,
     now: datetime,
     on_bay: Callable[[int], object] = lambda _: None,
+    archive: Path | None = None,
 ) -> RebuildReport:
-    """Rebuild every bay (of one district, or all) and compare with what was stored."""
-    query = select(Bay.id, Bay.name).order_by(Bay.id)
+    """Rebuild every bay (of one district, or all) and compare with what was stored. With
+    `archive`, each district's archived events are folded in with its hot log's, in event
+    order, each event_id once."""
+    query = select(Bay.id, Bay.name, District.slug).join(District, District.id == Bay.district_id)
     if slug is not None:
-        query = query.join(District, District.id == Bay.district_id).where(District.slug == slug)
+        query = query.where(District.slug == slug)
     report = RebuildReport()
-    for bay_id, name in db.execute(query).all():
-        derived, stored = rebuild_bay(db, bay_id, load_timeline_events, now)
+    archived: dict[str, dict[int, list[TimelineEvent]]] = {}
+    for bay_id, name, district in db.execute(query.order_by(Bay.id)).all():
+        if archive is not None and district not in archived:
+            archived[district] = archived_timeline_events(archive, district)
+        load = _with_archived(archived.get(district, {}))
+        derived, stored = rebuild_bay(db, bay_id, load, now)
         report.bays += 1
         report.stays += len(derived)
         report.differences.extend(_compare(name, derived, stored))
         on_bay(1)
     return report
+
+
+def _with_archived(
+    archived: Mapping[int, list[TimelineEvent]],
+) -> Callable[[Session, Mapping[int, datetime | None]], dict[int, list[TimelineEvent]]]:
+    """The hot log's loader, with the archived events of each bay (at or after its time)
+    added, but for those the hot log holds too (the timeline sorts them into event order)."""
+
+    def load(db: Session, since_by_bay: Mapping[int, datetime | None]) -> dict[int, list[TimelineEvent]]:
+        hot = load_timeline_events(db, since_by_bay)
+        for bay_id, since in since_by_bay.items():
+            old = archived.get(bay_id)
+            if old:
+                known = {e.event_id for e in hot[bay_id]}
+                hot[bay_id].extend(
+                    e for e in old if e.event_id not in known and (since is None or e.at >= since)
+                )
+        return hot
+
+    return load
 
 
 def _fingerprint(stay: DerivedStay) -> tuple[object, ...]:

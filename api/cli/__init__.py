@@ -28,6 +28,7 @@ from parking.unit_of_work import writing
 
 def init_app(app: Flask) -> None:
     from api.cli.access import access_matrix
+    from api.cli.archive import archive_events_command
     from api.cli.demo import demo_cards, seed_history, simulate
     from api.cli.forecast import forecast_calibration
     from api.cli.i18n import messages_command
@@ -52,6 +53,7 @@ def init_app(app: Flask) -> None:
         export_stays,
         replay,
         rebuild,
+        archive_events_command,
         simulate,
         demo_cards,
         seed_history,
@@ -361,7 +363,8 @@ def scheduler_command() -> None:
 @click.option("--dry-run", is_flag=True, help="Report differences without rewriting.")
 @_domain_errors
 def rebuild(district: str | None, dry_run: bool) -> None:
-    """Re-derive every bay timeline from the event log and report any difference."""
+    """Re-derive every bay timeline from the event log (the archive under EVENT_ARCHIVE_DIR
+    and the database's hot log) and report any difference."""
     from tqdm import tqdm
 
     from sensors.rebuild import rebuild_districts
@@ -370,7 +373,8 @@ def rebuild(district: str | None, dry_run: bool) -> None:
         if district is not None:
             get_district(db, district)  # an unknown district is an error, not "0 bays"
         with tqdm(unit=" bays", file=sys.stderr, disable=None) as bar:
-            report = rebuild_districts(db, district, _now(), on_bay=bar.update)
+            archive = Path(current_app.config["EVENT_ARCHIVE_DIR"])
+            report = rebuild_districts(db, district, _now(), on_bay=bar.update, archive=archive)
         if dry_run:
             db.rollback()
     for line in report.lines():

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from flask import Flask
 from sqlalchemy import Select, select
@@ -27,6 +28,7 @@ from parking.inventory import get_district
 from parking.models import District
 from parking.services import erase_retained_plates
 from parking.unit_of_work import end_reads, writing
+from sensors.archive import archive_events
 from sensors.health import sweep_silent_devices
 from sensors.services import fit_district_forecast
 
@@ -191,6 +193,15 @@ def _plate_retention(db: Session, now: datetime, district_id: int | None, app: F
     return "; ".join(f"{slug} {result.summary()}" for slug, result in erased) or "no districts"
 
 
+def _archive_events(db: Session, now: datetime, district_id: int | None, app: Flask) -> str:
+    folder = Path(app.config["EVENT_ARCHIVE_DIR"])
+    days = float(app.config["EVENT_HOT_DAYS"])
+    done = []
+    for district in _districts(db, district_id):
+        done.append(f"{district.slug} {archive_events(db, district, folder, now, days).summary()}")
+    return "; ".join(done) or "no districts"
+
+
 def _district_slugs(district_id: int | None) -> Select[int, str]:
     query = select(District.id, District.slug).order_by(District.id)
     return query if district_id is None else query.where(District.id == district_id)
@@ -325,6 +336,14 @@ JOBS = {
             "erase the plates of settled stays that ended PLATE_RETENTION_DAYS ago, and of their "
             "fees, payments, events, violations, citations and plate checks (docs/PRIVACY.md)",
             _plate_retention,
+            own_units=True,
+        ),
+        Job(
+            "archive-events",
+            timedelta(days=1),
+            "move events older than EVENT_HOT_DAYS into dated compressed files under "
+            "EVENT_ARCHIVE_DIR, a day's file in place before its rows go (docs/OPERATIONS.md)",
+            _archive_events,
             own_units=True,
         ),
     )
