@@ -9,6 +9,7 @@ from bench.pricing import bench_pricing
 from bench.profile import profile_requests
 from bench.reports import bench_reports
 from bench.soak import soak
+from bench.storage import bench_storage
 from bench.street import bench_patrol, bench_plate_check
 from bench.sweep import bench_sweep
 from bench.vacancy import bench_vacancy
@@ -19,6 +20,7 @@ COMMANDS = (
     bench_plate_check,
     bench_pricing,
     bench_reports,
+    bench_storage,
     bench_sweep,
     bench_vacancy,
     profile_requests,
