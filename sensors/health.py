@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from parking.clock import to_ms
 from sensors.event_payload import derived_fields, split_payload
-from sensors.models import DATA_FEED, HANDHELD_POS, CurbEvent, Device
+from sensors.models import DATA_FEED, HANDHELD_POS, PATROL_CAR, CurbEvent, Device
 
 
 @dataclass(frozen=True)
@@ -33,11 +33,12 @@ class HealthSweep:
 def sweep_silent_devices(
     db: Session, now: datetime, silent_after: timedelta, district_id: int | None = None
 ) -> HealthSweep:
-    """Mark offline every online device not heard from since `now - silent_after`.
+    """Mark offline every online device (but patrol cars) not heard from since `now - silent_after`.
 
     Idempotent: a device already offline is left as it is."""
     cutoff = now - silent_after
-    query = select(Device).where(Device.online)
+    # A patrol car reports no bay state and sends no heartbeat: its silence says nothing.
+    query = select(Device).where(Device.online, Device.kind != PATROL_CAR)
     if district_id is not None:
         query = query.where(Device.district_id == district_id)
     checked = db.scalar(select(func.count()).select_from(query.subquery())) or 0

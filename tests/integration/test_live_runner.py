@@ -1,6 +1,6 @@
 """The live runner (fixtures/live.py) against a real server on 127.0.0.1: it pushes the street
-with each device's own token, leaves alone a stay someone pushed by hand, and pays by plate
-the way the driver page does."""
+with each device's own token, leaves alone a stay someone pushed by hand, drives the patrol
+car past the parked vehicles, and pays by plate the way the driver page does."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from flask import Flask
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 from werkzeug.serving import make_server
 
@@ -25,6 +25,7 @@ from api import create_app
 from api.database import make_engine
 from api.migrations import upgrade
 from api.scheduler.jobs import run_job
+from enforcement.models_warden import PlateCheck
 from fixtures.demo import DEMO_SLUG, demo_layout, demo_token, seed_demo
 from fixtures.live import _Http, pay_by_plate, run_live
 from fixtures.localstripe import running_localstripe
@@ -108,7 +109,17 @@ def test_the_runner_pushes_the_street_and_leaves_a_stay_pushed_by_hand_alone(sit
     reports: list[Any] = []
     runner = threading.Thread(
         target=lambda: reports.append(
-            run_live(site.url, DEMO_SLUG, TOKENS, 60, 8, seed=5, tick_seconds=1, observe_seconds=1)
+            run_live(
+                site.url,
+                DEMO_SLUG,
+                TOKENS,
+                60,
+                8,
+                seed=5,
+                tick_seconds=1,
+                observe_seconds=1,
+                patrol_bays_per_second=200,  # round the whole district in the run
+            )
         )
     )
     runner.start()
@@ -121,6 +132,10 @@ def test_the_runner_pushes_the_street_and_leaves_a_stay_pushed_by_hand_alone(sit
     assert report.accepted >= 200 and report.request_errors == 0 and not report.failures, report
     assert [s.bay_id for s in open_stays(site, "贵AH0001")]  # still parked
     assert by_hand["curb_space_id"]
+    with Session(site.engine) as db:  # the patrol car's reads, each audited as the car's
+        car = db.scalars(select(Device).where(Device.kind == "patrol_car")).one()
+        audited = db.scalar(select(func.count()).where(PlateCheck.device_id == car.id))
+    assert report.patrol_reads > 0 and audited == report.patrol_reads
 
 
 def test_a_driver_pays_what_the_plate_owes_by_plate(site: Site) -> None:
