@@ -8,7 +8,7 @@ The split is written out here rather than imported, so this revision does what i
 it was written whatever the code becomes.
 
 Revision ID: 0025_lean_events
-Revises: 0020_district_locale_plates
+Revises: 0024_district_tiles
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0025_lean_events"
-down_revision = "0020_district_locale_plates"
+down_revision = "0024_district_tiles"
 branch_labels = None
 depends_on = None
 
