@@ -133,7 +133,12 @@ def clock() -> FixedClock:
 
 
 @pytest.fixture
-def app(connection: Connection, clock: FixedClock) -> Flask:
-    # no vacancy or district cache: tests change bays and districts and ask again at once
-    settings = {"VACANCY_CACHE_SECONDS": 0, "DISTRICT_CACHE_SECONDS": 0}
+def app(connection: Connection, clock: FixedClock, tmp_path: Path) -> Flask:
+    # no vacancy or district cache: tests change bays and districts and ask again at once;
+    # an event archive of the test's own, never the checkout's var/
+    settings = {
+        "VACANCY_CACHE_SECONDS": 0,
+        "DISTRICT_CACHE_SECONDS": 0,
+        "EVENT_ARCHIVE_DIR": str(tmp_path / "archive"),
+    }
     return create_app({"TESTING": True, "DATABASE_BIND": connection, "CLOCK": clock, **settings})

@@ -7,7 +7,7 @@ import csv
 import io
 import json
 import re
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -239,6 +239,7 @@ def test_create_device_refuses_a_stake_with_five_bays(app: Flask, tmp_path: Path
         ["create-staff-token", "--role", "bureau"],
         ["export-stays"],
         ["rebuild", "--dry-run"],
+        ["archive-events"],
         ["district-settings"],
         ["set-district-tiles", "--clear"],
     ],
@@ -395,6 +396,25 @@ def test_rebuild_of_an_untouched_database_reports_that_the_stays_equal_a_fresh_r
     assert result.exit_code == 0, result.output
     assert result.stdout == "rebuilt 3 bays, 3 stays: stored stays equal a fresh replay of the event log\n"
     assert len(exported(app)) == 4
+
+
+@pytest.mark.usefixtures("three_stays")
+def test_archive_events_moves_the_old_stays_events_to_a_dated_file_and_rebuild_still_finds_them(
+    app: Flask, clock: FixedClock
+) -> None:
+    clock.advance(timedelta(days=3))  # L1's first stay and L2's ended three days ago; L1 is taken again
+
+    result = run(app, "archive-events", "--district", SLUG, "--hot-days", "1")
+
+    assert result.exit_code == 0, result.output
+    summary, *paths = result.stdout.splitlines()
+    assert summary == "4 events archived into 2 files"  # the stays' times fall on two UTC days
+    folder = Path(app.config["EVENT_ARCHIVE_DIR"]) / SLUG
+    days = sorted({local(7).astimezone(UTC).date(), local(9, 15).astimezone(UTC).date()})
+    assert [Path(p) for p in paths] == [folder / f"{day}.jsonl.zst" for day in days]
+    rebuilt = run(app, "rebuild", "--district", SLUG, "--dry-run")
+    assert rebuilt.exit_code == 0, rebuilt.output
+    assert rebuilt.stdout == "rebuilt 3 bays, 3 stays: stored stays equal a fresh replay of the event log\n"
 
 
 def test_import_bays_refuses_to_change_an_existing_districts_time_zone_or_currency(
