@@ -7,7 +7,10 @@ of `sent_fields` (bit i: `DERIVED[i]` was sent and is the columns' value), and t
 fields the columns do not hold (vehicle_type, custom_attributes, payment fields, ...), and any
 field sent otherwise than the column holds it (an upper-case UUID, a plate before it was
 normalised). Joining the two gives back the sent JSON, field for field (docs/OPERATIONS.md,
-"The event log on disk"). Pure functions, no database.
+"The event log on disk"). This leans on a device's uuid and name and a bay's uuid and
+point never changing once made (nothing in the system changes them; whatever comes to change
+them must first write the old values into the `extra` of the events that relied on them).
+Pure functions, no database.
 """
 
 from __future__ import annotations
