@@ -17,7 +17,10 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from api import create_app
+from api.scheduler.jobs import run_job
 from fixtures.builders import SmallDistrict, build_small_district, cds_event
+from parking.clock import FixedClock
 from parking.inventory import get_district
 from parking.models import Stay
 from parking.unit_of_work import writing
@@ -207,3 +210,26 @@ def test_a_second_run_finds_nothing_more_to_archive(week: str, tmp_path: Path) -
         files = archive_files(folder, SLUG)
         again = archive_events(db, get_district(db, SLUG), folder, NOW, HOT_DAYS)
         assert again.events == 0 and archive_files(folder, SLUG) == files
+
+
+def test_the_nightly_job_archives_with_the_configured_hot_window_and_folder(
+    week: str, tmp_path: Path
+) -> None:
+    folder = tmp_path / "nightly"
+    app = create_app(
+        {
+            "TESTING": True,
+            "DATABASE_URL": week,
+            "CLOCK": FixedClock(NOW),
+            "EVENT_HOT_DAYS": HOT_DAYS,
+            "EVENT_ARCHIVE_DIR": str(folder),
+        }
+    )
+    try:
+        summary = run_job(app, "archive-events")
+    finally:
+        app.extensions["parking.engine"].dispose()
+    files = archive_files(folder, SLUG)
+    archived = sum(1 for _ in read_archive(folder, SLUG))
+    assert summary == f"{SLUG} {archived} events archived into {len(files)} files"
+    assert archived > 0 and len(files) == DAYS - HOT_DAYS - 1
