@@ -190,8 +190,13 @@ def _world(url: str, base: str, staff: dict[str, str]) -> World:
         bays=sim_bays(spaces, {name: d.uuid for name, d in devices.items()}),
         roads=roads,
         box=tuple(box),  # type: ignore[arg-type]
-        device_tokens={d.uuid: demo_token(name) for name, d in devices.items() if name in layout_names},
-        sources={d.uuid: source[d.kind] for d in devices.values()},
+        # the devices that push curb events: not the patrol car, which sends plate reads only
+        device_tokens={
+            d.uuid: demo_token(name)
+            for name, d in devices.items()
+            if name in layout_names and d.kind in source
+        },
+        sources={d.uuid: source[d.kind] for d in devices.values() if d.kind in source},
         staff=staff,
         payable=deque(plates),
     )
