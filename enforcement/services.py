@@ -1,6 +1,7 @@
 """Use cases of enforcement: take and resolve a task (with its photo and, when one is
 issued, the citation); register an arrival, a plate, a departure or a payment at a bay by
-hand through a handheld POS; pay what a plate owes, its stays or its citations; decide a
+hand through a handheld POS; pay what a plate owes, its stays or its citations, and a
+citation from a driver's account; decide a
 dispute and send the refunds it plans.
 
 Each runs one unit of work (parking/unit_of_work.py): everything it writes is committed
@@ -22,8 +23,10 @@ from billing.ledger import plate_ledger
 from billing.models import PENDING, REQUIRES_ACTION, Payment, Refund
 from billing.payment_keys import payment_key
 from billing.payments import require_succeeded
+from billing.plate_links import linked_plates
 from billing.refunds import send_refund
 from billing.services import charge_pending, pay_by_plate
+from enforcement.account_citations import own_citation, plan_account_citation_payment
 from enforcement.citation_payments import plan_citation_payment, settle_citation_payments
 from enforcement.citations import issue_citation
 from enforcement.disputes import Decision, decide_dispute
@@ -39,7 +42,7 @@ from enforcement.registrations import (
 )
 from enforcement.tasks import OutsideBeatError, attach_photo, check_beat, find_task, resolve_task, take_task
 from enforcement.teams import check_resolver, check_team
-from identity.models import StaffToken
+from identity.models import DriverAccount, StaffToken
 from identity.staff import beat_of
 from parking.clock import from_ms
 from parking.errors import N_, ConflictError, InvalidInputError, Message
@@ -224,6 +227,38 @@ def _for_citations(db: Session, district: District, plate: str, asked: PlatePaym
     if asked.citations is not None:
         return True
     return asked.stays is None and not plate_ledger(db, district, plate).stays
+
+
+def pay_citation_from_account(
+    db: Session,
+    gateway: PaymentGateway,
+    account_id: int,
+    citation_uuid: str,
+    amount: int,
+    payment_method: str | None,
+    client_key: str,
+    now: datetime,
+) -> tuple[Payment, bool]:
+    """Pay a standing citation of one of the account's linked plates, whole, with the saved
+    card unless another is given (enforcement/account_citations.py). The pending payment is
+    committed, then charged; one that waits for 3-D Secure is returned as it stands, one that
+    succeeded marks the citation paid in a unit of work of its own. `client_key` (the
+    Idempotency-Key, may be empty) makes a retry answer the first payment: (payment, created)."""
+    key = payment_key(f"account:{account_id}:citation", client_key)
+    with writing(db):
+        account = db.get_one(DriverAccount, account_id)
+        citation = own_citation(db, linked_plates(db, account), citation_uuid)
+        payment, created = plan_account_citation_payment(
+            db, account, citation, amount, payment_method, key, now
+        )
+    payment = charge_pending(db, gateway, payment.id, now)
+    if payment.status == REQUIRES_ACTION and payment.payment_intent_id:  # the browser finishes it
+        return payment, created
+    require_succeeded(payment)
+    district_id = payment.district_id
+    with writing(db):
+        settle_citation_payments(db, db.get_one(District, district_id))
+    return payment, created
 
 
 def decide_dispute_and_refund(

@@ -17,10 +17,12 @@ from sqlalchemy.orm import Session
 
 from billing.gateway import StripeGateway
 from billing.models import Payment
+from billing.payment_keys import InvalidIdempotencyKeyError
 from billing.plate_links import link_plate, request_link
 from billing.saved_cards import save_card
 from enforcement.citations import change_citation_status, issue_citation
 from enforcement.models import Citation, Violation
+from enforcement.services import pay_citation_from_account
 from fixtures.localstripe import TEST_API_KEY, create_card_payment_method, running_localstripe
 from identity.drivers import issue_token, sign_up
 from identity.models import DriverAccount
@@ -177,3 +179,23 @@ def test_a_citation_is_paid_whole_not_while_appealed_and_a_key_is_not_reused_for
     db.commit()
     assert pay(second, {"amount": 20_000, "payment_method": "pm_ok"}) == (409, "citation_not_payable")
     assert db.scalar(select(func.count()).select_from(Payment)) == 1
+
+
+def test_the_citation_service_refuses_a_too_long_key_before_writing_and_pays_with_the_fake_card(
+    db: Session, town: Town
+) -> None:
+    citation = cite(db, town, "T1-2")
+    account, _ = driver(db, town)
+    gateway = FakeGateway()
+
+    with pytest.raises(InvalidIdempotencyKeyError):
+        pay_citation_from_account(db, gateway, account.id, citation.uuid, 20_000, "pm_ok", "k" * 81, town.now)
+    assert db.scalar(select(func.count()).select_from(Payment)) == 0
+
+    payment, created = pay_citation_from_account(
+        db, gateway, account.id, citation.uuid, 20_000, "pm_ok", "c1", town.now
+    )
+
+    assert (payment.status, created) == ("succeeded", True)
+    db.refresh(citation)
+    assert citation.status == "paid"
