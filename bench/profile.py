@@ -40,7 +40,7 @@ STAGES: dict[str, list[tuple[str, str]]] = {
     "event": [
         ("token lookup", "api.auth:device_for_token"),
         ("district", "api.cds.events:district_for"),
-        ("transaction begin", "api.cds.events:get_write_db"),
+        ("transaction begin", "parking.unit_of_work:begin_write"),
         ("parse and check", "sensors.services:check_items"),
         ("event log insert", "sensors.intake:_log_new"),
         ("device and timeline", "sensors.intake:_update_device"),

@@ -10,7 +10,8 @@ themselves know nothing of money.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -29,12 +30,20 @@ from sensors.models import HANDHELD_POS, Device
 from sensors.watch import unwatched_history
 
 
+@dataclass(frozen=True)
+class Push:
+    """What a request pushes: to which district, from which device (its token already
+    checked), and the batch of items."""
+
+    district: District
+    device_id: int
+    device_uuid: str
+    items: Sequence[Any]
+
+
 def take_pushed_batch(
     db: Session,
-    district: District,
-    device_id: int,
-    device_uuid: str,
-    items: Sequence[Any],
+    read_push: Callable[[], Push],
     now: datetime,
     max_skew: timedelta,
     max_age: timedelta | None,
@@ -44,44 +53,36 @@ def take_pushed_batch(
     """One batch pushed by an authenticated device: logged, folded into the bays' timelines
     and, from a POS terminal, its cash and QR payments booked, in one unit of work.
 
-    `check_first`: the batch is parsed and checked with no transaction held, then the write
-    lock taken (a big batch on SQLite, which has one writer at a time). Otherwise the caller
-    has begun the write transaction already and it all runs there, committed here (a small
-    push, or PostgreSQL, which locks only the rows written). `max_age` None: no bound.
-    Plates are checked by the district's plate rule."""
+    `read_push` is the caller's reading of the request (the device's token, the district,
+    the batch). `check_first`: it runs first and the batch is parsed and checked with no
+    transaction held, then the write lock taken (a big batch on SQLite, which has one writer
+    at a time). Otherwise all of it, the token's read included, runs in the one write
+    transaction (a small push, or PostgreSQL, which locks only the rows written).
+    `max_age` None: no bound. Plates are checked by the district's plate rule."""
     if not check_first:
-        try:
-            result = _take(db, district, device_id, device_uuid, items, now, max_skew, max_age)
-        except BaseException:
-            db.rollback()
-            raise
-        db.commit()
+        with writing(db):
+            push = read_push()
+            rule = push.district.plate_rule
+            result, parsed = check_items(
+                push.items, push.device_uuid, now, max_skew, max_age, plate_rule=rule
+            )
+            _log(db, push, result, parsed, now)
         return result
-    plate_rule = district.plate_rule  # read before the read transaction ends
+    push = read_push()
+    plate_rule = push.district.plate_rule  # read before the read transaction ends
     end_reads(db)
-    result, parsed = check_items(items, device_uuid, now, max_skew, max_age, plate_rule=plate_rule)
+    result, parsed = check_items(push.items, push.device_uuid, now, max_skew, max_age, plate_rule=plate_rule)
     with writing(db):
-        device = db.get_one(Device, device_id)  # read again under the lock: the sweeps write it too
-        ingest_checked(db, device, result, parsed, now)
-        book_pos_payments(db, district, device, result.logged, now)
+        _log(db, push, result, parsed, now)
     return result
 
 
-def _take(
-    db: Session,
-    district: District,
-    device_id: int,
-    device_uuid: str,
-    items: Sequence[Any],
-    now: datetime,
-    max_skew: timedelta,
-    max_age: timedelta | None,
-) -> IntakeResult:
-    result, parsed = check_items(items, device_uuid, now, max_skew, max_age, plate_rule=district.plate_rule)
-    device = db.get_one(Device, device_id)
+def _log(
+    db: Session, push: Push, result: IntakeResult, parsed: list[tuple[int, ParsedEvent]], now: datetime
+) -> None:
+    device = db.get_one(Device, push.device_id)  # under the lock: the sweeps write it too
     ingest_checked(db, device, result, parsed, now)
-    book_pos_payments(db, district, device, result.logged, now)
-    return result
+    book_pos_payments(db, push.district, device, result.logged, now)
 
 
 def log_pushed_batch(

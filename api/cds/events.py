@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from api.auth import clock_now, require_device, require_staff
 from api.bodies import check_nesting
 from api.cds.common import envelope, event_max_age, negotiate, page_args, page_links
-from api.database import get_db, get_write_db
+from api.database import get_db
 from api.district_cache import district_for
 from api.errors import ApiError
 from api.v1.staff.plate_access import audit_plate_listing, reads_plates, without_cds_plates
@@ -21,10 +21,9 @@ from enforcement.models_warden import EVENT_LIST
 from parking.errors import N_, Message
 from parking.inventory import get_district
 from parking.models import Area, Bay, Road
-from parking.unit_of_work import end_reads
 from sensors.log import payload_of, select_payloads
 from sensors.models import DATA_FEED, HANDHELD_POS, CurbEvent, Device, device_bay, device_road
-from sensors.services import take_pushed_batch
+from sensors.services import Push, take_pushed_batch
 
 bp = Blueprint("cds_events", __name__, url_prefix="/cds/<district>/events")
 
@@ -43,29 +42,19 @@ def push_events(district: str) -> Response:
     """Push a batch of up to MAX_BATCH_EVENTS curb events (CDS `POST /events/event`)."""
     media_type = negotiate()
     db = get_db()
-    # A small push (a stake's arrival) is checked inside its one write transaction. A big batch
-    # is parsed and checked before it, outside the lock: SQLite has one writer at a time.
-    # PostgreSQL locks only the rows written, so there every push takes one transaction.
+    # A small push (a stake's arrival) is checked inside its one write transaction, the token's
+    # read included. A big batch is parsed and checked before it, outside the lock: SQLite has
+    # one writer at a time. PostgreSQL locks only the rows written: every push takes one.
     one_transaction = _is_small(request.content_length) or db.get_bind().dialect.name != "sqlite"
-    if one_transaction:
-        get_write_db()
-    place = district_for(db, district)
-    device = require_device(db, place)
-    device_id, device_uuid = device.id, device.uuid
-    if not one_transaction:
-        end_reads(db)  # parse and check outside any transaction; SQLite has one writer at a time
-    items = _batch()
+
+    def read_push() -> Push:
+        place = district_for(db, district)
+        device = require_device(db, place)
+        return Push(place, device.id, device.uuid, _batch())
+
     skew = timedelta(seconds=current_app.config["EVENT_MAX_SKEW_SECONDS"])
     result = take_pushed_batch(
-        db,
-        place,
-        device_id,
-        device_uuid,
-        items,
-        clock_now(),
-        skew,
-        event_max_age(),
-        check_first=not one_transaction,
+        db, read_push, clock_now(), skew, event_max_age(), check_first=not one_transaction
     )
     body = {
         "success": result.success,

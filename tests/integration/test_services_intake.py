@@ -6,16 +6,17 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import event, func, select
+from sqlalchemy.orm import Session, SessionTransaction
 
 from billing.models import Payment
 from billing.tariffs import publish_tariff
 from fixtures.builders import SmallDistrict, build_small_district, cds_event
 from parking.clock import FixedClock
 from parking.models import Stay
-from sensors.models import CurbEvent
-from sensors.services import log_pushed_batch, take_pushed_batch
+from sensors.intake import IntakeResult
+from sensors.models import CurbEvent, Device
+from sensors.services import Push, log_pushed_batch, take_pushed_batch
 
 SKEW = timedelta(minutes=5)
 PLATE = "贵A12345"
@@ -50,7 +51,9 @@ def test_a_pos_batch_is_logged_and_its_cash_booked_once_however_often_it_is_push
     device_id, device_uuid = pos.device.id, pos.device.uuid
 
     results = [
-        take_pushed_batch(db, town.district, device_id, device_uuid, [start, end], clock.now(), SKEW, None)
+        take_pushed_batch(
+            db, lambda: Push(town.district, device_id, device_uuid, [start, end]), clock.now(), SKEW, None
+        )
         for _ in range(2)
     ]
 
@@ -69,16 +72,9 @@ def test_a_refused_item_is_reported_and_the_rest_of_the_batch_is_kept(
     good = cds_event(stake, bay, "park_start", t0, plate=PLATE)
     bad = {"event_type": "park_start"}
 
-    result = take_pushed_batch(
-        db,
-        town.district,
-        stake.device.id,
-        stake.device.uuid,
-        [bad, good],
-        clock.now(),
-        SKEW,
-        timedelta(hours=72),
-    )
+    push = Push(town.district, stake.device.id, stake.device.uuid, [bad, good])
+
+    result = take_pushed_batch(db, lambda: push, clock.now(), SKEW, timedelta(hours=72))
 
     assert (result.total, result.success, [f.index for f in result.failures]) == (2, 1, [0])
     assert db.scalars(select(CurbEvent.event_id)).all() == [good["event_id"]]
@@ -100,17 +96,29 @@ def test_payment_fields_from_a_camera_are_logged_but_are_not_money(
     assert db.scalar(select(func.count()).select_from(Payment)) == 0
 
 
-def test_a_small_push_runs_in_the_callers_write_transaction_and_is_committed_there(
+def test_a_small_push_is_read_in_the_services_one_write_transaction_and_a_big_one_before_it(
     db: Session, clock: FixedClock, town: SmallDistrict
 ) -> None:
-    stake, bay = town.stake_a, town.bays[0]
-    event = cds_event(stake, bay, "park_start", clock.now() - timedelta(minutes=5), plate=PLATE)
+    stake, bays = town.stake_a, town.bays
+    events = [cds_event(stake, bay, "park_start", clock.now() - timedelta(minutes=5)) for bay in bays[:2]]
     device_id, device_uuid = stake.device.id, stake.device.uuid
-    assert db.scalar(select(func.count()).select_from(CurbEvent)) == 0  # the caller's own reads
+    ended: list[SessionTransaction] = []
+    event.listen(db, "after_transaction_end", lambda _s, t: t.parent is None and ended.append(t))
+    ends_after_read = []
 
-    result = take_pushed_batch(
-        db, town.district, device_id, device_uuid, [event], clock.now(), SKEW, None, check_first=False
-    )
+    def take(item: dict[str, object], check_first: bool) -> IntakeResult:
+        def read_push() -> Push:
+            db.get_one(Device, device_id)  # the token's read
+            read_at = len(ended)
+            ends_after_read.append(lambda: len(ended) - read_at)
+            return Push(town.district, device_id, device_uuid, [item])
 
-    assert (result.success, db.in_transaction()) == (1, False)
-    assert db.scalars(select(CurbEvent.event_id)).all() == [event["event_id"]]
+        return take_pushed_batch(db, read_push, clock.now(), SKEW, None, check_first=check_first)
+
+    small = take(events[0], check_first=False)
+    small_ends = ends_after_read[0]()
+    big = take(events[1], check_first=True)
+
+    assert (small_ends, ends_after_read[1]()) == (1, 2)  # the commit; the read's end, then the commit
+    assert (small.success, big.success, db.in_transaction()) == (1, 1, False)
+    assert sorted(db.scalars(select(CurbEvent.event_id))) == sorted(e["event_id"] for e in events)
