@@ -36,8 +36,7 @@ class Push:
     checked), and the batch of items."""
 
     district: District
-    device_id: int
-    device_uuid: str
+    device: Device
     items: Sequence[Any]
 
 
@@ -62,27 +61,31 @@ def take_pushed_batch(
     if not check_first:
         with writing(db):
             push = read_push()
-            rule = push.district.plate_rule
-            result, parsed = check_items(
-                push.items, push.device_uuid, now, max_skew, max_age, plate_rule=rule
-            )
-            _log(db, push, result, parsed, now)
+            device, rule = push.device, push.district.plate_rule
+            result, parsed = check_items(push.items, device.uuid, now, max_skew, max_age, plate_rule=rule)
+            _log(db, push.district, device, result, parsed, now)
         return result
     push = read_push()
+    device_id, device_uuid = push.device.id, push.device.uuid
     plate_rule = push.district.plate_rule  # read before the read transaction ends
     end_reads(db)
-    result, parsed = check_items(push.items, push.device_uuid, now, max_skew, max_age, plate_rule=plate_rule)
+    result, parsed = check_items(push.items, device_uuid, now, max_skew, max_age, plate_rule=plate_rule)
     with writing(db):
-        _log(db, push, result, parsed, now)
+        device = db.get_one(Device, device_id)  # read again under the lock: the sweeps write it too
+        _log(db, push.district, device, result, parsed, now)
     return result
 
 
 def _log(
-    db: Session, push: Push, result: IntakeResult, parsed: list[tuple[int, ParsedEvent]], now: datetime
+    db: Session,
+    district: District,
+    device: Device,
+    result: IntakeResult,
+    parsed: list[tuple[int, ParsedEvent]],
+    now: datetime,
 ) -> None:
-    device = db.get_one(Device, push.device_id)  # under the lock: the sweeps write it too
     ingest_checked(db, device, result, parsed, now)
-    book_pos_payments(db, push.district, device, result.logged, now)
+    book_pos_payments(db, district, device, result.logged, now)
 
 
 def log_pushed_batch(

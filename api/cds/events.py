@@ -50,7 +50,7 @@ def push_events(district: str) -> Response:
     def read_push() -> Push:
         place = district_for(db, district)
         device = require_device(db, place)
-        return Push(place, device.id, device.uuid, _batch())
+        return Push(place, device, _batch())
 
     skew = timedelta(seconds=current_app.config["EVENT_MAX_SKEW_SECONDS"])
     result = take_pushed_batch(

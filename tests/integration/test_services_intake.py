@@ -48,12 +48,9 @@ def test_a_pos_batch_is_logged_and_its_cash_booked_once_however_often_it_is_push
     pos, bay = town.pos, town.bays[0]
     start = cds_event(pos, bay, "park_start", t0, plate=PLATE)
     end = cds_event(pos, bay, "park_end", t0 + timedelta(minutes=70), actual_cost=900, payment_method="cash")
-    device_id, device_uuid = pos.device.id, pos.device.uuid
 
     results = [
-        take_pushed_batch(
-            db, lambda: Push(town.district, device_id, device_uuid, [start, end]), clock.now(), SKEW, None
-        )
+        take_pushed_batch(db, lambda: Push(town.district, pos.device, [start, end]), clock.now(), SKEW, None)
         for _ in range(2)
     ]
 
@@ -72,7 +69,7 @@ def test_a_refused_item_is_reported_and_the_rest_of_the_batch_is_kept(
     good = cds_event(stake, bay, "park_start", t0, plate=PLATE)
     bad = {"event_type": "park_start"}
 
-    push = Push(town.district, stake.device.id, stake.device.uuid, [bad, good])
+    push = Push(town.district, stake.device, [bad, good])
 
     result = take_pushed_batch(db, lambda: push, clock.now(), SKEW, timedelta(hours=72))
 
@@ -101,17 +98,17 @@ def test_a_small_push_is_read_in_the_services_one_write_transaction_and_a_big_on
 ) -> None:
     stake, bays = town.stake_a, town.bays
     events = [cds_event(stake, bay, "park_start", clock.now() - timedelta(minutes=5)) for bay in bays[:2]]
-    device_id, device_uuid = stake.device.id, stake.device.uuid
+    device_id = stake.device.id
     ended: list[SessionTransaction] = []
     event.listen(db, "after_transaction_end", lambda _s, t: t.parent is None and ended.append(t))
     ends_after_read = []
 
     def take(item: dict[str, object], check_first: bool) -> IntakeResult:
         def read_push() -> Push:
-            db.get_one(Device, device_id)  # the token's read
+            device = db.get_one(Device, device_id)  # the token's read
             read_at = len(ended)
             ends_after_read.append(lambda: len(ended) - read_at)
-            return Push(town.district, device_id, device_uuid, [item])
+            return Push(town.district, device, [item])
 
         return take_pushed_batch(db, read_push, clock.now(), SKEW, None, check_first=check_first)
 
