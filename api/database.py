@@ -18,7 +18,6 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from parking.unit_of_work import SQLITE_IMMEDIATE
-from parking.unit_of_work import begin_write as begin_write  # get_write_db and older callers
 
 log = logging.getLogger(__name__)
 
@@ -105,28 +104,6 @@ def get_db() -> Session:
         g.db = new_session()
     db: Session = g.db
     return db
-
-
-def get_write_db() -> Session:
-    """This request's session, holding SQLite's write lock from its first statement."""
-    return begin_write(get_db())
-
-
-def begin_write_after_reads(db: Session) -> Session:
-    """End the session's read transaction, keeping what it loaded, and begin the write one
-    holding SQLite's write lock: a unit of work that reads a lot and writes a little (a plate
-    check and its audit row) holds the lock, which every writer of every worker waits for,
-    only for its writes. On PostgreSQL, which locks only the rows written, the one
-    transaction goes on."""
-    bind = db.get_bind()
-    if isinstance(bind, Engine) and bind.dialect.name == "sqlite":
-        expire_on_commit = db.expire_on_commit
-        db.expire_on_commit = False  # nothing was written: what was read stays loaded
-        try:
-            db.commit()
-        finally:
-            db.expire_on_commit = expire_on_commit
-    return begin_write(db)
 
 
 def _close(_exc: BaseException | None) -> None:

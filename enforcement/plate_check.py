@@ -137,6 +137,25 @@ def record_plate_lookup(
     return check_id
 
 
+def record_plate_listing(
+    db: Session, district: District, staff: StaffToken, route: str, summary: dict[str, Any], now: datetime
+) -> None:
+    """Put a listing that carried plates on the audit log: no plate, `summary` says what was
+    asked and how many plates came back (docs/PRIVACY.md). Sent now (the caller commits)."""
+    row = {
+        "uuid": new_uuid(),
+        "district_id": district.id,
+        "staff_token_id": staff.id,
+        "staff_name": staff.name,
+        "staff_role": staff.role,
+        "checked_at": now,
+        "route": route,
+        "plate": None,
+        "result": summary,
+    }
+    db.execute(insert(_PLATE_CHECK).values(row))
+
+
 def _bay_id(db: Session, district: District, bay_uuid: str | None) -> int | None:
     if bay_uuid is None:
         return None

@@ -45,13 +45,43 @@ def end_reads(db: Session) -> Session:
 
 
 @contextmanager
-def writing(db: Session) -> Iterator[Session]:
+def writing(db: Session, *, keep_reads: bool = False) -> Iterator[Session]:
     """One write transaction on `db`: reads done before it are released, the write lock is
-    taken first, everything is committed when the block ends and rolled back if it raises."""
-    begin_write(end_reads(db))
+    taken first, everything is committed when the block ends and rolled back if it raises.
+
+    `keep_reads`: for a unit that reads a lot, then writes a little (a plate lookup and its
+    audit row), what was loaded stays loaded instead of being read again. On SQLite the read
+    transaction is committed without expiring anything, then the write lock taken, so every
+    other writer waits only for the writes; on PostgreSQL, which locks only the rows written,
+    the one transaction goes on. The commit at the end expires nothing either."""
+    if keep_reads:
+        _keep_reads_and_begin_write(db)
+    else:
+        begin_write(end_reads(db))
     try:
         yield db
     except BaseException:
         db.rollback()
         raise
-    db.commit()
+    if keep_reads:
+        _commit_keeping_loaded(db)
+    else:
+        db.commit()
+
+
+def _keep_reads_and_begin_write(db: Session) -> None:
+    if db.new or db.dirty or db.deleted:
+        raise UnsavedChangesError("the session holds unsaved changes; commit them in their own unit of work")
+    bind = db.get_bind()
+    if isinstance(bind, Engine) and bind.dialect.name == "sqlite":
+        _commit_keeping_loaded(db)  # nothing was written: this ends the read transaction
+    begin_write(db)
+
+
+def _commit_keeping_loaded(db: Session) -> None:
+    expire_on_commit = db.expire_on_commit
+    db.expire_on_commit = False
+    try:
+        db.commit()
+    finally:
+        db.expire_on_commit = expire_on_commit

@@ -15,8 +15,9 @@ from api.cds.common import envelope, event_max_age, negotiate, page_args, page_l
 from api.database import get_db
 from api.district_cache import district_for
 from api.errors import ApiError
-from api.v1.staff.plate_access import audit_plate_listing, reads_plates, without_cds_plates
+from api.v1.staff.plate_access import reads_plates, without_cds_plates
 from enforcement.cds import enforcement_events
+from enforcement.lookup_services import audit_plate_listing
 from enforcement.models_warden import EVENT_LIST
 from parking.errors import N_, Message
 from parking.inventory import get_district

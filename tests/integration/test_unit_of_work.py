@@ -8,8 +8,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Column, Engine, Integer, MetaData, String, Table, func, insert, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Column, Engine, Integer, MetaData, String, Table, event, func, insert, select
+from sqlalchemy.orm import DeclarativeBase, Session
 
 from api.database import make_engine
 from parking.unit_of_work import UnsavedChangesError, end_reads, writing
@@ -91,3 +91,35 @@ def test_unsaved_changes_of_an_earlier_unit_are_refused_not_thrown_away(engine: 
         with pytest.raises(UnsavedChangesError):
             end_reads(db)
         assert len(db.new) == 1
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Note(Base):
+    __table__ = notes
+
+
+def test_a_unit_that_keeps_its_reads_reads_nothing_again_and_still_takes_the_lock_for_its_writes(
+    engine: Engine, sqlite_file: Path
+) -> None:
+    with Session(engine) as db, writing(db):
+        db.execute(insert(notes).values(text="read me"))
+    sent: list[str] = []
+    event.listen(engine, "before_cursor_execute", lambda *args: sent.append(args[2]))
+    other = sqlite3.connect(sqlite_file, timeout=0, isolation_level=None)
+    try:
+        with Session(engine) as db:
+            note = db.scalars(select(Note)).one()  # a read transaction
+            sent.clear()
+            with writing(db, keep_reads=True):
+                with pytest.raises(sqlite3.OperationalError, match="locked"):
+                    other.execute("BEGIN IMMEDIATE")
+                db.execute(insert(notes).values(text=f"{note.text}, again"))
+            assert note.text == "read me"  # loaded before, not expired by either commit
+    finally:
+        other.close()
+
+    assert not [statement for statement in sent if statement.startswith("SELECT")]
+    assert count(engine) == 2

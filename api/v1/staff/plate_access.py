@@ -7,18 +7,12 @@ the same answers with the plates left out, and may not filter by plate."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
-from sqlalchemy.orm import Session
-
 from api.access import PLATE_READERS
-from api.database import begin_write
 from api.errors import ApiError
-from enforcement.models_warden import PlateCheck
 from identity.models import StaffToken
 from parking.errors import N_, Message
-from parking.models import District
 
 # The fields of a CDS event that identify a vehicle.
 CDS_PLATE_FIELDS = ("vehicle_license_plate", "vehicle_license_plate_confidence")
@@ -41,28 +35,3 @@ def refuse_plate_filter(staff: StaffToken, plate: str | None) -> None:
 
 def without_cds_plates(event: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in event.items() if key not in CDS_PLATE_FIELDS}
-
-
-def audit_plate_listing(
-    db: Session, district: District, staff: StaffToken, route: str, summary: dict[str, Any], now: datetime
-) -> None:
-    """Put a listing that carried plates on the audit log (no plate: `summary` says what was
-    asked and how many plates came back), in a write transaction of its own, committed
-    before the answer leaves."""
-    token_id = staff.id
-    db.commit()  # the read is done; take the write lock only for the audit row
-    begin_write(db)
-    staff = db.get_one(StaffToken, token_id)
-    db.add(
-        PlateCheck(
-            district_id=district.id,
-            staff_token_id=staff.id,
-            staff_name=staff.name,
-            staff_role=staff.role,
-            checked_at=now,
-            route=route,
-            plate=None,
-            result=summary,
-        )
-    )
-    db.commit()

@@ -7,14 +7,13 @@ from dataclasses import asdict
 from flask import Blueprint, Response, jsonify, request
 
 from api.auth import clock_now, require_staff
-from api.database import get_db, get_write_db
+from api.database import get_db
 from api.openapi import documented
 from api.schemas import AnomalyCount, AnomalyPage, StayPage, StayQuery
-from api.v1.staff.plate_access import audit_plate_listing, reads_plates, refuse_plate_filter
-from enforcement.models_warden import STAY_LIST, STAY_SEARCH
-from enforcement.plate_check import record_plate_lookup
+from api.v1.staff.plate_access import reads_plates, refuse_plate_filter
+from enforcement.lookup_services import search_stays
 from parking.inventory import get_district
-from parking.stay_search import StayFilter, anomaly_counts, find_stays
+from parking.stay_search import StayFilter, anomaly_counts
 
 bp = Blueprint("staff", __name__, url_prefix="/api/v1/<district>")
 
@@ -27,26 +26,24 @@ def list_stays(district: str) -> Response:
     by plate as a lookup of that plate, in the same unit of work; a listing as one row per
     answer. The bureau and city get the stays without plates (403 `plates_not_allowed` for
     a search by plate)."""
-    plate = request.args.get("plate")
-    db = get_write_db() if plate else get_db()
+    db = get_db()
     place = get_district(db, district)
     staff = require_staff(db, place)
-    refuse_plate_filter(staff, plate)
+    refuse_plate_filter(staff, request.args.get("plate"))
     args = StayQuery().load(request.args)
     page, size = args.pop("page"), args.pop("page_size")
-    now = clock_now()
-    stays, total = find_stays(db, place.id, StayFilter(**args), now, offset=(page - 1) * size, limit=size)
-    rows = [asdict(s) for s in stays]
-    if args.get("plate"):
-        record_plate_lookup(db, place, args["plate"], staff, STAY_SEARCH, {"stays": total}, now)
-        db.commit()
-    elif not reads_plates(staff):
-        rows = [row | {"plate": None, "plate_confidence": None} for row in rows]
-    elif any(row["plate"] for row in rows):
-        plates = len({row["plate"] for row in rows if row["plate"]})
-        summary = {"query": request.query_string.decode()[:300], "stays": len(rows), "plates": plates}
-        audit_plate_listing(db, place, staff, STAY_LIST, summary, now)
-    body = {"stays": rows, "page": page, "page_size": size, "total": total}
+    stays, total = search_stays(
+        db,
+        place,
+        staff,
+        StayFilter(**args),
+        clock_now(),
+        offset=(page - 1) * size,
+        limit=size,
+        shows_plates=reads_plates(staff),
+        query=request.query_string.decode()[:300],
+    )
+    body = {"stays": [asdict(stay) for stay in stays], "page": page, "page_size": size, "total": total}
     return jsonify(StayPage().dump(body))
 
 

@@ -13,7 +13,7 @@ from flask import Blueprint, Response, current_app, jsonify, request, url_for
 from api.auth import clock_now, require_staff
 from api.bodies import body_limit, refuse_nul
 from api.cds.common import event_max_age
-from api.database import begin_write_after_reads, get_db, get_write_db
+from api.database import get_db
 from api.district_cache import district_for
 from api.errors import ApiError, json_body, translate
 from api.openapi import documented
@@ -33,9 +33,10 @@ from api.v1.schemas.warden import (
     TaskOut,
     TaskQuery,
 )
+from enforcement.lookup_services import check_plate_as, search_plate_checks
 from enforcement.models import Task
-from enforcement.models_warden import AUDIT_SEARCH, WARDEN_PLATE_CHECK, StaffPosition
-from enforcement.plate_check import CheckedFrom, answer_plate_check, list_plate_checks, record_plate_lookup
+from enforcement.models_warden import StaffPosition
+from enforcement.plate_check import CheckedFrom
 from enforcement.registrations import Registration
 from enforcement.services import register_at_curb, resolve_task_as, take_task_as
 from enforcement.tasks import MAX_PHOTO_BYTES, ListedTask, report_position, task_photo, tasks_for
@@ -266,18 +267,8 @@ def _plate_check(district: str, load: Callable[[], tuple[str, dict[str, Any]]]) 
     if ("lat" in args) != ("lng" in args):
         raise ApiError(400, "invalid_parameters", "give both lat and lng", ["lat", "lng"])
     where = CheckedFrom(str(args["bay"]) if "bay" in args else None, args.get("lat"), args.get("lng"))
-    if where == CheckedFrom():
-        position = db.get(StaffPosition, staff.id)
-        where = CheckedFrom(None, position.lat, position.lng) if position else where
-    now = clock_now()
-    answer = answer_plate_check(db, place, plate, where, now)
-    begin_write_after_reads(db)
-    summary = answer.summary
-    check_id = record_plate_lookup(
-        db, place, answer.result["plate"], staff, WARDEN_PLATE_CHECK, summary, now, answer.bay_id, where
-    )
-    db.commit()
-    return jsonify(PlateCheckOut().dump({**answer.result, "check": check_id}))
+    checked = check_plate_as(db, place, staff, plate, where, clock_now())
+    return jsonify(PlateCheckOut().dump({**checked.result, "check": checked.check}))
 
 
 @bp.get("/audit/plate-checks")
@@ -287,14 +278,16 @@ def _plate_check(district: str, load: Callable[[], tuple[str, dict[str, Any]]]) 
 def plate_check_audit(district: str) -> Response:
     """Every staff lookup by plate, whichever route it came through (`route`); a search of
     the log by plate is itself a lookup, and goes on the log."""
-    db = get_write_db() if request.args.get("plate") else get_db()
+    db = get_db()
     place = get_district(db, district)
     staff = require_staff(db, place)
     args = AuditQuery().load(request.args)
     page, size = args["page"], args["page_size"]
-    total, rows = list_plate_checks(
+    total, rows = search_plate_checks(
         db,
         place,
+        staff,
+        clock_now(),
         since=args.get("since"),
         until=args.get("until"),
         plate=args.get("plate"),
@@ -303,9 +296,6 @@ def plate_check_audit(district: str) -> Response:
         offset=(page - 1) * size,
     )
     checks = [{**_columns(check), "bay": bay} for check, bay in rows]
-    if args.get("plate"):
-        record_plate_lookup(db, place, args["plate"], staff, AUDIT_SEARCH, {"checks": total}, clock_now())
-        db.commit()
     return jsonify(AuditPage().dump({"checks": checks, "page": page, "page_size": size, "total": total}))
 
 
