@@ -1,5 +1,5 @@
 """Use cases of what the curb devices report: a pushed batch of events, taken in whole, and
-the free-bay forecast fitted on the history they sensed.
+the free-bay forecast fitted (and scored, on a history logged for it) on what they sensed.
 
 A service function takes the session and primitives, runs its own unit of work
 (parking/unit_of_work.py) and returns a value; the view, the demo command and the tests call
@@ -10,7 +10,7 @@ themselves know nothing of money.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -21,7 +21,8 @@ from sqlalchemy.orm import Session
 from billing.holidays import district_holidays
 from billing.pos_payments import record_pos_payment
 from parking.forecast import HISTORY
-from parking.forecast_history import FitResult, fit_forecasts
+from parking.forecast_calibration import Scores, calibrate
+from parking.forecast_history import FitResult, fit_forecasts, load_history
 from parking.models import District
 from parking.unit_of_work import end_reads, writing
 from sensors.cds import ParsedEvent
@@ -97,6 +98,39 @@ def log_pushed_batch(
     result = ingest_batch(db, device, items, now, max_skew)
     book_pos_payments(db, district, device, result.logged, now)
     return result
+
+
+def log_history(
+    db: Session,
+    device_id: int,
+    days: Iterable[tuple[datetime, Sequence[Any]]],
+    max_skew: timedelta,
+    batch_size: int = 1000,
+) -> int:
+    """A feed's past events, for scoring the forecast on them: each `(received_at, events)`
+    logged and folded into the bays' timelines in batches of `batch_size`, in one unit of
+    work per item, so the next one is built with no transaction open. Returns how many
+    events were logged."""
+    logged = 0
+    for received_at, events in days:
+        with writing(db):
+            device = db.get_one(Device, device_id)
+            for first in range(0, len(events), batch_size):
+                batch = events[first : first + batch_size]
+                logged += ingest_batch(db, device, batch, received_at, max_skew).success
+    return logged
+
+
+def score_forecast(
+    db: Session, district_id: int, since: datetime, until: datetime, training: Callable[[datetime], bool]
+) -> list[Scores]:
+    """Fit the forecast on the district's history in [since, until) whose times `training`
+    accepts and score it on the rest, leaving out unwatched time, with the tariffs' holidays
+    (parking/forecast_calibration.py). Reads only."""
+    district = db.get_one(District, district_id)
+    unwatched = unwatched_history(db, district_id, since, until, timedelta(minutes=15))
+    history = load_history(db, district_id, since, until, unwatched)
+    return calibrate(history, ZoneInfo(district.time_zone), district_holidays(db, district_id), training)
 
 
 def fit_district_forecast(

@@ -1,14 +1,17 @@
-"""The forecast's job and its calibration: `flask --app api forecast-calibration` fits the
-model on training time and scores it on held-out time, in a throwaway SQLite database."""
+"""The forecast's calibration: `flask --app api forecast-calibration` builds a district and its
+history (simulated, or Melbourne's 2014 sessions) in a throwaway SQLite database, logs the
+history through `sensors/services.py` `log_history` (a unit of work per day) and scores the
+model fitted on training time against held-out time (`score_forecast`)."""
 
 from __future__ import annotations
 
 import json
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import click
@@ -18,12 +21,9 @@ from sqlalchemy.orm import Session
 from api.config import PROJECT_ROOT
 from api.database import make_engine
 from api.migrations import upgrade
-from billing.holidays import district_holidays
-from parking.forecast_calibration import Scores, calibrate
-from parking.forecast_history import load_history
 from parking.models import Bay, District, Road
-from sensors.intake import ingest_batch
-from sensors.watch import unwatched_history
+from parking.unit_of_work import writing
+from sensors.services import log_history, score_forecast
 
 MELBOURNE = PROJECT_ROOT / "fixtures" / "data" / "melbourne"
 # Simulated demand. The demo's roads (73 to 132 bays) never fill under the simulator (a
@@ -65,7 +65,7 @@ def forecast_calibration(source: str, days: int, seed: int) -> None:
                     district, since, until, split, what = _simulated(db, days, seed)
                 else:
                     district, since, until, split, what = _melbourne(db)
-                scores = _calibrate(db, district, since, until, split)
+                scores = score_forecast(db, district.id, since, until, split)
         finally:
             engine.dispose()
     click.echo(what)
@@ -73,15 +73,6 @@ def forecast_calibration(source: str, days: int, seed: int) -> None:
         for line in score.lines():
             click.echo(line)
     click.echo(f"({time.perf_counter() - started:.0f} s)")
-
-
-def _calibrate(
-    db: Session, district: District, since: datetime, until: datetime, split: Split
-) -> list[Scores]:
-    zone = ZoneInfo(district.time_zone)
-    unwatched = unwatched_history(db, district.id, since, until, timedelta(minutes=15))
-    history = load_history(db, district.id, since, until, unwatched)
-    return calibrate(history, zone, district_holidays(db, district.id), split)
 
 
 Split = Callable[[datetime], bool]
@@ -96,37 +87,39 @@ def _simulated(db: Session, days: int, seed: int) -> tuple[District, datetime, d
     zone = ZoneInfo("Asia/Shanghai")
     first = SIM_FIRST_DAY.replace(tzinfo=zone)
     now = first.astimezone(UTC)
-    district, _ = ensure_district(db, "simtown", now, name="Simtown", time_zone=zone.key, currency="CNY")
-    feed = create_device(db, district, "data_feed", now, name="FEED").device
-    pools: list[tuple[list[SimBay], float]] = []
-    for r in range(SIM_ROADS):
-        size, load = _sim_road(r)
-        specs = [BaySpec(f"S{r}-{n}", 26.6 + r * 0.001, 106.6 + n * 0.00006) for n in range(size)]
-        road = add_road(db, district, f"Road {r}", specs, now)
-        pool = [
-            SimBay(b.name, b.uuid, road.uuid, b.lat, b.lng, (feed.uuid, "FEED"), (feed.uuid, "FEED"))
-            for b in road.bays
-        ]
-        pools.append((pool, load))
-    for i in range(days):
-        day = first + timedelta(days=i)
-        day_load = SIM_DAY_LOADS[day_class(day.date(), frozenset())]
-        events = [
-            event
-            for r, (pool, load) in enumerate(pools)
-            for event in simulate_day(
-                pool,
-                day,
-                seed * 100_000 + i * 100 + r,
-                round(len(pool) * SIM_STAYS_PER_BAY * load * day_load),
-            )
-            if event["data_source_type"] == "camera"  # the POS events register plates, no occupancy
-        ]
-        events.sort(key=lambda e: (e["event_time"], e["event_type"] == "park_start"))
-        for j in range(0, len(events), 1000):
-            batch = [e | {"data_source_type": "data_feed"} for e in events[j : j + 1000]]
-            ingest_batch(db, feed, batch, day + timedelta(days=1), _SKEW)
-        db.commit()
+    with writing(db):
+        district, _ = ensure_district(db, "simtown", now, name="Simtown", time_zone=zone.key, currency="CNY")
+        feed = create_device(db, district, "data_feed", now, name="FEED").device
+        pools: list[tuple[list[SimBay], float]] = []
+        for r in range(SIM_ROADS):
+            size, load = _sim_road(r)
+            specs = [BaySpec(f"S{r}-{n}", 26.6 + r * 0.001, 106.6 + n * 0.00006) for n in range(size)]
+            road = add_road(db, district, f"Road {r}", specs, now)
+            pool = [
+                SimBay(b.name, b.uuid, road.uuid, b.lat, b.lng, (feed.uuid, "FEED"), (feed.uuid, "FEED"))
+                for b in road.bays
+            ]
+            pools.append((pool, load))
+
+    def simulated_days() -> Iterator[tuple[datetime, list[dict[str, Any]]]]:
+        for i in range(days):
+            day = first + timedelta(days=i)
+            day_load = SIM_DAY_LOADS[day_class(day.date(), frozenset())]
+            events = [
+                event | {"data_source_type": "data_feed"}
+                for r, (pool, load) in enumerate(pools)
+                for event in simulate_day(
+                    pool,
+                    day,
+                    seed * 100_000 + i * 100 + r,
+                    round(len(pool) * SIM_STAYS_PER_BAY * load * day_load),
+                )
+                if event["data_source_type"] == "camera"  # the POS events register plates, no occupancy
+            ]
+            events.sort(key=lambda e: (e["event_time"], e["event_type"] == "park_start"))
+            yield day + timedelta(days=1), events
+
+    log_history(db, feed.id, simulated_days(), _SKEW)
     held_out = max(1, days // 4)
     test_from = first + timedelta(days=days - held_out)
     what = (
@@ -149,10 +142,13 @@ def _melbourne(db: Session) -> tuple[District, datetime, datetime, Split, str]:
     seen = {r.bay for r in records}
     features = json.loads((MELBOURNE / "bay_locations_2014.geojson").read_text(encoding="utf-8"))["features"]
     features = [f for f in features if str(f["properties"]["bayId"]) in seen]
-    district, _ = ensure_district(db, "melbourne", now, name="Melbourne", time_zone=zone.key, currency="AUD")
-    zones = ["Street", "BetweenStreet1", "BetweenStreet2", "SideofStreet"]
-    import_bays(db, district, features, "bayId", zones, now)
-    feed = create_device(db, district, "data_feed", now, name="FEED").device
+    with writing(db):
+        district, _ = ensure_district(
+            db, "melbourne", now, name="Melbourne", time_zone=zone.key, currency="AUD"
+        )
+        zones = ["Street", "BetweenStreet1", "BetweenStreet2", "SideofStreet"]
+        import_bays(db, district, features, "bayId", zones, now)
+        feed = create_device(db, district, "data_feed", now, name="FEED").device
     spaces = {
         name: (bay, road)
         for name, bay, road in db.execute(
@@ -161,9 +157,7 @@ def _melbourne(db: Session) -> tuple[District, datetime, datetime, Split, str]:
     }
     events = [e for r in records for e in record_events(r, "melbourne", feed.uuid, spaces[r.bay])]
     events.sort(key=lambda e: (e["event_time"], e["event_type"] == "park_start"))
-    for i in range(0, len(events), 1000):
-        ingest_batch(db, feed, events[i : i + 1000], now, _SKEW)
-    db.commit()
+    log_history(db, feed.id, [(now, events)], _SKEW)
     what = (
         f"melbourne: 2014-01-11 (one Saturday), {len(seen)} sensed bays on "
         f"{db.query(Road).count()} block faces; trained on even local hours, scored on odd hours"

@@ -16,7 +16,7 @@ from parking.clock import FixedClock
 from parking.models import Stay
 from sensors.intake import IntakeResult
 from sensors.models import CurbEvent, Device
-from sensors.services import Push, log_pushed_batch, take_pushed_batch
+from sensors.services import Push, log_history, log_pushed_batch, take_pushed_batch
 
 SKEW = timedelta(minutes=5)
 PLATE = "贵A12345"
@@ -119,3 +119,28 @@ def test_a_small_push_is_read_in_the_services_one_write_transaction_and_a_big_on
     assert (small_ends, ends_after_read[1]()) == (1, 2)  # the commit; the read's end, then the commit
     assert (small.success, big.success, db.in_transaction()) == (1, 1, False)
     assert sorted(db.scalars(select(CurbEvent.event_id))) == sorted(e["event_id"] for e in events)
+
+
+def test_a_history_for_scoring_the_forecast_is_logged_one_unit_of_work_per_day(
+    db: Session, clock: FixedClock, town: SmallDistrict
+) -> None:
+    stake, bay = town.stake_a, town.bays[0]
+    first = clock.now() - timedelta(days=2)
+    second = first + timedelta(days=1)
+    days = [
+        (first + timedelta(hours=1), [cds_event(stake, bay, "park_start", first)]),
+        (
+            second + timedelta(hours=1),
+            [
+                cds_event(stake, bay, "park_end", second),
+                cds_event(stake, bay, "park_start", second + timedelta(minutes=5)),
+            ],
+        ),
+    ]
+    commits: list[Session] = []
+    event.listen(db, "after_commit", commits.append)
+
+    logged = log_history(db, stake.device.id, days, SKEW, batch_size=1)
+
+    assert (logged, len(commits), db.in_transaction()) == (3, 2, False)
+    assert len(db.scalars(select(Stay.id).where(Stay.bay_id == bay.id)).all()) == 2
