@@ -14,15 +14,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from parking.models import District
-from parking.retention import RetentionResult, erase_old_plates
+from parking.retention import RetentionPlan, RetentionResult, erase_old_plates
 from parking.unit_of_work import end_reads, writing
 
 
 def erase_retained_plates(
-    db: Session, now: datetime, days: int, district_id: int | None = None
+    db: Session, now: datetime, days: int, plan: RetentionPlan, district_id: int | None = None
 ) -> list[tuple[str, RetentionResult]]:
-    """The plates of settled stays that ended more than `days` ago erased, district by
-    district (or in the one named); returns each district's slug and what was erased."""
+    """The plates of settled stays that ended more than `days` ago erased, with each
+    package's copies through `plan`, district by district (or in the one named); returns
+    each district's slug and what was erased."""
     query = select(District.id, District.slug).order_by(District.id)
     if district_id is not None:
         query = query.where(District.id == district_id)
@@ -30,5 +31,5 @@ def erase_retained_plates(
     done = []
     for found_id, slug in districts:
         with writing(db):
-            done.append((slug, erase_old_plates(db, db.get_one(District, found_id), now, days)))
+            done.append((slug, erase_old_plates(db, db.get_one(District, found_id), now, days, plan)))
     return done

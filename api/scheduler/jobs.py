@@ -14,20 +14,24 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from api.database import new_session
+from billing import retention as billing_retention
 from billing.ledger import mark_arrears
 from billing.notification_push import due_deliveries, http_sender, push_for, record_push, send_push
 from billing.notifications import collect_events, queue_reminders
 from billing.provider_records import fetch_charges, store_charges
 from billing.services import charge_saved_cards, settle_payments
 from billing.tariffs import price_ended_stays
+from enforcement import retention as enforcement_retention
 from enforcement.street_reports import STREET_REPORT_LOOKBACK, sweep_stake_street_reports
 from enforcement.sweeps import sweep_obstructions, sweep_overstays, sweep_restrictions, sweep_unregistered
 from enforcement.tasks import escalate_arrears, escalate_tasks, raise_device_tasks
 from enforcement.violations import SweepResult
 from parking.inventory import get_district
 from parking.models import District
+from parking.retention import RetentionPlan
 from parking.services import erase_retained_plates
 from parking.unit_of_work import end_reads, writing
+from sensors import retention as sensors_retention
 from sensors.archive import archive_events
 from sensors.health import sweep_silent_devices
 from sensors.services import fit_district_forecast
@@ -188,8 +192,27 @@ def _notify(db: Session, now: datetime, district_id: int | None, app: Flask) -> 
     return f"{written} new notifications; pushes: {pushed}"
 
 
+# Each package's part of the plate retention: what keeps a plate, whether a stay still owes,
+# and its erasures after the stays', in this order (a citation goes once its violation has).
+PLATE_RETENTION = RetentionPlan(
+    keeps=(billing_retention.has_arrears, enforcement_retention.in_violation, enforcement_retention.cited),
+    unsettled=billing_retention.unsettled,
+    steps=(
+        billing_retention.FEES,
+        enforcement_retention.VIOLATIONS,
+        enforcement_retention.CITATIONS,
+        billing_retention.PAYMENTS,
+        sensors_retention.CURB_EVENTS,
+        enforcement_retention.TASKS,
+        enforcement_retention.PLATE_CHECKS,
+        billing_retention.PLATE_CLAIMS,
+    ),
+)
+
+
 def _plate_retention(db: Session, now: datetime, district_id: int | None, app: Flask) -> str:
-    erased = erase_retained_plates(db, now, int(app.config["PLATE_RETENTION_DAYS"]), district_id)
+    days = int(app.config["PLATE_RETENTION_DAYS"])
+    erased = erase_retained_plates(db, now, days, PLATE_RETENTION, district_id)
     return "; ".join(f"{slug} {result.summary()}" for slug, result in erased) or "no districts"
 
 

@@ -14,7 +14,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.scheduler.jobs import run_job
+from api.scheduler.jobs import PLATE_RETENTION, run_job
 from billing.ledger import mark_arrears, plate_ledger
 from billing.models import (
     CLAIM_PENDING,
@@ -162,7 +162,7 @@ def plates_left(db: Session, model: Any) -> set[str]:
 def test_settled_old_plates_go_everywhere_and_those_still_needed_stay(
     db: Session, clock: FixedClock, town: Town
 ) -> None:
-    result = erase_old_plates(db, town.small.district, clock.now(), 30)
+    result = erase_old_plates(db, town.small.district, clock.now(), 30, PLATE_RETENTION)
     kept = {OWING, CITED, RECENT}
     assert plates_left(db, Stay) == kept
     assert plates_left(db, StayFee) == kept
@@ -196,7 +196,7 @@ def test_settled_old_plates_go_everywhere_and_those_still_needed_stay(
         "plate_checks": 1,
         "plate_claims": 0,
     }
-    assert erase_old_plates(db, town.small.district, clock.now(), 30).total == 0
+    assert erase_old_plates(db, town.small.district, clock.now(), 30, PLATE_RETENTION).total == 0
 
 
 def test_fees_times_and_payments_stay_and_lookups_find_only_live_plates(
@@ -209,7 +209,7 @@ def test_fees_times_and_payments_stay_and_lookups_find_only_live_plates(
         return sorted(fees) + sorted(stays) + sorted(money)
 
     before = snapshot()
-    erase_old_plates(db, town.small.district, clock.now(), 30)
+    erase_old_plates(db, town.small.district, clock.now(), 30, PLATE_RETENTION)
     db.expire_all()
     assert snapshot() == before
     district, now = town.small.district, clock.now()
@@ -254,7 +254,7 @@ def test_reports_and_cds_metrics_read_the_same_after_the_erasure(
         return out
 
     before = bodies()
-    assert erase_old_plates(db, town.small.district, clock.now(), 30).total == 12
+    assert erase_old_plates(db, town.small.district, clock.now(), 30, PLATE_RETENTION).total == 12
     db.commit()
     assert bodies() == before
 
@@ -290,8 +290,8 @@ def test_plate_claims_go_once_decided_or_left_pending_longer_than_the_retention(
         )
     db.commit()
 
-    result = erase_old_plates(db, town.small.district, now, 30)
+    result = erase_old_plates(db, town.small.district, now, 30, PLATE_RETENTION)
 
     assert result.erased["plate_claims"] == 4
     assert set(db.scalars(select(PlateClaim.plate))) == {"贵AC0005", "贵AC0006"}
-    assert erase_old_plates(db, town.small.district, now, 30).erased["plate_claims"] == 0
+    assert erase_old_plates(db, town.small.district, now, 30, PLATE_RETENTION).erased["plate_claims"] == 0
