@@ -1,35 +1,24 @@
 """Caps that a dispute decision puts on a stay's fee, so that re-pricing keeps them.
 
-A decision that adjusts or cancels a fee (enforcement/disputes.py) is recorded on its
-`dispute` row (`amount_after`). When a late event re-derives the stay, pricing works the fee
-out afresh from the tariff and then applies the cap: the fee is the lower of the two, so a
-stay that turns out longer never costs more than was decided, and one that turns out shorter
-costs its lower tariff fee (docs/ENFORCEMENT.md, Evidence and disputes).
-
-billing may not import enforcement: the decided rows are read from their table by name, as
-`billing/receipts.py` reads the POS terminal's name.
+A decision that adjusts or cancels a fee (enforcement/disputes.py) writes the decided amount
+into billing's own `stay_fee_cap` table through `cap_fee`. When a late event re-derives the
+stay, pricing works the fee out afresh from the tariff and then applies the cap: the fee is
+the lower of the two, so a stay that turns out longer never costs more than was decided, and
+one that turns out shorter costs its lower tariff fee (docs/ENFORCEMENT.md, Evidence and
+disputes).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import column, select, table
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-_DISPUTE = table(
-    "dispute",
-    column("uuid"),
-    column("stay_id"),
-    column("status"),
-    column("outcome"),
-    column("amount_after"),
-    column("decided_at"),
-)
-# A decision that lowers the fee; `upheld` leaves the tariff fee standing.
-CAPPING_OUTCOMES = ("adjusted", "cancelled")
+from billing.models import StayFeeCap
 
 
 @dataclass(frozen=True)
@@ -40,20 +29,20 @@ class FeeCap:
     amount: int
 
 
+def cap_fee(db: Session, stay_id: int, decision: str, amount: int, decided_at: datetime) -> None:
+    """Record that the decision `decision` (a dispute's id) capped the stay's fee at `amount`."""
+    db.add(StayFeeCap(stay_id=stay_id, decision=decision, amount=amount, decided_at=decided_at))
+
+
 def decided_caps(db: Session, stay_ids: Sequence[int]) -> dict[int, FeeCap]:
     """The cap on each of these stays that has one: the lowest decided amount (one dispute
     is open at a time, but a stay may be disputed again after a decision)."""
     if not stay_ids:
         return {}
     rows = db.execute(
-        select(_DISPUTE.c.stay_id, _DISPUTE.c.uuid, _DISPUTE.c.amount_after)
-        .where(
-            _DISPUTE.c.stay_id.in_(list(stay_ids)),
-            _DISPUTE.c.status == "decided",
-            _DISPUTE.c.outcome.in_(CAPPING_OUTCOMES),
-            _DISPUTE.c.amount_after.is_not(None),
-        )
-        .order_by(_DISPUTE.c.decided_at)
+        select(StayFeeCap.stay_id, StayFeeCap.decision, StayFeeCap.amount)
+        .where(StayFeeCap.stay_id.in_(list(stay_ids)))
+        .order_by(StayFeeCap.decided_at, StayFeeCap.id)
     )
     caps: dict[int, FeeCap] = {}
     for stay_id, dispute, amount in rows:

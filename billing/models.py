@@ -80,6 +80,20 @@ class StayFee(PlateKeyed, Base):
     priced_at: Mapped[datetime]
 
 
+class StayFeeCap(Base):
+    """The most a stay's fee may be, as a dispute's decision said (billing/fee_caps.py): written
+    by the decision through `cap_fee`, read when pricing re-derives the stay."""
+
+    __tablename__ = "stay_fee_cap"
+    __table_args__ = (Index("ix_stay_fee_cap_stay_id", "stay_id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    stay_id: Mapped[int] = mapped_column(BigId)
+    decision: Mapped[str] = mapped_column(String(36))  # the id of the dispute decided
+    amount: Mapped[int]
+    decided_at: Mapped[datetime]
+
+
 class DriverPlate(Base):
     """A plate linked to one driver account, since the link was proven (`linked_at`): the
     account's stays of the plate are those that began at or after it."""

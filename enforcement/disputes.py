@@ -15,12 +15,14 @@ from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from billing.credits import refund_given, take_back
+from billing.fee_caps import cap_fee
 from billing.models import SUCCEEDED, DriverPlate, Notice, Payment, PaymentAllocation, Refund, StayFee
 from billing.refunds import plan_refund
 from billing.tariffs import status_of
 from enforcement.citations import change_citation_status, find_citation
 from enforcement.models import (
     APPEALED,
+    DISPUTE_ADJUSTED,
     DISPUTE_CANCELLED,
     DISPUTE_DECIDED,
     DISPUTE_OPEN,
@@ -35,6 +37,9 @@ from enforcement.models import (
 from parking.errors import N_, ConflictError, InvalidInputError, Message, NotFoundError
 from parking.models import District, Stay
 from parking.plates import plate_key
+
+# A decision that lowers a stay's fee caps it for good; `upheld` leaves the tariff fee standing.
+CAPPING_OUTCOMES = (DISPUTE_ADJUSTED, DISPUTE_CANCELLED)
 
 
 class UnknownDisputeError(NotFoundError):
@@ -204,6 +209,8 @@ def decide_dispute(
         now,
     )
     dispute.refunded = sum(r.amount for r in refunds)
+    if dispute.stay_id is not None and decision.outcome in CAPPING_OUTCOMES:  # re-pricing keeps it
+        cap_fee(db, dispute.stay_id, dispute.uuid, new_amount, now)
     _notify(db, dispute, now)
     db.flush()
     return dispute, refunds

@@ -16,10 +16,11 @@ from sqlalchemy.orm import Session
 from api import create_app
 from billing.credits import Overpayment
 from billing.gateway import StripeGateway
-from billing.models import Payment, Refund, StayFee
+from billing.models import Payment, Refund, StayFee, StayFeeCap
 from billing.plate_links import link_plate
 from billing.reconciliation import check_ledger
 from billing.tariffs import price_ended_stays
+from enforcement.models import Dispute
 from fixtures.builders import SmallDistrict, cds_event
 from fixtures.localstripe import TEST_API_KEY, create_card_payment_method, running_localstripe
 from identity.drivers import issue_token, sign_up
@@ -215,3 +216,26 @@ def test_a_paid_fee_adjusted_with_a_refund_is_not_refunded_again_when_a_late_eve
     assert [(o.reason, o.amount, o.status) for o in given] == [("dispute", 300, "refunded")]
     assert [r.amount for r in db.scalars(select(Refund))] == [300]
     assert check_ledger(db, list(db.scalars(select(Payment))), [fee], clock.now()) == []
+
+
+def test_a_decision_that_lowers_a_fee_writes_its_cap_into_billings_own_table_and_upheld_writes_none(
+    db: Session, connection: Connection, clock: FixedClock, town: SmallDistrict
+) -> None:
+    t0 = clock.now() - timedelta(hours=3)
+    stay = park(db, town, t0, 70)
+    bureau = staff(db, town, "bureau", clock)
+    db.commit()
+    client = client_with(connection, clock, FakeGateway())
+    decide_on(client, stay.uuid, bureau, "upheld", None)
+    assert db.scalars(select(StayFeeCap)).all() == []
+
+    decide_on(client, stay.uuid, bureau, "adjusted", 500)
+
+    cap = db.scalars(select(StayFeeCap)).one()
+    dispute = db.scalars(select(Dispute).where(Dispute.outcome == "adjusted")).one()
+    assert (cap.stay_id, cap.decision, cap.amount, cap.decided_at) == (
+        stay.id,
+        dispute.uuid,
+        500,
+        clock.now(),
+    )
