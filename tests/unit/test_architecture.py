@@ -414,3 +414,70 @@ def test_tokens_are_hashed_in_one_place() -> None:
         if hashing.search(path.read_text(encoding="utf-8"))
     ]
     assert found == ["identity/tokens.py"]
+
+
+# A domain package reads and writes its own tables; another package's rows come through that
+# package's functions (retention, fee caps). The named debt: receipts read the POS terminal's
+# name and the citations a payment paid by table name (billing may not import sensors or
+# enforcement); docs/ARCHITECTURE.md ("Known debts").
+KNOWN_FOREIGN_TABLES = {
+    ("billing/receipts.py", "device"),
+    ("billing/receipts.py", "citation_allocation"),
+    ("billing/receipts.py", "citation"),
+    ("billing/receipts.py", "violation"),
+}
+_SQL_TABLE = re.compile(r"\b(?:from|join|update|into|truncate)\s+\"?([a-z_][a-z0-9_]*)", re.IGNORECASE)
+
+
+def _table_owners() -> dict[str, str]:
+    """Each mapped table's name and the package whose models declare it (`__tablename__`)."""
+    owners = {}
+    for path in python_files(*DOMAIN_PACKAGES):
+        for node in ast.walk(parse(path)):
+            named = isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant)
+            if named and any(isinstance(t, ast.Name) and t.id == "__tablename__" for t in node.targets):
+                owners[str(node.value.value)] = _top(path)
+    return owners
+
+
+def _called(node: ast.Call) -> str:
+    func = node.func
+    return func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
+
+
+def tables_named(tree: ast.Module) -> set[str]:
+    """Tables a module names as text: `table("name", ...)` clauses and SQL inside `text(...)`."""
+    names = set()
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        if _called(node) == "table" and node.args and isinstance(node.args[0], ast.Constant):
+            names.add(str(node.args[0].value))
+        if _called(node) == "text":
+            for arg in ast.walk(node):
+                if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
+                    names.update(_SQL_TABLE.findall(arg.value))
+    return names
+
+
+def test_domain_packages_name_no_other_packages_table_beyond_the_named_debts() -> None:
+    owners = _table_owners()
+    found = {
+        (str(path.relative_to(REPO)), name)
+        for path in python_files(*DOMAIN_PACKAGES)
+        for name in tables_named(parse(path))
+        if owners.get(name, _top(path)) != _top(path)
+    }
+    assert found - KNOWN_FOREIGN_TABLES == set(), "read them through the owning package's functions"
+    assert KNOWN_FOREIGN_TABLES - found == set(), "a debt paid off: take it off KNOWN_FOREIGN_TABLES"
+
+
+def test_the_table_name_detector_sees_table_clauses_and_raw_sql() -> None:
+    source = (
+        'a = table("dispute", column("uuid"))\n'
+        'b = db.execute(sa.text("SELECT 1 FROM stay_fee JOIN payment ON true"))\n'
+        'c = text("UPDATE violation SET x = 1")\n'
+        'd = "dispute"  # a plain string is not a table\n'
+    )
+    assert tables_named(ast.parse(source)) == {"dispute", "stay_fee", "payment", "violation"}
+    assert _table_owners()["dispute"] == "enforcement" and _table_owners()["stay_fee_cap"] == "billing"
