@@ -4,7 +4,7 @@ stay, instead of billing reading enforcement's `dispute` table by name (issue 13
 of the decisions already taken are copied from their disputes.
 
 Revision ID: 0026_fee_caps
-Revises: 0024_district_tiles
+Revises: 0025_lean_events
 """
 
 import sqlalchemy as sa
@@ -13,7 +13,7 @@ from alembic import op
 import parking.db
 
 revision = "0026_fee_caps"
-down_revision = "0024_district_tiles"
+down_revision = "0025_lean_events"
 branch_labels = None
 depends_on = None
 
