@@ -53,6 +53,13 @@ def compiled(version: TariffVersion, time_zone: str) -> Tariff:
     return tariff
 
 
+def version_in_force(versions: Sequence[tuple[datetime, str]], at: datetime) -> str | None:
+    """Of one code's versions as (effective from, uuid) in order, the uuid of the one in force
+    at `at`: the latest to take effect at or before it; None before the first."""
+    i = bisect_right([starts for starts, _ in versions], at) - 1
+    return versions[i][1] if i >= 0 else None
+
+
 _IN_FORCE = (  # built once: a plate check asks it on every request
     select(TariffVersion.uuid)
     .where(

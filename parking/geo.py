@@ -68,3 +68,31 @@ def _positions(coordinates: Any) -> Iterable[list[float]]:
 
 def valid_lat_lng(lat: float, lng: float) -> bool:
     return -90.0 <= lat <= 90.0 and -180.0 <= lng <= 180.0
+
+
+Box = tuple[float, float, float, float]  # (min_lat, min_lng, max_lat, max_lng)
+
+
+def boxes_meet(a: Box, b: Box) -> bool:
+    """Whether two (min_lat, min_lng, max_lat, max_lng) boxes share at least a point."""
+    return a[0] <= b[2] and a[2] >= b[0] and a[3] >= b[1] and a[1] <= b[3]
+
+
+def grid_cells(box: Box, cell_degrees: float) -> list[tuple[int, int]]:
+    """The cells of a grid of `cell_degrees` squares that a box touches, as (row, column)."""
+    lat0, lat1 = int(box[0] // cell_degrees), int(box[2] // cell_degrees)
+    lng0, lng1 = int(box[1] // cell_degrees), int(box[3] // cell_degrees)
+    return [(a, b) for a in range(lat0, lat1 + 1) for b in range(lng0, lng1 + 1)]
+
+
+def grid_cell_count(box: Box, cell_degrees: float) -> int:
+    """len(grid_cells(box, cell_degrees)), without listing them."""
+    lat_cells = int(box[2] // cell_degrees) - int(box[0] // cell_degrees) + 1
+    return lat_cells * (int(box[3] // cell_degrees) - int(box[1] // cell_degrees) + 1)
+
+
+def distance_to_box(lat: float, lng: float, box: Box) -> float:
+    """Metres from a point to the nearest point of a box (0 inside it)."""
+    near_lat = min(max(lat, box[0]), box[2])
+    near_lng = min(max(lng, box[1]), box[3])
+    return distance_m(lat, lng, near_lat, near_lng)

@@ -35,6 +35,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from billing.models import TariffVersion
+from parking.geo import Box, boxes_meet, grid_cell_count, grid_cells
 from parking.inventory import get_district
 from parking.models import Road
 from sensors.availability import (
@@ -46,6 +47,7 @@ from sensors.availability import (
     changed_bay_rows,
     district_watchers,
 )
+from sensors.vacancy import ROAD_COLUMNS, DatabaseReads, RoadReports, VacancyReads
 
 T = TypeVar("T")
 
@@ -145,31 +147,13 @@ class DistrictBays(Generic[T]):
             road.reports = None
 
 
-# The columns a vacancy search needs of a road (not its geometry, the costliest to load).
-ROAD_COLUMNS = (
-    Road.id,
-    Road.uuid,
-    Road.name,
-    Road.tariff_code,
-    Road.min_lat,
-    Road.min_lng,
-    Road.max_lat,
-    Road.max_lng,
-)
 _ALL_ROADS = select(*ROAD_COLUMNS).where(Road.district_id == bindparam("district"))
 _ROADS_EDITED = _ALL_ROADS.where(Road.updated_at >= bindparam("since"))
 CELL_DEGREES = 0.01  # the grid over road boxes: about 1.1 km north-south
 
 
-def _cells(min_lat: float, min_lng: float, max_lat: float, max_lng: float) -> list[tuple[int, int]]:
-    lat0, lat1 = int(min_lat // CELL_DEGREES), int(max_lat // CELL_DEGREES)
-    lng0, lng1 = int(min_lng // CELL_DEGREES), int(max_lng // CELL_DEGREES)
-    return [(a, b) for a in range(lat0, lat1 + 1) for b in range(lng0, lng1 + 1)]
-
-
-def _cell_count(min_lat: float, min_lng: float, max_lat: float, max_lng: float) -> int:
-    lat_cells = int(max_lat // CELL_DEGREES) - int(min_lat // CELL_DEGREES) + 1
-    return lat_cells * (int(max_lng // CELL_DEGREES) - int(min_lng // CELL_DEGREES) + 1)
+def _road_box(row: Any) -> Box:
+    return row.min_lat, row.min_lng, row.max_lat, row.max_lng
 
 
 class DistrictRoads:
@@ -187,7 +171,7 @@ class DistrictRoads:
     def in_box(
         self,
         db: Session,
-        box: tuple[float, float, float, float],
+        box: Box,
         ttl: float,
         now: datetime,
         clock: float | None = None,
@@ -204,29 +188,22 @@ class DistrictRoads:
                 self._put(db.execute(_ROADS_EDITED, {"district": self.district_id, "since": self._since}))
                 self._refreshed = clock
                 self._since = now - LOOKBACK
-            min_lat, min_lng, max_lat, max_lng = box
-            if _cell_count(*box) > len(self._rows):
+            if grid_cell_count(box, CELL_DEGREES) > len(self._rows):
                 candidates: Any = self._rows.keys()  # a box wider than the district: look at all
             else:
-                candidates = set().union(*(self._grid.get(c, ()) for c in _cells(*box)))
+                cells = grid_cells(box, CELL_DEGREES)
+                candidates = set().union(*(self._grid.get(c, ()) for c in cells))
             rows = (self._rows[i] for i in candidates)
-            return [
-                r
-                for r in rows
-                if r.min_lat <= max_lat
-                and r.max_lat >= min_lat
-                and r.max_lng >= min_lng
-                and r.min_lng <= max_lng
-            ]
+            return [r for r in rows if boxes_meet(_road_box(r), box)]
 
     def _put(self, rows: Any) -> None:
         for row in rows:
             old = self._rows.get(row.id)
             if old is not None:
-                for cell in _cells(old.min_lat, old.min_lng, old.max_lat, old.max_lng):
+                for cell in grid_cells(_road_box(old), CELL_DEGREES):
                     self._grid[cell].discard(row.id)
             self._rows[row.id] = row
-            for cell in _cells(row.min_lat, row.min_lng, row.max_lat, row.max_lng):
+            for cell in grid_cells(_road_box(row), CELL_DEGREES):
                 self._grid.setdefault(cell, set()).add(row.id)
 
 
@@ -300,3 +277,24 @@ _VERSIONS_OF_DISTRICT = (
     .where(TariffVersion.district_id == bindparam("district"))
     .order_by(TariffVersion.code, TariffVersion.effective_from)
 )
+
+
+class _CachedReads:
+    """`VacancyReads` from this process's cache: the truth of at most VACANCY_CACHE_SECONDS
+    ago (freshness is still judged at the request's moment, by `sensors.vacancy`)."""
+
+    def __init__(self, db: Session, district_id: int, ttl: float, now: datetime) -> None:
+        self._db, self._district_id, self._ttl, self._now = db, district_id, ttl, now
+
+    def roads_in_box(self, box: Box) -> list[Any]:
+        return district_roads(self._district_id).in_box(self._db, box, self._ttl, self._now)
+
+    def reports(self, road_ids: list[int]) -> dict[int, RoadReports]:
+        found = district_bays(self._district_id, RoadReports)
+        return found.reports(self._db, road_ids, self._ttl, self._now)
+
+
+def vacancy_reads(db: Session, district_id: int, now: datetime) -> VacancyReads:
+    """The district's roads and bays: from the cache when it is on, else read."""
+    ttl = cache_seconds()
+    return _CachedReads(db, district_id, ttl, now) if ttl > 0 else DatabaseReads(db, district_id)
