@@ -5,13 +5,14 @@ the occupancy metrics need them (docs/METRICS.md)."""
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from parking.forecast import Gap, merge_gaps
-from parking.metrics import Interval, device_outages, unwatched_bays
+from parking.metrics import BayPlace, Interval, device_outages, unwatched_bays
 from parking.metrics_queries import load_bays
 from sensors.models import DATA_FEED, SENSING_KINDS, VIDEO_STAKE, CurbEvent, Device, device_bay
 
@@ -94,3 +95,15 @@ def _silences(
         if stale_from < at:
             out.append((device, (stale_from, at)))
     return out
+
+
+def unwatched_of(
+    db: Session, district_id: int
+) -> Callable[[Sequence[BayPlace], Interval], Mapping[int, Sequence[Interval]]]:
+    """When each of the district's bays went unwatched in a window (device health, the CDS
+    rule): the collaborator the occupancy of pricing advice and open data takes."""
+
+    def find(bays: Sequence[BayPlace], window: Interval) -> Mapping[int, Sequence[Interval]]:
+        return unwatched_bays(bays, window, *device_watch(db, district_id, *window))
+
+    return find

@@ -16,7 +16,7 @@ from api.place_args import place_args
 from billing.policies import district_policies
 from parking.clock import to_ms
 from parking.errors import N_, Message
-from parking.geo import degrees_box, distance_m
+from parking.geo import Box, degrees_box, distance_to_box
 from parking.inventory import get_district
 from parking.models import Area, Bay, Road
 from sensors.availability import UNKNOWN, VACANT, bay_states, road_counts
@@ -45,7 +45,7 @@ def zones(district: str) -> Response:
     roads = list(db.scalars(query.order_by(Road.id)))
     distances: dict[int, float] = {}
     if near is not None:
-        distances = {r.id: _distance_to_road(r, near.lat, near.lng) for r in roads}
+        distances = {r.id: distance_to_box(near.lat, near.lng, _box(r)) for r in roads}
         roads = sorted((r for r in roads if distances[r.id] <= near.radius_m), key=lambda r: distances[r.id])
     page, size = page_args()
     total = len(roads)
@@ -253,8 +253,5 @@ def _overlapping(
     )
 
 
-def _distance_to_road(road: Road, lat: float, lng: float) -> float:
-    """Metres from a point to the nearest point of the road's outline box (0 inside it)."""
-    near_lat = min(max(lat, road.min_lat), road.max_lat)
-    near_lng = min(max(lng, road.min_lng), road.max_lng)
-    return distance_m(lat, lng, near_lat, near_lng)
+def _box(road: Road) -> Box:
+    return road.min_lat, road.min_lng, road.max_lat, road.max_lng

@@ -17,7 +17,6 @@ from api.auth import clock_now
 from api.cds.metrics import csv_lines
 from api.database import get_db
 from api.errors import ApiError
-from api.v1.bureau.pricing import unwatched_of
 from api.v1.schemas.pricing import OpenOccupancyQuery
 from billing.models import TariffVersion
 from billing.tariff import Tariff
@@ -30,6 +29,7 @@ from parking.metrics import local_hours
 from parking.metrics_queries import load_bays, load_stays
 from parking.models import District, Road
 from parking.open_data import BlurRule, RoadHour, published_hours, road_hours
+from sensors.watch import unwatched_of
 
 bp = Blueprint("open_data", __name__, url_prefix="/open/<district>")
 EARLIEST_DAY = date(2000, 1, 1)  # events are taken from 2000 on (sensors/cds.py)

@@ -3,10 +3,8 @@ publishing it as tariff versions (the rule is docs/PRICING.md, the code billing/
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Response, current_app, jsonify, request
 from sqlalchemy.orm import Session
@@ -16,21 +14,13 @@ from api.database import get_db
 from api.errors import ApiError
 from api.openapi import documented
 from api.v1.schemas.pricing import AdviceOut, AdviceQuery, PublishIn, PublishOut, WhatIfOut
-from billing.pricing_advice import (
-    PricingRule,
-    RoadAdvice,
-    UnwatchedOf,
-    advise_district,
-    publish_advice,
-    replay_month,
-)
+from billing.pricing_advice import PricingRule, RoadAdvice, publish_advice
+from billing.pricing_month import advice_for_month, what_if
 from billing.tariff_document import hhmm
-from parking.errors import N_, Message
 from parking.inventory import get_district
-from parking.metrics import BayPlace, Hour, Interval, floor_to_local_hour, local_hours, unwatched_bays
 from parking.models import District
 from parking.unit_of_work import writing
-from sensors.watch import device_watch
+from sensors.watch import unwatched_of
 
 bp = Blueprint("pricing", __name__, url_prefix="/api/v1/<district>/pricing")
 
@@ -81,27 +71,14 @@ def get_what_if(district: str) -> Response:
     place = get_district(db, district)
     require_staff(db, place)
     month, advice = _advice(db, place, AdviceQuery().load(request.args).get("month"))
-    start, end = month_bounds(month, place)
-    replays = replay_month(db, place, advice, start, end)
-    roads = [
-        {
-            "road": r.road.uuid,
-            "road_name": r.road.name,
-            "tariff_code": r.road.tariff_code,
-            **_money(r.stays, r.charged, r.at_current, r.at_advised),
-        }
-        for r in replays
-    ]
-    totals = [
-        sum(r[k] for r in roads) for k in ("stays", "charged", "at_current_tariff", "at_advised_tariff")
-    ]
+    found = what_if(db, place, month, advice)
     body = {
         "district": place.slug,
         "month": month,
         "currency": place.currency,
         "assumption": ASSUMPTION,
-        "roads": roads,
-        "total": _money(*totals),
+        "roads": found.roads,
+        "total": found.total,
     }
     return jsonify(WhatIfOut().dump(body))
 
@@ -160,48 +137,8 @@ def pricing_rule() -> PricingRule:
     )
 
 
-def month_bounds(month: str, place: District) -> tuple[datetime, datetime]:
-    """The UTC instants of the start of the local month and of the next one."""
-    zone = ZoneInfo(place.time_zone)
-    first = date.fromisoformat(month + "-01")
-    following = (first + timedelta(days=32)).replace(day=1)
-    return _local_midnight(first, zone), _local_midnight(following, zone)
-
-
-def measured_hours(start: datetime, end: datetime, now: datetime, zone: ZoneInfo) -> list[Hour]:
-    """The local hours of [start, end) that are over by `now`."""
-    return local_hours(start, min(end, floor_to_local_hour(now, zone)), zone)
-
-
-def unwatched_of(db: Session, district_id: int) -> UnwatchedOf:
-    """The collaborator that finds when each bay went unwatched (device health, CDS rule)."""
-
-    def find(bays: Sequence[BayPlace], window: Interval) -> Mapping[int, Sequence[Interval]]:
-        return unwatched_bays(bays, window, *device_watch(db, district_id, *window))
-
-    return find
-
-
 def _advice(db: Session, place: District, month: str | None) -> tuple[str, list[RoadAdvice]]:
-    now = clock_now()
-    zone = ZoneInfo(place.time_zone)
-    if month is None:
-        this_month = now.astimezone(zone).date().replace(day=1)
-        month = (this_month - timedelta(days=1)).strftime("%Y-%m")
-    start, end = month_bounds(month, place)
-    if start >= now:
-        raise ApiError(
-            400,
-            "month_in_future",
-            Message(N_("%(month)s has not begun in %(zone)s"), {"month": month, "zone": place.time_zone}),
-            ["month"],
-        )
-    hours = measured_hours(start, end, now, zone)
-    return month, advise_district(db, place, hours, unwatched_of(db, place.id), pricing_rule(), now)
-
-
-def _local_midnight(day: date, zone: ZoneInfo) -> datetime:
-    return datetime.combine(day, time(0), zone).astimezone(UTC)
+    return advice_for_month(db, place, month, unwatched_of(db, place.id), pricing_rule(), clock_now())
 
 
 def _rule_body(rule: PricingRule) -> dict[str, Any]:
@@ -239,16 +176,4 @@ def _road_body(advice: RoadAdvice) -> dict[str, Any]:
             }
             for b in advice.bands
         ],
-    }
-
-
-def _money(stays: int, charged: int, current: int, advised: int) -> dict[str, Any]:
-    change = advised - current
-    return {
-        "stays": stays,
-        "charged": charged,
-        "at_current_tariff": current,
-        "at_advised_tariff": advised,
-        "change": change,
-        "change_percent": round(100 * change / current, 2) if current else None,
     }
