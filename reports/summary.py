@@ -60,6 +60,16 @@ class Revenue:
     channels: list[tuple[str, int, int]]
     arrears_ageing: list[tuple[int, int | None, int, int]]
 
+    @property
+    def net_collected(self) -> int:
+        return self.collected - self.refunded
+
+    def channel_shares(self) -> list[tuple[str, int, int, float | None]]:
+        """(channel, payments, amount, its share of what was collected, 4 decimals; None when
+        nothing was)."""
+        total = self.collected
+        return [(c, n, a, round(a / total, 4) if total else None) for c, n, a in self.channels]
+
 
 @dataclass(frozen=True)
 class Response:

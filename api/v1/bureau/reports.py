@@ -112,7 +112,6 @@ def report_json(report: Report) -> dict[str, Any]:
 
 def figures_json(figures: Figures) -> dict[str, Any]:
     occupancy, stays, revenue = figures.occupancy, figures.stays, figures.revenue
-    collected = revenue.collected
     return {
         "period": period_json(figures.period),
         "occupancy": {
@@ -130,16 +129,11 @@ def figures_json(figures: Figures) -> dict[str, Any]:
         },
         "revenue": {
             **{k: v for k, v in asdict(revenue).items() if k not in ("channels", "arrears_ageing")},
-            "net_collected": revenue.collected - revenue.refunded,
+            "net_collected": revenue.net_collected,
         },
         "channels": [
-            {
-                "channel": c,
-                "payments": n,
-                "amount": a,
-                "share": round(a / collected, 4) if collected else None,
-            }
-            for c, n, a in revenue.channels
+            {"channel": c, "payments": n, "amount": a, "share": share}
+            for c, n, a, share in revenue.channel_shares()
         ],
         "arrears_ageing": [
             {"label": bin_label(low, high), "from_days": low, "to_days": high, "fees": n, "amount": a}

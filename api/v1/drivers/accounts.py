@@ -10,11 +10,10 @@ shown for plates whose link is still pending too, and paying it proves the link.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request, url_for
-from sqlalchemy import exists, func, or_, select, union
+from sqlalchemy import select
 
 from api.access import DRIVER, require_allowed
 from api.auth import bearer_token, clock_now
@@ -42,22 +41,20 @@ from api.v1.schemas.billing import (
 )
 from api.v1.schemas.identity import PlateLinkIn, PlateLinkOut
 from billing.driver_services import link_plate, pay_from_account, payable_plates
-from billing.ledger import owed_by_plates
-from billing.models import ARREARS, SUCCEEDED, DriverPlate, Notice, Payment, PaymentAllocation, StayFee
+from billing.driver_stays import current_stays as current_stays_of
+from billing.driver_stays import owed_by_district
+from billing.driver_stays import stay_history as stay_history_of
+from billing.models import Notice
 from billing.notification_push import SIGNATURE_HEADER, register_callback
 from billing.notifications import notifications_after
 from billing.plate_links import (
     linked_plates,
     pending_plates,
-    stay_is_the_accounts,
 )
 from billing.saved_cards import save_card, start_card_setup
-from billing.tariff import so_far
-from billing.tariffs import TariffBook
 from identity.drivers import account_for_token
 from identity.models import DriverAccount
-from parking.models import Bay, District, Road, Stay
-from parking.plate_rules import vehicle_class_for_plate
+from parking.models import District
 from parking.unit_of_work import writing
 
 bp = Blueprint("drivers", __name__, url_prefix="/api/v1/drivers")
@@ -176,43 +173,7 @@ def current_stays() -> Response:
     in force when they started."""
     db = get_db()
     account, now = signed_in_driver(db), clock_now()
-    rows = db.execute(
-        select(Stay, Bay.name, Road.name, Road.tariff_code, District)
-        .join(Bay, Bay.id == Stay.bay_id)
-        .join(Road, Road.id == Stay.road_id)
-        .join(District, District.id == Stay.district_id)
-        .join(DriverPlate, stay_is_the_accounts())
-        .where(*_of_linked(db, account), Stay.ended_at.is_(None))
-        .order_by(Stay.started_at)
-    ).all()
-    books: dict[int, TariffBook] = {}
-    stays = []
-    for stay, bay, road, tariff_code, district in rows:
-        book = books.get(district.id) or books.setdefault(district.id, TariffBook.load(db, district))
-        stays.append(_current(stay, bay, road, district, book.in_force(tariff_code, stay.started_at), now))
-    return jsonify(CurrentStayList().dump({"stays": stays}))
-
-
-def _current(
-    stay: Stay, bay: str, road: str, district: District, found: Any, now: datetime
-) -> dict[str, Any]:
-    vehicle_class = vehicle_class_for_plate(stay.plate, district.plate_rule)
-    figures = so_far(found[1] if found is not None else None, stay.started_at, vehicle_class, now)
-    left = figures.time_left
-    return {
-        "uuid": stay.uuid,
-        "district": district.slug,
-        "plate": stay.plate,
-        "bay": bay,
-        "road": road,
-        "started_at": stay.started_at,
-        "elapsed_seconds": int(figures.elapsed.total_seconds()),
-        "fee_so_far": figures.fee,
-        "currency": district.currency,
-        "band": figures.band,
-        "max_stay_minutes": figures.max_stay_minutes,
-        "time_left_seconds": None if left is None else int(left.total_seconds()),
-    }
+    return jsonify(CurrentStayList().dump({"stays": current_stays_of(db, account, now)}))
 
 
 @bp.get("/me/stays/history")
@@ -228,47 +189,12 @@ def stay_history() -> Response:
     account = signed_in_driver(db)
     args = HistoryQuery().load(request.args)
     page, size = args["page"], args["page_size"]
-    mine = (Stay.id.in_(_my_stays(db, account)), Stay.ended_at.is_not(None))
-    total = db.scalar(select(func.count()).select_from(Stay).where(*mine))
-    rows = db.execute(
-        select(Stay, StayFee, Bay.name, Road.name, District.slug, District.currency)
-        .outerjoin(StayFee, StayFee.stay_id == Stay.id)
-        .join(Bay, Bay.id == Stay.bay_id)
-        .join(Road, Road.id == Stay.road_id)
-        .join(District, District.id == Stay.district_id)
-        .where(*mine)
-        .order_by(Stay.ended_at.desc(), Stay.id.desc())
-        .offset((page - 1) * size)
-        .limit(size)
-    ).all()
-    receipts: dict[int, list[str]] = {}
-    paid_by = db.execute(
-        select(PaymentAllocation.stay_id, Payment.uuid)
-        .join(Payment, Payment.id == PaymentAllocation.payment_id)
-        .where(PaymentAllocation.stay_id.in_([r[0].id for r in rows]), Payment.status == SUCCEEDED)
-        .where(or_(Payment.account_id == account.id, _linked_since_started(account)))
-        .order_by(Payment.created_at, Payment.id)
-    )
-    for stay_id, payment in paid_by:
-        receipts.setdefault(stay_id, []).append(url_for("receipts.receipt_page", payment=payment))
+    found = stay_history_of(db, account, page, size)
     stays = [
-        {
-            "uuid": stay.uuid,
-            "district": slug,
-            "plate": stay.plate,
-            "bay": bay,
-            "road": road,
-            "started_at": stay.started_at,
-            "ended_at": stay.ended_at,
-            "fee": fee.amount if fee else None,
-            "paid": fee.paid if fee else 0,
-            "currency": currency,
-            "status": fee.status if fee else "unpriced",
-            "receipt_urls": receipts.get(stay.id, []),
-        }
-        for stay, fee, bay, road, slug, currency in rows
+        {**s, "receipt_urls": [url_for("receipts.receipt_page", payment=p) for p in s["paid_by"]]}
+        for s in found.stays
     ]
-    body = {"stays": stays, "page": page, "page_size": size, "total": total or 0}
+    body = {"stays": stays, "page": page, "page_size": size, "total": found.total}
     return jsonify(StayHistoryPage().dump(body))
 
 
@@ -282,20 +208,7 @@ def stay_history() -> Response:
 def outstanding() -> Response:
     db = get_db()
     plates = payable_plates(db, signed_in_driver(db))
-    districts = []
-    for district in db.scalars(select(District).order_by(District.slug)) if plates else ():
-        owed = owed_by_plates(db, district, plates)
-        if not owed:
-            continue
-        districts.append(
-            {
-                "district": district.slug,
-                "currency": district.currency,
-                "outstanding": sum(s.owed for _, s in owed),
-                "arrears": sum(s.owed for _, s in owed if s.status == ARREARS),
-                "stays": [{**vars(s), "owed": s.owed, "plate": plate} for plate, s in owed],
-            }
-        )
+    districts = owed_by_district(db, plates)
     return jsonify(OutstandingOut().dump({"districts": districts}))
 
 
@@ -371,29 +284,3 @@ def put_callback() -> tuple[Response, int]:
         secret = register_callback(db, account.id, body["url"], clock_now(), allow_private)
     out = {"url": body["url"], "secret": secret, "signature_header": SIGNATURE_HEADER}
     return jsonify(CallbackOut().dump(out)), 201
-
-
-def _of_linked(db: Any, account: DriverAccount) -> tuple[Any, ...]:
-    """Stays of my linked plates (join DriverPlate on `stay_is_the_accounts`). The district
-    list lets the (district, plate) index serve the lookup; districts are few."""
-    districts = list(db.scalars(select(District.id)))
-    return (Stay.district_id.in_(districts), DriverPlate.account_id == account.id)
-
-
-def _my_stays(db: Any, account: DriverAccount) -> Any:
-    """Ids of my stays: by the one rule of billing/plate_links.py (what I am charged for
-    automatically), and every stay a payment of mine paid."""
-    by_link = select(Stay.id).join(DriverPlate, stay_is_the_accounts()).where(*_of_linked(db, account))
-    paid = (
-        select(PaymentAllocation.stay_id)
-        .join(Payment, Payment.id == PaymentAllocation.payment_id)
-        .where(Payment.account_id == account.id, Payment.status == SUCCEEDED)
-    )
-    return union(by_link, paid).subquery().select()
-
-
-def _linked_since_started(account: DriverAccount) -> Any:
-    """A receipt of a stay of mine by the link rule (paid by anyone, e.g. by plate)."""
-    return exists().where(
-        PaymentAllocation.stay_id == Stay.id, DriverPlate.account_id == account.id, stay_is_the_accounts()
-    )
