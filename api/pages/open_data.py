@@ -14,7 +14,7 @@ from flask_babel import gettext
 
 from api.database import get_db
 from api.i18n import locale_name
-from api.v1.open_data import ShownTariff, open_day, road_day, tariffs_shown
+from api.v1.open_data import open_day, road_day, tariffs_shown
 from api.v1.schemas.pricing import OpenDayQuery
 from api.v1.schemas.vacancy import band_line
 from billing.tariff import Tariff
@@ -23,6 +23,7 @@ from billing.tariff_parts import DAY_TYPES, RESTRICTION_WORDS
 from parking.errors import N_
 from parking.inventory import get_district
 from parking.open_data import OFFLINE_STATUS, SUPPRESSED, RoadHour
+from reports.open_data import ShownTariff
 
 bp = Blueprint("pages_open_data", __name__)
 

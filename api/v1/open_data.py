@@ -4,35 +4,28 @@ words. Not under /api/v1; errors are problem+json like every non-CDS path."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Response, current_app, jsonify, request
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.auth import clock_now
 from api.cds.metrics import csv_lines
 from api.database import get_db
-from api.errors import ApiError
 from api.v1.schemas.pricing import OpenOccupancyQuery
-from billing.models import TariffVersion
 from billing.tariff import Tariff
 from billing.tariff_document import hhmm
 from billing.tariff_parts import DAY_TYPES
 from billing.tariffs import TariffBook
-from parking.errors import N_, Message
 from parking.inventory import get_district
-from parking.metrics import local_hours
-from parking.metrics_queries import load_bays, load_stays
 from parking.models import District, Road
-from parking.open_data import BlurRule, RoadHour, published_hours, road_hours
+from parking.open_data import BlurRule, RoadHour
+from reports import open_data as open_reports
+from reports.open_data import RoadDay, ShownTariff, band_rate_at, rate_per_minute
 from sensors.watch import unwatched_of
 
 bp = Blueprint("open_data", __name__, url_prefix="/open/<district>")
-EARLIEST_DAY = date(2000, 1, 1)  # events are taken from 2000 on (sensors/cds.py)
 
 CSV_COLUMNS = (
     "date",
@@ -74,54 +67,18 @@ def occupancy(district: str) -> Response:
     return jsonify(body)
 
 
-@dataclass(frozen=True)
-class RoadDay:
-    """A day of open data: the district's roads, their published road-hours, the tariffs."""
-
-    roads: list[Road]
-    rows: list[RoadHour]
-    book: TariffBook
-    start: datetime
-    rule: BlurRule
-
-    def by_road(self) -> dict[str, list[RoadHour]]:
-        out: dict[str, list[RoadHour]] = {}
-        for row in self.rows:
-            out.setdefault(row.road_uuid, []).append(row)
-        return out
-
-
 def open_day(place: District, asked: date | None) -> date:
-    """The local day asked for (default yesterday): 400 before open data starts or when it
-    has not begun."""
-    zone = ZoneInfo(place.time_zone)
-    today = clock_now().astimezone(zone).date()
-    day = asked or today - timedelta(days=1)
-    if day > today:
-        message = Message(
-            N_("%(day)s has not begun in %(zone)s"), {"day": day.isoformat(), "zone": place.time_zone}
-        )
-        raise ApiError(400, "date_in_future", message, ["date"])
-    if day < EARLIEST_DAY:  # nothing was recorded before; year 1 cannot even be turned into UTC
-        message = Message(N_("open data starts on %(day)s"), {"day": EARLIEST_DAY.isoformat()})
-        raise ApiError(400, "date_out_of_range", message, ["date"])
-    return day
+    """The local day asked for (default yesterday, `reports.open_data.open_day`)."""
+    return open_reports.open_day(place.time_zone, asked, clock_now())
 
 
 def road_day(db: Session, place: District, day: date) -> RoadDay:
-    """The published road-hours of `day` (blurred: parking/open_data.py) and what prices them."""
-    now, zone, rule = clock_now(), ZoneInfo(place.time_zone), blur_rule()
-    start = datetime.combine(day, time(0), zone).astimezone(UTC)
-    end = datetime.combine(day + timedelta(days=1), time(0), zone).astimezone(UTC)
-    hours = published_hours(local_hours(start, end, zone), now, rule)
-    bays = load_bays(db, place.id)
-    rows: list[RoadHour] = []
-    if hours:
-        window = (hours[0].start, hours[-1].end)
-        stays = list(load_stays(db, place.id, *window))
-        rows = road_hours(bays, hours, stays, unwatched_of(db, place.id)(bays, window), now, rule)
-    roads = list(db.scalars(select(Road).where(Road.district_id == place.id).order_by(Road.name)))
-    return RoadDay(roads, rows, TariffBook.load(db, place), start, rule)
+    """The published road-hours of `day` with this app's blurring rule."""
+    return open_reports.road_day(db, place, day, unwatched_of(db, place.id), blur_rule(), clock_now())
+
+
+def tariffs_shown(db: Session, place: District) -> list[ShownTariff]:
+    return open_reports.tariffs_shown(db, place, clock_now())
 
 
 @bp.get("/tariffs")
@@ -141,32 +98,6 @@ def tariffs(district: str) -> Response:
     return jsonify(
         {"district": place.slug, "currency": place.currency, "time_zone": place.time_zone, "tariffs": out}
     )
-
-
-@dataclass(frozen=True)
-class ShownTariff:
-    code: str
-    roads: list[str]
-    versions: list[tuple[TariffVersion, Tariff]]
-
-
-def tariffs_shown(db: Session, place: District) -> list[ShownTariff]:
-    """Each tariff code with the names of the roads it prices, its version in force now and
-    any version already published for later."""
-    now = clock_now()
-    book = TariffBook.load(db, place)
-    roads: dict[str, list[str]] = {}
-    for road in db.scalars(select(Road).where(Road.district_id == place.id).order_by(Road.name)):
-        roads.setdefault(road.tariff_code, []).append(road.name)
-    out = []
-    for code, versions in sorted(book.versions.items()):
-        current = book.in_force(code, now)
-        later = [v for v in versions if v.effective_from > now]
-        shown = ([current[0]] if current else []) + later
-        if shown:
-            pairs = [(v, Tariff(v.document, place.time_zone)) for v in shown]
-            out.append(ShownTariff(code, roads.get(code, []), pairs))
-    return out
 
 
 def blur_rule() -> BlurRule:
@@ -226,7 +157,7 @@ def _version_body(version: int, effective_from: datetime, tariff: Tariff) -> dic
                         "until_minute": None if t.until_ms is None else t.until_ms // 60_000,
                         "increment_minutes": t.increment_minutes,
                         "amount": t.amount,
-                        "rate_per_minute": t.amount // t.increment_minutes,
+                        "rate_per_minute": rate_per_minute(t),
                     }
                     for t in band.tiers
                 ],
@@ -257,14 +188,8 @@ def _csv_rows(roads: list[Road], rows: list[RoadHour], book: TariffBook, day: da
         rate: int | str = ""
         if found is not None:
             version_row, tariff = found
-            band_name = tariff.band_at(row.hour.start)
-            first = next(b for b in tariff.bands if b.name == band_name).tiers[0]
-            code, version, band, rate = (
-                version_row.code,
-                version_row.version,
-                band_name,
-                first.amount // first.increment_minutes,
-            )
+            band, rate = band_rate_at(tariff, row.hour.start)
+            code, version = version_row.code, version_row.version
         yield (
             day.isoformat(),
             row.hour.hour,
