@@ -18,9 +18,11 @@ import bisect
 from array import array
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
+
+from parking.errors import N_, InvalidInputError
 
 METRICS = ("total_sessions", "turnover", "average_dwell_time", "occupancy_percent")
 PLACE_TYPES = ("area", "zone", "space")
@@ -46,6 +48,39 @@ def floor_to_local_hour(at: datetime, zone: ZoneInfo) -> datetime:
     """The start of the local hour holding `at`, in UTC."""
     local = at.astimezone(zone)
     return local.replace(minute=0, second=0, microsecond=0).astimezone(UTC)
+
+
+MAX_WINDOW = timedelta(days=31, hours=1)  # a month of local days, a clock change included
+
+
+class BadTimeRangeError(InvalidInputError):
+    code = "bad_time_range"
+
+
+class TimeRangeTooLongError(InvalidInputError):
+    code = "time_range_too_long"
+
+
+def metrics_window(
+    start: datetime | None, end: datetime | None, now: datetime, zone: ZoneInfo
+) -> tuple[datetime, datetime]:
+    """[start, end) of a metrics query: by default the previous local day; one given, the 24
+    hours from or to it. The end is cut at the start of the current local hour (only whole
+    past hours are reported); at most MAX_WINDOW."""
+    if start is None and end is None:
+        today = now.astimezone(zone).date()
+        start = datetime.combine(today - timedelta(days=1), time(), zone).astimezone(UTC)
+        end = datetime.combine(today, time(), zone).astimezone(UTC)
+    elif start is None:
+        assert end is not None
+        start = end - timedelta(days=1)
+    elif end is None:
+        end = start + timedelta(days=1)
+    if end <= start:
+        raise BadTimeRangeError(N_("end_time must be after start_time"), ["start_time", "end_time"])
+    if end - start > MAX_WINDOW:
+        raise TimeRangeTooLongError(N_("at most 31 days at a time"), ["start_time", "end_time"])
+    return start, max(start, min(end, floor_to_local_hour(now, zone)))
 
 
 def local_hours(start: datetime, end: datetime, zone: ZoneInfo) -> list[Hour]:

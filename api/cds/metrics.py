@@ -8,7 +8,7 @@ import csv
 import io
 import uuid
 from collections.abc import Iterable, Iterator
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -26,8 +26,8 @@ from parking.metrics import (
     METRICS,
     PLACE_TYPES,
     aggregates,
-    floor_to_local_hour,
     local_hours,
+    metrics_window,
     tally,
     unwatched_bays,
 )
@@ -40,7 +40,6 @@ from sensors.watch import device_watch
 bp = Blueprint("cds_metrics", __name__, url_prefix="/cds/<district>/metrics")
 
 CDS_CSV = "application/vnd.cds+csv;version=1.1"
-MAX_WINDOW = timedelta(days=31, hours=1)
 _GEO_PARAMS = ("min_lat", "min_lng", "max_lat", "max_lng", "lat", "lng", "radius")
 AGGREGATE_COLUMNS = ("curb_place_type", "curb_place_id", "metric_type", "date", "hour", "value")
 SESSION_COLUMNS = (
@@ -149,24 +148,9 @@ def negotiate_csv() -> str:
 
 
 def window_args(now: datetime, zone: ZoneInfo) -> tuple[datetime, datetime]:
-    """[start, end) from `start_time` and `end_time` (integer ms): by default the previous
-    local day; one given, the 24 hours from or to it. The end is cut at the start of the
-    current local hour (only whole past hours are reported); at most 31 days."""
-    start, end = _ms_arg("start_time"), _ms_arg("end_time")
-    if start is None and end is None:
-        today = now.astimezone(zone).date()
-        start = datetime.combine(today - timedelta(days=1), time(), zone).astimezone(UTC)
-        end = datetime.combine(today, time(), zone).astimezone(UTC)
-    elif start is None:
-        assert end is not None
-        start = end - timedelta(days=1)
-    elif end is None:
-        end = start + timedelta(days=1)
-    if end <= start:
-        raise ApiError(400, "bad_time_range", "end_time must be after start_time", ["start_time", "end_time"])
-    if end - start > MAX_WINDOW:
-        raise ApiError(400, "time_range_too_long", "at most 31 days at a time", ["start_time", "end_time"])
-    return start, max(start, min(end, floor_to_local_hour(now, zone)))
+    """[start, end) from `start_time` and `end_time` (integer ms), as
+    `parking.metrics.metrics_window` completes and bounds them."""
+    return metrics_window(_ms_arg("start_time"), _ms_arg("end_time"), now, zone)
 
 
 def _ms_arg(name: str) -> datetime | None:
