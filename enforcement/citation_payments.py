@@ -12,6 +12,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from billing.ledger import PlateLedger, plate_ledger
 from billing.models import CHANNEL_PLATE, PENDING, SUCCEEDED, Payment
 from billing.payment_keys import same_request
 from billing.payments import AmountMismatchError, NothingToPayError, PaymentInProgressError
@@ -54,6 +55,24 @@ def standing_citations(db: Session, district: District, plate: str) -> list[Owed
         .order_by(Citation.issued_at, Citation.id)
     )
     return [OwedCitation(c.uuid, rule, c.amount, c.status, c.issued_at) for c, rule in rows]
+
+
+@dataclass(frozen=True)
+class PlateOwes:
+    """What a plate owes in a district: its ledger of unpaid stays, its standing citations,
+    and the total of both."""
+
+    ledger: PlateLedger
+    citations: list[OwedCitation]
+
+    @property
+    def outstanding(self) -> int:
+        return self.ledger.outstanding + sum(c.amount for c in self.citations)
+
+
+def plate_owes(db: Session, district: District, plate: str) -> PlateOwes:
+    """The plate's unpaid stays (billing.ledger) and its standing citations."""
+    return PlateOwes(plate_ledger(db, district, plate), standing_citations(db, district, plate))
 
 
 def plan_citation_payment(

@@ -21,12 +21,11 @@ from api.v1.schemas.billing import (
     RefundOut,
 )
 from api.v1.schemas.citations import OwedCitationOut, PlateOwesOut, PlatePayIn
-from billing.ledger import plate_ledger
 from billing.models import SUCCEEDED, Payment
 from billing.payments import require_succeeded
 from billing.services import give_refund
 from billing.webhooks import handle_event
-from enforcement.citation_payments import settle_citation_payments, standing_citations
+from enforcement.citation_payments import plate_owes, settle_citation_payments
 from enforcement.services import PlatePayment
 from enforcement.services import pay_plate as pay_plate_service
 from parking.errors import N_, Message
@@ -51,11 +50,10 @@ def unpaid(district: str, plate: str) -> Response:
     db = get_db()
     place = get_district(db, district)
     normal = accept_plate(place.plate_rule, plate)
-    ledger = plate_ledger(db, place, normal)
-    citations = standing_citations(db, place, normal)
-    out: dict[str, Any] = PlateLedgerOut().dump(ledger)
-    out["citations"] = OwedCitationOut(many=True).dump(citations)
-    out["outstanding"] += sum(c.amount for c in citations)
+    owes = plate_owes(db, place, normal)
+    out: dict[str, Any] = PlateLedgerOut().dump(owes.ledger)
+    out["citations"] = OwedCitationOut(many=True).dump(owes.citations)
+    out["outstanding"] = owes.outstanding
     return jsonify(out)
 
 
