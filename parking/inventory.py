@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from parking.errors import InvalidInputError, UnknownDistrictError
@@ -243,3 +243,15 @@ def _new_bay(road: Road, number: int, spec: BaySpec, now: datetime) -> Bay:
         published_at=now,
         updated_at=now,
     )
+
+
+def district_centre(db: Session, district_id: int) -> tuple[float, float]:
+    """(lat, lng) of the centre of the box around the district's roads; (0, 0) without roads."""
+    min_lat, max_lat, min_lng, max_lng = db.execute(
+        select(
+            func.min(Road.min_lat), func.max(Road.max_lat), func.min(Road.min_lng), func.max(Road.max_lng)
+        ).where(Road.district_id == district_id)
+    ).one()
+    if min_lat is None:
+        return 0.0, 0.0
+    return (min_lat + max_lat) / 2, (min_lng + max_lng) / 2

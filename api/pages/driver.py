@@ -7,14 +7,12 @@ scripts, frames and requests, the tiles' for images (`driver_policy`)."""
 from __future__ import annotations
 
 from flask import Blueprint, Response, render_template, url_for
-from sqlalchemy import func, select
 
 from api.database import get_db
 from api.pages.handheld import PAGE_POLICY
 from api.v1.drivers.card_payments import StripeJs, stripe_js
-from parking.inventory import get_district
+from parking.inventory import district_centre, get_district
 from parking.map_tiles import TileSource, tile_source
-from parking.models import Road
 
 bp = Blueprint("pages_driver", __name__)
 
@@ -24,12 +22,7 @@ def driver_page(district: str) -> Response:
     """Starts at the centre of the district's roads until the driver shares a location."""
     db = get_db()
     place = get_district(db, district)
-    box = db.execute(
-        select(
-            func.min(Road.min_lat), func.max(Road.max_lat), func.min(Road.min_lng), func.max(Road.max_lng)
-        ).where(Road.district_id == place.id)
-    ).one()
-    centre = ((box[0] + box[1]) / 2, (box[2] + box[3]) / 2) if box[0] is not None else (0.0, 0.0)
+    centre = district_centre(db, place.id)
     api_base = url_for("vacancy.vacancy", district=place.slug).removesuffix("/vacancy")
     stripe = stripe_js()
     tiles = tile_source(place)
