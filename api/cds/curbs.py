@@ -1,4 +1,8 @@
-"""CDS Curbs API: roads as curb zones and bays as curb spaces, with live availability."""
+"""CDS Curbs API: roads as curb zones and bays as curb spaces, with live availability.
+
+The HTTP shell of GET /cds/<district>/curbs/areas, GET /cds/<district>/curbs/policies,
+GET /cds/<district>/curbs/policies/<policy_id>, GET /cds/<district>/curbs/spaces,
+GET /cds/<district>/curbs/zones: each view parses, calls the domain, writes the answer."""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""CDS Events API: devices push events; staff read them back and see device status."""
+"""CDS Events API: devices push events; staff read them back and see device status.
+
+The HTTP shell of POST /cds/<district>/events/event, GET /cds/<district>/events/events,
+GET /cds/<district>/events/status: each view parses, calls the domain, writes the answer."""
 
 from __future__ import annotations
 

@@ -1,6 +1,9 @@
 """CDS Metrics API: stays as sessions, and hourly aggregates per space, zone and area, as CSV.
 
-The methodology is in docs/METRICS.md; the arithmetic in parking/metrics.py."""
+The methodology is in docs/METRICS.md; the arithmetic in parking/metrics.py.
+
+The HTTP shell of GET /cds/<district>/metrics/aggregates, GET /cds/<district>/metrics/sessions:
+each view parses, calls the domain, writes the answer."""
 
 from __future__ import annotations
 
@@ -13,7 +16,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Response, request
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.auth import clock_now, require_staff
@@ -25,17 +27,11 @@ from parking.inventory import get_district
 from parking.metrics import (
     METRICS,
     PLACE_TYPES,
-    aggregates,
-    local_hours,
     metrics_window,
-    tally,
-    unwatched_bays,
 )
-from parking.metrics_queries import load_bays, load_stays, stays_at
-from parking.models import Bay, District, Road, Stay
-from parking.stay_rules import started_within
-from sensors.models import CurbEvent
-from sensors.watch import device_watch
+from parking.metrics_queries import load_bays
+from parking.models import District
+from sensors.cds_metrics import hourly_aggregates, sessions
 
 bp = Blueprint("cds_metrics", __name__, url_prefix="/cds/<district>/metrics")
 
@@ -68,18 +64,12 @@ def get_aggregates(district: str) -> Response:
     require_staff(db, place)
     now = clock_now()
     zone = ZoneInfo(place.time_zone)
-    start, end = window_args(now, zone)
+    window = window_args(now, zone)
     chosen = place_arg(db, place)
     place_types, metrics = place_types_arg(chosen), metric_arg()
-    hours = local_hours(start, end, zone)
-    bays = load_bays(db, place.id, chosen)
-    if hours:
-        start, end = hours[0].start, hours[-1].end
-    unwatched = unwatched_bays(bays, (start, end), *device_watch(db, place.id, start, end))
-    tallies = tally(bays, hours, load_stays(db, place.id, start, end, chosen), unwatched, now)
     rows = (
         (a.curb_place_type, a.curb_place_id, a.metric_type, a.date.isoformat(), a.hour, _number(a.value))
-        for a in aggregates(bays, hours, tallies, place_types, metrics)
+        for a in hourly_aggregates(db, place.id, zone, window, chosen, place_types, metrics, now)
     )
     return Response(csv_lines(AGGREGATE_COLUMNS, rows), mimetype=media_type)
 
@@ -92,34 +82,11 @@ def get_sessions(district: str) -> Response:
     db = get_db()
     place = get_district(db, district)
     require_staff(db, place)
-    start, end = window_args(clock_now(), ZoneInfo(place.time_zone))
-    chosen = place_arg(db, place)
-    query = (
-        select(
-            CurbEvent.session_id,
-            Stay.start_event_id,
-            Stay.end_event_id,
-            Bay.lat,
-            Bay.lng,
-            Stay.started_at,
-            Stay.ended_at,
-            Road.uuid,
-            Bay.uuid,
-        )
-        .join(Bay, Bay.id == Stay.bay_id)
-        .join(Road, Road.id == Stay.road_id)
-        .outerjoin(
-            CurbEvent,
-            (CurbEvent.district_id == Stay.district_id) & (CurbEvent.event_id == Stay.start_event_id),
-        )
-        .where(Stay.district_id == place.id, started_within(start, end))
-        .order_by(Stay.started_at, Stay.id)
-    )
-    if chosen is not None:
-        query = query.where(stays_at(*chosen))
+    window = window_args(clock_now(), ZoneInfo(place.time_zone))
     rows = [
-        ("parking", session, first, last, lat, lng, lat, lng, to_ms(began), _ms(ended), zone_id, space_id)
-        for session, first, last, lat, lng, began, ended, zone_id, space_id in db.execute(query)
+        ("parking", s.session_id, s.start_event_id, s.end_event_id, s.lat, s.lng, s.lat, s.lng)
+        + (to_ms(s.started_at), _ms(s.ended_at), s.zone_id, s.space_id)
+        for s in sessions(db, place.id, window, place_arg(db, place))
     ]
     return Response(csv_lines(SESSION_COLUMNS, rows), mimetype=media_type)
 

@@ -1,4 +1,8 @@
-"""Operator commands under `flask --app api`. Bad arguments exit non-zero with one line."""
+"""Operator commands under `flask --app api`. Bad arguments exit non-zero with one line.
+
+The command-line shell of `create-device`, `create-staff-token`, `district-settings`,
+`export-stays`, `import-bays`, `migrate`, `rebuild`, `replay`, `revoke-device`, `run-job`,
+`scheduler`, `seed-demo`: each command parses, calls the domain, reports."""
 
 from __future__ import annotations
 

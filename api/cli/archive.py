@@ -1,4 +1,6 @@
-"""The event archive's command under `flask --app api` (docs/OPERATIONS.md, "The event archive")."""
+"""The event archive's command under `flask --app api` (docs/OPERATIONS.md, "The event archive").
+
+The command-line shell of `archive-events`: each command parses, calls the domain, reports."""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""Demo commands under `flask --app api`: live simulated traffic for the demo district."""
+"""Demo commands under `flask --app api`: live simulated traffic for the demo district.
+
+The command-line shell of `demo-cards`, `seed-history`, `simulate`: each command parses, calls
+the domain, reports."""
 
 from __future__ import annotations
 

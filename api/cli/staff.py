@@ -1,4 +1,6 @@
-"""Staff account commands under `flask --app api`."""
+"""Staff account commands under `flask --app api`.
+
+The command-line shell of `create-staff`: each command parses, calls the domain, reports."""
 
 from __future__ import annotations
 

@@ -3,6 +3,9 @@
 A page is a template plus plain JS and CSS under `api/pages/static/`; it talks to the native API
 with the bearer token the user pastes in. Nothing is loaded from another host: the
 Content-Security-Policy says so, and the browser tests check it.
+
+The HTTP shell of GET /handheld/<district>, GET /handheld/<district>/bays.json,
+GET /handheld/sw.js: each view parses, calls the domain, writes the answer.
 """
 
 from __future__ import annotations

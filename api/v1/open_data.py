@@ -1,6 +1,9 @@
 """Open data, public and without a token: road-level hourly occupancy of a day, blurred
 (parking/open_data.py, docs/OPEN_DATA.md), with the tariff in force; and the tariffs in plain
-words. Not under /api/v1; errors are problem+json like every non-CDS path."""
+words. Not under /api/v1; errors are problem+json like every non-CDS path.
+
+The HTTP shell of GET /open/<district>/occupancy, GET /open/<district>/tariffs: each view
+parses, calls the domain, writes the answer."""
 
 from __future__ import annotations
 

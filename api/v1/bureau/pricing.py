@@ -1,5 +1,9 @@
 """Pricing advice endpoints: SFpark-style advice per road and band, its what-if replay, and
-publishing it as tariff versions (the rule is docs/PRICING.md, the code billing/pricing_advice.py)."""
+publishing it as tariff versions (the rule is docs/PRICING.md, the code billing/pricing_advice.py).
+
+The HTTP shell of GET /api/v1/<district>/pricing/advice,
+POST /api/v1/<district>/pricing/advice/publish, GET /api/v1/<district>/pricing/advice/what-if:
+each view parses, calls the domain, writes the answer."""
 
 from __future__ import annotations
 

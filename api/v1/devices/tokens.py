@@ -1,6 +1,11 @@
 """Native device API: a device checks its own token and learns its id and district zone; a
 device rotates its own token without downtime; an admin resets a device's token (the old one
-ends at once) or decommissions the device."""
+ends at once) or decommissions the device.
+
+The HTTP shell of POST /api/v1/<district>/device/rotate-token,
+POST /api/v1/<district>/devices/<device_id>/revoke,
+POST /api/v1/<district>/devices/<device_id>/rotate-token, GET /api/v1/<district>/devices/me:
+each view parses, calls the domain, writes the answer."""
 
 from __future__ import annotations
 

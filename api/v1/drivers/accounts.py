@@ -6,7 +6,14 @@ billing/driver_services.py.
 A plate is linked once proven (billing/plate_links.py). A driver sees only stays of their
 linked plates that began after the link was proven, plus any stay they paid for (a plate's
 former driver's stays stay private); what a plate owes is public by plate anyway, so it is
-shown for plates whose link is still pending too, and paying it proves the link."""
+shown for plates whose link is still pending too, and paying it proves the link.
+
+The HTTP shell of GET /api/v1/drivers/me, POST /api/v1/drivers/me/callback,
+PUT /api/v1/drivers/me/card, POST /api/v1/drivers/me/card/setup,
+GET /api/v1/drivers/me/notices, GET /api/v1/drivers/me/notifications,
+GET /api/v1/drivers/me/outstanding, POST /api/v1/drivers/me/payments,
+POST /api/v1/drivers/me/plates, GET /api/v1/drivers/me/stays/current,
+GET /api/v1/drivers/me/stays/history: each view parses, calls the domain, writes the answer."""
 
 from __future__ import annotations
 

@@ -2,7 +2,11 @@
 in the app with my saved card or another (enforcement/services.py `pay_citation_from_account`).
 The answers are those of paying my stays (`POST /api/v1/drivers/me/payments`): 201 with the
 receipt, 200 for a repeated `Idempotency-Key`, 202 when the bank wants 3-D Secure in the browser
-(api/v1/drivers/card_payments.py), 402 when the card is refused."""
+(api/v1/drivers/card_payments.py), 402 when the card is refused.
+
+The HTTP shell of GET /api/v1/drivers/me/citations,
+POST /api/v1/drivers/me/citations/<citation_id>/payments: each view parses, calls the domain,
+writes the answer."""
 
 from __future__ import annotations
 

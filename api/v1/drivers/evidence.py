@@ -1,5 +1,10 @@
 """Evidence views for whoever holds a stay's or a citation's id (the plate's ledger gives
-them, as paying by plate does): the events behind it, the tariff and fee, the photos."""
+them, as paying by plate does): the events behind it, the tariff and fee, the photos.
+
+The HTTP shell of GET /api/v1/<district>/citations/<citation_id>/evidence,
+GET /api/v1/<district>/citations/<citation_id>/photos/<task_id>,
+GET /api/v1/<district>/stays/<stay_id>/evidence: each view parses, calls the domain, writes the
+answer."""
 
 from __future__ import annotations
 

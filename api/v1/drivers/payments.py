@@ -1,4 +1,10 @@
-"""Paying: by plate (anyone), refunds (staff), and the payment provider's webhooks."""
+"""Paying: by plate (anyone), refunds (staff), and the payment provider's webhooks.
+
+The HTTP shell of GET /api/v1/<district>/payments/<payment_id>,
+POST /api/v1/<district>/payments/<payment_id>/refunds,
+POST /api/v1/<district>/plates/<plate>/payments, GET /api/v1/<district>/plates/<plate>/unpaid,
+POST /api/v1/<district>/plates/unpaid, POST /webhooks/stripe: each view parses, calls the
+domain, writes the answer."""
 
 from __future__ import annotations
 

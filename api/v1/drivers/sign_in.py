@@ -5,7 +5,11 @@ attempt and commits, hashes or checks the password with no transaction open, and
 takes the write lock to write the result.
 Sign-in and sign-up share the staff sign-in limits (per email and address, per address).
 Sign-up answers 202 alike whether or not the email had an account: only signing in with the
-right password tells."""
+right password tells.
+
+The HTTP shell of POST /api/v1/drivers, PUT /api/v1/drivers/me/password,
+DELETE /api/v1/drivers/sessions, POST /api/v1/drivers/sessions: each view parses, calls the
+domain, writes the answer."""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""Billing endpoints: tariffs (published by staff, read by anyone) and quotes."""
+"""Billing endpoints: tariffs (published by staff, read by anyone) and quotes.
+
+The HTTP shell of GET /api/v1/<district>/quote, GET /api/v1/<district>/tariffs,
+POST /api/v1/<district>/tariffs: each view parses, calls the domain, writes the answer."""
 
 from __future__ import annotations
 

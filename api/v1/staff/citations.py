@@ -1,6 +1,12 @@
 """Fines as data (read by anyone, set by an administrator) and the citation lifecycle after
 issue: a citation read with its audit trail, voided by staff, appealed by anyone who holds
-its id, and the appeal decided by the bureau."""
+its id, and the appeal decided by the bureau.
+
+The HTTP shell of GET /api/v1/<district>/citations/<citation_id>,
+POST /api/v1/<district>/citations/<citation_id>/appeal,
+POST /api/v1/<district>/citations/<citation_id>/decision,
+POST /api/v1/<district>/citations/<citation_id>/void, GET /api/v1/<district>/fines,
+POST /api/v1/<district>/fines: each view parses, calls the domain, writes the answer."""
 
 from __future__ import annotations
 

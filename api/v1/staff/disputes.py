@@ -1,6 +1,11 @@
 """Disputes over HTTP: anyone who knows a plate (as with paying by plate) or a signed-in
 driver contests a stay's fee or a citation; the bureau works the queue and decides, which
-adjusts the fee (credit, or refund through the payment provider) and tells the driver."""
+adjusts the fee (credit, or refund through the payment provider) and tells the driver.
+
+The HTTP shell of GET /api/v1/<district>/disputes,
+POST /api/v1/<district>/disputes/<dispute_id>/decision,
+POST /api/v1/<district>/plates/<plate>/disputes, POST /api/v1/drivers/me/disputes: each view
+parses, calls the domain, writes the answer."""
 
 from __future__ import annotations
 

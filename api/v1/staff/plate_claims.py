@@ -1,6 +1,11 @@
 """Staff decisions on drivers' plate claims (docs/PRIVACY.md, "Linking a plate"): the
 admin or the bureau list the district's claims and approve or refuse them. Approving links
-the plate to the claimant from now on and ends another account's link to it."""
+the plate to the claimant from now on and ends another account's link to it.
+
+The HTTP shell of GET /api/v1/<district>/plate-claims,
+POST /api/v1/<district>/plate-claims/<claim_id>/approve,
+POST /api/v1/<district>/plate-claims/<claim_id>/refuse: each view parses, calls the domain,
+writes the answer."""
 
 from __future__ import annotations
 

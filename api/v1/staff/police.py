@@ -1,6 +1,9 @@
 """The traffic police feed: the police's own tasks and every escalated one, with evidence,
 as JSON or CSV; and how fast each team's cases are taken, escalated and closed. (The police
-and city management take and close their cases with the handheld's take and resolve routes.)"""
+and city management take and close their cases with the handheld's take and resolve routes.)
+
+The HTTP shell of GET /api/v1/<district>/cases/timings, GET /api/v1/<district>/police/feed:
+each view parses, calls the domain, writes the answer."""
 
 from __future__ import annotations
 

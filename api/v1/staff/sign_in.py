@@ -1,4 +1,11 @@
-"""Staff sign-in and sign-out, and the admin's management of staff accounts and tokens."""
+"""Staff sign-in and sign-out, and the admin's management of staff accounts and tokens.
+
+The HTTP shell of GET /api/v1/<district>/staff/accounts,
+POST /api/v1/<district>/staff/accounts,
+POST /api/v1/<district>/staff/accounts/<int:account_id>/disable,
+POST /api/v1/<district>/staff/sign-in, POST /api/v1/<district>/staff/sign-out,
+POST /api/v1/<district>/staff/tokens/<int:token_id>/revoke: each view parses, calls the domain,
+writes the answer."""
 
 from __future__ import annotations
 

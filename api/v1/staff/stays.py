@@ -1,4 +1,7 @@
-"""Native staff API: stays by road, bay, plate and time, and the timeline's anomaly counts."""
+"""Native staff API: stays by road, bay, plate and time, and the timeline's anomaly counts.
+
+The HTTP shell of GET /api/v1/<district>/stays, GET /api/v1/<district>/timeline/anomalies: each
+view parses, calls the domain, writes the answer."""
 
 from __future__ import annotations
 

@@ -1,6 +1,9 @@
 """Street-order reports (vending stalls, goods on the road, construction): a warden or a
 city-management officer reports one from the handheld; it becomes a city-management task,
-never a police one. The bureau and city management read them for the map and by road and hour."""
+never a police one. The bureau and city management read them for the map and by road and hour.
+
+The HTTP shell of GET /api/v1/<district>/street-reports,
+POST /api/v1/<district>/street-reports: each view parses, calls the domain, writes the answer."""
 
 from __future__ import annotations
 

@@ -1,6 +1,14 @@
 """The warden handheld: position and sign-in check, the team's tasks nearest first, taking
 and resolving tasks (with a photo, and a citation when one is issued), plate checks with
-their audit log, and bay registrations typed in by hand."""
+their audit log, and bay registrations typed in by hand.
+
+The HTTP shell of GET /api/v1/<district>/audit/plate-checks,
+GET /api/v1/<district>/plates/<plate>/check, POST /api/v1/<district>/plates/check,
+POST /api/v1/<district>/registrations, GET /api/v1/<district>/staff/me,
+POST /api/v1/<district>/staff/position, GET /api/v1/<district>/tasks,
+GET /api/v1/<district>/tasks/<task_id>/photo, POST /api/v1/<district>/tasks/<task_id>/resolve,
+POST /api/v1/<district>/tasks/<task_id>/take: each view parses, calls the domain, writes the
+answer."""
 
 from __future__ import annotations
 
