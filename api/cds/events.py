@@ -10,7 +10,7 @@ from typing import Any
 
 import orjson
 from flask import Blueprint, Response, current_app, jsonify, request
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from api.auth import clock_now, require_device, require_staff
 from api.bodies import check_nesting
@@ -18,15 +18,12 @@ from api.cds.common import envelope, event_max_age, negotiate, page_args, page_l
 from api.database import get_db
 from api.district_cache import district_for
 from api.errors import ApiError
-from api.v1.staff.plate_access import reads_plates, without_cds_plates
-from enforcement.cds import enforcement_events
-from enforcement.lookup_services import audit_plate_listing
-from enforcement.models_warden import EVENT_LIST
+from api.v1.staff.plate_access import reads_plates
+from enforcement.event_listing import EventFilter, list_events_as
 from parking.errors import N_, Message
 from parking.inventory import get_district
-from parking.models import Area, Bay, Road
-from sensors.log import payload_of, select_payloads
-from sensors.models import DATA_FEED, HANDHELD_POS, CurbEvent, Device, device_bay, device_road
+from parking.models import Bay, Road
+from sensors.models import DATA_FEED, HANDHELD_POS, Device, device_bay, device_road
 from sensors.services import Push, take_pushed_batch
 
 bp = Blueprint("cds_events", __name__, url_prefix="/cds/<district>/events")
@@ -114,32 +111,14 @@ def list_events(district: str) -> Response:
     staff = require_staff(db, place)
     now = clock_now()
     since, until = _hour_window(request.args.get("event_time"), now)
-    window = (CurbEvent.district_id == place.id, CurbEvent.event_time >= since, CurbEvent.event_time < until)
-    counted = _at_place(select(CurbEvent.id).where(*window), place.id)
-    query = _at_place(select_payloads().where(*window), place.id)
-    page, size = page_args()
-    # Violation and citation events are derived from their own tables when read, not logged.
     args = request.args
-    derived = enforcement_events(
-        db,
-        place,
-        since,
-        until,
-        space=args.get("curb_space_id"),
-        zone=args.get("curb_zone_id"),
-        area=args.get("curb_area_id"),
+    where = EventFilter(
+        since, until, args.get("curb_space_id"), args.get("curb_zone_id"), args.get("curb_area_id")
     )
-    total = (db.scalar(select(func.count()).select_from(counted.subquery())) or 0) + len(derived)
-    ordered = query.order_by(CurbEvent.event_time.desc(), CurbEvent.id.desc()).limit(page * size)
-    logged = [(row.event_time, payload_of(row)) for row in db.execute(ordered)]
-    merged = sorted([*logged, *derived], key=lambda event: event[0], reverse=True)
-    items = [payload for _, payload in merged[(page - 1) * size : page * size]]
-    if not reads_plates(staff):
-        items = [without_cds_plates(item) for item in items]
-    elif any(item.get("vehicle_license_plate") for item in items):
-        plates = len({item["vehicle_license_plate"] for item in items if item.get("vehicle_license_plate")})
-        summary = {"query": request.query_string.decode()[:300], "events": len(items), "plates": plates}
-        audit_plate_listing(db, place, staff, EVENT_LIST, summary, now)
+    page, size = page_args()
+    query = request.query_string.decode()
+    found = list_events_as(db, place, staff, reads_plates(staff), where, page, size, query, now)
+    items, total = found.items, found.total
     return envelope(place, "events", items, now, media_type, page_links(page, size, total))
 
 
@@ -181,19 +160,3 @@ def _hour_window(raw: str | None, now: datetime) -> tuple[datetime, datetime]:
     except ValueError:
         raise ApiError(400, "bad_param", "event_time must be YYYY-MM-DDTHH (UTC)", ["event_time"]) from None
     return start, start + timedelta(hours=1)
-
-
-def _at_place(query: Any, district_id: int) -> Any:
-    args = request.args
-    if args.get("curb_space_id"):
-        query = query.where(CurbEvent.bay_id.in_(select(Bay.id).where(Bay.uuid == args["curb_space_id"])))
-    if args.get("curb_zone_id"):
-        query = query.where(CurbEvent.road_id.in_(select(Road.id).where(Road.uuid == args["curb_zone_id"])))
-    if args.get("curb_area_id"):
-        area_roads = (
-            select(Road.id)
-            .join(Area, Area.id == Road.area_id)
-            .where(Area.uuid == args["curb_area_id"], Area.district_id == district_id)
-        )
-        query = query.where(CurbEvent.road_id.in_(area_roads))
-    return query

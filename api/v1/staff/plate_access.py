@@ -7,15 +7,10 @@ the same answers with the plates left out, and may not filter by plate."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from api.access import PLATE_READERS
 from api.errors import ApiError
 from identity.models import StaffToken
 from parking.errors import N_, Message
-
-# The fields of a CDS event that identify a vehicle.
-CDS_PLATE_FIELDS = ("vehicle_license_plate", "vehicle_license_plate_confidence")
 
 
 def reads_plates(staff: StaffToken) -> bool:
@@ -31,7 +26,3 @@ def refuse_plate_filter(staff: StaffToken, plate: str | None) -> None:
             Message(N_("the %(role)s role does not search by plate"), {"role": staff.role}),
             ["plate"],
         )
-
-
-def without_cds_plates(event: dict[str, Any]) -> dict[str, Any]:
-    return {key: value for key, value in event.items() if key not in CDS_PLATE_FIELDS}
