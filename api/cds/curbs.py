@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, Response, current_app, request
-from sqlalchemy import Select, func, select
+from sqlalchemy import func, select
 
 from api.auth import clock_now
 from api.cds.common import envelope, negotiate, page_args, page_links
@@ -20,9 +20,9 @@ from api.place_args import place_args
 from billing.policies import district_policies
 from parking.clock import to_ms
 from parking.errors import N_, Message
-from parking.geo import Box, degrees_box, distance_to_box
 from parking.inventory import get_district
 from parking.models import Area, Bay, Road
+from parking.road_search import bay_tariff_codes, find_roads, zone_policy_ids
 from sensors.availability import UNKNOWN, VACANT, bay_states, road_counts
 
 bp = Blueprint("cds_curbs", __name__, url_prefix="/cds/<district>/curbs")
@@ -37,20 +37,10 @@ def zones(district: str) -> Response:
     db = get_db()
     place = get_district(db, district)
     now = clock_now()
-    query = select(Road).where(Road.district_id == place.id)
-    if request.args.get("area"):
-        query = query.join(Area, Area.id == Road.area_id).where(Area.uuid == request.args["area"])
     where = place_args(request.args, current_app.config["MAX_RADIUS_M"])
-    box, near = where.box, where.near
-    if box is not None:
-        query = _overlapping(query, *box)
-    if near is not None:
-        query = _overlapping(query, *degrees_box(near.lat, near.lng, near.radius_m))
-    roads = list(db.scalars(query.order_by(Road.id)))
-    distances: dict[int, float] = {}
-    if near is not None:
-        distances = {r.id: distance_to_box(near.lat, near.lng, _box(r)) for r in roads}
-        roads = sorted((r for r in roads if distances[r.id] <= near.radius_m), key=lambda r: distances[r.id])
+    near = None if where.near is None else (where.near.lat, where.near.lng, where.near.radius_m)
+    found = find_roads(db, place.id, request.args.get("area"), where.box, near)
+    roads, distances = found.roads, found.distances
     page, size = page_args()
     total = len(roads)
     roads = roads[(page - 1) * size : page * size]
@@ -59,10 +49,10 @@ def zones(district: str) -> Response:
     areas = {a: u for a, u in db.execute(select(Area.id, Area.uuid).where(Area.district_id == place.id))}
     with_geometry = request.args.get("include_geometry", "true").lower() != "false"
     _, policy_ids = district_policies(db, place, now)
-    bay_codes = _bay_tariff_codes(db, [r.id for r in roads])
+    bay_codes = bay_tariff_codes(db, [r.id for r in roads])
     items = [
         _zone(r, counts.get(r.id), space_ids.get(r.id, []), areas, distances.get(r.id), now, with_geometry)
-        | {"curb_policy_ids": _zone_policy_ids(r, bay_codes.get(r.id, []), policy_ids)}
+        | {"curb_policy_ids": zone_policy_ids(r.tariff_code, bay_codes.get(r.id, []), policy_ids)}
         for r in roads
     ]
     return envelope(place, "zones", items, now, media_type, page_links(page, size, total))
@@ -213,29 +203,6 @@ def _space(bay: Bay, zone_uuid: str, state: str, now: datetime) -> dict[str, Any
     return space
 
 
-def _bay_tariff_codes(db: Any, road_ids: list[int]) -> dict[int, list[str]]:
-    """By road, the tariffs of its bays that have their own (a city's signs per bay)."""
-    out: dict[int, list[str]] = {}
-    if road_ids:
-        rows = db.execute(
-            select(Bay.road_id, Bay.tariff_code)
-            .where(Bay.road_id.in_(road_ids), Bay.tariff_code.is_not(None))
-            .distinct()
-            .order_by(Bay.road_id, Bay.tariff_code)
-        )
-        for road_id, code in rows:
-            out.setdefault(road_id, []).append(code)
-    return out
-
-
-def _zone_policy_ids(road: Road, bay_codes: list[str], policy_ids: dict[str, list[str]]) -> list[str]:
-    """A zone's policies: its road's tariff's, and those of its bays' own tariffs."""
-    found = list(policy_ids.get(road.tariff_code, []))
-    for code in bay_codes:
-        found.extend(i for i in policy_ids.get(code, []) if i not in found)
-    return found
-
-
 def _space_ids(db: Any, road_ids: list[int]) -> dict[int, list[str]]:
     out: dict[int, list[str]] = {}
     if road_ids:
@@ -247,15 +214,3 @@ def _space_ids(db: Any, road_ids: list[int]) -> dict[int, list[str]]:
         for road_id, bay_uuid in rows:
             out.setdefault(road_id, []).append(bay_uuid)
     return out
-
-
-def _overlapping(
-    query: Select[Any], min_lat: float, min_lng: float, max_lat: float, max_lng: float
-) -> Select[Any]:
-    return query.where(
-        Road.max_lat >= min_lat, Road.min_lat <= max_lat, Road.max_lng >= min_lng, Road.min_lng <= max_lng
-    )
-
-
-def _box(road: Road) -> Box:
-    return road.min_lat, road.min_lng, road.max_lat, road.max_lng
