@@ -98,7 +98,7 @@ def test_a_handheld_reloaded_offline_opens_from_the_service_worker_and_still_que
     expect(page.locator("#pending-summary")).to_have_text("Nothing waiting: every action is uploaded.")
     with live_site.session() as db:
         arrivals = [
-            (e.event_type, e.payload["vehicle_license_plate"])
+            (e.event_type, e.plate)
             for e in db.scalars(select(CurbEvent).where(CurbEvent.data_source_type == "in_person"))
         ]
     assert arrivals == [("park_start", "贵A70001")]  # uploaded once
