@@ -10,6 +10,7 @@ The provider's side is its charges as the `sync-provider` job last copied them
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -29,7 +30,6 @@ from billing.models import (
     StayFee,
 )
 from billing.provider_records import ProviderCharge, charges_of, latest_syncs
-from billing.receipts import device_names
 from parking.models import District, Stay
 from parking.stay_rules import ended_within
 
@@ -38,6 +38,9 @@ UNPRICED = "unpriced"  # an ended stay that has no fee yet
 # Our payment statuses as the provider words a charge's (`pending` is our `pending`; a
 # declined or failed payment is a `failed` charge).
 _CHARGE_STATUS = {DECLINED: "failed", FAILED: "failed"}
+# Names devices by id. Sensors owns devices and billing may not import it: the shell passes
+# `sensors.devices.device_names`.
+DeviceNames = Callable[[Session, Iterable[int | None]], dict[int, str]]
 
 
 @dataclass(frozen=True)
@@ -157,9 +160,11 @@ def local_day(district: District, local_date: date) -> tuple[datetime, datetime]
     return start, end
 
 
-def reconcile(db: Session, district: District, local_date: date, *, now: datetime) -> Reconciliation:
+def reconcile(
+    db: Session, district: District, local_date: date, *, now: datetime, device_names: DeviceNames
+) -> Reconciliation:
     """The reconciliation of one district's local day at `now`, against the provider's
-    charges as last copied into the database."""
+    charges as last copied into the database; `device_names` names the POS terminals."""
     start, end = local_day(district, local_date)
     stays = db.execute(
         select(Stay.id, StayFee)
@@ -182,7 +187,7 @@ def reconcile(db: Session, district: District, local_date: date, *, now: datetim
         currency=district.currency,
         stays=stay_totals([fee for _, fee in stays]),
         payments=payment_totals(payments),
-        terminals=terminal_totals(db, payments),
+        terminals=terminal_totals(db, payments, device_names),
         provider=provider,
         provider_mismatches=provider_mismatches,
         internal_mismatches=check_ledger(db, payments, fees, now),
@@ -217,7 +222,7 @@ def payment_totals(payments: list[Payment]) -> list[PaymentTotals]:
     ]
 
 
-def terminal_totals(db: Session, payments: list[Payment]) -> list[TerminalTotals]:
+def terminal_totals(db: Session, payments: list[Payment], device_names: DeviceNames) -> list[TerminalTotals]:
     taken = [p for p in payments if p.channel == CHANNEL_POS and p.status == SUCCEEDED]
     names = device_names(db, [p.device_id for p in taken])
     groups: dict[tuple[str, str, str], list[Payment]] = defaultdict(list)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -106,6 +107,15 @@ def _ids_by_name(
     if missing:
         raise UnknownBayError(f"no {what} named {', '.join(missing)} in this district", missing)
     return [found[n] for n in names]
+
+
+def device_names(db: Session, device_ids: Iterable[int | None]) -> dict[int, str]:
+    """Names of devices (a POS terminal on a receipt or in a reconciliation) by id."""
+    ids = {i for i in device_ids if i is not None}
+    if not ids:
+        return {}
+    rows = db.execute(select(Device.id, Device.name).where(Device.id.in_(ids)))
+    return {int(device_id): str(name) for device_id, name in rows}
 
 
 def device_for_token(db: Session, district_id: int, token: str, now: datetime) -> Device | None:

@@ -15,14 +15,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from billing.models import PENDING, SUCCEEDED, Payment, PaymentAllocation, StayFee
-from billing.receipt_pdf import ReceiptFontMissingError, receipt_pdf
-from billing.receipts import receipt_for
 from billing.tariffs import price_ended_stays, publish_tariff
 from billing.wording import Wording
 from fixtures.builders import SmallDistrict, build_small_district
 from fixtures.tariffs import STANDARD
 from parking.clock import FixedClock
 from parking.models import Stay
+from reports.receipt_pdf import ReceiptFontMissingError, receipt_pdf
+from reports.receipts import receipt_for
 from tests.support.stays import add_stay
 
 CHINESE_ROAD = "剑山路"

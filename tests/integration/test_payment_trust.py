@@ -49,6 +49,7 @@ from identity.drivers import sign_up
 from identity.staff import issue_staff_token
 from parking.clock import FixedClock
 from parking.models import Stay
+from sensors.devices import device_names
 from sensors.intake import ingest_batch
 from sensors.services import log_pushed_batch
 from tests.integration.test_payments import PLATE, SKEW, TARIFF, _webhook, app_with, park
@@ -220,7 +221,7 @@ def test_a_paid_stay_shortened_by_a_late_event_is_refunded_the_difference_and_li
     assert (fee.amount, fee.paid, fee.status) == (300, 300, PAID)
     assert overpayments(db) == [(REPRICED, REFUND_DUE, 600)]
     day = clock.now().astimezone(ZoneInfo(town.district.time_zone)).date()
-    listed = reconcile(db, town.district, day, now=clock.now())
+    listed = reconcile(db, town.district, day, now=clock.now(), device_names=device_names)
     assert [(o.reason, o.amount, o.stay) for o in listed.overpayments] == [(REPRICED, 600, stay.uuid)]
     assert [m.kind for m in listed.internal_mismatches] == []
     run_job(app, "settle-payments", "testville")
@@ -252,7 +253,7 @@ def test_a_paid_stay_a_late_event_removes_entirely_is_refunded_in_full_and_liste
     assert overpayments(db) == [(STAY_REMOVED, REFUND_DUE, 900)]
     assert sum(a.amount for a in db.scalars(select(PaymentAllocation))) == 300  # the first stay's
     day = clock.now().astimezone(ZoneInfo(town.district.time_zone)).date()
-    listed = reconcile(db, town.district, day, now=clock.now())
+    listed = reconcile(db, town.district, day, now=clock.now(), device_names=device_names)
     assert [(o.reason, o.amount, o.stay) for o in listed.overpayments] == [(STAY_REMOVED, 900, None)]
     assert [m.kind for m in listed.internal_mismatches] == []
     run_job(app, "settle-payments", "testville")
@@ -421,7 +422,7 @@ def test_a_pos_reporting_more_than_owed_is_booked_at_the_fee_and_the_excess_flag
     price_ended_stays(db, town.district, clock.now())
     assert db.scalars(select(StayFee)).one().paid == 900
     day = clock.now().astimezone(ZoneInfo(town.district.time_zone)).date()
-    listed = reconcile(db, town.district, day, now=clock.now())
+    listed = reconcile(db, town.district, day, now=clock.now(), device_names=device_names)
     assert listed.collected == 900
     assert [(o.reason, o.status, o.amount) for o in listed.overpayments] == overpayments(db)
     assert listed.internal_mismatches == []

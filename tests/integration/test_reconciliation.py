@@ -32,6 +32,7 @@ from fixtures.tariffs import STANDARD
 from identity.staff import issue_staff_token
 from parking.clock import FixedClock
 from parking.models import Stay
+from sensors.devices import device_names
 from tests.api.test_receipts import add_payment
 from tests.support.fake_gateway import FakeGateway
 from tests.support.stays import add_stay
@@ -122,7 +123,7 @@ def day(db: Session, clock: FixedClock, gateway: FakeGateway) -> Day:
 def run(db: Session, day: Day, clock: FixedClock, gateway: object | None = None) -> Reconciliation:
     """Copy the provider's charges (as the sync-provider job does), then reconcile the day."""
     sync_provider(db, gateway or day.gateway, clock.now() + SYNC_DELAY, LOOK_BACK)  # type: ignore[arg-type]
-    return reconcile(db, day.small.district, DAY, now=clock.now())
+    return reconcile(db, day.small.district, DAY, now=clock.now(), device_names=device_names)
 
 
 def test_a_hand_built_day_gives_the_expected_totals(db: Session, clock: FixedClock, day: Day) -> None:
@@ -186,12 +187,12 @@ def test_a_provider_outage_is_reported_not_hidden(db: Session, clock: FixedClock
 def test_before_any_copy_and_for_payments_newer_than_it_nothing_is_claimed_checked(
     db: Session, clock: FixedClock, day: Day
 ) -> None:
-    never = reconcile(db, day.small.district, DAY, now=clock.now())
+    never = reconcile(db, day.small.district, DAY, now=clock.now(), device_names=device_names)
     assert (never.provider.checked, never.provider.unchecked) == (0, 1)
     assert never.provider.error == "the provider's charges were never copied: run the sync-provider job"
 
     sync_provider(db, day.gateway, clock.now() - SYNC_DELAY, LOOK_BACK)  # before the card payment
-    early = reconcile(db, day.small.district, DAY, now=clock.now())
+    early = reconcile(db, day.small.district, DAY, now=clock.now(), device_names=device_names)
     assert (early.provider.checked, early.provider.unchecked, early.provider.error) == (0, 1, None)
     assert early.provider.synced_at == clock.now() - SYNC_DELAY
     assert early.provider_mismatches == []
@@ -254,10 +255,10 @@ def test_against_a_real_local_stripe_a_provider_side_refund_is_a_mismatch(
         assert len(stripe.list_charges(wall - LOOK_BACK, page_size=2)) == 3  # two pages
 
         sync_provider(db, stripe, wall, LOOK_BACK)
-        clean = reconcile(db, small.district, DAY, now=now)
+        clean = reconcile(db, small.district, DAY, now=now, device_names=device_names)
         stripe.refund(payment.payment_intent_id or "", 100, "requested_by_customer", str(uuid.uuid4()))
         sync_provider(db, stripe, wall + SYNC_DELAY, LOOK_BACK)
-        refunded = reconcile(db, small.district, DAY, now=now)
+        refunded = reconcile(db, small.district, DAY, now=now, device_names=device_names)
 
     assert (clean.provider.checked, clean.provider.error) == (3, None)
     assert clean.provider_mismatches == [] and clean.internal_mismatches == []
@@ -392,7 +393,7 @@ def test_the_sync_provider_job_copies_the_charges_and_says_when_the_provider_is_
     assert run_job(down, "sync-provider") == (
         "payment provider unavailable, will retry: Stripe could not list charges: connection refused"
     )
-    result = reconcile(db, day.small.district, DAY, now=clock.now() + SYNC_DELAY)
+    result = reconcile(db, day.small.district, DAY, now=clock.now() + SYNC_DELAY, device_names=device_names)
     # the good copy began at the same instant as the card payment: that payment is not claimed checked
     assert (result.provider.synced_at, result.provider.unchecked) == (clock.now(), 1)
     assert result.provider.error is not None and "connection refused" in result.provider.error

@@ -417,15 +417,8 @@ def test_tokens_are_hashed_in_one_place() -> None:
 
 
 # A domain package reads and writes its own tables; another package's rows come through that
-# package's functions (retention, fee caps). The named debt: receipts read the POS terminal's
-# name and the citations a payment paid by table name (billing may not import sensors or
-# enforcement); docs/ARCHITECTURE.md ("Known debts").
-KNOWN_FOREIGN_TABLES = {
-    ("billing/receipts.py", "device"),
-    ("billing/receipts.py", "citation_allocation"),
-    ("billing/receipts.py", "citation"),
-    ("billing/receipts.py", "violation"),
-}
+# package's models or functions (retention, fee caps, a receipt's terminal and citations), with
+# no exception.
 _SQL_TABLE = re.compile(r"\b(?:from|join|update|into|truncate)\s+\"?([a-z_][a-z0-9_]*)", re.IGNORECASE)
 
 
@@ -460,7 +453,7 @@ def tables_named(tree: ast.Module) -> set[str]:
     return names
 
 
-def test_domain_packages_name_no_other_packages_table_beyond_the_named_debts() -> None:
+def test_domain_packages_name_no_other_packages_table() -> None:
     owners = _table_owners()
     found = {
         (str(path.relative_to(REPO)), name)
@@ -468,8 +461,7 @@ def test_domain_packages_name_no_other_packages_table_beyond_the_named_debts() -
         for name in tables_named(parse(path))
         if owners.get(name, _top(path)) != _top(path)
     }
-    assert found - KNOWN_FOREIGN_TABLES == set(), "read them through the owning package's functions"
-    assert KNOWN_FOREIGN_TABLES - found == set(), "a debt paid off: take it off KNOWN_FOREIGN_TABLES"
+    assert found == set(), "read them through the owning package's models or functions"
 
 
 def test_the_table_name_detector_sees_table_clauses_and_raw_sql() -> None:

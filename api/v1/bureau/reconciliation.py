@@ -24,6 +24,7 @@ from api.openapi import documented
 from api.schemas import CALENDAR_DAYS, QuerySchema
 from billing.reconciliation import Reconciliation, reconcile
 from parking.inventory import get_district
+from sensors.devices import device_names
 
 bp = Blueprint("reconciliation", __name__, url_prefix="/api/v1/<district>")
 
@@ -123,7 +124,7 @@ def daily_reconciliation(district: str) -> Response:
     place = get_district(db, district)
     require_staff(db, place)
     args = ReconciliationQuery().load(request.args)
-    result = reconcile(db, place, args["date"], now=clock_now())
+    result = reconcile(db, place, args["date"], now=clock_now(), device_names=device_names)
     if args["format"] == "csv":
         response = Response(as_csv(result), mimetype="text/csv")
         filename = f"reconciliation-{result.district}-{result.local_date.isoformat()}.csv"

@@ -12,8 +12,8 @@ from flask_babel import force_locale
 from api.database import get_db
 from api.errors import error_response
 from api.i18n import chosen_locale, wording
-from billing.receipt_pdf import ReceiptFontMissingError, receipt_pdf
-from billing.receipts import receipt_for
+from reports.receipt_pdf import ReceiptFontMissingError, receipt_pdf
+from reports.receipts import receipt_for
 
 bp = Blueprint("receipts", __name__, url_prefix="/receipts")
 

@@ -13,32 +13,15 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import column, select, table
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from billing.models import SUCCEEDED, Payment, PaymentAllocation, StayFee
 from billing.money import format_money
-from parking.db import UTCDateTime
+from enforcement.models import Citation, CitationAllocation, Violation
 from parking.errors import NotFoundError
 from parking.models import Bay, District, Road, Stay
-
-# billing may not import sensors: the POS terminal's name is read from its table by name,
-# as `Payment.device_id`'s foreign key already names it.
-_DEVICE = table("device", column("id"), column("name"))
-# Nor enforcement: the citations a payment paid are read from their tables by name too
-# (enforcement/citation_payments.py writes `citation_allocation`).
-_CITATION_ALLOCATION = table(
-    "citation_allocation", column("payment_id"), column("citation_id"), column("amount")
-)
-_CITATION = table(
-    "citation",
-    column("id"),
-    column("uuid"),
-    column("plate"),
-    column("issued_at", UTCDateTime()),
-    column("violation_id"),
-)
-_VIOLATION = table("violation", column("id"), column("rule"))
+from sensors.devices import device_names
 
 
 class NoReceiptError(NotFoundError):
@@ -178,23 +161,14 @@ def receipt_for(db: Session, payment_uuid: str) -> Receipt:
     )
 
 
-def device_names(db: Session, device_ids: Iterable[int | None]) -> dict[int, str]:
-    """Names of POS terminals (or any device) by id."""
-    ids = {i for i in device_ids if i is not None}
-    if not ids:
-        return {}
-    rows = db.execute(select(_DEVICE.c.id, _DEVICE.c.name).where(_DEVICE.c.id.in_(ids)))
-    return {int(device_id): str(name) for device_id, name in rows}
-
-
 def _receipt_citations(db: Session, payment_id: int, zone: ZoneInfo) -> tuple[ReceiptCitation, ...]:
-    paid, citation, violation = _CITATION_ALLOCATION.c, _CITATION.c, _VIOLATION.c
     rows = db.execute(
-        select(citation.uuid, violation.rule, citation.plate, citation.issued_at, paid.amount)
-        .join(_CITATION, citation.id == paid.citation_id)
-        .join(_VIOLATION, violation.id == citation.violation_id)
-        .where(paid.payment_id == payment_id)
-        .order_by(citation.issued_at, citation.id)
+        select(Citation.uuid, Violation.rule, Citation.plate, Citation.issued_at, CitationAllocation.amount)
+        .select_from(CitationAllocation)
+        .join(Citation, Citation.id == CitationAllocation.citation_id)
+        .join(Violation, Violation.id == Citation.violation_id)
+        .where(CitationAllocation.payment_id == payment_id)
+        .order_by(Citation.issued_at, Citation.id)
     )
     return tuple(
         ReceiptCitation(str(uuid), str(rule), plate, issued_at.astimezone(zone), int(amount))

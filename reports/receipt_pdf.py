@@ -8,9 +8,9 @@ from pathlib import Path
 from fpdf import FPDF
 
 from billing.pdf import CJK_FONT, LATIN_FONT, FontMissingError, new_pdf, paragraph
-from billing.receipts import Receipt, ReceiptCitation, ReceiptStay
 from billing.wording import Wording
 from parking.errors import N_
+from reports.receipts import Receipt, ReceiptCitation, ReceiptStay
 
 ReceiptFontMissingError = FontMissingError
 
