@@ -8,7 +8,7 @@ gathered and sent as a few set-based statements.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
@@ -30,7 +30,7 @@ _BAY_COLUMNS = [
     for name in ("id", "district_id", "road_id", "open_stay_id", "last_event_at", "state", "state_since")
 ]
 # Built once (a single pushed event runs them too: building costs more than running them).
-# FOR NO KEY UPDATE, not FOR UPDATE: see apply_timeline_events.
+# FOR NO KEY UPDATE, not FOR UPDATE: see fold_new_events.
 _LOCK_BAYS = (
     select(*_BAY_COLUMNS)
     .where(_BAY.c.id.in_(bindparam("ids", expanding=True)))
@@ -39,9 +39,6 @@ _LOCK_BAYS = (
 )
 _STAYS_BY_ID = select(_STAY).where(_STAY.c.id.in_(bindparam("ids", expanding=True)))
 _Row = Any  # a Core row of the bay or stay table
-# Loads bays' timeline events, each bay's at or after its own time (None: all of them). The
-# event log lives in `sensors`, which imports this package, so the caller hands it in.
-EventLoader = Callable[[Session, Mapping[int, datetime | None]], Mapping[int, Sequence[TimelineEvent]]]
 
 
 @dataclass
@@ -51,16 +48,27 @@ class ApplyStats:
     anomalies: dict[str, int] = field(default_factory=dict)
 
 
-def apply_timeline_events(
-    db: Session,
-    events_by_bay: Mapping[int, list[TimelineEvent]],
-    load_events: EventLoader,
-    now: datetime,
-) -> ApplyStats:
-    """Fold newly logged events into their bays' stays. The events are already in the log."""
+@dataclass
+class Folding:
+    """New events folded into their bays, the writes not yet sent. Bays whose new events came
+    late need their logged events from `needs` on (each bay's own time) before `finish_folding`:
+    the event log belongs to `sensors`, which reads it and hands the events in, so the stays
+    never call back into the package that logs them."""
+
+    stats: ApplyStats
+    writes: _Writes
+    folds: list[Timeline]
+    late: list[tuple[_Row, datetime, list[_Row]]]  # (bay, latest event, stays the re-fold replaces)
+    needs: dict[int, datetime | None]
+
+
+def fold_new_events(db: Session, events_by_bay: Mapping[int, list[TimelineEvent]], now: datetime) -> Folding:
+    """Fold newly logged events into their bays' stays, in order where they come after the
+    bay's last event; for the bays where they do not, work out from when the bay must be
+    folded again (`Folding.needs`). The events are already in the log."""
     stats = ApplyStats(bays=len(events_by_bay))
     if not events_by_bay:
-        return stats
+        return Folding(stats, _Writes(now), [], [], {})
     # One writer per bay, locked in id order. FOR NO KEY UPDATE, not FOR UPDATE: the events
     # another writer has just logged hold KEY SHARE locks on their bays (foreign key checks),
     # and FOR UPDATE would wait on those while that writer waits for ours (docs/TIMELINE.md).
@@ -83,22 +91,39 @@ def apply_timeline_events(
         else:
             late.append((bay, earliest, latest))
     stats.rederived_bays = len(late)
-    folds += _rederive(db, late, load_events, writes)
-    for timeline in folds:
+    starts, affected = _late_starts(db, late)
+    return Folding(stats, writes, folds, [(bay, latest, affected[bay.id]) for bay, _, latest in late], starts)
+
+
+def finish_folding(
+    db: Session, folding: Folding, logged: Mapping[int, Sequence[TimelineEvent]]
+) -> ApplyStats:
+    """Fold the late bays again from their logged events (`logged`: each bay's events from
+    `folding.needs` on), then send every write of the batch."""
+    if folding.needs:
+        db.execute(
+            delete(_ANOMALY).where(
+                or_(*(and_(_ANOMALY.c.bay_id == b, _ANOMALY.c.at >= s) for b, s in folding.needs.items()))
+            )
+        )
+    for bay, latest, replaced in folding.late:
+        folding.folds.append(Timeline().apply(logged.get(bay.id, [])))
+        folding.writes.add(bay, folding.folds[-1], replaced=replaced, last_event_at=latest)
+    stats = folding.stats
+    for timeline in folding.folds:
         for anomaly in timeline.anomalies:
             stats.anomalies[anomaly.kind] = stats.anomalies.get(anomaly.kind, 0) + 1
-    writes.flush(db)
+    folding.writes.flush(db)
     return stats
 
 
 def rebuild_bay(
-    db: Session, bay_id: int, load_events: EventLoader, now: datetime
+    db: Session, bay_id: int, events: Sequence[TimelineEvent], now: datetime
 ) -> tuple[list[DerivedStay], list[DerivedStay]]:
-    """Re-derive a bay from its whole log. Returns the derived stays and the stored ones
-    as they were, so the caller can report any difference."""
+    """Re-derive a bay from its whole log (`events`, in the log's order). Returns the derived
+    stays and the stored ones as they were, so the caller can report any difference."""
     bay = db.execute(select(*_BAY_COLUMNS).where(_BAY.c.id == bay_id)).one()
     before = list(db.execute(select(_STAY).where(_STAY.c.bay_id == bay_id).order_by(_STAY.c.started_at)))
-    events = load_events(db, {bay_id: None})[bay_id]
     timeline = Timeline().apply(events)
     db.execute(delete(_ANOMALY).where(_ANOMALY.c.bay_id == bay_id))
     writes = _Writes(now)
@@ -113,19 +138,16 @@ def rebuild_bay(
     return timeline.touched, [_derived(s) for s in before]
 
 
-def _rederive(
-    db: Session,
-    late: list[tuple[_Row, datetime, datetime]],
-    load_events: EventLoader,
-    writes: _Writes,
-) -> list[Timeline]:
-    """Fold each late bay again from its `start`: the earliest time such that every stay still
-    going at or after it begins at or after it. Before `start` the bay was vacant and no stay
-    can be reopened (a boundary merge needs an end at the very instant of a later start), so
-    the fold starts empty and meets every event from `start` on. Reads are set-based: one
-    query for the stays of every late bay, one for their events."""
+def _late_starts(
+    db: Session, late: list[tuple[_Row, datetime, datetime]]
+) -> tuple[dict[int, datetime | None], dict[int, list[_Row]]]:
+    """For each late bay, the time to fold it again from: the earliest time such that every
+    stay still going at or after it begins at or after it, and the stays from then on (which
+    the re-fold replaces). Before that time the bay was vacant and no stay can be reopened (a
+    boundary merge needs an end at the very instant of a later start), so the fold starts
+    empty and meets every event from then on. One query for the stays of every late bay."""
     if not late:
-        return []
+        return {}, {}
     stay = _STAY.c
     lower = min(earliest for _, earliest, _ in late)
     by_bay: dict[int, list[_Row]] = {bay.id: [] for bay, _, _ in late}
@@ -141,17 +163,7 @@ def _rederive(
             bound = start
             start, going = _start_of(_stays_from(db, bay.id, bound), earliest)
         starts[bay.id], affected[bay.id] = start, going
-    events = load_events(db, starts)
-    db.execute(
-        delete(_ANOMALY).where(
-            or_(*(and_(_ANOMALY.c.bay_id == b, _ANOMALY.c.at >= s) for b, s in starts.items()))
-        )
-    )
-    folds = []
-    for bay, _, latest in late:
-        folds.append(Timeline().apply(events.get(bay.id, [])))
-        writes.add(bay, folds[-1], replaced=affected[bay.id], last_event_at=latest)
-    return folds
+    return starts, affected
 
 
 def _start_of(stays: list[_Row], earliest: datetime) -> tuple[datetime, list[_Row]]:

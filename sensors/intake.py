@@ -22,7 +22,7 @@ from parking.models import Bay, District, Road
 from parking.plate_rules import DEFAULT_PLATE_RULE, PlateRule
 from parking.plate_rules import plate_rule as get_plate_rule
 from parking.plates import InvalidPlateError, plate_key_or_none
-from parking.stays import ApplyStats, apply_timeline_events
+from parking.stays import ApplyStats, finish_folding, fold_new_events
 from parking.timeline import PARK_END, PARK_START, TimelineEvent
 from sensors.cds import ItemError, ParsedEvent, check_event_time, parse_event
 from sensors.devices import covered_bay_ids
@@ -114,7 +114,10 @@ def ingest_checked(
     result.logged = [(a.event, a.bay_id) for a in fresh]
     if fresh:
         _update_device(db, device, fresh, now)
-        result.timeline = apply_timeline_events(db, _timeline_events(fresh), load_timeline_events, now)
+        folding = fold_new_events(db, _timeline_events(fresh), now)
+        # Bays whose events came late are folded again from the log, which this package reads.
+        logged = load_timeline_events(db, folding.needs) if folding.needs else {}
+        result.timeline = finish_folding(db, folding, logged)
     result.failures.sort(key=lambda f: f.index)  # in batch order, whichever check refused them
     result.success = result.total - len(result.failures)
     return result

@@ -50,7 +50,7 @@ def rebuild_districts(
         if archive is not None and district not in archived:
             archived[district] = archived_timeline_events(archive, district)
         load = _with_archived(archived.get(district, {}))
-        derived, stored = rebuild_bay(db, bay_id, load, now)
+        derived, stored = rebuild_bay(db, bay_id, load(db, {bay_id: None})[bay_id], now)
         report.bays += 1
         report.stays += len(derived)
         report.differences.extend(_compare(name, derived, stored))
