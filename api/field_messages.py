@@ -45,12 +45,6 @@ _PLAIN = frozenset(PLAIN)
 # marshmallow's messages with a value filled in: the pattern that reads the value back, and the
 # catalogue message that words it.
 _VALUE = r"(?P<{}>.+?)"
-_RANGE_OPS = {
-    "greater than or equal to": "ge",
-    "greater than": "gt",
-    "less than or equal to": "le",
-    "less than": "lt",
-}
 WITH_VALUES: tuple[tuple[str, str], ...] = (
     ("Must be one of: {choices}.", N_("Must be one of: %(choices)s.")),
     ("Length must be between {min} and {max}.", N_("Length must be between %(min)s and %(max)s.")),

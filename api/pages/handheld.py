@@ -86,6 +86,7 @@ def _pos_of_roads(db: Any, district_id: int) -> dict[int, str]:
 SHELL_FILES = (
     "handheld/handheld.css",
     "i18n/i18n.js",
+    "shared/api.js",
     "handheld/api.js",
     "handheld/handheld.js",
     "handheld/queue.js",

@@ -46,9 +46,8 @@ def examples(template: str) -> list[str]:
             for low in dict(words)
             for high in dict(words).values()
         ]
-    for name in ("awareness",):
-        if "{" + name + "}" in template:
-            return [template.format(awareness=a, obj_type="datetime") for a in ("aware", "naive")]
+    if "{awareness}" in template:
+        return [template.format(awareness=a, obj_type="datetime") for a in ("aware", "naive")]
     if "{obj_type}" in template:
         return [template.format(obj_type=t) for t in ("datetime", "time", "date")]
     return [template.format(choices="a, b", min=7, max=9, equal=8) if "{" in template else template]
