@@ -42,22 +42,37 @@ from parking.models import Bay
 from sensors.devices import create_device
 
 PLANTED = 600  # stays with plates pushed before the run
-# wrk runs this in each thread: request bodies or paths from a list, cycled from a random start;
-# `%%ID%%` in a body becomes a fresh id and `%%MS%%` the time now in milliseconds.
+WRK_THREADS = 2
+# wrk runs this in each thread. Each thread cycles through its own share of the list of request
+# bodies or paths (for events: its own bays, as each stake reports only its own), from a random
+# start. In a body, `%%ID%%` becomes a fresh id and `%%MS%%` a time in milliseconds that goes up
+# by one each request from the thread's start (a bay's events come in order, as a stake sends
+# them; under 1,000 requests a second per thread it never passes the time now).
 LUA = """
 local items = {%s}
 local method, token = %s, %s
-local i, n = 0, 0
-local tid = 0
+local threads = %d
+local i, n, first, last, start_ms = 0, 0, 1, 1, 0
+-- `tid` is a global: thread:set writes the thread's globals, which a chunk-level local would
+-- hide (each thread then drew the same ids and walked the same bays).
+tid = 0
 function setup(thread) tid = tid + 1; thread:set("tid", tid) end
-function init(args) math.randomseed(os.time() * 100 + tid); i = math.random(#items) end
+function init(args)
+  math.randomseed(os.time() * 100 + tid)
+  local share = math.max(2, math.floor(#items / threads / 2) * 2)
+  first = math.min((tid - 1) * share, #items - 1)
+  last = (tid == threads) and #items - 1 or math.min(first + share, #items) - 1
+  i = first + 2 * math.random(0, math.floor((last - first) / 2))
+  start_ms = os.time() * 1000
+end
 function request()
-  i = i %% #items + 1; n = n + 1
-  local item = items[i]
+  local item = items[i + 1]
+  i = (i >= last) and first or i + 1
+  n = n + 1
   local headers = {["Authorization"] = "Bearer " .. token, ["Content-Type"] = "application/json"}
   if method == "GET" then return wrk.format("GET", item, headers) end
   local body = item.body:gsub("%%%%ID%%%%", string.format("%%08x-%%04x-4000-8000-%%012x", math.random(0, 0x7fffffff), tid, n))
-  body = body:gsub("%%%%MS%%%%", string.format("%%d", os.time() * 1000))
+  body = body:gsub("%%%%MS%%%%", string.format("%%d", start_ms + n))
   return wrk.format("POST", item.path, headers, body)
 end
 function done(summary, latency, requests)
@@ -128,7 +143,9 @@ def _run(
                 plates = _plant(base, tokens, bays)
                 items, method, token = _items(kind, bays, plates, tokens, batch)
                 script = Path(folder) / f"{kind}.lua"
-                script.write_text(LUA % (", ".join(items), json.dumps(method), json.dumps(token)))
+                script.write_text(
+                    LUA % (", ".join(items), json.dumps(method), json.dumps(token), WRK_THREADS)
+                )
                 _wrk(wrk, base, script, 2, connections)  # warm up: pools, plans, caches
                 result = _wrk(wrk, base, script, duration, connections)
                 figures = _figures(db_kind, "demo", kind, result)

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from billing.models import ARREARS, DUE, StayFee
@@ -49,31 +49,35 @@ class PlateLedger:
         return sum(s.owed for s in self.stays if s.status == ARREARS)
 
 
+# Built once: every plate check and quote reads it.
+_OWED = (
+    select(
+        StayFee.stay_id,
+        Stay.uuid,
+        Bay.name,
+        Road.name,
+        Stay.started_at,
+        Stay.ended_at,
+        StayFee.amount,
+        StayFee.paid,
+        StayFee.status,
+        StayFee.due_by,
+    )
+    .join(Stay, Stay.id == StayFee.stay_id)
+    .join(Bay, Bay.id == Stay.bay_id)
+    .join(Road, Road.id == Stay.road_id)
+    .where(
+        StayFee.district_id == bindparam("district_id"),
+        StayFee.plate_key == bindparam("plate_key"),
+        StayFee.status.in_((DUE, ARREARS)),
+    )
+)
+
+
 def plate_ledger(db: Session, district: District, plate: str) -> PlateLedger:
     """What a plate owes in a district: its unpaid priced stays, in the order a payment
     settles them."""
-    rows = db.execute(
-        select(
-            StayFee.stay_id,
-            Stay.uuid,
-            Bay.name,
-            Road.name,
-            Stay.started_at,
-            Stay.ended_at,
-            StayFee.amount,
-            StayFee.paid,
-            StayFee.status,
-            StayFee.due_by,
-        )
-        .join(Stay, Stay.id == StayFee.stay_id)
-        .join(Bay, Bay.id == Stay.bay_id)
-        .join(Road, Road.id == Stay.road_id)
-        .where(
-            StayFee.district_id == district.id,
-            StayFee.plate_key == plate_key(plate),
-            StayFee.status.in_((DUE, ARREARS)),
-        )
-    ).all()
+    rows = db.execute(_OWED, {"district_id": district.id, "plate_key": plate_key(plate)}).all()
     stays = [
         OwedStay(stay_id, stay_uuid, bay, road, start, end or start, amount, paid, status, due_by)
         for stay_id, stay_uuid, bay, road, start, end, amount, paid, status, due_by in rows

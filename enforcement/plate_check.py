@@ -133,7 +133,7 @@ def record_plate_lookup(
         "lng": where.lng if where else None,
         "result": result,
     }
-    db.execute(insert(_PLATE_CHECK).values(row))
+    db.execute(_INSERT_CHECK, row)
     return check_id
 
 
@@ -165,6 +165,7 @@ def _bay_id(db: Session, district: District, bay_uuid: str | None) -> int | None
     return bay_id
 
 
+_INSERT_CHECK = insert(_PLATE_CHECK)  # built once: every plate check writes one
 # The check's reads, built once: a statement built per request costs more CPU than SQLite
 # takes to run it, and a prebuilt one keeps its compiled form and cache key.
 _BAY_ID = select(Bay.id).where(Bay.district_id == bindparam("district_id"), Bay.uuid == bindparam("uuid"))

@@ -11,7 +11,7 @@ from collections import defaultdict
 from collections.abc import Callable, Collection
 from datetime import datetime
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.orm import Session
 
 from identity.models import STAFF_ROLES, StaffAccount, StaffToken
@@ -87,14 +87,18 @@ def issue_staff_token(
     return row, token
 
 
+# Built once: every staff request runs it.
+_BY_TOKEN = (
+    select(StaffToken, StaffAccount)
+    .outerjoin(StaffAccount, StaffAccount.id == StaffToken.account_id)
+    .where(StaffToken.token_hash == bindparam("digest"))
+)
+
+
 def staff_for_token(db: Session, district_id: int, token: str, now: datetime) -> StaffToken | None:
     """The staff token, if it is one of this district; `InvalidTokenError` when it was
     revoked, has expired or its account is disabled (the account is loaded with it)."""
-    found = db.execute(
-        select(StaffToken, StaffAccount)
-        .outerjoin(StaffAccount, StaffAccount.id == StaffToken.account_id)
-        .where(StaffToken.token_hash == hash_token(token))
-    ).first()
+    found = db.execute(_BY_TOKEN, {"digest": hash_token(token)}).first()
     if found is None or found[0].district_id != district_id:
         return None
     row, account = found

@@ -35,12 +35,18 @@ def begin_write(db: Session) -> Session:
     return db
 
 
-def end_reads(db: Session) -> Session:
+def end_reads(db: Session, *, keep_loaded: bool = False) -> Session:
     """Close the read transaction the session may hold, so that slow work (a provider call,
-    parsing a batch) holds no snapshot or lock; loaded objects reload on next use."""
+    parsing a batch) holds no snapshot or lock; loaded objects reload on next use, or with
+    `keep_loaded` stay as they were read (the caller reads again under the write lock what
+    may have changed)."""
     if db.new or db.dirty or db.deleted:
         raise UnsavedChangesError("the session holds unsaved changes; commit them in their own unit of work")
-    db.rollback()
+    if keep_loaded:
+        if db.in_transaction():
+            _commit_keeping_loaded(db)  # nothing was written: this ends the read transaction
+    else:
+        db.rollback()
     return db
 
 
@@ -73,7 +79,7 @@ def _keep_reads_and_begin_write(db: Session) -> None:
     if db.new or db.dirty or db.deleted:
         raise UnsavedChangesError("the session holds unsaved changes; commit them in their own unit of work")
     bind = db.get_bind()
-    if isinstance(bind, Engine) and bind.dialect.name == "sqlite":
+    if isinstance(bind, Engine) and bind.dialect.name == "sqlite" and db.in_transaction():
         _commit_keeping_loaded(db)  # nothing was written: this ends the read transaction
     begin_write(db)
 

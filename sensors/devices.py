@@ -7,11 +7,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.orm import Session
 
 from identity.tokens import hash_token, new_token
-from parking.errors import ConflictError, InvalidInputError, NotFoundError
+from parking.errors import ConflictError, DomainError, InvalidInputError, NotFoundError
 from parking.models import Bay, District, Road
 from sensors.models import (
     DATA_FEED,
@@ -39,6 +39,14 @@ class UnknownDeviceError(NotFoundError):
 
 class DeviceRevokedError(ConflictError):
     code = "device_revoked"
+
+
+class DeviceDecommissionedError(DomainError):
+    """A push whose device was decommissioned after its token was read: refused whole, as
+    its token now is."""
+
+    code = "unauthorized"
+    status = 401
 
 
 @dataclass(frozen=True)
@@ -118,14 +126,20 @@ def device_names(db: Session, device_ids: Iterable[int | None]) -> dict[int, str
     return {int(device_id): str(name) for device_id, name in rows}
 
 
+# Built once: every request a device makes runs one (building a statement costs more CPU
+# than SQLite takes to run it).
+_BY_TOKEN = select(Device).where(Device.token_hash == bindparam("digest"))
+_BY_PREVIOUS_TOKEN = select(Device).where(Device.previous_token_hash == bindparam("digest"))
+
+
 def device_for_token(db: Session, district_id: int, token: str, now: datetime) -> Device | None:
     """The device a bearer token belongs to, if it belongs to this district and was not
     decommissioned: its current token, or the one its own last rotation replaced while that
     one's grace period lasts."""
     digest = hash_token(token)
-    device = db.scalars(select(Device).where(Device.token_hash == digest)).first()
+    device = db.scalars(_BY_TOKEN, {"digest": digest}).first()
     if device is None:  # the common case is answered by one indexed lookup above
-        device = db.scalars(select(Device).where(Device.previous_token_hash == digest)).first()
+        device = db.scalars(_BY_PREVIOUS_TOKEN, {"digest": digest}).first()
         if device is not None and not _in_grace(device, now):
             return None
     if device is None or device.district_id != district_id or device.revoked_at is not None:

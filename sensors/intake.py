@@ -25,7 +25,7 @@ from parking.plates import InvalidPlateError, plate_key_or_none
 from parking.stays import ApplyStats, finish_folding, fold_new_events
 from parking.timeline import PARK_END, PARK_START, TimelineEvent
 from sensors.cds import ItemError, ParsedEvent, check_event_time, parse_event
-from sensors.devices import covered_bay_ids
+from sensors.devices import DeviceDecommissionedError, covered_bay_ids
 from sensors.event_payload import derived_fields, split_payload
 from sensors.health import comms_event
 from sensors.log import load_timeline_events, logged_payloads, to_timeline_event
@@ -322,9 +322,19 @@ def _row(device: Device, accepted: _Accepted, now: datetime) -> dict[str, Any]:
 
 def _update_device(db: Session, device: Device, fresh: list[_Accepted], now: datetime) -> None:
     """Note when the device was last heard, and its own online reports, newest first.
-    A device the health sweep took offline for silence is online again once heard. One
-    UPDATE statement, kept in step with the loaded row, rather than a unit-of-work flush."""
-    changes: dict[str, Any] = {"last_seen_at": now}
+    A device the health sweep took offline for silence is online again once heard.
+
+    The UPDATE that notes the time reads the status back (RETURNING), so what the health
+    sweep or a decommission wrote since the token was read counts: a device decommissioned
+    meanwhile has its whole push refused. A second UPDATE only when the status changes; both
+    kept in step with the loaded row, rather than a unit-of-work flush."""
+    noted = db.execute(_NOTE_HEARD, {"device_id": device.id, "now": now}).first()
+    if noted is None:
+        raise DeviceDecommissionedError("the device was decommissioned")
+    for name, value in zip(_STATUS, noted, strict=True):
+        set_committed_value(device, name, value)
+    set_committed_value(device, "last_seen_at", now)
+    changes: dict[str, Any] = {}
     if device.offline_reason == "silent":
         changes |= {"online": True, "offline_reason": None, "status_changed_at": now}
         db.add(comms_event(device, "comms_restored", now))
@@ -341,11 +351,19 @@ def _update_device(db: Session, device: Device, fresh: list[_Accepted], now: dat
                 "status_changed_at": latest.event_time,
                 "offline_reason": None if online else "reported",
             }
-    db.execute(update(_DEVICE).where(_DEVICE.c.id == device.id).values(**changes))
-    for name, value in changes.items():
-        set_committed_value(device, name, value)
+    if changes:
+        db.execute(update(_DEVICE).where(_DEVICE.c.id == device.id).values(**changes))
+        for name, value in changes.items():
+            set_committed_value(device, name, value)
 
 
+_STATUS = ("online", "offline_reason", "status_changed_at")
+_NOTE_HEARD = (  # built once: every push runs it
+    update(_DEVICE)
+    .where(_DEVICE.c.id == bindparam("device_id"), _DEVICE.c.revoked_at.is_(None))
+    .values(last_seen_at=bindparam("now"))
+    .returning(*(_DEVICE.c[name] for name in _STATUS))
+)
 _ONLINE_REPORTS = {"comms_lost": False, "comms_restored": True, "scheduled_report": True}
 
 

@@ -55,9 +55,9 @@ def take_pushed_batch(
 
     `read_push` is the caller's reading of the request (the device's token, the district,
     the batch). `check_first`: it runs first and the batch is parsed and checked with no
-    transaction held, then the write lock taken (a big batch on SQLite, which has one writer
-    at a time). Otherwise all of it, the token's read included, runs in the one write
-    transaction (a small push, or PostgreSQL, which locks only the rows written).
+    transaction held, then the write lock taken (SQLite, which has one writer at a time).
+    Otherwise all of it, the token's read included, runs in the one write transaction
+    (PostgreSQL, which locks only the rows written).
     `max_age` None: no bound. Plates are checked by the district's plate rule."""
     if not check_first:
         with writing(db):
@@ -67,13 +67,13 @@ def take_pushed_batch(
             _log(db, push.district, device, result, parsed, now)
         return result
     push = read_push()
-    device_id, device_uuid = push.device.id, push.device.uuid
-    plate_rule = push.district.plate_rule  # read before the read transaction ends
-    end_reads(db)
-    result, parsed = check_items(push.items, device_uuid, now, max_skew, max_age, plate_rule=plate_rule)
-    with writing(db):
-        device = db.get_one(Device, device_id)  # read again under the lock: the sweeps write it too
-        _log(db, push.district, device, result, parsed, now)
+    # The device and district stay loaded; what a sweep may change in the device row meanwhile
+    # (its status, a decommission) is read back under the lock by the UPDATE that notes the time.
+    end_reads(db, keep_loaded=True)
+    rule = push.district.plate_rule
+    result, parsed = check_items(push.items, push.device.uuid, now, max_skew, max_age, plate_rule=rule)
+    with writing(db, keep_reads=True):
+        _log(db, push.district, push.device, result, parsed, now)
     return result
 
 

@@ -28,8 +28,6 @@ from sensors.services import Push, take_pushed_batch
 
 bp = Blueprint("cds_events", __name__, url_prefix="/cds/<district>/events")
 
-# A push this small (a few events) is parsed inside its write transaction (push_events).
-SMALL_PUSH_BYTES = 4096
 _SOURCE_TYPE = {
     "video_stake": "camera",
     HANDHELD_POS: "in_person",
@@ -43,10 +41,11 @@ def push_events(district: str) -> Response:
     """Push a batch of up to MAX_BATCH_EVENTS curb events (CDS `POST /events/event`)."""
     media_type = negotiate()
     db = get_db()
-    # A small push (a stake's arrival) is checked inside its one write transaction, the token's
-    # read included. A big batch is parsed and checked before it, outside the lock: SQLite has
-    # one writer at a time. PostgreSQL locks only the rows written: every push takes one.
-    one_transaction = _is_small(request.content_length) or db.get_bind().dialect.name != "sqlite"
+    # SQLite has one writer at a time: the token is read and the batch parsed and checked
+    # before the write lock is taken, so that writers queue only for their writes (a stake's
+    # single arrival as much as a big batch). PostgreSQL locks only the rows written: each push
+    # is one transaction.
+    one_transaction = db.get_bind().dialect.name != "sqlite"
 
     def read_push() -> Push:
         place = district_for(db, district)
@@ -73,10 +72,6 @@ def push_events(district: str) -> Response:
     response = jsonify(body)
     response.headers["Content-Type"] = media_type
     return response
-
-
-def _is_small(length: int | None) -> bool:
-    return length is not None and length <= SMALL_PUSH_BYTES
 
 
 def _batch() -> list[Any]:

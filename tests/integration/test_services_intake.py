@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import event, func, select, update
 from sqlalchemy.orm import Session, SessionTransaction
 
 from billing.models import Payment
@@ -14,6 +14,7 @@ from billing.tariffs import publish_tariff
 from fixtures.builders import SmallDistrict, build_small_district, cds_event
 from parking.clock import FixedClock
 from parking.models import Stay
+from sensors.devices import DeviceDecommissionedError
 from sensors.intake import IntakeResult
 from sensors.models import CurbEvent, Device
 from sensors.services import Push, log_history, log_pushed_batch, take_pushed_batch
@@ -93,7 +94,7 @@ def test_payment_fields_from_a_camera_are_logged_but_are_not_money(
     assert db.scalar(select(func.count()).select_from(Payment)) == 0
 
 
-def test_a_small_push_is_read_in_the_services_one_write_transaction_and_a_big_one_before_it(
+def test_a_push_is_read_in_the_one_write_transaction_or_checked_before_it_as_the_caller_says(
     db: Session, clock: FixedClock, town: SmallDistrict
 ) -> None:
     stake, bays = town.stake_a, town.bays
@@ -112,13 +113,31 @@ def test_a_small_push_is_read_in_the_services_one_write_transaction_and_a_big_on
 
         return take_pushed_batch(db, read_push, clock.now(), SKEW, None, check_first=check_first)
 
-    small = take(events[0], check_first=False)
-    small_ends = ends_after_read[0]()
-    big = take(events[1], check_first=True)
+    inside = take(events[0], check_first=False)
+    inside_ends = ends_after_read[0]()
+    before = take(events[1], check_first=True)
 
-    assert (small_ends, ends_after_read[1]()) == (1, 2)  # the commit; the read's end, then the commit
-    assert (small.success, big.success, db.in_transaction()) == (1, 1, False)
+    assert (inside_ends, ends_after_read[1]()) == (1, 2)  # the commit; the read's end, then the commit
+    assert (inside.success, before.success, db.in_transaction()) == (1, 1, False)
     assert sorted(db.scalars(select(CurbEvent.event_id))) == sorted(e["event_id"] for e in events)
+
+
+def test_a_device_decommissioned_between_its_tokens_read_and_the_write_has_its_push_refused_whole(
+    db: Session, clock: FixedClock, town: SmallDistrict
+) -> None:
+    stake, bays = town.stake_a, town.bays
+    events = [cds_event(stake, bay, "park_start", clock.now() - timedelta(minutes=5)) for bay in bays[:2]]
+
+    def read_push() -> Push:
+        device = db.get_one(Device, stake.device.id)  # the token's read: not yet decommissioned
+        db.execute(update(Device).where(Device.id == device.id).values(revoked_at=clock.now()))  # meanwhile
+        return Push(town.district, device, events)
+
+    with pytest.raises(DeviceDecommissionedError):
+        take_pushed_batch(db, read_push, clock.now(), SKEW, None)
+
+    assert db.scalar(select(func.count()).select_from(CurbEvent)) == 0
+    assert db.scalar(select(func.count()).select_from(Stay)) == 0
 
 
 def test_a_history_for_scoring_the_forecast_is_logged_one_unit_of_work_per_day(

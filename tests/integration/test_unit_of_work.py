@@ -3,7 +3,12 @@ the block ends and rolled back when it raises; reads before it are released firs
 
 from __future__ import annotations
 
+import fcntl
+import os
+import signal
 import sqlite3
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,7 +16,7 @@ import pytest
 from sqlalchemy import Column, Engine, Integer, MetaData, String, Table, event, func, insert, select
 from sqlalchemy.orm import DeclarativeBase, Session
 
-from api.database import make_engine
+from api.database import QueuedConnection, make_engine
 from parking.unit_of_work import UnsavedChangesError, end_reads, writing
 
 metadata = MetaData()
@@ -123,3 +128,98 @@ def test_a_unit_that_keeps_its_reads_reads_nothing_again_and_still_takes_the_loc
 
     assert not [statement for statement in sent if statement.startswith("SELECT")]
     assert count(engine) == 2
+
+
+def test_reads_ended_keeping_what_was_loaded_are_not_read_again(engine: Engine) -> None:
+    with Session(engine) as db, writing(db):
+        db.execute(insert(notes).values(text="read me"))
+    sent: list[str] = []
+    event.listen(engine, "before_cursor_execute", lambda *args: sent.append(args[2]))
+    with Session(engine) as db:
+        note = db.scalars(select(Note)).one()
+        end_reads(db, keep_loaded=True)
+        assert not db.in_transaction()
+        sent.clear()
+        assert note.text == "read me"
+
+    assert sent == []
+
+
+def holder_of_the_turn(sqlite_file: Path) -> int:
+    """0 when the writers' queue of the database is free, else -1 (the turn is held)."""
+    fd = os.open(f"{sqlite_file}-writers", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return -1
+    finally:
+        os.close(fd)  # closing lets go of a lock taken here
+    return 0
+
+
+def test_a_writer_holds_the_queues_turn_from_its_begin_to_its_commit_or_rollback(
+    engine: Engine, sqlite_file: Path
+) -> None:
+    with Session(engine) as db:
+        with writing(db):
+            db.execute(insert(notes).values(text="kept"))
+            during_commit = holder_of_the_turn(sqlite_file)
+        after_commit = holder_of_the_turn(sqlite_file)
+        with pytest.raises(ZeroDivisionError), writing(db):
+            during_rollback = holder_of_the_turn(sqlite_file)
+            _ = 1 / 0
+        after_rollback = holder_of_the_turn(sqlite_file)
+        db.scalar(select(func.count()).select_from(notes))  # a read does not queue
+        during_read = holder_of_the_turn(sqlite_file)
+
+    assert (during_commit, after_commit, during_rollback, after_rollback, during_read) == (-1, 0, -1, 0, 0)
+
+
+def test_a_second_writer_waits_for_the_turn_and_goes_in_the_moment_the_first_commits(
+    engine: Engine,
+) -> None:
+    order: list[str] = []
+    first_in = threading.Event()
+
+    def second() -> None:
+        first_in.wait(5)
+        with Session(engine) as db, writing(db):
+            order.append("second begins")
+            db.execute(insert(notes).values(text="second"))
+
+    waiting = threading.Thread(target=second)
+    waiting.start()
+    with Session(engine) as db, writing(db):
+        db.execute(insert(notes).values(text="first"))
+        first_in.set()
+        waiting.join(0.3)  # the second writer is queued, not in
+        order.append("first commits")
+    started = time.monotonic()
+    waiting.join(5)
+
+    assert order == ["first commits", "second begins"]
+    assert time.monotonic() - started < 0.5, "handed over at once, not after a busy handler's sleep"
+    assert count(engine) == 2
+
+
+def test_a_thread_holding_the_turn_through_one_connection_is_not_queued_behind_itself(
+    engine: Engine,
+) -> None:
+    with Session(engine) as db, writing(db):
+        db.execute(insert(notes).values(text="outer"))
+        raw = db.connection().connection.dbapi_connection
+        with engine.connect() as other:
+            inner = other.connection.dbapi_connection
+            assert isinstance(raw, QueuedConnection) and isinstance(inner, QueuedConnection)
+            previous = signal.signal(signal.SIGALRM, _hung)
+            signal.alarm(5)
+            try:
+                inner.wait_turn()  # returns at once: this thread already has the turn
+            finally:
+                signal.alarm(0)
+                signal.signal(signal.SIGALRM, previous)
+            inner.end_turn()
+
+
+def _hung(*_args: object) -> None:
+    raise AssertionError("the thread waited on its own turn")
