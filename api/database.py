@@ -18,6 +18,7 @@ from typing import Any
 import orjson
 from flask import Flask, current_app, g
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
 from parking.unit_of_work import SQLITE_IMMEDIATE
@@ -35,7 +36,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     kwargs.setdefault("json_serializer", _json_dumps)
     kwargs.setdefault("json_deserializer", orjson.loads)
     if not url.startswith("sqlite"):
-        return create_engine(url, pool_pre_ping=True, **kwargs)
+        return _pinging_when_idle(create_engine(url, **kwargs), PING_AFTER_IDLE_SECONDS)
     path = url.split("///", 1)[1] if "///" in url else ""
     if path and path != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
@@ -140,6 +141,34 @@ class QueuedConnection(sqlite3.Connection):
 
 def _queued_connection_class(lock_path: str) -> type[QueuedConnection]:
     return type("QueuedConnection", (QueuedConnection,), {"lock_path": lock_path})
+
+
+# A pooled PostgreSQL connection idle longer than this is pinged before use (below).
+PING_AFTER_IDLE_SECONDS = 5.0
+
+
+def _pinging_when_idle(engine: Engine, idle_seconds: float) -> Engine:
+    """Test a pooled connection before use only when it sat idle in the pool for
+    `idle_seconds`: a server restart or a dropped connection then costs no request an error.
+    SQLAlchemy's `pool_pre_ping` tests every checkout, a round trip to the server per request
+    (a tenth of a single event's time); a busy worker's connection is never idle that long.
+    A failed ping makes the pool drop the connection and open a new one (SQLAlchemy's
+    documented pessimistic disconnect handling, with a checkout event)."""
+
+    @event.listens_for(engine, "checkin")
+    def _checkin(_dbapi_connection: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        if time.monotonic() - record.info.get("idle_since", time.monotonic()) < idle_seconds:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)  # the ping pool_pre_ping sends
+        except Exception:
+            raise DisconnectionError() from None
+
+    return engine
 
 
 def init_app(app: Flask) -> None:
