@@ -207,3 +207,15 @@ def notifications_after(db: Session, account_id: int, after: int, limit: int) ->
             .limit(limit)
         )
     )
+
+
+def latest_notices(db: Session, account_id: int, limit: int = 100) -> list[Notice]:
+    """The account's latest notices, newest first."""
+    return list(
+        db.scalars(
+            select(Notice)
+            .where(Notice.account_id == account_id)
+            .order_by(Notice.created_at.desc())
+            .limit(limit)
+        )
+    )

@@ -45,7 +45,7 @@ from billing.payment_keys import same_request
 from billing.pending_payments import in_flight
 from billing.tariffs import status_of
 from identity.models import DriverAccount
-from parking.errors import ConflictError, DomainError, InvalidInputError, NotFoundError
+from parking.errors import N_, ConflictError, DomainError, InvalidInputError, Message, NotFoundError
 from parking.models import District, Stay
 from parking.plates import plate_key
 
@@ -79,6 +79,15 @@ class PaymentDeclinedError(DomainError):
 
 class UnknownPaymentError(NotFoundError):
     code = "unknown_payment"
+
+
+def find_payment(db: Session, district_id: int, payment_uuid: str) -> Payment:
+    payment = db.scalar(
+        select(Payment).where(Payment.district_id == district_id, Payment.uuid == payment_uuid)
+    )
+    if payment is None:
+        raise UnknownPaymentError(Message(N_("no payment %(payment)s"), {"payment": payment_uuid}))
+    return payment
 
 
 class NoSavedCardError(ConflictError):

@@ -160,6 +160,13 @@ def list_claims(db: Session, district: District, status: str) -> list[tuple[Plat
     return [(claim, email, bool(linked)) for claim, email, linked in rows]
 
 
+def claimant_of(db: Session, claim: PlateClaim) -> tuple[str, bool]:
+    """(the claiming account's email, whether the plate is linked to another account now)."""
+    email = db.get_one(DriverAccount, claim.account_id).email
+    link = db.get(DriverPlate, claim.plate)
+    return email, link is not None and link.account_id != claim.account_id
+
+
 def decide_claim(
     db: Session, district: District, claim_uuid: str, approve: bool, staff_name: str, now: datetime
 ) -> PlateClaim:

@@ -86,6 +86,17 @@ def tariff_in_force(db: Session, district: District, code: str, at: datetime) ->
     return tariff
 
 
+def tariff_versions(db: Session, district: District) -> list[TariffVersion]:
+    """Every version of the district's tariffs, by code then version."""
+    return list(
+        db.scalars(
+            select(TariffVersion)
+            .where(TariffVersion.district_id == district.id)
+            .order_by(TariffVersion.code, TariffVersion.version)
+        )
+    )
+
+
 def publish_tariff(
     db: Session,
     district: District,

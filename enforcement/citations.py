@@ -106,6 +106,12 @@ def find_citation(db: Session, district: District, citation_uuid: str) -> Citati
     return citation
 
 
+def violation_rule(db: Session, citation: Citation) -> str | None:
+    """The rule the citation's violation broke, or None without one."""
+    violation = db.get(Violation, citation.violation_id)
+    return violation.rule if violation else None
+
+
 def citation_history(db: Session, citation: Citation) -> list[CitationChange]:
     """The citation's audit trail, oldest first."""
     return list(

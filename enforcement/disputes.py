@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from billing.credits import refund_given, take_back
 from billing.fee_caps import cap_fee
 from billing.models import SUCCEEDED, DriverPlate, Notice, Payment, PaymentAllocation, Refund, StayFee
+from billing.plate_links import linked_plates, stay_is_the_accounts
 from billing.refunds import plan_refund
 from billing.tariffs import status_of
 from enforcement.citations import change_citation_status, find_citation
@@ -34,7 +35,9 @@ from enforcement.models import (
     Citation,
     Dispute,
 )
+from identity.models import DriverAccount
 from parking.errors import N_, ConflictError, InvalidInputError, Message, NotFoundError
+from parking.inventory import district_by_id
 from parking.models import District, Stay
 from parking.plates import plate_key
 
@@ -66,6 +69,10 @@ class InvalidDisputeError(InvalidInputError):
     code = "invalid_dispute"
 
 
+class NotMineError(NotFoundError):
+    code = "not_mine"
+
+
 @dataclass(frozen=True)
 class Contest:
     """What a driver contests: one stay or one citation (by id), of `plate`, and why."""
@@ -75,6 +82,39 @@ class Contest:
     stay: str | None = None
     citation: str | None = None
     account_id: int | None = None
+
+
+def disputed_by(
+    db: Session, account: DriverAccount, stay: str | None, citation: str | None
+) -> tuple[District, str]:
+    """The district and plate of the stay or citation (by id) an account disputes, which must
+    be of its linked plates: a stay of the plate from before the link is not the account's."""
+    if stay is not None:
+        row = db.execute(
+            select(Stay.district_id, Stay.plate)
+            .join(DriverPlate, stay_is_the_accounts())
+            .where(Stay.uuid == stay, DriverPlate.account_id == account.id)
+        ).first()
+    elif citation is not None:
+        row = db.execute(
+            select(Citation.district_id, Citation.plate).where(Citation.uuid == citation)
+        ).first()
+    else:
+        raise InvalidDisputeError(N_("dispute a stay or a citation: name exactly one"), ["stay", "citation"])
+    if row is None or row[1] not in linked_plates(db, account):
+        raise NotMineError(N_("no such stay or citation of your plates"), ["stay", "citation"])
+    return district_by_id(db, row[0]), str(row[1])
+
+
+def dispute_subjects(db: Session, dispute: Dispute) -> tuple[str | None, str | None]:
+    """The ids of the stay and of the citation the dispute is about (one of them is None)."""
+    stay = db.scalar(select(Stay.uuid).where(Stay.id == dispute.stay_id)) if dispute.stay_id else None
+    citation = (
+        db.scalar(select(Citation.uuid).where(Citation.id == dispute.citation_id))
+        if dispute.citation_id
+        else None
+    )
+    return stay, citation
 
 
 def open_dispute(db: Session, district: District, contest: Contest, now: datetime) -> Dispute:

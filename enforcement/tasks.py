@@ -245,6 +245,11 @@ def _task(db: Session, district: District, task_uuid: str) -> Task:
     return task
 
 
+def position_of(db: Session, staff: StaffToken) -> StaffPosition | None:
+    """Where the staff member's handheld last said it was."""
+    return db.get(StaffPosition, staff.id)
+
+
 def report_position(db: Session, staff: StaffToken, lat: float, lng: float, now: datetime) -> StaffPosition:
     """Keep where a staff member's handheld is now (only the last report is kept)."""
     position = db.get(StaffPosition, staff.id)

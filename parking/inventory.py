@@ -1,4 +1,4 @@
-"""The district's inventory: districts, roads (curb zones) and bays (curb spaces)."""
+"""The district's inventory: districts, areas, roads (curb zones) and bays (curb spaces)."""
 
 from __future__ import annotations
 
@@ -40,6 +40,15 @@ def get_district(db: Session, slug: str) -> District:
     if district is None:
         raise UnknownDistrictError(f"no district {slug!r}", ["district"])
     return district
+
+
+def district_by_id(db: Session, district_id: int) -> District:
+    """The district a row of another table belongs to (its foreign key: it exists)."""
+    return db.get_one(District, district_id)
+
+
+def every_district(db: Session) -> list[District]:
+    return list(db.scalars(select(District)))
 
 
 def ensure_district(
@@ -255,3 +264,25 @@ def district_centre(db: Session, district_id: int) -> tuple[float, float]:
     if min_lat is None:
         return 0.0, 0.0
     return (min_lat + max_lat) / 2, (min_lng + max_lng) / 2
+
+
+def road_name(db: Session, road_id: int | None) -> str | None:
+    """The name of a road, None for no road."""
+    return db.scalar(select(Road.name).where(Road.id == road_id)) if road_id else None
+
+
+def area_uuids(db: Session, district_id: int) -> dict[int, str]:
+    """The district's areas: CDS curb area id by row id."""
+    return {a: u for a, u in db.execute(select(Area.id, Area.uuid).where(Area.district_id == district_id))}
+
+
+def areas_with_zones(db: Session, district_id: int) -> list[tuple[Area, list[str]]]:
+    """The district's areas by id, each with its roads' CDS curb zone ids."""
+    zone_ids: dict[int, list[str]] = {}
+    for area_id, road_uuid in db.execute(
+        select(Road.area_id, Road.uuid).where(Road.district_id == district_id, Road.area_id.is_not(None))
+    ):
+        if area_id is not None:
+            zone_ids.setdefault(area_id, []).append(road_uuid)
+    areas = db.scalars(select(Area).where(Area.district_id == district_id).order_by(Area.id))
+    return [(area, zone_ids.get(area.id, [])) for area in areas]

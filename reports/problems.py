@@ -1,11 +1,12 @@
 """The roads that need attention in a period: most violations, lowest collection rate,
-highest and lowest occupancy."""
+highest and lowest occupancy; and every road of a place with its occupancy, for the road map."""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, func, not_, select
@@ -20,7 +21,9 @@ from reports.devices import load_watch
 from reports.figures import occupancy_percent
 from reports.occupancy import fold, hour_sums, load_place
 from reports.periods import Period
-from reports.places import find_place
+from reports.places import Place, find_place
+
+_EVERY_ROAD = 1_000_000  # a ranking long enough to hold every road of a district
 
 
 @dataclass(frozen=True)
@@ -129,3 +132,16 @@ def _road_figures(db: Session, district: District, period: Period, now: datetime
             )
         )
     return out
+
+
+def road_occupancy(
+    db: Session, district: District, place: Place, period: Period, now: datetime
+) -> list[dict[str, Any]]:
+    """The place's roads with their outline and occupancy over the period (null: no watched
+    time), from the same per-road fold as the top-problems ranking."""
+    ranked = top_problems(db, district, period, now, _EVERY_ROAD).highest_occupancy
+    occupancy = {road.road_id: road.occupancy_percent for road in ranked}
+    rows = db.execute(
+        select(Road.id, Road.name, Road.geometry).where(Road.id.in_(place.road_ids)).order_by(Road.name)
+    )
+    return [{"name": n, "occupancy_percent": occupancy.get(i), "geometry": g} for i, n, g in rows]

@@ -10,7 +10,6 @@ from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, Response, current_app, request
-from sqlalchemy import func, select
 
 from api.auth import clock_now
 from api.cds.common import envelope, negotiate, page_args, page_links
@@ -20,9 +19,9 @@ from api.place_args import place_args
 from billing.policies import district_policies
 from parking.clock import to_ms
 from parking.errors import N_, Message
-from parking.inventory import get_district
-from parking.models import Area, Bay, Road
-from parking.road_search import bay_tariff_codes, find_roads, zone_policy_ids
+from parking.inventory import area_uuids, areas_with_zones, get_district
+from parking.models import Bay, Road
+from parking.road_search import bay_tariff_codes, bay_uuids, find_bays, find_roads, zone_policy_ids
 from sensors.availability import UNKNOWN, VACANT, bay_states, road_counts
 
 bp = Blueprint("cds_curbs", __name__, url_prefix="/cds/<district>/curbs")
@@ -45,8 +44,8 @@ def zones(district: str) -> Response:
     total = len(roads)
     roads = roads[(page - 1) * size : page * size]
     counts = road_counts(db, place.id, [r.id for r in roads])
-    space_ids = _space_ids(db, [r.id for r in roads])
-    areas = {a: u for a, u in db.execute(select(Area.id, Area.uuid).where(Area.district_id == place.id))}
+    space_ids = bay_uuids(db, [r.id for r in roads])
+    areas = area_uuids(db, place.id)
     with_geometry = request.args.get("include_geometry", "true").lower() != "false"
     _, policy_ids = district_policies(db, place, now)
     bay_codes = bay_tariff_codes(db, [r.id for r in roads])
@@ -65,14 +64,9 @@ def spaces(district: str) -> Response:
     db = get_db()
     place = get_district(db, district)
     now = clock_now()
-    query = select(Bay, Road.uuid).join(Road, Road.id == Bay.road_id).where(Bay.district_id == place.id)
-    if request.args.get("zone"):
-        query = query.where(Road.uuid == request.args["zone"])
     page, size = page_args()
-    total = db.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = db.execute(
-        query.order_by(Bay.road_id, Bay.space_number).limit(size).offset((page - 1) * size)
-    ).all()
+    found = find_bays(db, place.id, request.args.get("zone"), page, size)
+    total, rows = found.total, found.bays
     states = bay_states(db, place.id, [bay.id for bay, _ in rows])
     items = [_space(bay, zone, states.get(bay.id, UNKNOWN), now) for bay, zone in rows]
     if any(bay.tariff_code for bay, _ in rows):
@@ -124,12 +118,6 @@ def areas(district: str) -> Response:
     media_type = negotiate()
     db = get_db()
     place = get_district(db, district)
-    zone_ids: dict[int, list[str]] = {}
-    for area_id, road_uuid in db.execute(
-        select(Road.area_id, Road.uuid).where(Road.district_id == place.id, Road.area_id.is_not(None))
-    ):
-        if area_id is not None:
-            zone_ids.setdefault(area_id, []).append(road_uuid)
     items = [
         {
             "curb_area_id": a.uuid,
@@ -137,9 +125,9 @@ def areas(district: str) -> Response:
             "name": a.name,
             "published_date": to_ms(a.published_at),
             "last_updated_date": to_ms(a.updated_at),
-            "curb_zone_ids": zone_ids.get(a.id, []),
+            "curb_zone_ids": zone_ids,
         }
-        for a in db.scalars(select(Area).where(Area.district_id == place.id).order_by(Area.id))
+        for a, zone_ids in areas_with_zones(db, place.id)
     ]
     return envelope(place, "areas", items, clock_now(), media_type)
 
@@ -201,16 +189,3 @@ def _space(bay: Bay, zone_uuid: str, state: str, now: datetime) -> dict[str, Any
     if state != UNKNOWN:  # CDS: leave `available` out when availability is unknown
         space["available"] = state == VACANT
     return space
-
-
-def _space_ids(db: Any, road_ids: list[int]) -> dict[int, list[str]]:
-    out: dict[int, list[str]] = {}
-    if road_ids:
-        rows = db.execute(
-            select(Bay.road_id, Bay.uuid)
-            .where(Bay.road_id.in_(road_ids))
-            .order_by(Bay.road_id, Bay.space_number)
-        )
-        for road_id, bay_uuid in rows:
-            out.setdefault(road_id, []).append(bay_uuid)
-    return out

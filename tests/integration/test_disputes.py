@@ -239,3 +239,46 @@ def test_a_decision_that_lowers_a_fee_writes_its_cap_into_billings_own_table_and
         500,
         clock.now(),
     )
+
+
+def test_a_driver_disputes_only_stays_of_their_plates_since_the_link_and_names_one_thing(
+    db: Session, connection: Connection, clock: FixedClock, town: SmallDistrict
+) -> None:
+    before_the_link = park(db, town, clock.now() - timedelta(hours=6), 70)
+    me = driver(db, clock)  # linked 4 hours ago
+    db.commit()
+    client = client_with(connection, clock, FakeGateway())
+    mine = "/api/v1/drivers/me/disputes"
+
+    old = client.post(mine, json={"stay": before_the_link.uuid, "reason": "not me"}, headers=me)
+    unknown = client.post(mine, json={"citation": "0" * 36, "reason": "not me"}, headers=me)
+    neither = client.post(mine, json={"reason": "not me"}, headers=me)
+
+    for answer in (old, unknown):
+        assert answer.status_code == 404
+        assert answer.get_json() | {"type": None} == {
+            "type": None,
+            "title": "no such stay or citation of your plates",
+            "status": 404,
+            "code": "not_mine",
+            "errors": ["stay", "citation"],
+        }
+    assert (neither.status_code, neither.get_json()["code"]) == (400, "invalid_dispute")
+    assert neither.get_json()["errors"] == ["stay", "citation"]
+    assert db.scalars(select(Dispute)).all() == []
+
+
+def test_staff_asking_for_a_payment_the_district_does_not_have_are_told_its_id(
+    db: Session, connection: Connection, clock: FixedClock, town: SmallDistrict
+) -> None:
+    bureau = staff(db, town, "bureau", clock)
+    db.commit()
+    client = client_with(connection, clock, FakeGateway())
+
+    answer = client.get(f"{API}/payments/{'0' * 36}", headers=bureau)
+
+    assert answer.status_code == 404
+    assert (answer.get_json()["code"], answer.get_json()["title"]) == (
+        "unknown_payment",
+        f"no payment {'0' * 36}",
+    )

@@ -14,8 +14,6 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint, Response, request
 from fpdf import FPDF, FontFace
 from marshmallow import Schema, ValidationError, fields, validate, validates
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from api.auth import clock_now, require_staff
 from api.database import get_db
@@ -30,14 +28,13 @@ from billing.wording import Wording
 from enforcement.street_reports import street_reports
 from parking.errors import N_, Message
 from parking.inventory import get_district
-from parking.models import District, Road
+from parking.models import District
 from reports.charts import CHART_NAMES, ChartFontMissingError, render_chart
-from reports.periods import Period, period_of, require_started
-from reports.places import Place, find_place
-from reports.problems import top_problems
+from reports.periods import period_of, require_started
+from reports.places import find_place
+from reports.problems import road_occupancy, top_problems
 from reports.summary import summary_report
 
-_EVERY_ROAD = 1_000_000  # a ranking long enough to hold every road of a district
 _HEADINGS = FontFace(fill_color=(225, 230, 236))  # DejaVu is registered without a bold face
 
 bp = Blueprint("report_documents", __name__, url_prefix="/api/v1/<district>/reports")
@@ -140,19 +137,6 @@ def monthly_pdf(district: str) -> Response:
     response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
     response.headers["Cache-Control"] = "private, no-store"
     return response
-
-
-def road_occupancy(
-    db: Session, district: District, place: Place, period: Period, now: datetime
-) -> list[dict[str, Any]]:
-    """The place's roads with their outline and occupancy over the period (null: no watched
-    time), from the same per-road fold as the top-problems ranking."""
-    ranked = top_problems(db, district, period, now, _EVERY_ROAD).highest_occupancy
-    occupancy = {road.road_id: road.occupancy_percent for road in ranked}
-    rows = db.execute(
-        select(Road.id, Road.name, Road.geometry).where(Road.id.in_(place.road_ids)).order_by(Road.name)
-    )
-    return [{"name": n, "occupancy_percent": occupancy.get(i), "geometry": g} for i, n, g in rows]
 
 
 # --- the PDF ---------------------------------------------------------------------------------

@@ -20,7 +20,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request, url_for
-from sqlalchemy import select
 
 from api.access import DRIVER, require_allowed
 from api.auth import bearer_token, clock_now
@@ -51,9 +50,8 @@ from billing.driver_services import link_plate, pay_from_account, payable_plates
 from billing.driver_stays import current_stays as current_stays_of
 from billing.driver_stays import owed_by_district
 from billing.driver_stays import stay_history as stay_history_of
-from billing.models import Notice
 from billing.notification_push import SIGNATURE_HEADER, register_callback
-from billing.notifications import notifications_after
+from billing.notifications import latest_notices, notifications_after
 from billing.plate_links import (
     linked_plates,
     pending_plates,
@@ -61,7 +59,7 @@ from billing.plate_links import (
 from billing.saved_cards import save_card, start_card_setup
 from identity.drivers import account_for_token
 from identity.models import DriverAccount
-from parking.models import District
+from parking.inventory import district_by_id
 from parking.unit_of_work import writing
 
 bp = Blueprint("drivers", __name__, url_prefix="/api/v1/drivers")
@@ -119,7 +117,7 @@ def add_plate() -> tuple[Response, int]:
     )
     if claim is None:
         return jsonify(PlateLinkOut().dump({"plate": plate, "status": "linked"})), 200
-    district = db.get_one(District, claim.district_id).slug
+    district = district_by_id(db, claim.district_id).slug
     out = {"plate": plate, "status": claim.status, "claim": claim.uuid, "district": district}
     return jsonify(PlateLinkOut().dump(out)), 202
 
@@ -162,10 +160,7 @@ def put_card() -> Response:
 def notices() -> Response:
     db = get_db()
     account = signed_in_driver(db)
-    rows = db.scalars(
-        select(Notice).where(Notice.account_id == account.id).order_by(Notice.created_at.desc()).limit(100)
-    )
-    return jsonify(NoticeList().dump({"notices": list(rows)}))
+    return jsonify(NoticeList().dump({"notices": latest_notices(db, account.id)}))
 
 
 @bp.get("/me/stays/current")

@@ -11,11 +11,10 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request, url_for
-from sqlalchemy import select
 
 from api.auth import clock_now, require_staff
 from api.database import get_db
-from api.errors import ApiError, json_body
+from api.errors import json_body
 from api.openapi import documented
 from api.payment_gateway import get_gateway
 from api.v1.drivers.card_payments import action_needed
@@ -28,15 +27,13 @@ from api.v1.schemas.billing import (
 )
 from api.v1.schemas.citations import OwedCitationOut, PlateOwesOut, PlatePayIn
 from billing.models import SUCCEEDED, Payment
-from billing.payments import require_succeeded
+from billing.payments import find_payment, require_succeeded
 from billing.services import give_refund
 from billing.webhooks import handle_event
 from enforcement.citation_payments import plate_owes, settle_citation_payments
 from enforcement.services import PlatePayment
 from enforcement.services import pay_plate as pay_plate_service
-from parking.errors import N_, Message
-from parking.inventory import get_district
-from parking.models import District
+from parking.inventory import every_district, get_district
 from parking.plate_rules import accept_plate
 from parking.unit_of_work import writing
 
@@ -116,10 +113,7 @@ def get_payment(district: str, payment_id: str) -> Response:
     db = get_db()
     place = get_district(db, district)
     require_staff(db, place)
-    payment = db.scalar(select(Payment).where(Payment.district_id == place.id, Payment.uuid == payment_id))
-    if payment is None:
-        raise ApiError(404, "unknown_payment", Message(N_("no payment %(payment)s"), {"payment": payment_id}))
-    return jsonify(_payment_out(payment))
+    return jsonify(_payment_out(find_payment(db, place.id, payment_id)))
 
 
 @bp.post("/api/v1/<district>/payments/<payment_id>/refunds")
@@ -153,7 +147,7 @@ def stripe_webhook() -> Response:
     event = get_gateway().verify_webhook(payload, request.headers.get("Stripe-Signature"), now=clock_now())
     with writing(get_db()) as db:
         outcome = handle_event(db, event, clock_now())
-        for place in db.scalars(select(District)):
+        for place in every_district(db):
             settle_citation_payments(db, place)  # a citation's payment the provider confirmed late
     current_app.logger.info("webhook %s %s: %s", event.get("id"), event.get("type"), outcome)
     return jsonify({"received": True, "outcome": outcome})

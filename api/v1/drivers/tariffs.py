@@ -8,18 +8,16 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import Blueprint, Response, jsonify, request
-from sqlalchemy import select
 
 from api.auth import clock_now, require_staff
 from api.database import get_db
 from api.errors import ApiError, json_body
 from api.openapi import documented
 from api.v1.schemas.billing import QuoteOut, QuoteQuery, TariffIn, TariffList, TariffOut
-from billing.models import TariffVersion
-from billing.tariffs import TariffBook, publish_tariff
+from billing.tariffs import TariffBook, publish_tariff, tariff_versions
 from parking.errors import N_, Message
 from parking.inventory import get_district
-from parking.models import Road
+from parking.road_search import find_road
 from parking.unit_of_work import writing
 
 bp = Blueprint("billing", __name__, url_prefix="/api/v1/<district>")
@@ -30,12 +28,7 @@ bp = Blueprint("billing", __name__, url_prefix="/api/v1/<district>")
 def list_tariffs(district: str) -> Response:
     db = get_db()
     place = get_district(db, district)
-    versions = db.scalars(
-        select(TariffVersion)
-        .where(TariffVersion.district_id == place.id)
-        .order_by(TariffVersion.code, TariffVersion.version)
-    )
-    return jsonify(TariffList().dump({"tariffs": list(versions)}))
+    return jsonify(TariffList().dump({"tariffs": tariff_versions(db, place)}))
 
 
 @bp.post("/tariffs")
@@ -68,14 +61,7 @@ def quote(district: str) -> Response:
     db = get_db()
     place = get_district(db, district)
     args = QuoteQuery().load(request.args)
-    road = db.scalar(select(Road).where(Road.district_id == place.id, Road.uuid == args["road"]))
-    if road is None:
-        raise ApiError(
-            404,
-            "unknown_road",
-            Message(N_("no road %(road)s in %(district)s"), {"road": args["road"], "district": place.slug}),
-            ["road"],
-        )
+    road = find_road(db, place, args["road"])
     version, tariff = TariffBook.load(db, place).current(road.tariff_code, args["arrival"])
     vehicle_class = args.get("vehicle_class")
     if vehicle_class is not None and vehicle_class not in tariff.vehicle_classes:

@@ -26,10 +26,10 @@ from api.v1.schemas.citations import (
     FineOut,
     ReasonIn,
 )
-from enforcement.citations import change_citation_status, citation_history, find_citation
+from enforcement.citations import change_citation_status, citation_history, find_citation, violation_rule
 from enforcement.citations import decide_appeal as decide_appealed
 from enforcement.fines import ALWAYS, list_fines, set_fine
-from enforcement.models import APPEALED, VOIDED, Citation, Violation
+from enforcement.models import APPEALED, VOIDED, Citation
 from parking.inventory import get_district
 from parking.models import District
 from parking.unit_of_work import writing
@@ -145,8 +145,7 @@ def decide_appeal(district: str, citation_id: str) -> Response:
 
 def _citation_out(db: Any, place: District, citation_id: str) -> dict[str, Any]:
     citation: Citation = find_citation(db, place, citation_id)
-    violation = db.get(Violation, citation.violation_id)
     out: dict[str, Any] = CitationOut().dump(citation)
-    out["rule"] = violation.rule if violation else None
+    out["rule"] = violation_rule(db, citation)
     out["history"] = CitationOut().dump({"history": citation_history(db, citation)})["history"]
     return out

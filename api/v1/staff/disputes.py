@@ -13,29 +13,27 @@ from datetime import timedelta
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
-from sqlalchemy import select
 
 from api.auth import clock_now, require_staff
 from api.database import get_db
-from api.errors import ApiError, json_body
+from api.errors import json_body
 from api.openapi import documented
 from api.payment_gateway import get_gateway
 from api.v1.drivers.accounts import signed_in_driver
 from api.v1.schemas.disputes import DisputeDecisionIn, DisputeIn, DisputeList, DisputeOut, DisputeQuery
-from billing.models import DriverPlate
-from billing.plate_links import linked_plates, stay_is_the_accounts
 from enforcement.disputes import (
     Contest,
     Decision,
     count_disputes,
+    dispute_subjects,
+    disputed_by,
     list_disputes,
     open_dispute,
 )
-from enforcement.models import Citation, Dispute
+from enforcement.models import Dispute
 from enforcement.services import decide_dispute_and_refund
-from identity.models import DriverAccount
 from parking.inventory import get_district
-from parking.models import District, Stay
+from parking.models import District
 from parking.plate_rules import accept_plate
 from parking.unit_of_work import writing
 
@@ -79,31 +77,10 @@ def dispute_mine() -> tuple[Response, int]:
     with writing(get_db()) as db:
         account = signed_in_driver(db)
         body = DisputeIn().load(json_body())
-        place, plate = _target_of(db, account, body)
+        place, plate = disputed_by(db, account, body.get("stay"), body.get("citation"))
         contest = Contest(plate, body["reason"], body.get("stay"), body.get("citation"), account.id)
         dispute = open_dispute(db, place, contest, clock_now())
     return jsonify(DisputeOut().dump(_out(db, place, dispute))), 201
-
-
-def _target_of(db: Any, account: DriverAccount, body: dict[str, Any]) -> tuple[District, str]:
-    """The district and plate of the stay or citation named, which must be of my plates."""
-    if "stay" in body:  # a stay of my plate from before I linked it is not mine
-        row = db.execute(
-            select(Stay.district_id, Stay.plate)
-            .join(DriverPlate, stay_is_the_accounts())
-            .where(Stay.uuid == body["stay"], DriverPlate.account_id == account.id)
-        ).first()
-    elif "citation" in body:
-        row = db.execute(
-            select(Citation.district_id, Citation.plate).where(Citation.uuid == body["citation"])
-        ).first()
-    else:
-        raise ApiError(
-            400, "invalid_dispute", "dispute a stay or a citation: name exactly one", ["stay", "citation"]
-        )
-    if row is None or row[1] not in linked_plates(db, account):
-        raise ApiError(404, "not_mine", "no such stay or citation of your plates", ["stay", "citation"])
-    return db.get_one(District, row[0]), str(row[1])
 
 
 @bp.get("/api/v1/<district>/disputes")
@@ -147,12 +124,7 @@ def decide(district: str, dispute_id: str) -> Response:
 
 
 def _out(db: Any, place: District, dispute: Dispute) -> dict[str, Any]:
-    stay = db.scalar(select(Stay.uuid).where(Stay.id == dispute.stay_id)) if dispute.stay_id else None
-    citation = (
-        db.scalar(select(Citation.uuid).where(Citation.id == dispute.citation_id))
-        if dispute.citation_id
-        else None
-    )
+    stay, citation = dispute_subjects(db, dispute)
     columns = (
         "status", "plate", "reason", "amount_before", "amount_after", "currency", "outcome", "refunded",
         "decision_reason", "decided_by", "created_at", "decided_at",

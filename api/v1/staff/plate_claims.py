@@ -17,9 +17,8 @@ from api.auth import clock_now, require_staff
 from api.database import get_db
 from api.openapi import documented
 from api.v1.schemas.identity import PlateClaimList, PlateClaimOut, PlateClaimQuery
-from billing.models import DriverPlate, PlateClaim
-from billing.plate_links import decide_claim, list_claims
-from identity.models import DriverAccount
+from billing.models import PlateClaim
+from billing.plate_links import claimant_of, decide_claim, list_claims
 from parking.inventory import get_district
 from parking.unit_of_work import writing
 
@@ -66,9 +65,7 @@ def _decide(district: str, claim_id: str, *, approve: bool) -> Response:
         place = get_district(db, district)
         staff = require_staff(db, place)
         claim = decide_claim(db, place, claim_id, approve, staff.name, clock_now())
-    email = db.get_one(DriverAccount, claim.account_id).email
-    link = db.get(DriverPlate, claim.plate)
-    elsewhere = link is not None and link.account_id != claim.account_id
+    email, elsewhere = claimant_of(db, claim)
     return jsonify(PlateClaimOut().dump(_claim_out(claim, email, elsewhere)))
 
 

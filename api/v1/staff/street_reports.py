@@ -11,7 +11,6 @@ from datetime import timedelta
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request, url_for
-from sqlalchemy import select
 
 from api.auth import clock_now, require_staff
 from api.bodies import refuse_nul
@@ -27,8 +26,8 @@ from enforcement.street_reports import (
     street_reports,
 )
 from enforcement.tasks import MAX_PHOTO_BYTES, attach_photo, tasks_with_photos
-from parking.inventory import get_district
-from parking.models import District, Road
+from parking.inventory import get_district, road_name
+from parking.models import District
 from parking.unit_of_work import writing
 
 bp = Blueprint("street_reports", __name__, url_prefix="/api/v1/<district>")
@@ -104,7 +103,7 @@ def list_reports(district: str) -> Response:
 
 
 def _report_out(db: Any, place: District, task: Task, photo: bool) -> dict[str, Any]:
-    road = db.scalar(select(Road.name).where(Road.id == task.road_id)) if task.road_id else None
+    road = road_name(db, task.road_id)
     details = task.details
     return {
         "id": task.uuid,

@@ -43,11 +43,10 @@ from api.v1.schemas.warden import (
 )
 from enforcement.lookup_services import check_plate_as, search_plate_checks
 from enforcement.models import Task
-from enforcement.models_warden import StaffPosition
 from enforcement.plate_check import CheckedFrom
 from enforcement.registrations import Registration
 from enforcement.services import register_at_curb, resolve_task_as, take_task_as
-from enforcement.tasks import MAX_PHOTO_BYTES, ListedTask, report_position, task_photo, tasks_for
+from enforcement.tasks import MAX_PHOTO_BYTES, ListedTask, position_of, report_position, task_photo, tasks_for
 from enforcement.teams import team_of
 from identity.models import StaffToken
 from identity.staff import beat_of
@@ -86,7 +85,7 @@ def get_me(district: str) -> Response:
 
 
 def _me(db: Any, staff: StaffToken) -> dict[str, Any]:
-    position = db.get(StaffPosition, staff.id)
+    position = position_of(db, staff)
     return {
         "name": staff.name,
         "role": staff.role,
@@ -111,7 +110,7 @@ def list_tasks(district: str) -> Response:
     place = get_district(db, district)
     staff = require_staff(db, place)
     args = TaskQuery().load(request.args)
-    position = db.get(StaffPosition, staff.id)
+    position = position_of(db, staff)
     near = (position.lat, position.lng) if position else None
     team = team_of(staff.role)
     statuses = (args["status"],) if "status" in args else ("open", "escalated", "taken")
