@@ -6,7 +6,7 @@ from bisect import bisect_right
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from sqlalchemy import Table, bindparam, func, or_, select
 from sqlalchemy.orm import Session
@@ -205,7 +205,7 @@ def price_ended_stays(db: Session, district: District, now: datetime) -> int:
         .where(PaymentAllocation.stay_id == stay.id, Payment.status == SUCCEEDED)
         .scalar_subquery()
     )
-    rows = db.execute(
+    found = db.execute(
         select(
             stay.id,
             stay.plate,
@@ -226,7 +226,8 @@ def price_ended_stays(db: Session, district: District, now: datetime) -> int:
             stay.ended_at.is_not(None),
             or_(fee.stay_id.is_(None), fee.stay_updated_at < stay.updated_at),
         )
-    ).all()
+    )
+    rows = [_EndedStay._make(row) for row in found]
     if not rows:
         return 0
     book = TariffBook.load(db, district)
@@ -238,12 +239,32 @@ def price_ended_stays(db: Session, district: District, now: datetime) -> int:
     return priced
 
 
+class _EndedStay(NamedTuple):
+    """An ended stay to price, as `price_ended_stays` reads it: copied out of SQLAlchemy's Row,
+    whose column read by name first asks whether Row's class has an attribute of that name, and
+    the miss builds and drops an AttributeError. At a dozen reads a stay that was a seventh of
+    the job's CPU; a NamedTuple's fields are read at C speed."""
+
+    id: int
+    plate: str
+    plate_key: str | None
+    started_at: datetime
+    ended_at: datetime
+    updated_at: datetime
+    tariff_code: str  # the bay's own, else its road's
+    priced: int | None  # the stay's id when it has a fee already
+    priced_amount: int | None
+    paid: int
+
+
 # Stays are priced and written this many at a time, so that a run over many stays holds only
 # a chunk's fees (with their breakdowns) in memory at once.
 _CHUNK = 5_000
 
 
-def _price_rows(db: Session, district: District, book: TariffBook, rows: Sequence[Any], now: datetime) -> int:
+def _price_rows(
+    db: Session, district: District, book: TariffBook, rows: Sequence[_EndedStay], now: datetime
+) -> int:
     window = timedelta(minutes=district.payment_window_minutes)
     district_id, currency, plate_rule = district.id, district.currency, district.plate_rule
     inserts: list[dict[str, Any]] = []

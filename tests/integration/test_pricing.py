@@ -7,7 +7,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
+from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
 
 from billing.models import DUE, FREE, REVIEW, StayFee, TariffVersion
@@ -188,3 +189,51 @@ def test_a_stay_on_a_road_without_a_tariff_is_left_unpriced(
     stay = add_stay(db, town.bay("T2-1"), local("2026-03-02T08:00"), local("2026-03-02T09:00"))
     assert price_ended_stays(db, town.district, clock.now()) == 0
     assert db.get(StayFee, stay.id) is None
+
+
+@pytest.fixture
+def row_names_read(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The columns read from query rows by attribute name. Each such read first asks whether
+    Row's class has an attribute of that name, and the miss builds and drops an AttributeError:
+    at a dozen reads a stay that was a seventh of the price-stays job's CPU."""
+    read: list[str] = []
+    by_name = Row.__getattribute__
+
+    def counting(row: Row[Any], name: str) -> Any:
+        if not name.startswith("_"):  # SQLAlchemy's own attributes
+            read.append(name)
+        return by_name(row, name)
+
+    monkeypatch.setattr(Row, "__getattribute__", counting)
+    return read
+
+
+def test_pricing_ended_stays_reads_no_query_row_by_attribute_name(
+    db: Session, town: SmallDistrict, clock: FixedClock, row_names_read: list[str]
+) -> None:
+    stays = [
+        add_stay(db, town.bay(bay), local("2026-03-02T08:00"), local("2026-03-02T09:00"))
+        for bay in ("T1-1", "T1-2", "T2-1")
+    ]
+    assert price_ended_stays(db, town.district, clock.now()) == 3
+    assert row_names_read == []
+    assert [fee_of(db, stay).amount for stay in stays] == [480, 480, 480]
+
+
+def test_stays_never_priced_are_priced_without_reading_fee_caps(
+    db: Session, town: SmallDistrict, clock: FixedClock
+) -> None:
+    add_stay(db, town.bay("T1-1"), local("2026-03-02T08:00"), local("2026-03-02T09:00"))
+    statements: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(statement)
+
+    connection = db.connection()
+    event.listen(connection, "before_cursor_execute", record)
+    try:
+        assert price_ended_stays(db, town.district, clock.now()) == 1
+    finally:
+        event.remove(connection, "before_cursor_execute", record)
+    assert any("INSERT INTO stay_fee " in s for s in statements)
+    assert not [s for s in statements if "stay_fee_cap" in s]
