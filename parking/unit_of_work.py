@@ -30,7 +30,10 @@ def begin_write(db: Session) -> Session:
     """Start the session's next transaction holding the write lock (BEGIN IMMEDIATE on
     SQLite), so a unit of work that reads then writes waits its turn. The session must not be
     in a transaction yet; `writing` makes sure of that."""
-    if isinstance(db.get_bind(), Engine):  # tests bind one Connection, already in a transaction
+    bind = db.get_bind()
+    # Tests bind one Connection, already in a transaction; PostgreSQL needs no option (and
+    # a session already reading there would only be warned that it was ignored).
+    if isinstance(bind, Engine) and bind.dialect.name == "sqlite":
         db.connection(execution_options={SQLITE_IMMEDIATE: True})
     return db
 

@@ -104,6 +104,22 @@ def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
 
 
 @pytest.fixture(scope="session")
+def postgres_url(database_url: str) -> Iterator[str]:
+    """A PostgreSQL database even in the SQLite run: the suite's own with --postgres, else a
+    throwaway cluster, for the few tests of what only a PostgreSQL server does."""
+    if database_url.startswith("postgresql"):
+        yield database_url
+        return
+    from fixtures.pgcluster import start_cluster
+
+    cluster = start_cluster()
+    try:
+        yield cluster.url
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture(scope="session")
 def engine(database_url: str) -> Iterator[Engine]:
     upgrade(database_url)
     engine = make_engine(database_url)

@@ -5,7 +5,6 @@ every checkout). Runs on a throwaway cluster even in the SQLite run."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import Engine
@@ -13,20 +12,6 @@ from sqlalchemy.exc import OperationalError
 
 import api.database
 from api.database import make_engine
-
-
-@pytest.fixture(scope="module")
-def postgres_url(database_url: str) -> Iterator[str]:
-    if database_url.startswith("postgresql"):
-        yield database_url
-        return
-    from fixtures.pgcluster import start_cluster
-
-    cluster = start_cluster()
-    try:
-        yield cluster.url
-    finally:
-        cluster.stop()
 
 
 def pooled(url: str, idle_seconds: float, monkeypatch: pytest.MonkeyPatch) -> Engine:

@@ -9,6 +9,7 @@ import signal
 import sqlite3
 import threading
 import time
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -223,3 +224,20 @@ def test_a_thread_holding_the_turn_through_one_connection_is_not_queued_behind_i
 
 def _hung(*_args: object) -> None:
     raise AssertionError("the thread waited on its own turn")
+
+
+def test_on_postgresql_a_unit_that_keeps_its_reads_goes_on_in_its_transaction_unwarned(
+    postgres_url: str,
+) -> None:
+    engine = make_engine(postgres_url)
+    try:
+        metadata.create_all(engine)
+        with Session(engine) as db, warnings.catch_warnings():
+            warnings.simplefilter("error")
+            read = db.scalar(select(func.count()).select_from(notes))
+            with writing(db, keep_reads=True):
+                db.execute(insert(notes).values(text=f"after {read}"))
+        assert count(engine) == (read or 0) + 1
+    finally:
+        metadata.drop_all(engine)
+        engine.dispose()
