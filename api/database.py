@@ -94,7 +94,10 @@ class QueuedConnection(sqlite3.Connection):
     flock (not fcntl's record locks, which SQLite uses on the database itself) is held per
     open file, so two connections of one process queue as two processes do. A thread that
     already holds the turn through another connection does not queue again (it would wait
-    on itself); it meets SQLite's busy handler as it did before the queue."""
+    on itself); it meets SQLite's busy handler as it did before the queue. The wait has no
+    time limit: code that, holding the turn, waited for another thread's write would hang
+    where SQLite alone fails after its 30 s busy timeout. No unit of work here does that
+    (each thread writes through its own session, one transaction at a time)."""
 
     lock_path = ""
     _turns = threading.local()
