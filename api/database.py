@@ -42,7 +42,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
     connect_args: dict[str, Any] = {"timeout": 30}
     if path and path != ":memory:":
-        connect_args["factory"] = _queued_connection_class(path + "-writers")
+        connect_args["factory"] = _queued_connection_class(path)
     engine = create_engine(url, connect_args=connect_args, **kwargs)
 
     @event.listens_for(engine, "connect")
@@ -100,6 +100,7 @@ class QueuedConnection(sqlite3.Connection):
     (each thread writes through its own session, one transaction at a time)."""
 
     lock_path = ""
+    database_path = ""
     _turns = threading.local()
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -111,13 +112,15 @@ class QueuedConnection(sqlite3.Connection):
         if getattr(self._turns, "held", False):
             return
         if self._lock_fd is None:
-            self._lock_fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            self._lock_fd = _open_lock_file(self.lock_path, self.database_path)
+        if self._lock_fd < 0:
+            return  # no lock file to queue on: SQLite's own lock and busy handler, as before
         fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
         self._holding = True
         self._turns.held = True
 
     def end_turn(self) -> None:
-        if self._holding and self._lock_fd is not None:
+        if self._holding and self._lock_fd is not None and self._lock_fd >= 0:
             fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
             self._holding = False
             self._turns.held = False
@@ -136,14 +139,36 @@ class QueuedConnection(sqlite3.Connection):
 
     def close(self) -> None:
         self.end_turn()
-        if self._lock_fd is not None:
+        if self._lock_fd is not None and self._lock_fd >= 0:
             os.close(self._lock_fd)
             self._lock_fd = None
         super().close()
 
 
-def _queued_connection_class(lock_path: str) -> type[QueuedConnection]:
-    return type("QueuedConnection", (QueuedConnection,), {"lock_path": lock_path})
+def _queued_connection_class(database_path: str) -> type[QueuedConnection]:
+    attributes = {"lock_path": database_path + "-writers", "database_path": database_path}
+    return type("QueuedConnection", (QueuedConnection,), attributes)
+
+
+def _open_lock_file(lock_path: str, database_path: str) -> int:
+    """The writers' lock file, opened for `flock` (which needs no write access), made if
+    missing as SQLite makes its -wal and -shm files: with the database file's permissions
+    and, for a process running as root (an operator's CLI command), its owner, so that the
+    app's own user can still open it. -1 when it cannot be opened: the writer then goes
+    without the queue (correct, only slower under load), and the log says why."""
+    try:
+        stat = os.stat(database_path)
+        mode, owner = stat.st_mode & 0o666, (stat.st_uid, stat.st_gid)
+    except OSError:
+        mode, owner = 0o600, None
+    try:
+        fd = os.open(lock_path, os.O_RDONLY | os.O_CREAT | os.O_CLOEXEC, mode)
+    except OSError as error:
+        log.warning("SQLite writers go unqueued: %s cannot be opened (%s)", lock_path, error)
+        return -1
+    if owner is not None and os.geteuid() == 0:
+        os.fchown(fd, *owner)
+    return fd
 
 
 # A pooled PostgreSQL connection idle longer than this is pinged before use (below).

@@ -241,3 +241,37 @@ def test_on_postgresql_a_unit_that_keeps_its_reads_goes_on_in_its_transaction_un
     finally:
         metadata.drop_all(engine)
         engine.dispose()
+
+
+def test_the_lock_file_is_made_with_the_databases_permissions_and_owner(
+    engine: Engine, sqlite_file: Path
+) -> None:
+    os.chmod(sqlite_file, 0o640)
+    as_root = os.geteuid() == 0
+    if as_root:  # an operator's command run as root must leave the file the app's user can open
+        os.chown(sqlite_file, 65534, 65534)
+    with Session(engine) as db, writing(db):
+        db.execute(insert(notes).values(text="first writer"))
+
+    made = os.stat(f"{sqlite_file}-writers")
+    assert made.st_mode & 0o777 == 0o640 & ~current_umask()
+    if as_root:
+        assert (made.st_uid, made.st_gid) == (65534, 65534)
+
+
+def current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def test_a_lock_file_that_cannot_be_opened_leaves_writers_unqueued_not_failing(
+    engine: Engine, sqlite_file: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    os.symlink(sqlite_file.parent / "no-such-folder" / "writers", f"{sqlite_file}-writers")
+
+    with Session(engine) as db, writing(db):
+        db.execute(insert(notes).values(text="written all the same"))
+
+    assert count(engine) == 1
+    assert "writers go unqueued" in caplog.text
