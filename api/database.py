@@ -105,8 +105,8 @@ class QueuedConnection(sqlite3.Connection):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._lock_fd: int | None = None
-        self._holding = False
+        self._lock_fd: int | None = None  # -1: the lock file cannot be opened
+        self._held: int | None = None  # the lock file while this connection has the turn
 
     def wait_turn(self) -> None:
         if getattr(self._turns, "held", False):
@@ -116,13 +116,13 @@ class QueuedConnection(sqlite3.Connection):
         if self._lock_fd < 0:
             return  # no lock file to queue on: SQLite's own lock and busy handler, as before
         fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
-        self._holding = True
+        self._held = self._lock_fd
         self._turns.held = True
 
     def end_turn(self) -> None:
-        if self._holding and self._lock_fd is not None and self._lock_fd >= 0:
-            fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
-            self._holding = False
+        if self._held is not None:
+            fcntl.flock(self._held, fcntl.LOCK_UN)
+            self._held = None
             self._turns.held = False
 
     def commit(self) -> None:

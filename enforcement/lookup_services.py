@@ -18,7 +18,6 @@ from enforcement.models_warden import (
     AUDIT_SEARCH,
     STAY_LIST,
     STAY_SEARCH,
-    WARDEN_PLATE_CHECK,
     PlateCheck,
     StaffPosition,
 )
@@ -26,6 +25,7 @@ from enforcement.plate_check import (
     CheckedFrom,
     answer_plate_check,
     list_plate_checks,
+    record_plate_check,
     record_plate_listing,
     record_plate_lookup,
 )
@@ -53,17 +53,7 @@ def check_plate_as(
         where = CheckedFrom(None, position.lat, position.lng) if position else where
     answer = answer_plate_check(db, district, raw_plate, where, now)
     with writing(db, keep_reads=True):
-        check = record_plate_lookup(
-            db,
-            district,
-            answer.result["plate"],
-            staff,
-            WARDEN_PLATE_CHECK,
-            answer.summary,
-            now,
-            answer.bay_id,
-            where,
-        )
+        check = record_plate_check(db, district, staff, answer, where, now)
     return PlateChecked(answer.result, check)
 
 

@@ -59,18 +59,17 @@ def check_plate(
 ) -> tuple[str, dict[str, Any]]:
     """Answer a plate check and log it (who, when, plate, from where, a result summary)."""
     answer = answer_plate_check(db, district, raw_plate, where, now)
-    check_id = record_plate_lookup(
-        db,
-        district,
-        answer.result["plate"],
-        staff,
-        WARDEN_PLATE_CHECK,
-        answer.summary,
-        now,
-        answer.bay_id,
-        where,
+    return record_plate_check(db, district, staff, answer, where, now), answer.result
+
+
+def record_plate_check(
+    db: Session, district: District, staff: StaffToken, answer: PlateAnswer, where: CheckedFrom, now: datetime
+) -> str:
+    """Put a warden's plate check on the audit log, from its answer; returns the entry's id."""
+    plate = answer.result["plate"]
+    return record_plate_lookup(
+        db, district, plate, staff, WARDEN_PLATE_CHECK, answer.summary, now, answer.bay_id, where
     )
-    return check_id, answer.result
 
 
 def answer_plate_check(
@@ -117,6 +116,31 @@ def record_plate_lookup(
     role), when, through which route, the plate (text and key), and a summary of the answer.
     Returns the entry's id. One INSERT statement, sent now (the caller commits)."""
     plate = normalise_plate(plate)
+    where = where or CheckedFrom()
+    row = {"plate_key": plate_key_or_none(plate), "bay_id": bay_id, "lat": where.lat, "lng": where.lng}
+    return _log(db, district, staff, route, plate, result, now, **row)
+
+
+def record_plate_listing(
+    db: Session, district: District, staff: StaffToken, route: str, summary: dict[str, Any], now: datetime
+) -> None:
+    """Put a listing that carried plates on the audit log: no plate, `summary` says what was
+    asked and how many plates came back (docs/PRIVACY.md). Sent now (the caller commits)."""
+    _log(db, district, staff, route, None, summary, now)
+
+
+def _log(
+    db: Session,
+    district: District,
+    staff: StaffToken,
+    route: str,
+    plate: str | None,
+    result: dict[str, Any],
+    now: datetime,
+    **columns: Any,
+) -> str:
+    """One row on the audit log: who, when, through which route, the plate if any, what was
+    answered, and `columns` (where from). One INSERT, sent now; returns the row's id."""
     check_id = new_uuid()
     row = {
         "uuid": check_id,
@@ -127,33 +151,11 @@ def record_plate_lookup(
         "checked_at": now,
         "route": route,
         "plate": plate,
-        "plate_key": plate_key_or_none(plate),
-        "bay_id": bay_id,
-        "lat": where.lat if where else None,
-        "lng": where.lng if where else None,
         "result": result,
+        **columns,
     }
     db.execute(_INSERT_CHECK, row)
     return check_id
-
-
-def record_plate_listing(
-    db: Session, district: District, staff: StaffToken, route: str, summary: dict[str, Any], now: datetime
-) -> None:
-    """Put a listing that carried plates on the audit log: no plate, `summary` says what was
-    asked and how many plates came back (docs/PRIVACY.md). Sent now (the caller commits)."""
-    row = {
-        "uuid": new_uuid(),
-        "district_id": district.id,
-        "staff_token_id": staff.id,
-        "staff_name": staff.name,
-        "staff_role": staff.role,
-        "checked_at": now,
-        "route": route,
-        "plate": None,
-        "result": summary,
-    }
-    db.execute(insert(_PLATE_CHECK).values(row))
 
 
 def _bay_id(db: Session, district: District, bay_uuid: str | None) -> int | None:

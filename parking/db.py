@@ -6,6 +6,7 @@ import functools
 import json
 from collections import namedtuple
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -100,6 +101,31 @@ class Base(DeclarativeBase):
         dict[str, Any]: JSON(),
         list[str]: JSON(),
     }
+
+
+@dataclass(frozen=True)
+class KeyedRead:
+    """A read of the rows whose key is in a list, built once in two forms: `IN` a list for
+    many keys, `=` for one. An expanding `IN` list is rendered again on every call, which costs
+    a single pushed event more than the read itself."""
+
+    many: Any
+    one: Any
+
+    def rows(self, db: Session, keys: Sequence[Any], **params: Any) -> list[Any]:
+        if not keys:
+            return []
+        if len(keys) == 1:
+            return list(db.execute(self.one, {"key": keys[0], **params}))
+        return list(db.execute(self.many, {"keys": list(keys), **params}))
+
+
+def keyed_read(statement: Any, key: Any) -> KeyedRead:
+    """`statement` (a select; its WHERE, ORDER BY and locking as wanted) narrowed to the rows
+    whose `key` column is among the keys given to `KeyedRead.rows`."""
+    return KeyedRead(
+        statement.where(key.in_(bindparam("keys", expanding=True))), statement.where(key == bindparam("key"))
+    )
 
 
 # Writing many rows at once. PostgreSQL gets one statement over `unnest` of one array per

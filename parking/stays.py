@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, bindparam, delete, or_, select
+from sqlalchemy import Table, and_, delete, or_, select
 from sqlalchemy.orm import Session
 
-from parking.db import insert_rows, update_rows
+from parking.db import insert_rows, keyed_read, update_rows
 from parking.models import Bay, Stay, TimelineAnomaly, new_uuid
 from parking.plates import plate_key_or_none
 from parking.stay_rules import is_reaching, reaching
@@ -31,17 +31,8 @@ _BAY_COLUMNS = [
 ]
 # Built once (a single pushed event runs them too: building costs more than running them).
 # FOR NO KEY UPDATE, not FOR UPDATE: see fold_new_events.
-# A single pushed event asks for one bay and one stay: by `=`, as an expanding IN list is
-# rendered again on every call and costs more than the read.
-_LOCK_BAYS = (
-    select(*_BAY_COLUMNS)
-    .where(_BAY.c.id.in_(bindparam("ids", expanding=True)))
-    .order_by(_BAY.c.id)
-    .with_for_update(key_share=True)
-)
-_LOCK_BAY = select(*_BAY_COLUMNS).where(_BAY.c.id == bindparam("id")).with_for_update(key_share=True)
-_STAYS_BY_ID = select(_STAY).where(_STAY.c.id.in_(bindparam("ids", expanding=True)))
-_STAY_BY_ID = select(_STAY).where(_STAY.c.id == bindparam("id"))
+_LOCK_BAYS = keyed_read(select(*_BAY_COLUMNS).order_by(_BAY.c.id).with_for_update(key_share=True), _BAY.c.id)
+_STAYS_BY_ID = keyed_read(select(_STAY), _STAY.c.id)
 _Row = Any  # a Core row of the bay or stay table
 
 
@@ -76,9 +67,9 @@ def fold_new_events(db: Session, events_by_bay: Mapping[int, list[TimelineEvent]
     # One writer per bay, locked in id order. FOR NO KEY UPDATE, not FOR UPDATE: the events
     # another writer has just logged hold KEY SHARE locks on their bays (foreign key checks),
     # and FOR UPDATE would wait on those while that writer waits for ours (docs/TIMELINE.md).
-    bays = _by_ids(db, _LOCK_BAYS, _LOCK_BAY, sorted(events_by_bay))
+    bays = _LOCK_BAYS.rows(db, sorted(events_by_bay))
     open_ids = [b.open_stay_id for b in bays if b.open_stay_id is not None]
-    open_stays = {s.id: s for s in _by_ids(db, _STAYS_BY_ID, _STAY_BY_ID, open_ids)}
+    open_stays = {s.id: s for s in _STAYS_BY_ID.rows(db, open_ids)}
     writes = _Writes(now)
     late: list[tuple[_Row, datetime, datetime]] = []
     folds: list[Timeline] = []
@@ -97,14 +88,6 @@ def fold_new_events(db: Session, events_by_bay: Mapping[int, list[TimelineEvent]
     stats.rederived_bays = len(late)
     starts, affected = _late_starts(db, late)
     return Folding(stats, writes, folds, [(bay, latest, affected[bay.id]) for bay, _, latest in late], starts)
-
-
-def _by_ids(db: Session, many: Any, one: Any, ids: list[int]) -> list[_Row]:
-    if not ids:
-        return []
-    if len(ids) == 1:
-        return list(db.execute(one, {"id": ids[0]}))
-    return list(db.execute(many, {"ids": ids}))
 
 
 def finish_folding(

@@ -30,10 +30,9 @@ def begin_write(db: Session) -> Session:
     """Start the session's next transaction holding the write lock (BEGIN IMMEDIATE on
     SQLite), so a unit of work that reads then writes waits its turn. The session must not be
     in a transaction yet; `writing` makes sure of that."""
-    bind = db.get_bind()
     # Tests bind one Connection, already in a transaction; PostgreSQL needs no option (and
     # a session already reading there would only be warned that it was ignored).
-    if isinstance(bind, Engine) and bind.dialect.name == "sqlite":
+    if _on_sqlite_engine(db):
         db.connection(execution_options={SQLITE_IMMEDIATE: True})
     return db
 
@@ -43,13 +42,11 @@ def end_reads(db: Session, *, keep_loaded: bool = False) -> Session:
     parsing a batch) holds no snapshot or lock; loaded objects reload on next use, or with
     `keep_loaded` stay as they were read (the caller reads again under the write lock what
     may have changed)."""
-    if db.new or db.dirty or db.deleted:
-        raise UnsavedChangesError("the session holds unsaved changes; commit them in their own unit of work")
-    if keep_loaded:
-        if db.in_transaction():
-            _commit_keeping_loaded(db)  # nothing was written: this ends the read transaction
-    else:
+    _refuse_unsaved(db)
+    if not keep_loaded:
         db.rollback()
+    elif db.in_transaction():
+        _commit_keeping_loaded(db)  # nothing was written: this ends the read transaction
     return db
 
 
@@ -79,12 +76,21 @@ def writing(db: Session, *, keep_reads: bool = False) -> Iterator[Session]:
 
 
 def _keep_reads_and_begin_write(db: Session) -> None:
+    if _on_sqlite_engine(db):
+        end_reads(db, keep_loaded=True)
+    else:
+        _refuse_unsaved(db)
+    begin_write(db)
+
+
+def _refuse_unsaved(db: Session) -> None:
     if db.new or db.dirty or db.deleted:
         raise UnsavedChangesError("the session holds unsaved changes; commit them in their own unit of work")
+
+
+def _on_sqlite_engine(db: Session) -> bool:
     bind = db.get_bind()
-    if isinstance(bind, Engine) and bind.dialect.name == "sqlite" and db.in_transaction():
-        _commit_keeping_loaded(db)  # nothing was written: this ends the read transaction
-    begin_write(db)
+    return isinstance(bind, Engine) and bind.dialect.name == "sqlite"
 
 
 def _commit_keeping_loaded(db: Session) -> None:

@@ -16,7 +16,7 @@ from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from parking.db import insert_rows
+from parking.db import insert_rows, keyed_read
 from parking.errors import Message
 from parking.models import Bay, District, Road
 from parking.plate_rules import DEFAULT_PLATE_RULE, PlateRule
@@ -33,13 +33,13 @@ from sensors.models import CurbEvent, Device
 
 _EVENT = cast(Table, CurbEvent.__table__)
 _DEVICE = cast(Table, Device.__table__)
-_BAYS = select(Bay.uuid, Bay.id, Bay.road_id, Road.uuid, Bay.lng, Bay.lat).join(Road, Road.id == Bay.road_id)
-# Built once: a single pushed event runs them too. One bay is asked by `=`: an expanding IN
-# list is rendered again on every call, which costs a one-event push more than the read.
-_BAYS_BY_SPACE = _BAYS.where(
-    Bay.district_id == bindparam("district_id"), Bay.uuid.in_(bindparam("spaces", expanding=True))
+# Built once: a single pushed event runs it too.
+_BAYS_BY_SPACE = keyed_read(
+    select(Bay.uuid, Bay.id, Bay.road_id, Road.uuid, Bay.lng, Bay.lat)
+    .join(Road, Road.id == Bay.road_id)
+    .where(Bay.district_id == bindparam("district_id")),
+    Bay.uuid,
 )
-_BAY_BY_SPACE = _BAYS.where(Bay.district_id == bindparam("district_id"), Bay.uuid == bindparam("space"))
 
 
 @dataclass(frozen=True)
@@ -164,11 +164,7 @@ def _place(
     space_ids = {e.space_uuid for _, e in parsed if e.space_uuid}
     bays: dict[str, tuple[int, int, str, tuple[float, float]]] = {}
     if space_ids:
-        if len(space_ids) == 1:
-            (space,) = space_ids
-            rows = db.execute(_BAY_BY_SPACE, {"district_id": device.district_id, "space": space})
-        else:
-            rows = db.execute(_BAYS_BY_SPACE, {"district_id": device.district_id, "spaces": list(space_ids)})
+        rows = _BAYS_BY_SPACE.rows(db, list(space_ids), district_id=device.district_id)
         bays = {space: (bay_id, road_id, zone, (lng, lat)) for space, bay_id, road_id, zone, lng, lat in rows}
     covered = covered_bay_ids(db, device) if space_ids else None
     placed = []
