@@ -19,7 +19,7 @@ def defaults() -> dict[str, Any]:
         # PARKING_DATABASE_URL; SQLite under var/ unless told otherwise.
         "DATABASE_URL": f"sqlite:///{VAR_DIR / 'parking.db'}",
         # SQLite only: how often a background thread checkpoints the WAL (0 = never).
-        "SQLITE_CHECKPOINT_SECONDS": 1.0,
+        "SQLITE_CHECKPOINT_SECONDS": 0.1,
         # A device not heard from for this long is offline; its bays become unknown.
         "DEVICE_SILENT_MINUTES": 10,
         # Enforcement: a stay without a plate this long gets an attendant task; a violation's

@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import Column, Engine, Integer, MetaData, String, Table, event, func, insert, select
 from sqlalchemy.orm import DeclarativeBase, Session
 
-from api.database import QueuedConnection, make_engine
+from api.database import QueuedConnection, checkpoint, make_engine
 from parking.unit_of_work import UnsavedChangesError, end_reads, writing
 
 metadata = MetaData()
@@ -275,3 +275,31 @@ def test_a_lock_file_that_cannot_be_opened_leaves_writers_unqueued_not_failing(
 
     assert count(engine) == 1
     assert "writers go unqueued" in caplog.text
+
+
+def wal_frames(engine: Engine) -> int:
+    """The frames in the WAL since it last started from the beginning, as a PASSIVE
+    checkpoint reports them (it copies them too)."""
+    with engine.connect() as conn:
+        return int(conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)").one()[1])
+
+
+def test_a_checkpoint_copies_the_whole_wal_so_the_next_writer_starts_it_again(
+    engine: Engine, sqlite_file: Path
+) -> None:
+    for n in range(200):
+        with Session(engine) as db, writing(db):
+            db.execute(insert(notes).values(text=f"note {n}"))
+    assert Path(f"{sqlite_file}-wal").stat().st_size >= 200 * 4096
+
+    assert checkpoint(engine) is True
+    with Session(engine) as db, writing(db):
+        db.execute(insert(notes).values(text="after"))
+
+    assert wal_frames(engine) <= 3  # the one commit's pages, from the start of the file
+    assert count(engine) == 201
+
+
+def test_a_checkpoint_of_a_database_without_a_wal_has_nothing_to_copy() -> None:
+    memory = make_engine("sqlite://")
+    assert checkpoint(memory) is True
