@@ -53,6 +53,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         cursor.execute("PRAGMA busy_timeout=30000")
         if path and path != ":memory:":
             cursor.execute("PRAGMA journal_mode=WAL")
+            # NORMAL: COMMIT does not sync the WAL; QueuedConnection.commit does, after it.
             cursor.execute("PRAGMA synchronous=NORMAL")
             # Checkpoints (and their fsync) run on a background thread, not inside a
             # request's COMMIT; this threshold is only the safety net.
@@ -107,6 +108,7 @@ class QueuedConnection(sqlite3.Connection):
         super().__init__(*args, **kwargs)
         self._lock_fd: int | None = None  # -1: the lock file cannot be opened
         self._held: int | None = None  # the lock file while this connection has the turn
+        self._changes_synced = 0  # total_changes when this connection last synced the WAL
 
     def wait_turn(self) -> None:
         if getattr(self._turns, "held", False):
@@ -126,10 +128,36 @@ class QueuedConnection(sqlite3.Connection):
             self._turns.held = False
 
     def commit(self) -> None:
+        wrote = self._held is not None or self.total_changes != self._changes_synced
         try:
             super().commit()
         finally:
             self.end_turn()
+        if wrote:
+            self._sync_wal()
+
+    def _sync_wal(self) -> None:
+        """Sync the WAL to disk, after the COMMIT and with the turn handed on: a transaction
+        that wrote is on disk before `commit` returns, so before any answer that says it was
+        logged (`synchronous=NORMAL` alone leaves the last commits to a power loss).
+
+        Syncing here rather than inside the COMMIT (`synchronous=FULL`) lets the next writer
+        go in while this one waits for the disk, and one sync may carry both. It is as safe:
+        the sync carries every frame written to the WAL so far, this transaction's included;
+        and if another writer started the WAL again meanwhile, a checkpoint had already
+        copied these frames into the database file and synced it first (SQLite syncs the
+        database file after a checkpoint, and starts the WAL again only after a complete
+        one). Another process may read the commit a moment before it is on disk; an answer
+        that depends on it and writes is synced after it, in the same file."""
+        self._changes_synced = self.total_changes
+        try:
+            fd = os.open(self.database_path + "-wal", os.O_RDONLY | os.O_CLOEXEC)
+        except FileNotFoundError:  # not in WAL mode: SQLite synced the commit itself
+            return
+        try:
+            os.fdatasync(fd)
+        finally:
+            os.close(fd)
 
     def rollback(self) -> None:
         try:

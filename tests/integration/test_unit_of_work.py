@@ -303,3 +303,67 @@ def test_a_checkpoint_copies_the_whole_wal_so_the_next_writer_starts_it_again(
 def test_a_checkpoint_of_a_database_without_a_wal_has_nothing_to_copy() -> None:
     memory = make_engine("sqlite://")
     assert checkpoint(memory) is True
+
+
+def test_a_sqlite_file_is_in_wal_mode_with_foreign_keys(engine: Engine) -> None:
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL: we sync after COMMIT
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+
+
+@pytest.fixture
+def syncs(monkeypatch: pytest.MonkeyPatch, sqlite_file: Path) -> list[tuple[int, bool]]:
+    """Every fdatasync the code makes: the file's inode, and whether the writers' turn was
+    free at that moment (another opener could take it at once). A spy around the real call:
+    a power loss, the case it guards against, cannot be made here."""
+    seen: list[tuple[int, bool]] = []
+    real = os.fdatasync
+
+    def spy(fd: int) -> None:
+        probe = os.open(f"{sqlite_file}-writers", os.O_RDONLY)
+        try:
+            fcntl.flock(probe, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(probe, fcntl.LOCK_UN)
+            free = True
+        except BlockingIOError:
+            free = False
+        finally:
+            os.close(probe)
+        seen.append((os.fstat(fd).st_ino, free))
+        real(fd)
+
+    monkeypatch.setattr(os, "fdatasync", spy)
+    return seen
+
+
+def test_a_write_is_on_disk_when_its_commit_returns_and_the_turn_was_handed_on_first(
+    engine: Engine, sqlite_file: Path, syncs: list[tuple[int, bool]]
+) -> None:
+    with Session(engine) as db, writing(db):
+        db.execute(insert(notes).values(text="logged"))
+
+    assert syncs == [(Path(f"{sqlite_file}-wal").stat().st_ino, True)]
+
+
+def test_a_transaction_that_only_read_is_not_synced(engine: Engine, syncs: list[tuple[int, bool]]) -> None:
+    with Session(engine) as db, writing(db):
+        db.execute(insert(notes).values(text="logged"))
+    syncs.clear()
+
+    with Session(engine) as db:
+        assert db.scalar(select(func.count()).select_from(notes)) == 1
+        db.commit()
+    with Session(engine) as db, writing(db):
+        pass  # took the turn, wrote nothing: synced all the same (cheap, and never wrong)
+
+    assert len(syncs) == 1
+
+
+def test_a_write_that_is_rolled_back_is_not_synced(engine: Engine, syncs: list[tuple[int, bool]]) -> None:
+    with Session(engine) as db, pytest.raises(ZeroDivisionError), writing(db):
+        db.execute(insert(notes).values(text="lost"))
+        _ = 1 / 0
+
+    assert syncs == []
+    assert count(engine) == 0
