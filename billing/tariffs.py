@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple, cast
 
-from sqlalchemy import Table, bindparam, func, or_, select
+from sqlalchemy import Select, Table, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from billing.credits import release_removed_stays, trim_overpaid_fees
@@ -60,15 +60,24 @@ def version_in_force(versions: Sequence[tuple[datetime, str]], at: datetime) -> 
     return versions[i][1] if i >= 0 else None
 
 
-_IN_FORCE = (  # built once: a plate check asks it on every request
-    select(TariffVersion.uuid)
-    .where(
-        TariffVersion.district_id == bindparam("district_id"),
-        TariffVersion.code == bindparam("code"),
-        TariffVersion.effective_from <= bindparam("at", type_=TariffVersion.effective_from.type),
+def in_force(district_id: Any, code: Any, at: Any) -> Select[tuple[str]]:
+    """The uuid of the version of tariff `code` in force at `at`: the latest that took
+    effect by then. The arguments are bound parameters, or columns of an outer statement
+    (`in_force(...).scalar_subquery()` asks it inside another read)."""
+    return (
+        select(TariffVersion.uuid)
+        .where(
+            TariffVersion.district_id == district_id,
+            TariffVersion.code == code,
+            TariffVersion.effective_from <= at,
+        )
+        .order_by(TariffVersion.effective_from.desc())
+        .limit(1)
     )
-    .order_by(TariffVersion.effective_from.desc())
-    .limit(1)
+
+
+_IN_FORCE = in_force(  # built once
+    bindparam("district_id"), bindparam("code"), bindparam("at", type_=TariffVersion.effective_from.type)
 )
 
 
@@ -76,12 +85,16 @@ def tariff_in_force(db: Session, district: District, code: str, at: datetime) ->
     """The tariff `code` in force at `at`, compiled: one indexed read of the version's uuid;
     its document is read and compiled only the first time this process meets the version."""
     uuid = db.scalar(_IN_FORCE, {"district_id": district.id, "code": code, "at": at})
-    if uuid is None:
-        return None
-    tariff = _COMPILED.get((uuid, district.time_zone))
+    return None if uuid is None else tariff_version(db, uuid, district.time_zone)
+
+
+def tariff_version(db: Session, uuid: str, time_zone: str) -> Tariff:
+    """The tariff version `uuid`, compiled for `time_zone`; read from the database only the
+    first time this process meets it (versions never change)."""
+    tariff = _COMPILED.get((uuid, time_zone))
     if tariff is None:
         tariff = compiled(
-            db.scalars(select(TariffVersion).where(TariffVersion.uuid == uuid)).one(), district.time_zone
+            db.scalars(select(TariffVersion).where(TariffVersion.uuid == uuid)).one(), time_zone
         )
     return tariff
 

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from billing.ledger import plate_ledger
 from billing.models import SUCCEEDED, Payment, PaymentAllocation, StayFee
-from billing.tariffs import tariff_in_force
+from billing.tariffs import in_force, tariff_version
 from enforcement.models import APPEALED, ISSUED, UPHELD, Citation, Violation
 from enforcement.models_warden import WARDEN_PLATE_CHECK, PlateCheck
 from identity.models import StaffToken
@@ -189,7 +189,11 @@ _LATEST_STAY = (
         Bay.name.label("bay_name"),
         Bay.uuid.label("bay_uuid"),
         Road.name.label("road_name"),
-        func.coalesce(Bay.tariff_code, Road.tariff_code).label("tariff_code"),  # as pricing reads it
+        # The tariff in force when the stay began (the code as pricing reads it), for the
+        # meter of a running stay, in this statement rather than a read of its own.
+        in_force(Stay.district_id, func.coalesce(Bay.tariff_code, Road.tariff_code), Stay.started_at)
+        .scalar_subquery()
+        .label("tariff_uuid"),
         StayFee.status.label("fee_status"),
         StayFee.amount.label("fee_amount"),
         StayFee.paid.label("fee_paid"),
@@ -255,9 +259,9 @@ def _stay_summary(db: Session, district: District, stay: Row[Any], now: datetime
 
 def _fee_so_far(db: Session, district: District, stay: Row[Any], now: datetime) -> int | None:
     """What the meter shows now, by the tariff version in force when the stay started."""
-    tariff = tariff_in_force(db, district, stay.tariff_code, stay.started_at)
-    if tariff is None:
+    if stay.tariff_uuid is None:
         return None
+    tariff = tariff_version(db, stay.tariff_uuid, district.time_zone)
     return tariff.price(stay.started_at, now, vehicle_class_for_plate(stay.plate, district.plate_rule)).amount
 
 

@@ -380,6 +380,24 @@ def park(client: FlaskClient, town: Town, bay: str, start: datetime, end: dateti
     assert pushed.get_json()["failures"] == []
 
 
+def test_a_plate_checks_meter_runs_on_the_tariff_in_force_when_the_stay_began(
+    client: FlaskClient, db: Session, town: Town
+) -> None:
+    dearer = {
+        **TARIFF,
+        "bands": [{**TARIFF["bands"][0], "tiers": [{"increment_minutes": 30, "amount": 900}]}],
+    }
+    published = town.now - timedelta(minutes=30)
+    publish_tariff(db, town.small.district, "standard", dearer, town.now - timedelta(minutes=20), published)
+    db.commit()
+    park(client, town, "T1-2", town.now - timedelta(minutes=45))
+
+    answer = client.get(f"{API}/plates/贵a 12345/check", headers=town.auth())
+
+    assert answer.status_code == 200, answer.get_json()
+    assert answer.get_json()["stay"]["fee"] == {"status": "running", "amount": 600, "paid": 0}
+
+
 def test_a_plate_check_answers_where_paid_arrears_violations_citations_and_is_audited(
     client: FlaskClient, db: Session, town: Town
 ) -> None:
