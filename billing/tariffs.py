@@ -60,7 +60,7 @@ def version_in_force(versions: Sequence[tuple[datetime, str]], at: datetime) -> 
     return versions[i][1] if i >= 0 else None
 
 
-def in_force(district_id: Any, code: Any, at: Any) -> Select[tuple[str]]:
+def in_force(district_id: Any, code: Any, at: Any) -> Select[str]:
     """The uuid of the version of tariff `code` in force at `at`: the latest that took
     effect by then. The arguments are bound parameters, or columns of an outer statement
     (`in_force(...).scalar_subquery()` asks it inside another read)."""

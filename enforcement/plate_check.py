@@ -231,9 +231,10 @@ _STANDING_CITATIONS = (
 
 def _latest_stay(db: Session, district: District, plate: str) -> Row[Any] | None:
     """The plate's open stay (the newest if a camera misread left two), else its last stay;
-    with its bay, road, fee and what was paid on it, in one statement."""
+    with its bay, road, fee, what was paid on it and the tariff in force when it began,
+    in one statement."""
     params = {"district_id": district.id, "plate_key": plate_key(plate)}
-    row: Row[Any] | None = db.execute(_LATEST_STAY, params).first()  # type: ignore[assignment]
+    row: Row[Any] | None = db.execute(_LATEST_STAY, params).first()
     return row
 
 
