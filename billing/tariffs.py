@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple, cast
 
-from sqlalchemy import Select, Table, bindparam, func, or_, select
+from sqlalchemy import Select, Table, func, or_, select
 from sqlalchemy.orm import Session
 
 from billing.credits import release_removed_stays, trim_overpaid_fees
@@ -62,8 +62,8 @@ def version_in_force(versions: Sequence[tuple[datetime, str]], at: datetime) -> 
 
 def in_force(district_id: Any, code: Any, at: Any) -> Select[str]:
     """The uuid of the version of tariff `code` in force at `at`: the latest that took
-    effect by then. The arguments are bound parameters, or columns of an outer statement
-    (`in_force(...).scalar_subquery()` asks it inside another read)."""
+    effect by then. The arguments are columns (or bound parameters) of the read that asks it
+    as `in_force(...).scalar_subquery()`, as the plate check's stay read does."""
     return (
         select(TariffVersion.uuid)
         .where(
@@ -74,18 +74,6 @@ def in_force(district_id: Any, code: Any, at: Any) -> Select[str]:
         .order_by(TariffVersion.effective_from.desc())
         .limit(1)
     )
-
-
-_IN_FORCE = in_force(  # built once
-    bindparam("district_id"), bindparam("code"), bindparam("at", type_=TariffVersion.effective_from.type)
-)
-
-
-def tariff_in_force(db: Session, district: District, code: str, at: datetime) -> Tariff | None:
-    """The tariff `code` in force at `at`, compiled: one indexed read of the version's uuid;
-    its document is read and compiled only the first time this process meets the version."""
-    uuid = db.scalar(_IN_FORCE, {"district_id": district.id, "code": code, "at": at})
-    return None if uuid is None else tariff_version(db, uuid, district.time_zone)
 
 
 def tariff_version(db: Session, uuid: str, time_zone: str) -> Tariff:
