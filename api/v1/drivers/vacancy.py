@@ -10,7 +10,6 @@ from typing import Any
 
 import orjson
 from flask import Blueprint, Response, current_app, jsonify, request
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.auth import clock_now
@@ -29,9 +28,8 @@ from api.v1.schemas.vacancy import (
     tariff_line,
 )
 from billing.holidays import district_holidays
-from billing.models import TariffVersion
 from billing.tariff import Tariff
-from billing.tariffs import compiled, version_in_force
+from billing.tariffs import tariff_version, version_in_force
 from parking.inventory import get_district
 from parking.models import District
 from sensors.vacancy import (
@@ -137,7 +135,7 @@ class _TariffsNow:
 
     def _tariff(self, code: str) -> Tariff | None:
         uuid = version_in_force(self._versions.get(code, []), self._now)
-        return _compiled(self._db, uuid, self._place.time_zone) if uuid is not None else None
+        return tariff_version(self._db, uuid, self._place.time_zone) if uuid is not None else None
 
     def _describe(self, code: str) -> TariffNow:
         tariff = self._tariff(code)
@@ -149,20 +147,6 @@ class _TariffsNow:
             tariff.max_stay_minutes,
             restriction.name if restriction else None,
         )
-
-
-def _compiled(db: Session, version_uuid: str, time_zone: str) -> Tariff:
-    version = _VERSIONS.get(version_uuid)
-    if version is None:
-        version = _VERSIONS[version_uuid] = db.scalars(
-            select(TariffVersion).where(TariffVersion.uuid == version_uuid)
-        ).one()
-        db.expunge(version)
-    return compiled(version, time_zone)
-
-
-# Tariff versions are immutable: each is read from the database once per process.
-_VERSIONS: dict[str, TariffVersion] = {}
 
 
 def _stale_minutes() -> int:
