@@ -12,6 +12,7 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from billing.models import ARREARS, DUE, StayFee
+from parking.db import run
 from parking.models import Bay, District, Road, Stay
 from parking.plates import plate_key
 
@@ -77,7 +78,7 @@ _OWED = (
 def plate_ledger(db: Session, district: District, plate: str) -> PlateLedger:
     """What a plate owes in a district: its unpaid priced stays, in the order a payment
     settles them."""
-    rows = db.execute(_OWED, {"district_id": district.id, "plate_key": plate_key(plate)}).all()
+    rows = run(db, _OWED, {"district_id": district.id, "plate_key": plate_key(plate)}).all()
     stays = [
         OwedStay(stay_id, stay_uuid, bay, road, start, end or start, amount, paid, status, due_by)
         for stay_id, stay_uuid, bay, road, start, end, amount, paid, status, due_by in rows

@@ -16,7 +16,7 @@ from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from parking.db import insert_rows, keyed_read
+from parking.db import insert_rows, keyed_read, run
 from parking.errors import Message
 from parking.models import Bay, District, Road
 from parking.plate_rules import DEFAULT_PLATE_RULE, PlateRule
@@ -330,7 +330,7 @@ def _update_device(db: Session, device: Device, fresh: list[_Accepted], now: dat
     sweep or a decommission wrote since the token was read counts: a device decommissioned
     meanwhile has its whole push refused. A second UPDATE only when the status changes; both
     kept in step with the loaded row, rather than a unit-of-work flush."""
-    noted = db.execute(_NOTE_HEARD, {"device_id": device.id, "now": now}).first()
+    noted = run(db, _NOTE_HEARD, {"device_id": device.id, "now": now}).first()
     if noted is None:
         raise DeviceDecommissionedError("the device was decommissioned")
     for name, value in zip(_STATUS, noted, strict=True):

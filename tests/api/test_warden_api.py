@@ -424,10 +424,10 @@ def test_a_plate_check_answers_where_paid_arrears_violations_citations_and_is_au
     )
     park(client, town, "T1-2", town.now - timedelta(minutes=45))
     cited = add_task(db, town, "T1-3", timedelta(days=2))
-    issue_citation(
+    citation = issue_citation(
         db, town.small.district, db.get_one(Violation, cited.violation_id).uuid, "warden two", town.now
     )
-    add_task(db, town, "T1-2", timedelta(minutes=5))
+    fresh = add_task(db, town, "T1-2", timedelta(minutes=5))
     db.commit()
     bay = town.small.bay("T1-2")
 
@@ -440,8 +440,29 @@ def test_a_plate_check_answers_where_paid_arrears_violations_citations_and_is_au
     assert (stay["bay"], stay["road"], stay["minutes"]) == ("T1-2", "Jianshan Road", 45)
     assert stay["fee"] == {"status": "running", "amount": 600, "paid": 0}  # two started half hours
     assert (body["arrears"], body["outstanding"], body["unpaid_stays"]) == (600, 600, 1)
-    assert len(body["violations"]) == 2 and body["violations"][0]["bay"] == "T1-3"
-    assert [c["amount"] for c in body["citations"]] == [20_000]
+    # Oldest first, each with its own fields (one statement reads both kinds).
+    assert body["violations"] == [
+        {
+            "id": db.get_one(Violation, v).uuid,
+            "rule": "overstay",
+            "bay": b,
+            "road": "Jianshan Road",
+            "since": s,
+        }
+        for v, b, s in (
+            (cited.violation_id, "T1-3", (town.now - timedelta(days=2)).isoformat()),
+            (fresh.violation_id, "T1-2", (town.now - timedelta(minutes=5)).isoformat()),
+        )
+    ]
+    assert body["citations"] == [
+        {
+            "id": citation.uuid,
+            "rule": "overstay",
+            "status": "issued",
+            "amount": 20_000,
+            "issued_at": town.now.isoformat(),
+        }
+    ]
     row = db.scalars(select(PlateCheck)).one()
     assert (row.uuid, row.staff_name, row.staff_role, row.plate, row.bay_id) == (
         body["check"],
