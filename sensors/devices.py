@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, insert, select
+from sqlalchemy import ColumnElement, bindparam, exists, false, insert, select, true
 from sqlalchemy.orm import Session
 
 from identity.tokens import hash_token, new_token
@@ -212,14 +212,16 @@ def _new_token(db: Session, device: Device) -> str:
     return token
 
 
-def covered_bay_ids(db: Session, device: Device) -> set[int] | None:
-    """The bays a device may report on; None means every bay of its district."""
-    if device.kind == DATA_FEED:
-        return None
-    if device.kind == PATROL_CAR:
-        return set()
-    if device.kind == VIDEO_STAKE:
-        rows = db.execute(select(device_bay.c.bay_id).where(device_bay.c.device_id == device.id))
-        return set(rows.scalars())
-    roads = select(device_road.c.road_id).where(device_road.c.device_id == device.id)
-    return set(db.scalars(select(Bay.id).where(Bay.road_id.in_(roads))))
+def covers(kind: str) -> ColumnElement[bool]:
+    """Whether a device of `kind` may report on a bay, as a SQL condition on the bay's row (the
+    device's id is the parameter `device_id`): a data feed every bay of its district, a stake
+    the bays it sees, a handheld POS the bays of its roads, a patrol car none."""
+    if kind == DATA_FEED:
+        return true()
+    if kind == PATROL_CAR:
+        return false()
+    if kind == VIDEO_STAKE:
+        return exists().where(device_bay.c.device_id == bindparam("device_id"), device_bay.c.bay_id == Bay.id)
+    return exists().where(
+        device_road.c.device_id == bindparam("device_id"), device_road.c.road_id == Bay.road_id
+    )

@@ -25,21 +25,25 @@ from parking.plates import InvalidPlateError, plate_key_or_none
 from parking.stays import ApplyStats, finish_folding, fold_new_events
 from parking.timeline import PARK_END, PARK_START, TimelineEvent
 from sensors.cds import ItemError, ParsedEvent, check_event_time, parse_event
-from sensors.devices import DeviceDecommissionedError, covered_bay_ids
+from sensors.devices import DeviceDecommissionedError, covers
 from sensors.event_payload import derived_fields, split_payload
 from sensors.health import comms_event
 from sensors.log import load_timeline_events, logged_payloads, to_timeline_event
-from sensors.models import CurbEvent, Device
+from sensors.models import DEVICE_KINDS, CurbEvent, Device
 
 _EVENT = cast(Table, CurbEvent.__table__)
 _DEVICE = cast(Table, Device.__table__)
-# Built once: a single pushed event runs it too.
-_BAYS_BY_SPACE = keyed_read(
-    select(Bay.uuid, Bay.id, Bay.road_id, Road.uuid, Bay.lng, Bay.lat)
-    .join(Road, Road.id == Bay.road_id)
-    .where(Bay.district_id == bindparam("district_id")),
-    Bay.uuid,
-)
+# Built once for each kind of device: a single pushed event runs it too. Each bay comes with
+# whether the device may report on it.
+_BAYS_BY_SPACE = {
+    kind: keyed_read(
+        select(Bay.uuid, Bay.id, Bay.road_id, Road.uuid, Bay.lng, Bay.lat, covers(kind))
+        .join(Road, Road.id == Bay.road_id)
+        .where(Bay.district_id == bindparam("district_id")),
+        Bay.uuid,
+    )
+    for kind in DEVICE_KINDS
+}
 
 
 @dataclass(frozen=True)
@@ -163,10 +167,15 @@ def _place(
     """Resolve each event's bay, and refuse bays the device does not cover."""
     space_ids = {e.space_uuid for _, e in parsed if e.space_uuid}
     bays: dict[str, tuple[int, int, str, tuple[float, float]]] = {}
+    covered: set[int] = set()
     if space_ids:
-        rows = _BAYS_BY_SPACE.rows(db, list(space_ids), district_id=device.district_id)
-        bays = {space: (bay_id, road_id, zone, (lng, lat)) for space, bay_id, road_id, zone, lng, lat in rows}
-    covered = covered_bay_ids(db, device) if space_ids else None
+        read = _BAYS_BY_SPACE[device.kind]
+        for space, bay_id, road_id, zone, lng, lat, covers_bay in read.rows(
+            db, list(space_ids), district_id=device.district_id, device_id=device.id
+        ):
+            bays[space] = (bay_id, road_id, zone, (lng, lat))
+            if covers_bay:
+                covered.add(bay_id)
     placed = []
     for index, event in parsed:
         if event.space_uuid is None:
@@ -178,7 +187,7 @@ def _place(
             error = ItemError("unknown_bay", "no bay has this curb_space_id here", ["curb_space_id"])
         elif event.zone_uuid is not None and event.zone_uuid != found[2]:
             error = ItemError("zone_mismatch", "the bay is not in this curb zone", ["curb_zone_id"])
-        elif covered is not None and found[0] not in covered:
+        elif found[0] not in covered:
             error = ItemError("bay_not_covered", "this device does not cover that bay", ["curb_space_id"])
         if error:
             _fail(result, index, event.payload, error)
