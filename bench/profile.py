@@ -28,7 +28,7 @@ from sqlalchemy import event
 from werkzeug.test import EnvironBuilder
 
 from api import create_app
-from bench.street import PLANTED, _build
+from bench.street import PLANTED, Stakes, _build
 from fixtures.demo import DEMO_SLUG
 from fixtures.pgcluster import find_pg_bin
 from fixtures.servers import throwaway_database
@@ -84,14 +84,14 @@ def profile_requests(database: str, count: int) -> None:
 
 
 def profile_database(url: str, kind: str, count: int) -> list[str]:
-    tokens, bays = _build(url)
+    tokens, bays, stakes = _build(url)
     app = create_app({"DATABASE_URL": url, "LOG_LEVEL": "WARNING", "SQLITE_CHECKPOINT_SECONDS": 1.0})
     bay_ids = [bay for bay, _, _ in bays]
     plates = _plant(app, tokens, bay_ids)
     free = bay_ids[PLANTED:]
     rng = random.Random(17)
     requests = {
-        "event": [_event(tokens, free[n // 2 % len(free)], n) for n in range(count)],
+        "event": [_event(stakes, free[n // 2 % len(free)], n) for n in range(count)],
         "plate check": [_check(tokens, rng, plates, bay_ids) for _ in range(count)],
     }
     lines = [f"{kind}: {count} requests of each kind, in process"]
@@ -187,8 +187,10 @@ def _environ(method: str, path: str, token: str, body: Any = None) -> dict[str, 
     return environ
 
 
-def _event(tokens: dict[str, str], bay: str, n: int) -> dict[str, Any]:
-    """An arrival with its plate (even n) or the departure (odd n) at a free bay."""
+def _event(stakes: Stakes, bay: str, n: int) -> dict[str, Any]:
+    """An arrival with its plate (even n) or the departure (odd n) at a free bay, from the
+    bay's stake."""
+    stake_id, token = stakes[bay]
     at = to_ms(datetime.now(UTC) - timedelta(seconds=60) + timedelta(milliseconds=n))
     item = {
         "event_id": str(uuid.uuid4()),
@@ -196,12 +198,12 @@ def _event(tokens: dict[str, str], bay: str, n: int) -> dict[str, Any]:
         "event_time": at,
         "event_publication_time": at,
         "curb_space_id": bay,
-        "data_source_type": "data_feed",
-        "data_source_device_id": tokens["feed_id"],
+        "data_source_type": "camera",
+        "data_source_device_id": stake_id,
     }
     if n % 2 == 0:
         item |= {"vehicle_license_plate": f"贵C{10000 + n}", "vehicle_license_plate_confidence": 90}
-    return _environ("POST", f"/cds/{DEMO_SLUG}/events/event", tokens["feed"], [item])
+    return _environ("POST", f"/cds/{DEMO_SLUG}/events/event", token, [item])
 
 
 def _check(tokens: dict[str, str], rng: random.Random, plates: list[str], bays: list[str]) -> dict[str, Any]:

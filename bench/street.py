@@ -40,12 +40,13 @@ from parking.clock import to_ms
 from parking.inventory import get_district
 from parking.models import Bay
 from sensors.devices import create_device
+from sensors.models import VIDEO_STAKE, Device, device_bay
 
 PLANTED = 600  # stays with plates pushed before the run
 WRK_THREADS = 2
 # wrk runs this in each thread. Each thread cycles through its own share of the list of request
-# bodies or paths (for events: its own bays, as each stake reports only its own), from a random
-# start. In a body, `%%ID%%` becomes a fresh id and `%%MS%%` a time in milliseconds that goes up
+# bodies or paths (for events: its own bays, each reported by its own stake with the stake's
+# token), from a random start. In a body, `%%ID%%` becomes a fresh id and `%%MS%%` a time in milliseconds that goes up
 # by one each request from the thread's start (a bay's events come in order, as a stake sends
 # them; under 1,000 requests a second per thread it never passes the time now).
 LUA = """
@@ -69,7 +70,8 @@ function request()
   local item = items[i + 1]
   i = (i >= last) and first or i + 1
   n = n + 1
-  local headers = {["Authorization"] = "Bearer " .. token, ["Content-Type"] = "application/json"}
+  local auth = type(item) == "table" and item.token or token
+  local headers = {["Authorization"] = "Bearer " .. auth, ["Content-Type"] = "application/json"}
   if method == "GET" then return wrk.format("GET", item, headers) end
   local body = item.body:gsub("%%%%ID%%%%", string.format("%%08x-%%04x-4000-8000-%%012x", math.random(0, 0x7fffffff), tid, n))
   body = body:gsub("%%%%MS%%%%", string.format("%%d", start_ms + n))
@@ -138,10 +140,10 @@ def _run(
             tempfile.TemporaryDirectory() as folder,
         ):
             click.echo(f"{db_kind}: building the demo district and planting {PLANTED} stays...", err=True)
-            tokens, bays = _build(url)
+            tokens, bays, stakes = _build(url)
             with _gunicorn(url, workers) as base:
                 plates = _plant(base, tokens, bays)
-                items, method, token = _items(kind, bays, plates, tokens, batch)
+                items, method, token = _items(kind, bays, plates, tokens, stakes, batch)
                 script = Path(folder) / f"{kind}.lua"
                 script.write_text(
                     LUA % (", ".join(items), json.dumps(method), json.dumps(token), WRK_THREADS)
@@ -158,14 +160,18 @@ def _line(figures: LoadFigures, batch: int) -> str:
     return line + (f"  = {figures.requests_per_s * batch:,.0f} reads/s" if batch > 1 else "")
 
 
-def _build(url: str) -> tuple[dict[str, str], list[tuple[str, float, float]]]:
-    """The demo district, a data feed, a warden and a patrol car: their tokens; the bays."""
+Stakes = dict[str, tuple[str, str]]  # bay uuid: the uuid and token of the stake that sees it
+
+
+def _build(url: str) -> tuple[dict[str, str], list[tuple[str, float, float]], Stakes]:
+    """The demo district, a data feed, a warden and a patrol car: their tokens; the bays; and
+    the stake that sees each bay, with its token."""
     upgrade(url)
     engine = make_engine(url)
     now = datetime.now(UTC)
     try:
         with Session(engine) as db:
-            seed_demo(db, now)
+            seed = seed_demo(db, now)
             district = get_district(db, DEMO_SLUG)
             feed = create_device(db, district, "data_feed", now, name="BENCH-FEED")
             tokens = {
@@ -178,10 +184,17 @@ def _build(url: str) -> tuple[dict[str, str], list[tuple[str, float, float]]]:
                 (u, lat, lng)
                 for u, lat, lng in db.execute(select(Bay.uuid, Bay.lat, Bay.lng).order_by(Bay.id))
             ]
+            seen_by = (
+                select(Bay.uuid, Device.uuid, Device.name)
+                .join(device_bay, device_bay.c.bay_id == Bay.id)
+                .join(Device, Device.id == device_bay.c.device_id)
+                .where(Device.kind == VIDEO_STAKE)
+            )
+            stakes = {bay: (stake, seed.tokens[name]) for bay, stake, name in db.execute(seen_by)}
             db.commit()
     finally:
         engine.dispose()
-    return tokens, bays
+    return tokens, bays, stakes
 
 
 def _plant(base: str, tokens: dict[str, str], bays: list[tuple[str, float, float]]) -> list[str]:
@@ -209,7 +222,12 @@ def _plant(base: str, tokens: dict[str, str], bays: list[tuple[str, float, float
 
 
 def _items(
-    kind: str, bays: list[tuple[str, float, float]], plates: list[str], tokens: dict[str, str], batch: int
+    kind: str,
+    bays: list[tuple[str, float, float]],
+    plates: list[str],
+    tokens: dict[str, str],
+    stakes: Stakes,
+    batch: int,
 ) -> tuple[list[str], str, str]:
     rng = random.Random(5)
     if kind == "plate-check":
@@ -244,27 +262,43 @@ def _items(
                 )
             )
         return bodies, "POST", tokens["car"]
-    bodies = []  # each free bay: an arrival with its plate read, then the departure
-    for n, (bay, _, _) in enumerate(bays[PLANTED:]):
+    # Each free bay: an arrival with its plate read, then the departure, from the bay's own
+    # stake. Each wrk thread's share is its own bays in a shuffled order, every arrival and then
+    # every departure: requests sent together are for other bays and, but for chance, other
+    # stakes, as on the street (where a stake reports a few bays, minutes apart), and a bay's
+    # departure comes after its arrival.
+    free = [bay for bay, _, _ in bays[PLANTED:]]
+    share = len(free) // WRK_THREADS
+    bodies = []
+    for thread in range(WRK_THREADS):
+        mine = free[thread * share : (thread + 1) * share]
+        rng.shuffle(mine)
         for event_type in ("park_start", "park_end"):
-            event: dict[str, Any] = {
-                "event_id": "%ID%",
-                "event_type": event_type,
-                "event_time": "%MS%",
-                "event_publication_time": "%MS%",
-                "curb_space_id": bay,
-                "data_source_type": "data_feed",
-                "data_source_device_id": tokens["feed_id"],
-            }
-            if event_type == "park_start":
-                event |= {"vehicle_license_plate": f"贵C{10000 + n}", "vehicle_license_plate_confidence": 90}
-            body = json.dumps([event], ensure_ascii=False).replace('"%MS%"', "%MS%")
-            bodies.append(_lua_item(f"/cds/{DEMO_SLUG}/events/event", body))
-    return bodies, "POST", tokens["feed"]
+            bodies += [_single_event(bay, event_type, stakes[bay], free.index(bay)) for bay in mine]
+    return bodies, "POST", ""
 
 
-def _lua_item(path: str, body: str) -> str:
-    return f"{{path = {json.dumps(path)}, body = {_lua_string(body)}}}"
+def _single_event(bay: str, event_type: str, stake: tuple[str, str], n: int) -> str:
+    """One event at the bay from its stake; an arrival carries the plate 贵C<10000 + n>."""
+    stake_id, token = stake
+    event: dict[str, Any] = {
+        "event_id": "%ID%",
+        "event_type": event_type,
+        "event_time": "%MS%",
+        "event_publication_time": "%MS%",
+        "curb_space_id": bay,
+        "data_source_type": "camera",
+        "data_source_device_id": stake_id,
+    }
+    if event_type == "park_start":
+        event |= {"vehicle_license_plate": f"贵C{10000 + n}", "vehicle_license_plate_confidence": 90}
+    body = json.dumps([event], ensure_ascii=False).replace('"%MS%"', "%MS%")
+    return _lua_item(f"/cds/{DEMO_SLUG}/events/event", body, token)
+
+
+def _lua_item(path: str, body: str, token: str | None = None) -> str:
+    fields = f"path = {json.dumps(path)}, body = {_lua_string(body)}"
+    return "{" + fields + (f", token = {json.dumps(token)}" if token else "") + "}"
 
 
 def _lua_string(text: str) -> str:
