@@ -14,11 +14,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from psycopg.pq import TransactionStatus
 from sqlalchemy import Column, Engine, Integer, MetaData, String, Table, event, func, insert, select
 from sqlalchemy.orm import DeclarativeBase, Session
 
 from api.database import QueuedConnection, checkpoint, make_engine
-from parking.unit_of_work import UnsavedChangesError, end_reads, writing
+from parking.unit_of_work import UnsavedChangesError, end_reads, statements_commit_alone, writing
 
 metadata = MetaData()
 notes = Table("notes", metadata, Column("id", Integer, primary_key=True), Column("text", String))
@@ -241,6 +242,38 @@ def test_on_postgresql_a_unit_that_keeps_its_reads_goes_on_in_its_transaction_un
     finally:
         metadata.drop_all(engine)
         engine.dispose()
+
+
+def test_on_postgresql_statements_that_commit_alone_send_no_begin_and_leave_the_pool_transactional(
+    postgres_url: str,
+) -> None:
+    engine = make_engine(postgres_url, pool_size=1, max_overflow=0)  # one connection, reused
+    other = make_engine(postgres_url)
+    try:
+        metadata.create_all(engine)
+        with Session(engine) as db:
+            statements_commit_alone(db)
+            read = db.scalar(select(func.count()).select_from(notes)) or 0
+            raw = db.connection().connection.driver_connection
+            assert raw.autocommit and raw.info.transaction_status == TransactionStatus.IDLE  # no BEGIN
+            with writing(db, keep_reads=True):
+                db.execute(insert(notes).values(text="checked"))
+                assert count(other) == read + 1  # committed alone, as it ran
+        with Session(engine) as db:  # the same connection, as the next request gets it
+            db.scalar(select(func.count()).select_from(notes))
+            raw = db.connection().connection.driver_connection
+            assert not raw.autocommit and raw.info.transaction_status == TransactionStatus.INTRANS
+    finally:
+        other.dispose()
+        metadata.drop_all(engine)
+        engine.dispose()
+
+
+def test_on_sqlite_statements_that_commit_alone_still_run_in_a_transaction(engine: Engine) -> None:
+    with Session(engine) as db:
+        statements_commit_alone(db)
+        db.scalar(select(func.count()).select_from(notes))
+        assert db.connection().connection.driver_connection.in_transaction
 
 
 def test_the_lock_file_is_made_with_the_databases_permissions_and_owner(

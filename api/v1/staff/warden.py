@@ -53,7 +53,7 @@ from identity.staff import beat_of
 from parking.errors import N_, Message
 from parking.inventory import get_district
 from parking.models import District
-from parking.unit_of_work import writing
+from parking.unit_of_work import statements_commit_alone, writing
 
 bp = Blueprint("warden", __name__, url_prefix="/api/v1/<district>")
 
@@ -273,7 +273,7 @@ def plate_check_by_body(district: str) -> Response:
 
 def _plate_check(district: str, load: Callable[[], tuple[str, dict[str, Any]]]) -> Response:
     """The check, once the staff member is known: `load` gives the plate and where from."""
-    db = get_db()
+    db = statements_commit_alone(get_db())
     place = district_for(db, district)
     staff = require_staff(db, place)
     plate, args = load()
