@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session
 
 from enforcement.models import APPEALED, CANCELLED, ISSUED, RESOLVED, UPHELD, Citation, Task, Violation
 from enforcement.models_warden import PlateCheck
-from parking.db import json_has, json_without
 from parking.retention import Keeps, RetentionStep, erase_plates, erased_stays, run
+from parking.sql_functions import json_has, json_without
 
 STANDING_CITATIONS = (ISSUED, APPEALED, UPHELD)
 CLOSED_TASKS = (RESOLVED, CANCELLED)

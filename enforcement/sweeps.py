@@ -35,8 +35,9 @@ from enforcement.violations import (
     stay_is_open,
 )
 from enforcement.window_sweep import OVERSTAY_LOOK_BACK, sweep_window_overstays
-from parking.db import UTCDateTime, json_object, json_value, utc_plus_seconds
+from parking.db import UTCDateTime
 from parking.models import Bay, District, Road, Stay
+from parking.sql_functions import json_object, json_value, utc_plus_seconds
 from sensors.models import CurbEvent
 
 UNREGISTERED_AFTER = timedelta(minutes=10)

@@ -36,8 +36,9 @@ from enforcement.models import (
     Task,
     Violation,
 )
-from parking.db import UTCDateTime, insert_rows, random_uuid
+from parking.db import UTCDateTime, insert_rows
 from parking.models import Bay, Stay, new_uuid
+from parking.sql_functions import random_uuid
 
 _VIOLATION = cast(Table, Violation.__table__)
 _TASK = cast(Table, Task.__table__)

@@ -16,8 +16,8 @@ from enforcement.models import OVERSTAY, Violation
 from enforcement.rules import TASK_KIND_FOR_RULE, TEAM_FOR_RULE
 from enforcement.violations import insert_skipping, recently_written, record_tasks, stay_is_open
 from enforcement.window_limits import first_breach, shortest_limit
-from parking.db import utc_plus_seconds
 from parking.models import Bay, District, Road, Stay, new_uuid
+from parking.sql_functions import utc_plus_seconds
 
 # How far back the overstay sweep looks for stays written (arrived, ended, re-derived) and not
 # yet judged: a replayed or late-arriving past day is judged by a sweep within this.

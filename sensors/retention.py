@@ -11,9 +11,9 @@ from typing import cast
 from sqlalchemy import Table, exists
 from sqlalchemy.orm import Session
 
-from parking.db import json_without
 from parking.models import Stay
 from parking.retention import Keeps, RetentionStep, erase_plates, run
+from parking.sql_functions import json_without
 from parking.stay_rules import touching
 from sensors.models import CurbEvent
 
