@@ -46,9 +46,10 @@ PLANTED = 600  # stays with plates pushed before the run
 WRK_THREADS = 2
 # wrk runs this in each thread. Each thread cycles through its own share of the list of request
 # bodies or paths (for events: its own bays, each reported by its own stake with the stake's
-# token), from a random start. In a body, `%%ID%%` becomes a fresh id and `%%MS%%` a time in milliseconds that goes up
-# by one each request from the thread's start (a bay's events come in order, as a stake sends
-# them; under 1,000 requests a second per thread it never passes the time now).
+# token), from a random start. In a body, `%%ID%%` becomes a fresh id and `%%MS%%` a time in
+# milliseconds that goes up by one each request from the thread's start (a bay's events come in
+# order, as a stake sends them; under 1,000 requests a second per thread it never passes the
+# time now).
 LUA = """
 local items = {%s}
 local method, token = %s, %s
@@ -267,14 +268,14 @@ def _items(
     # every departure: requests sent together are for other bays and, but for chance, other
     # stakes, as on the street (where a stake reports a few bays, minutes apart), and a bay's
     # departure comes after its arrival.
-    free = [bay for bay, _, _ in bays[PLANTED:]]
+    free = list(enumerate(bay for bay, _, _ in bays[PLANTED:]))  # (n, bay): n numbers the plate
     share = len(free) // WRK_THREADS
     bodies = []
     for thread in range(WRK_THREADS):
         mine = free[thread * share : (thread + 1) * share]
         rng.shuffle(mine)
         for event_type in ("park_start", "park_end"):
-            bodies += [_single_event(bay, event_type, stakes[bay], free.index(bay)) for bay in mine]
+            bodies += [_single_event(bay, event_type, stakes[bay], n) for n, bay in mine]
     return bodies, "POST", ""
 
 

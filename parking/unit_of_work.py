@@ -32,7 +32,7 @@ def begin_write(db: Session) -> Session:
     in a transaction yet; `writing` makes sure of that."""
     # Tests bind one Connection, already in a transaction; PostgreSQL needs no option (and
     # a session already reading there would only be warned that it was ignored).
-    if _on_sqlite_engine(db):
+    if _engine_dialect(db) == "sqlite":
         db.connection(execution_options={SQLITE_IMMEDIATE: True})
     return db
 
@@ -59,8 +59,7 @@ def statements_commit_alone(db: Session) -> Session:
     one INSERT is atomic by itself, and on disk before it answers. The session must not be in
     a transaction yet. SQLite keeps its transactions (its writers queue through BEGIN
     IMMEDIATE), and so does a session bound to a connection (tests)."""
-    bind = db.get_bind()
-    if isinstance(bind, Engine) and bind.dialect.name == "postgresql":
+    if _engine_dialect(db) == "postgresql":
         db.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
     return db
 
@@ -91,7 +90,7 @@ def writing(db: Session, *, keep_reads: bool = False) -> Iterator[Session]:
 
 
 def _keep_reads_and_begin_write(db: Session) -> None:
-    if _on_sqlite_engine(db):
+    if _engine_dialect(db) == "sqlite":
         end_reads(db, keep_loaded=True)
     else:
         _refuse_unsaved(db)
@@ -103,9 +102,10 @@ def _refuse_unsaved(db: Session) -> None:
         raise UnsavedChangesError("the session holds unsaved changes; commit them in their own unit of work")
 
 
-def _on_sqlite_engine(db: Session) -> bool:
+def _engine_dialect(db: Session) -> str | None:
+    """The database of an engine-bound session; None for one bound to a connection (tests)."""
     bind = db.get_bind()
-    return isinstance(bind, Engine) and bind.dialect.name == "sqlite"
+    return bind.dialect.name if isinstance(bind, Engine) else None
 
 
 def _commit_keeping_loaded(db: Session) -> None:
