@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, delete, or_, select
+from sqlalchemy import Select, Table, and_, delete, or_, select
 from sqlalchemy.orm import Session
 
 from parking.db import insert_rows, keyed_read, update_rows
@@ -25,13 +25,23 @@ from parking.timeline import DerivedStay, Timeline, TimelineEvent
 _STAY = cast(Table, Stay.__table__)
 _BAY = cast(Table, Bay.__table__)
 _ANOMALY = cast(Table, TimelineAnomaly.__table__)
-_BAY_COLUMNS = [
+# The columns of a bay that its fold reads and writes from.
+FOLD_BAY_COLUMNS = tuple(
     _BAY.c[name]
     for name in ("id", "district_id", "road_id", "open_stay_id", "last_event_at", "state", "state_since")
-]
+)
+
+
+def locking_bays(statement: Select[Any]) -> Select[Any]:
+    """A read of bay rows (`FOLD_BAY_COLUMNS` among its columns, other tables joined as the
+    caller needs) that takes the fold's lock on each bay it returns: in bay id order,
+    FOR NO KEY UPDATE of the bay rows alone (see fold_new_events). A caller that reads the
+    bays of a batch anyway hands the rows to `fold_new_events` as `locked`, sparing its read."""
+    return statement.order_by(_BAY.c.id).with_for_update(key_share=True, of=_BAY)
+
+
 # Built once (a single pushed event runs them too: building costs more than running them).
-# FOR NO KEY UPDATE, not FOR UPDATE: see fold_new_events.
-_LOCK_BAYS = keyed_read(select(*_BAY_COLUMNS).order_by(_BAY.c.id).with_for_update(key_share=True), _BAY.c.id)
+_LOCK_BAYS = keyed_read(locking_bays(select(*FOLD_BAY_COLUMNS)), _BAY.c.id)
 _STAYS_BY_ID = keyed_read(select(_STAY), _STAY.c.id)
 _Row = Any  # a Core row of the bay or stay table
 
@@ -57,17 +67,29 @@ class Folding:
     needs: dict[int, datetime | None]
 
 
-def fold_new_events(db: Session, events_by_bay: Mapping[int, list[TimelineEvent]], now: datetime) -> Folding:
+def fold_new_events(
+    db: Session,
+    events_by_bay: Mapping[int, list[TimelineEvent]],
+    now: datetime,
+    locked: Mapping[int, _Row] | None = None,
+) -> Folding:
     """Fold newly logged events into their bays' stays, in order where they come after the
     bay's last event; for the bays where they do not, work out from when the bay must be
-    folded again (`Folding.needs`). The events are already in the log."""
+    folded again (`Folding.needs`). The events are already in the log.
+
+    `locked`: the bays' rows by id, already read by a `locking_bays` read in this
+    transaction (every bay of `events_by_bay` among them); otherwise the fold reads and locks
+    them itself."""
     stats = ApplyStats(bays=len(events_by_bay))
     if not events_by_bay:
         return Folding(stats, _Writes(now), [], [], {})
     # One writer per bay, locked in id order. FOR NO KEY UPDATE, not FOR UPDATE: the events
     # another writer has just logged hold KEY SHARE locks on their bays (foreign key checks),
     # and FOR UPDATE would wait on those while that writer waits for ours (docs/TIMELINE.md).
-    bays = _LOCK_BAYS.rows(db, sorted(events_by_bay))
+    if locked is None:
+        bays = _LOCK_BAYS.rows(db, sorted(events_by_bay))
+    else:
+        bays = [locked[bay_id] for bay_id in sorted(events_by_bay)]
     open_ids = [b.open_stay_id for b in bays if b.open_stay_id is not None]
     open_stays = {s.id: s for s in _STAYS_BY_ID.rows(db, open_ids)}
     writes = _Writes(now)
@@ -117,7 +139,7 @@ def rebuild_bay(
 ) -> tuple[list[DerivedStay], list[DerivedStay]]:
     """Re-derive a bay from its whole log (`events`, in the log's order). Returns the derived
     stays and the stored ones as they were, so the caller can report any difference."""
-    bay = db.execute(select(*_BAY_COLUMNS).where(_BAY.c.id == bay_id)).one()
+    bay = db.execute(select(*FOLD_BAY_COLUMNS).where(_BAY.c.id == bay_id)).one()
     before = list(db.execute(select(_STAY).where(_STAY.c.bay_id == bay_id).order_by(_STAY.c.started_at)))
     timeline = Timeline().apply(events)
     db.execute(delete(_ANOMALY).where(_ANOMALY.c.bay_id == bay_id))

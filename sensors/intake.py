@@ -22,7 +22,7 @@ from parking.models import Bay, District, Road
 from parking.plate_rules import DEFAULT_PLATE_RULE, PlateRule
 from parking.plate_rules import plate_rule as get_plate_rule
 from parking.plates import InvalidPlateError, plate_key_or_none
-from parking.stays import ApplyStats, finish_folding, fold_new_events
+from parking.stays import FOLD_BAY_COLUMNS, ApplyStats, finish_folding, fold_new_events, locking_bays
 from parking.timeline import PARK_END, PARK_START, TimelineEvent
 from sensors.cds import ItemError, ParsedEvent, check_event_time, parse_event
 from sensors.devices import DeviceDecommissionedError, covers
@@ -34,12 +34,17 @@ from sensors.models import DEVICE_KINDS, CurbEvent, Device
 _EVENT = cast(Table, CurbEvent.__table__)
 _DEVICE = cast(Table, Device.__table__)
 # Built once for each kind of device: a single pushed event runs it too. Each bay comes with
-# whether the device may report on it.
+# whether the device may report on it, and with what its fold reads, locked for it: the fold
+# reads no bay again (one statement and, on PostgreSQL, one round trip less a push). The
+# lock holds every bay the batch names until it commits, those whose events are refused too.
+_PLACING = (Bay.uuid.label("space"), Road.uuid.label("zone"), Bay.lng, Bay.lat, *FOLD_BAY_COLUMNS)
 _BAYS_BY_SPACE = {
     kind: keyed_read(
-        select(Bay.uuid, Bay.id, Bay.road_id, Road.uuid, Bay.lng, Bay.lat, covers(kind))
-        .join(Road, Road.id == Bay.road_id)
-        .where(Bay.district_id == bindparam("district_id")),
+        locking_bays(
+            select(*_PLACING, covers(kind).label("covered"))
+            .join(Road, Road.id == Bay.road_id)
+            .where(Bay.district_id == bindparam("district_id"))
+        ),
         Bay.uuid,
     )
     for kind in DEVICE_KINDS
@@ -115,12 +120,13 @@ def ingest_checked(
     """Place, check sessions, deduplicate, log and fold in the items that passed
     `check_items`. Sessions are checked before duplicates are folded, so that a copy of a
     refused event is refused too rather than counted as a resend."""
-    placed = _check_sessions(db, device.district_id, _place(db, device, parsed, result), result)
+    placed, bays = _place(db, device, parsed, result)
+    placed = _check_sessions(db, device.district_id, placed, result)
     fresh = _log_new(db, device, _first_of_each_id(placed, result), now, result)
     result.logged = [(a.event, a.bay_id) for a in fresh]
     if fresh:
         _update_device(db, device, fresh, now)
-        folding = fold_new_events(db, _timeline_events(fresh), now)
+        folding = fold_new_events(db, _timeline_events(fresh), now, locked=bays)
         # Bays whose events came late are folded again from the log, which this package reads.
         logged = load_timeline_events(db, folding.needs) if folding.needs else {}
         result.timeline = finish_folding(db, folding, logged)
@@ -163,19 +169,20 @@ def _check_device(event: ParsedEvent, device_uuid: str) -> None:
 
 def _place(
     db: Session, device: Device, parsed: list[tuple[int, ParsedEvent]], result: IntakeResult
-) -> list[_Accepted]:
-    """Resolve each event's bay, and refuse bays the device does not cover."""
+) -> tuple[list[_Accepted], dict[int, Any]]:
+    """Resolve each event's bay, and refuse bays the device does not cover. Returns the
+    events placed and the rows of their bays by id, locked for the fold."""
     space_ids = {e.space_uuid for _, e in parsed if e.space_uuid}
     bays: dict[str, tuple[int, int, str, tuple[float, float]]] = {}
+    rows: dict[int, Any] = {}
     covered: set[int] = set()
     if space_ids:
         read = _BAYS_BY_SPACE[device.kind]
-        for space, bay_id, road_id, zone, lng, lat, covers_bay in read.rows(
-            db, list(space_ids), district_id=device.district_id, device_id=device.id
-        ):
-            bays[space] = (bay_id, road_id, zone, (lng, lat))
-            if covers_bay:
-                covered.add(bay_id)
+        for row in read.rows(db, list(space_ids), district_id=device.district_id, device_id=device.id):
+            bays[row.space] = (row.id, row.road_id, row.zone, (row.lng, row.lat))
+            rows[row.id] = row
+            if row.covered:
+                covered.add(row.id)
     placed = []
     for index, event in parsed:
         if event.space_uuid is None:
@@ -193,7 +200,7 @@ def _place(
             _fail(result, index, event.payload, error)
         else:
             placed.append(_Accepted(index, event, *found))  # type: ignore[misc]
-    return placed
+    return placed, rows
 
 
 def _first_of_each_id(placed: list[_Accepted], result: IntakeResult) -> list[_Accepted]:

@@ -64,9 +64,9 @@ def test_a_single_event_and_a_plate_check_run_a_handful_of_statements(
     db.commit()
     with statements(connection) as pushed:
         push_arrival(app, town, clock, "T1-1", pushed)
-    # district, device token, bays (each with whether the stake sees it), event INSERT, device
-    # UPDATE, bay, stay INSERT, bay UPDATE
-    assert len(pushed) == 8, "\n".join(s.split("\n")[0][:60] for s in pushed)
+    # district, device token, bays (each with whether the stake sees it, locked for the fold),
+    # event INSERT, device UPDATE, stay INSERT, bay UPDATE
+    assert len(pushed) == 7, "\n".join(s.split("\n")[0][:60] for s in pushed)
     with statements(connection) as checked:
         check_plate(app, token, town, checked)
     # district, staff token, bay, stay with fee, payments and the tariff in force, ledger,
