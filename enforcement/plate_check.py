@@ -56,10 +56,9 @@ class CheckedFrom:
 
 @dataclass(frozen=True)
 class PlateAnswer:
-    """What a plate check answers, and the bay it was made from (None: no bay named)."""
+    """What a plate check answers."""
 
     result: dict[str, Any]
-    bay_id: int | None
 
     @property
     def summary(self) -> dict[str, Any]:
@@ -77,23 +76,22 @@ def check_plate(
 def record_plate_check(
     db: Session, district: District, staff: StaffToken, answer: PlateAnswer, where: CheckedFrom, now: datetime
 ) -> str:
-    """Put a warden's plate check on the audit log, from its answer; returns the entry's id."""
+    """Put a warden's plate check on the audit log, from its answer; returns the entry's id.
+    `UnknownBayError` when the bay it was made from is not one of the district's."""
     plate = answer.result["plate"]
-    return record_plate_lookup(
-        db, district, plate, staff, WARDEN_PLATE_CHECK, answer.summary, now, answer.bay_id, where
-    )
+    return record_plate_lookup(db, district, plate, staff, WARDEN_PLATE_CHECK, answer.summary, now, where)
 
 
 def answer_plate_check(
     db: Session, district: District, raw_plate: str, where: CheckedFrom, now: datetime
 ) -> PlateAnswer:
     """The reads of a plate check, nothing written: the caller logs it with
-    `record_plate_lookup` before the answer leaves (the route does so in its own short
-    write transaction)."""
+    `record_plate_check` before the answer leaves (the route does so in its own short
+    write transaction), which finds the bay it was made from, or refuses an unknown one."""
     if not raw_plate.strip():
         raise PlateRequiredError("a plate check needs a plate", ["plate"])
     plate = accept_plate(district.plate_rule, raw_plate)
-    bay_id = _bay_id(db, district, where.bay_uuid)
+    bay_uuid = None if where.bay_uuid is None else where.bay_uuid.lower()
     stay = _latest_stay(db, district, plate)
     ledger = plate_ledger(db, district, plate)
     open_here = stay is not None and stay.ended_at is None
@@ -104,14 +102,14 @@ def answer_plate_check(
         "currency": district.currency,
         "stay": _stay_summary(db, district, stay, now) if stay else None,
         "parked": open_here,
-        "at_bay": None if bay_id is None else bool(open_here and stay and stay.bay_id == bay_id),
+        "at_bay": None if bay_uuid is None else bool(open_here and stay and stay.bay_uuid == bay_uuid),
         "outstanding": ledger.outstanding,
         "arrears": ledger.arrears,
         "unpaid_stays": len(ledger.stays),
         "violations": violations,
         "citations": citations,
     }
-    return PlateAnswer(result, bay_id)
+    return PlateAnswer(result)
 
 
 def record_plate_lookup(
@@ -122,16 +120,17 @@ def record_plate_lookup(
     route: str,
     result: dict[str, Any],
     now: datetime,
-    bay_id: int | None = None,
     where: CheckedFrom | None = None,
 ) -> str:
     """Put one staff lookup by plate on the audit log the bureau reads: who (token, name,
-    role), when, through which route, the plate (text and key), and a summary of the answer.
-    Returns the entry's id. One INSERT statement, sent now (the caller commits)."""
+    role), when, through which route, the plate (text and key), from where (a bay, found by
+    the INSERT itself: `UnknownBayError` and nothing written when the district has no such
+    bay), and a summary of the answer. Returns the entry's id. One INSERT statement, sent now
+    (the caller commits)."""
     plate = normalise_plate(plate)
     where = where or CheckedFrom()
-    row = {"plate_key": plate_key_or_none(plate), "bay_id": bay_id, "lat": where.lat, "lng": where.lng}
-    return _log(db, district, staff, route, plate, result, now, **row)
+    row = {"plate_key": plate_key_or_none(plate), "lat": where.lat, "lng": where.lng}
+    return _log(db, district, staff, route, plate, result, now, where.bay_uuid, **row)
 
 
 def record_plate_listing(
@@ -139,7 +138,7 @@ def record_plate_listing(
 ) -> None:
     """Put a listing that carried plates on the audit log: no plate, `summary` says what was
     asked and how many plates came back (docs/PRIVACY.md). Sent now (the caller commits)."""
-    _log(db, district, staff, route, None, summary, now)
+    _log(db, district, staff, route, None, summary, now, None)
 
 
 def _log(
@@ -150,10 +149,12 @@ def _log(
     plate: str | None,
     result: dict[str, Any],
     now: datetime,
+    bay_uuid: str | None,
     **columns: Any,
 ) -> str:
     """One row on the audit log: who, when, through which route, the plate if any, what was
-    answered, and `columns` (where from). One INSERT, sent now; returns the row's id."""
+    answered, the bay it was made from if any and `columns` (where from). One INSERT, sent
+    now; returns the row's id."""
     check_id = new_uuid()
     row = {
         "uuid": check_id,
@@ -167,23 +168,36 @@ def _log(
         "result": result,
         **columns,
     }
-    run(db, _INSERT_CHECK, row)
+    if bay_uuid is None:
+        run(db, _INSERT_CHECK, row)
+        return check_id
+    if run(db, _INSERT_CHECK_AT_BAY, {**row, "bay": bay_uuid.lower()}).rowcount != 1:
+        raise UnknownBayError(f"no bay {bay_uuid} in {district.slug}", ["bay"])
     return check_id
 
 
-def _bay_id(db: Session, district: District, bay_uuid: str | None) -> int | None:
-    if bay_uuid is None:
-        return None
-    bay_id: int | None = run(db, _BAY_ID, {"district_id": district.id, "uuid": bay_uuid.lower()}).scalar()
-    if bay_id is None:
-        raise UnknownBayError(f"no bay {bay_uuid} in {district.slug}", ["bay"])
-    return bay_id
-
-
-_INSERT_CHECK = insert(_PLATE_CHECK)  # built once: every plate check writes one
+# Built once: every plate check writes one. From a bay: the row takes the bay's id from the
+# bay's own row, so an unknown bay inserts nothing, and no read of its own finds the id
+# (SQLAlchemy keeps an INSERT's row count only when asked to).
+_INSERT_CHECK = insert(_PLATE_CHECK)
+_CHECKED = ("uuid", "staff_token_id", "staff_name", "staff_role", "checked_at", "route", "plate", "plate_key")
+_INSERT_CHECK_AT_BAY = (
+    insert(_PLATE_CHECK)
+    .from_select(
+        [*_CHECKED, "lat", "lng", "result", "district_id", "bay_id"],
+        select(
+            *(
+                bindparam(name, type_=_PLATE_CHECK.c[name].type)
+                for name in (*_CHECKED, "lat", "lng", "result")
+            ),
+            Bay.district_id,
+            Bay.id,
+        ).where(Bay.district_id == bindparam("district_id"), Bay.uuid == bindparam("bay")),
+    )
+    .execution_options(preserve_rowcount=True)
+)
 # The check's reads, built once: a statement built per request costs more CPU than SQLite
 # takes to run it, and a prebuilt one keeps its compiled form and cache key.
-_BAY_ID = select(Bay.id).where(Bay.district_id == bindparam("district_id"), Bay.uuid == bindparam("uuid"))
 # What succeeded payments have put on a stay so far (a POS payment at the curb, a card).
 _ALLOCATED = (
     select(func.coalesce(func.sum(PaymentAllocation.amount), 0))
