@@ -6,13 +6,15 @@ of the whole log, and `rebuild`. Each run commits into a database of its own."""
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
 
 from api import create_app
 from parking.clock import FixedClock
@@ -183,3 +185,55 @@ def test_writers_resending_the_same_events_in_opposite_orders_both_succeed(
             app.extensions["parking.engine"].dispose()
         logged = snapshot(url, seeded.curb.slug)
     assert logged.events == len(logged.event_ids) == 1200
+
+
+def test_a_push_waits_for_the_writer_holding_its_bay_before_it_logs_anything(
+    seeded: Seeded, database_url: str, tmp_path: Path
+) -> None:
+    """PostgreSQL: the read that finds a push's bays takes the fold's lock on them, so a
+    push for a bay another transaction holds waits in that read, before its first insert,
+    and goes on when the holder commits. (SQLite has one writer at a time: BEGIN IMMEDIATE.)"""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("row locks are PostgreSQL's; SQLite writers queue for the whole database")
+    event = seeded.events[0]
+    with own_database(database_url, tmp_path, template=seeded.url) as url:
+        app = create_app(HISTORY_APP | {"DATABASE_URL": url, "CLOCK": FixedClock(TEST_NOW)})
+        replies: list[tuple[int, Any]] = []
+        try:
+            with session_on(url) as holder, session_on(url) as watcher:
+                holder.execute(
+                    text("SELECT id FROM bay WHERE uuid = :space FOR NO KEY UPDATE"),
+                    {"space": event["curb_space_id"]},
+                )
+                client = Pusher(seeded.curb.feed_token, app=app)
+                pushing = threading.Thread(
+                    target=lambda: replies.append(client.post(seeded.curb.path, [event]))
+                )
+                pushing.start()
+                try:
+                    waiting = _waiting_statement(watcher)
+                    assert pushing.is_alive() and not replies
+                    assert waiting is not None and waiting.startswith("SELECT bay.uuid AS space"), waiting
+                finally:
+                    holder.commit()  # the push goes on, whatever was asserted
+                    pushing.join(timeout=30)
+        finally:
+            app.extensions["parking.engine"].dispose()
+    assert replies == [(200, {"success": 1, "total": 1, "failures": []})]
+
+
+def _waiting_statement(watcher: Session) -> str | None:
+    """The statement of the backend that waits for a row lock, once one does (up to 10 s)."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        query = watcher.execute(
+            text(
+                "SELECT query FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                "AND datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        ).scalar()
+        watcher.rollback()
+        if query is not None:
+            return str(query)
+        time.sleep(0.05)
+    return None
