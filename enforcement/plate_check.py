@@ -180,18 +180,25 @@ def _log(
 # bay's own row, so an unknown bay inserts nothing, and no read of its own finds the id
 # (SQLAlchemy keeps an INSERT's row count only when asked to).
 _INSERT_CHECK = insert(_PLATE_CHECK)
-_CHECKED = ("uuid", "staff_token_id", "staff_name", "staff_role", "checked_at", "route", "plate", "plate_key")
+_BOUND = (  # the columns the statement's parameters fill
+    "uuid",
+    "staff_token_id",
+    "staff_name",
+    "staff_role",
+    "checked_at",
+    "route",
+    "plate",
+    "plate_key",
+    "lat",
+    "lng",
+    "result",
+)
 _INSERT_CHECK_AT_BAY = (
     insert(_PLATE_CHECK)
     .from_select(
-        [*_CHECKED, "lat", "lng", "result", "district_id", "bay_id"],
+        [*_BOUND, "district_id", "bay_id"],
         select(
-            *(
-                bindparam(name, type_=_PLATE_CHECK.c[name].type)
-                for name in (*_CHECKED, "lat", "lng", "result")
-            ),
-            Bay.district_id,
-            Bay.id,
+            *(bindparam(name, type_=_PLATE_CHECK.c[name].type) for name in _BOUND), Bay.district_id, Bay.id
         ).where(Bay.district_id == bindparam("district_id"), Bay.uuid == bindparam("bay")),
     )
     .execution_options(preserve_rowcount=True)

@@ -173,34 +173,28 @@ def _place(
     """Resolve each event's bay, and refuse bays the device does not cover. Returns the
     events placed and the rows of their bays by id, locked for the fold."""
     space_ids = {e.space_uuid for _, e in parsed if e.space_uuid}
-    bays: dict[str, tuple[int, int, str, tuple[float, float]]] = {}
-    rows: dict[int, Any] = {}
-    covered: set[int] = set()
-    if space_ids:
-        read = _BAYS_BY_SPACE[device.kind]
-        for row in read.rows(db, list(space_ids), district_id=device.district_id, device_id=device.id):
-            bays[row.space] = (row.id, row.road_id, row.zone, (row.lng, row.lat))
-            rows[row.id] = row
-            if row.covered:
-                covered.add(row.id)
+    read = _BAYS_BY_SPACE[device.kind]
+    by_space = {
+        row.space: row
+        for row in read.rows(db, list(space_ids), district_id=device.district_id, device_id=device.id)
+    }
     placed = []
     for index, event in parsed:
         if event.space_uuid is None:
             placed.append(_Accepted(index, event, None, None))
             continue
-        found = bays.get(event.space_uuid)
-        error = None
-        if found is None:
+        bay = by_space.get(event.space_uuid)
+        if bay is None:
             error = ItemError("unknown_bay", "no bay has this curb_space_id here", ["curb_space_id"])
-        elif event.zone_uuid is not None and event.zone_uuid != found[2]:
+        elif event.zone_uuid is not None and event.zone_uuid != bay.zone:
             error = ItemError("zone_mismatch", "the bay is not in this curb zone", ["curb_zone_id"])
-        elif found[0] not in covered:
+        elif not bay.covered:
             error = ItemError("bay_not_covered", "this device does not cover that bay", ["curb_space_id"])
-        if error:
-            _fail(result, index, event.payload, error)
         else:
-            placed.append(_Accepted(index, event, *found))  # type: ignore[misc]
-    return placed, rows
+            placed.append(_Accepted(index, event, bay.id, bay.road_id, bay.zone, (bay.lng, bay.lat)))
+            continue
+        _fail(result, index, event.payload, error)
+    return placed, {bay.id: bay for bay in by_space.values()}
 
 
 def _first_of_each_id(placed: list[_Accepted], result: IntakeResult) -> list[_Accepted]:
