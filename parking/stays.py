@@ -16,6 +16,7 @@ from typing import Any, cast
 from sqlalchemy import Select, Table, and_, delete, or_, select
 from sqlalchemy.orm import Session
 
+from parking.bay_write import MUTABLE, insert_stay_and_bay, update_stay_and_bay
 from parking.db import insert_rows, keyed_read, update_rows
 from parking.models import Bay, Stay, TimelineAnomaly, new_uuid
 from parking.plates import plate_key_or_none
@@ -201,20 +202,6 @@ def _stays_from(db: Session, bay_id: int, start: datetime) -> list[_Row]:
     return list(db.execute(query.order_by(stay.started_at)))
 
 
-_MUTABLE = (
-    "plate",
-    "plate_key",
-    "plate_confidence",
-    "plate_source",
-    "ended_at",
-    "ended_by",
-    "end_event_id",
-    "event_ids",
-    "sources",
-    "updated_at",
-)
-
-
 class _Writes:
     """Stay, anomaly and bay writes of many bays, sent as a handful of statements."""
 
@@ -244,7 +231,7 @@ class _Writes:
             if derived.stay_id is None:
                 self.inserts.append((derived, {"uuid": new_uuid(), **values}))
             else:  # the bay, the start event and so the start time never change
-                self.updates.append({"id": derived.stay_id, **{k: values[k] for k in _MUTABLE}})
+                self.updates.append({"id": derived.stay_id, **{k: values[k] for k in MUTABLE}})
         self.deletes.extend(s.id for s in by_start.values())
         self.anomalies.extend(
             {
@@ -259,6 +246,8 @@ class _Writes:
         self.bays.append((bay, timeline, last_event_at, from_scratch))
 
     def flush(self, db: Session) -> None:
+        if self._one_stay_with_its_bay(db):
+            return
         if self.deletes:
             db.execute(delete(_STAY).where(_STAY.c.id.in_(self.deletes)))
         update_rows(db, _STAY, self.updates)
@@ -274,6 +263,23 @@ class _Writes:
                 keys[(row.bay_id, row.start_event_id)].stay_id = row.id
         insert_rows(db, _ANOMALY, self.anomalies)
         update_rows(db, _BAY, [_bay_state(*bay) for bay in self.bays])
+
+    def _one_stay_with_its_bay(self, db: Session) -> bool:
+        """On PostgreSQL, one bay and one stay (a single pushed event) in one statement
+        (parking/bay_write.py). False, with nothing written, for other writes and on SQLite."""
+        one_stay = len(self.inserts) + len(self.updates) == 1
+        if len(self.bays) != 1 or not one_stay or self.deletes or self.anomalies:
+            return False
+        if db.get_bind().dialect.name != "postgresql":
+            return False
+        bay_row, timeline, last_event_at, from_scratch = self.bays[0]
+        bay = _bay_state(bay_row, timeline, last_event_at, from_scratch)
+        if self.updates:
+            update_stay_and_bay(db, self.updates[0], bay)
+        else:
+            derived, values = self.inserts[0]
+            derived.stay_id = insert_stay_and_bay(db, values, bay, opened=timeline.open is derived)
+        return True
 
     def _values(self, bay: _Row, derived: DerivedStay) -> dict[str, Any]:
         return {
