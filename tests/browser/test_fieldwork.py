@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from argon2 import PasswordHasher
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, Route, expect
 from sqlalchemy import select
 
 from billing.models import Payment
@@ -91,6 +91,39 @@ def test_an_attendants_offline_registrations_are_uploaded_once_in_order_when_the
     assert paid == [("pos", "digital_wallet", 200, "贵A50007")]
     assert stays == {("贵A50007", True), ("贵A50002", True)}
     assert page_record.foreign_requests() == []
+
+
+def test_the_network_returning_during_a_failing_upload_sends_the_action_at_once(
+    browser_page: Page, live_site: LiveSite
+) -> None:
+    """The network comes back while the upload begun offline is still failing: the page
+    uploads again as soon as that attempt ends, not at the next timed try (30 s on)."""
+    page = browser_page
+    open_handheld(page, live_site)
+    sign_in(page, account(live_site, "He Ping", "attendant"))
+    page.get_by_role("button", name="Register", exact=True).click()
+    held: list[Route] = []
+
+    def first_held(route: Route) -> None:
+        if held:
+            route.continue_()
+        else:
+            held.append(route)  # the first upload waits here, as on a network that is down
+
+    page.route("**/registrations", first_held)
+    record(page, "BY-05-030", "Arrival", "贵A50030")
+    expect(page.locator("#pending-summary")).to_have_text("1 action waits for the network.")
+    for _ in range(100):  # the page sends it once the action is queued
+        if held:
+            break
+        page.wait_for_timeout(50)
+    assert len(held) == 1, "the page did not try to upload the action"
+    page.evaluate("dispatchEvent(new Event('online'))")  # while that upload is under way
+    held[0].abort("internetdisconnected")
+    expect(page.locator("#pending-summary")).to_have_text("Nothing waiting: every action is uploaded.")
+    with live_site.session() as db:
+        sent = db.scalars(select(CurbEvent.event_type).where(CurbEvent.plate == "贵A50030")).all()
+    assert sent == ["park_start"]  # uploaded once
 
 
 def test_a_plate_the_stake_read_otherwise_comes_back_to_the_attendant_as_a_clear_message(

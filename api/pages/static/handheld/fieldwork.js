@@ -74,6 +74,7 @@
   const $ = (id) => document.getElementById(id);
   const { el } = page;
   let flushing = null;
+  let uploadAgain = false; // asked to upload while a pass ran: one more pass after it
   let clockOffsetMs = 0; // the server's clock minus this device's, measured at sign-in
 
   function newClientId() {
@@ -183,9 +184,21 @@
   }
 
   /** Upload the waiting actions one by one, oldest first; stop at the first network failure
-      (the rest keep their order), mark an action the server refuses as a conflict. */
+      (the rest keep their order), mark an action the server refuses as a conflict. Asked
+      again while a pass runs (the network came back while a pass begun offline was still
+      failing), another pass follows it, rather than the next timed one half a minute later. */
   function upload() {
-    if (!flushing) flushing = drain().finally(() => (flushing = null));
+    if (flushing) {
+      uploadAgain = true;
+      return flushing;
+    }
+    flushing = drain().finally(() => {
+      flushing = null;
+      if (uploadAgain) {
+        uploadAgain = false;
+        upload();
+      }
+    });
     return flushing;
   }
 
