@@ -70,7 +70,6 @@ _CHANGED_STAY = (
     update(_STAY)
     .where(_STAY.c.id == bindparam("s_id"))
     .values({name: bindparam(f"s_{name}") for name in MUTABLE})
-    .returning(_STAY.c.id)
     .cte("changed_stay")
 )
 # Built once, as every statement a single event runs (building costs more than running it).
