@@ -59,7 +59,7 @@ def run_until_killed(server: WebServer, clients: list[Client], work: list[Callab
     def run(client: Client, job: Callable[[Client], None]) -> None:
         try:
             job(client)
-        except OSError:  # the server died under it
+        except (OSError, http.client.HTTPException):  # the server died under it
             return
         finally:
             client.conn.close()
