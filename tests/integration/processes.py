@@ -91,8 +91,8 @@ class WebServer:
 
 
 class Pusher:
-    """Pushes batches of events with a device token, over HTTP to a server or in process
-    through an app's test client; one per writer thread."""
+    """Pushes batches of events (or sends any request) with a bearer token, over HTTP to a
+    server or in process through an app's test client; one per writer thread."""
 
     def __init__(self, token: str, url: str | None = None, app: Any = None) -> None:
         self.headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
@@ -103,11 +103,15 @@ class Pusher:
         self._client: Any = app.test_client() if app is not None else None
 
     def post(self, path: str, batch: list[dict[str, Any]]) -> tuple[int, Any]:
-        body = orjson.dumps(batch)
+        return self.send("POST", path, batch)
+
+    def send(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
+        """One request, `body` (if any) as JSON; the status and the JSON answer."""
+        data = None if body is None else orjson.dumps(body)
         if self._conn is None:
-            reply = self._client.post(path, data=body, headers=self.headers)
+            reply = self._client.open(path, method=method, data=data, headers=self.headers)
             return reply.status_code, reply.get_json()
-        self._conn.request("POST", path, body=body, headers=self.headers)
+        self._conn.request(method, path, body=data, headers=self.headers)
         answer = self._conn.getresponse()
         return answer.status, orjson.loads(answer.read())
 

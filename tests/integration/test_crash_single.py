@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-import orjson
 from sqlalchemy import select
 
 from enforcement.models_warden import PlateCheck
@@ -26,28 +25,24 @@ from sensors.rebuild import rebuild_districts
 from tests.conftest import TEST_NOW
 from tests.integration.curb_traffic import build_curb, conflicting_traffic
 from tests.integration.own_database import own_database, session_on, snapshot
-from tests.integration.processes import WebServer, wait_for
+from tests.integration.processes import Pusher, WebServer, wait_for
 
 BAYS, PER_BAY = 40, 60  # 2,400 events, far more than are sent before the kill
 EVENT_CLIENTS, CHECK_CLIENTS = 2, 2
 
 
-class Client:
-    """One keep-alive connection sending one request at a time with a bearer token; keeps
-    what was answered and counts what is in flight."""
+class Client(Pusher):
+    """A keep-alive connection sending one request at a time; keeps what was answered and
+    whether a request is in flight."""
 
     def __init__(self, server: WebServer, token: str) -> None:
-        self.conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
-        self.headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+        super().__init__(token, url=server.url)
         self.answered: list[Any] = []
         self.in_flight = False
 
     def send(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
         self.in_flight = True
-        data = None if body is None else orjson.dumps(body)
-        self.conn.request(method, path, body=data, headers=self.headers)
-        reply = self.conn.getresponse()
-        answer = (reply.status, orjson.loads(reply.read()))
+        answer = super().send(method, path, body)
         self.in_flight = False
         return answer
 
@@ -62,7 +57,7 @@ def run_until_killed(server: WebServer, clients: list[Client], work: list[Callab
         except (OSError, http.client.HTTPException):  # the server died under it
             return
         finally:
-            client.conn.close()
+            client.close()
 
     threads = [threading.Thread(target=run, args=pair) for pair in zip(clients, work, strict=True)]
     for thread in threads:
